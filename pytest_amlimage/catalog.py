@@ -1,0 +1,107 @@
+"""The documented Azure ML prebuilt inference images, shipped as data (``catalog.json``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from .errors import AmlUsageError
+from .expectations import Expectation, expectation, parse_expectation
+
+FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "scikit-learn": "scikit-learn"}
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    image: str
+    mcr: str
+    curated_environment: str
+    framework: str | None
+    framework_version: str | None
+    device: str
+    packages: tuple[str, ...]
+    cuda: str | None
+    cudnn: str | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.image, self.mcr, self.curated_environment)
+
+    def expectations(self) -> list[Expectation]:
+        source = f"--aml-curated {self.curated_environment}"
+        found = [self.framework_expectation()] + [parse_expectation(text, source) for text in self.packages]
+        return [item for item in found if item is not None]
+
+    def framework_expectation(self) -> Expectation | None:
+        if not (self.framework and self.framework_version):
+            return None
+        source = f"--aml-curated {self.curated_environment}"
+        return expectation(self.framework, f"=={self.framework_version}.*", source)
+
+
+@lru_cache(maxsize=1)
+def entries() -> tuple[CatalogEntry, ...]:
+    raw: dict[str, Any] = json.loads(resources.files(__package__).joinpath("catalog.json").read_text())
+    return tuple(
+        CatalogEntry(**{**row, "packages": tuple(row["packages"])}) for row in raw["images"]
+    )
+
+
+def find(name: str) -> CatalogEntry:
+    """Look up by curated environment name, MCR path (tag optional) or short image name."""
+    wanted = name.strip().lower()
+    base = wanted.rsplit(":", 1)[0] if wanted.count(":") == 1 else wanted
+    for entry in entries():
+        if base in (n.lower() for n in entry.names):
+            return entry
+    raise AmlUsageError(
+        f"unknown curated environment {name!r}: run `pytest --aml-list-curated` for the names it accepts"
+    )
+
+
+def detect(base_names: list[str], layers: list[str], local_images: list[tuple[list[str], list[str]]]) -> (
+    CatalogEntry | None
+):
+    """The catalog row an image was built from.
+
+    ``base_names``: what the image says of its base (e.g. the OCI label
+    ``org.opencontainers.image.base.name``). ``local_images``: (tags, layers) of
+    the images the engine holds; a catalog image whose layers start the
+    candidate's layers is its base.
+    """
+    for name in base_names:
+        try:
+            return find(name)
+        except AmlUsageError:
+            continue
+    for tags, base_layers in local_images:
+        if base_layers and layers[: len(base_layers)] == base_layers:
+            for tag in tags:
+                try:
+                    return find(tag)
+                except AmlUsageError:
+                    continue
+    return None
+
+
+def table() -> str:
+    """The catalog as a plain-text table for `pytest --aml-list-curated`."""
+    header = ("curated environment", "framework", "device", "packages", "CUDA", "cuDNN")
+    rows = [header] + [
+        (
+            e.curated_environment,
+            f"{FRAMEWORK_LABELS.get(e.framework or '', e.framework or '-')} {e.framework_version or ''}".strip(),
+            e.device.upper(),
+            ", ".join(e.packages) or "-",
+            e.cuda or "-",
+            e.cudnn or "-",
+        )
+        for e in entries()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n\nImages: mcr.microsoft.com/azureml/<short name>:latest; --aml-curated takes any of the three names."

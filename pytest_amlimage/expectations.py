@@ -1,0 +1,105 @@
+"""Version expectations: PEP 440 specifiers, plus the quirks pasted from the Azure ML docs.
+
+Accepted, beyond PEP 440:
+
+- ``numpy=1.20.1``: a single ``=`` means ``==``;
+- ``pandas~=1.1.x`` and ``pandas==1.1.x``: a trailing ``.x`` is a wildcard, ``==1.1.*``;
+- ``numpy >= 1.16.0``: spaces around operators;
+- ``NA`` (or an empty specifier): no expectation at all;
+- ``sklearn``: an alias of the distribution ``scikit-learn``; names are normalized (PEP 503).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import AmlUsageError
+
+ALIASES = {"sklearn": "scikit-learn", "pytorch": "torch", "tensorflow-cpu": "tensorflow"}
+NO_EXPECTATION = {"", "na", "n/a", "none", "any", "*"}
+_LINE = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<spec>.*?)\s*$")
+_SINGLE_EQUALS = re.compile(r"(?<![=!<>~])=(?!=)")
+_WILDCARD = re.compile(r"(~=|==)\s*(?P<prefix>\d+(?:\.\d+)*)\.[xX*]$")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One package must satisfy ``specifier``; ``source`` says who asked for it."""
+
+    name: str
+    specifier: SpecifierSet
+    text: str
+    source: str
+
+    def satisfied_by(self, version: str) -> bool:
+        try:
+            return self.specifier.contains(Version(version), prereleases=True)
+        except InvalidVersion:
+            return False
+
+    @property
+    def shown(self) -> str:
+        return str(self.specifier) or "any version"
+
+
+def distribution_name(name: str) -> str:
+    """PEP 503 normalized distribution name, with the documented aliases applied."""
+    normalized = canonicalize_name(name)
+    return ALIASES.get(normalized, normalized)
+
+
+def normalize_specifier(text: str) -> str:
+    """Rewrite the Azure ML docs' quirks into a PEP 440 specifier set."""
+    parts = []
+    for part in text.replace(" ", "").split(","):
+        part = _SINGLE_EQUALS.sub("==", part, count=1) if part.startswith("=") else part
+        part = _WILDCARD.sub(lambda m: f"=={m['prefix']}.*", part)
+        if part and part[0].isdigit():
+            part = "==" + part
+        parts.append(part)
+    return ",".join(parts)
+
+
+def parse_specifier(text: str, source: str, what: str) -> SpecifierSet | None:
+    """A specifier set, or None for ``NA``; a usage error naming ``what`` when unparseable."""
+    if text.strip().lower() in NO_EXPECTATION:
+        return None
+    try:
+        return SpecifierSet(normalize_specifier(text))
+    except InvalidSpecifier:
+        raise AmlUsageError(
+            f"cannot read the version expectation {what!r} (from {source}): "
+            "write NAME followed by PEP 440 specifiers, e.g. 'numpy==1.20.1' or 'pandas~=1.1'"
+        ) from None
+
+
+def parse_expectation(text: str, source: str) -> Expectation | None:
+    """Parse ``NAME SPEC`` (``numpy==1.20.1``, ``pandas ~= 1.1.x``); None means no expectation."""
+    match = _LINE.match(text)
+    if match is None:
+        raise AmlUsageError(
+            f"cannot read the version expectation {text!r} (from {source}): "
+            "write NAME followed by PEP 440 specifiers, e.g. 'numpy==1.20.1'"
+        )
+    return expectation(match["name"], match["spec"], source, text)
+
+
+def expectation(name: str, spec: str, source: str, text: str | None = None) -> Expectation | None:
+    specifier = parse_specifier(spec, source, text or f"{name} {spec}")
+    if specifier is None:
+        return None
+    return Expectation(distribution_name(name), specifier, text or f"{name}{spec}", source)
+
+
+def merge(*groups: list[Expectation]) -> tuple[Expectation, ...]:
+    """Later groups win per distribution name; order of first appearance is kept."""
+    merged: dict[str, Expectation] = {}
+    for group in groups:
+        for item in group:
+            merged[item.name] = item
+    return tuple(merged.values())

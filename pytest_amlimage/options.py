@@ -1,0 +1,51 @@
+"""Every option, spelled out once: ``--aml-x`` on the command line, ``aml_x`` in ini, ``x`` in a spec file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["str", "list", "float", "int", "flag", "path", "paths"]
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    help: str
+    kind: Kind = "str"
+    metavar: str = "VALUE"
+
+    @property
+    def flag(self) -> str:
+        return "--aml-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "aml_" + self.name
+
+    @property
+    def repeatable(self) -> bool:
+        return self.kind in ("list", "paths")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("image", "image to validate (repeatable; each runs every built-in check)", "list", "IMAGE"),
+    Option("spec", "TOML spec file with expectations and scoring settings", "path", "PATH"),
+    Option("expect", "version expectation, e.g. 'numpy==1.20.1' (repeatable)", "list", "SPEC"),
+    Option("framework", "framework expectation, e.g. 'torch==1.6.*' (distribution and import)", "str", "SPEC"),
+    Option("curated", "apply a curated environment's expectations (name, MCR path, or 'auto')", "str", "NAME"),
+    Option("requirements", "requirements.txt whose pins must hold in the image", "path", "PATH"),
+    Option("entry_script", "entry script to mount as the app (its folder, read-only)", "path", "PATH"),
+    Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
+    Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
+    Option("command", "command that starts the server instead of the image's own CMD", "str", "CMD"),
+    Option("port", "port the scoring server listens on inside the container (default 5001)", "int", "PORT"),
+    Option("ready_timeout", "seconds to wait for the server to answer GET / (default 120)", "float", "SECONDS"),
+    Option("score_timeout", "seconds one scoring request may take (default 60)", "float", "SECONDS"),
+    Option("rtol", "relative tolerance comparing numbers in responses (default 1e-6)", "float", "RTOL"),
+    Option("atol", "absolute tolerance comparing numbers in responses (default 1e-9)", "float", "ATOL"),
+    Option("memory", "memory limit of the container (default 4g)", "str", "SIZE"),
+    Option("cpus", "CPU limit of the container (default 2)", "float", "N"),
+    Option("list_curated", "print the curated environment catalog and exit", "flag"),
+)
+BY_NAME = {option.name: option for option in OPTIONS}

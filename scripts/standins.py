@@ -1,0 +1,139 @@
+"""Build the local stand-ins for the Azure ML inference images.
+
+Nothing can be pulled here, so the chain starts from Debian packages:
+``debootstrap`` makes a root file system, ``docker import`` turns it into
+``amlimage/debian:bookworm``, and Dockerfiles build the stand-ins on top.
+Each image is tagged ``amlimage/NAME:latest`` and labelled with a hash of its
+inputs (build context, build arguments and the parent image id): an image
+whose hash is unchanged is not built again.
+
+Usage: python scripts/standins.py [NAME ...]   (default: every image)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from docker.errors import ImageNotFound
+
+ROOT = Path(__file__).resolve().parent.parent
+HASH_LABEL = "io.github.pytest-amlimage.standin-hash"
+DEBIAN = "amlimage/debian:bookworm"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+@dataclass(frozen=True)
+class StandIn:
+    name: str
+    context: Path
+    parent: str = "minimal"
+    buildargs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        return f"amlimage/{self.name}:latest"
+
+
+STANDINS = {
+    s.name: s
+    for s in (
+        StandIn("minimal", ROOT / "standins/minimal", parent="debian"),
+        StandIn("extended", ROOT / "examples/extend-prebuilt"),
+        StandIn("rootuser", ROOT / "standins/rootuser"),
+        StandIn("numpy2", ROOT / "standins/numpy2"),
+    )
+}
+
+
+def _hash_tree(digest: "hashlib._Hash", folder: Path) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+        digest.update(oct(path.stat().st_mode & 0o777).encode())
+
+
+def _existing_hash(client: docker.DockerClient, tag: str) -> str | None:
+    try:
+        return client.images.get(tag).labels.get(HASH_LABEL)
+    except ImageNotFound:
+        return None
+
+
+def ensure_debian(client: docker.DockerClient) -> str:
+    """Import a minbase Debian bookworm root file system once."""
+    try:
+        return str(client.images.get(DEBIAN).id)
+    except ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory(prefix="amlimage-rootfs-") as rootfs:
+        print(f"standins: debootstrap bookworm into {rootfs}", flush=True)
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", rootfs], check=True, stdout=subprocess.DEVNULL
+        )
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "import", "-", DEBIAN], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+        if tar.wait() != 0:
+            raise SystemExit("standins: tar of the root file system failed")
+    return str(client.images.get(DEBIAN).id)
+
+
+def _build(client: docker.DockerClient, standin: StandIn, parent_tag: str, content_hash: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="amlimage-ctx-") as tmp:
+        context = Path(tmp) / "ctx"
+        shutil.copytree(standin.context, context, symlinks=True)
+        shutil.copy(CA_BUNDLE, context / "ca-certificates.crt")
+        stream = client.api.build(
+            path=str(context),
+            tag=standin.tag,
+            buildargs={"BASE_IMAGE": parent_tag, **standin.buildargs},
+            labels={HASH_LABEL: content_hash},
+            network_mode="host",
+            forcerm=True,
+            rm=True,
+            decode=True,
+        )
+        tail: list[str] = []
+        for chunk in stream:
+            if "error" in chunk:
+                print("".join(tail[-30:]), file=sys.stderr)
+                raise SystemExit(f"standins: building {standin.name} failed: {chunk['error'].strip()}")
+            text = chunk.get("stream", "")
+            tail.append(text)
+            if text.startswith("Step "):
+                print(f"standins: {standin.name}: {text.strip()}", flush=True)
+
+
+def ensure(client: docker.DockerClient, name: str) -> str:
+    """Build ``name`` (and its parents) unless its inputs are unchanged; return its tag."""
+    if name == "debian":
+        ensure_debian(client)
+        return DEBIAN
+    standin = STANDINS[name]
+    parent_tag = ensure(client, standin.parent)
+    digest = hashlib.sha256(str(client.images.get(parent_tag).id).encode())
+    digest.update(repr(sorted(standin.buildargs.items())).encode())
+    digest.update(CA_BUNDLE.read_bytes())
+    _hash_tree(digest, standin.context)
+    content_hash = digest.hexdigest()[:16]
+    if _existing_hash(client, standin.tag) != content_hash:
+        print(f"standins: building {standin.tag}", flush=True)
+        _build(client, standin, parent_tag, content_hash)
+    return standin.tag
+
+
+def main(names: list[str]) -> int:
+    client = docker.from_env()
+    for name in names or list(STANDINS):
+        print(f"standins: {ensure(client, name)} ready", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
