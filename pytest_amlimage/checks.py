@@ -1,0 +1,164 @@
+"""The built-in checks: pure functions of the probe's facts and the expectations.
+
+Each raises ``CheckFailed`` with what was found, what was expected, where the
+expectation came from, and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Callable
+
+from packaging.markers import InvalidMarker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import CheckFailed
+from .expectations import Expectation
+from .probe import Facts
+
+ROOT_NAMES = {"", "root", "0"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A built-in check bound to one image: its stable id and what running it does."""
+
+    id: str
+    run: Callable[[], None]
+ROOT_FIX = "add `USER dockeruser` after your root steps"
+
+
+def non_root(config_user: str, facts: Facts) -> None:
+    """The image is configured for, and really runs as, a user other than uid 0."""
+    user = config_user.split(":", 1)[0].strip()
+    if user in ROOT_NAMES:
+        shown = f"Config.User is {config_user!r}" if config_user else "Config.User is empty, which means root"
+        raise CheckFailed(f"image runs as root ({shown}); {ROOT_FIX}")
+    if facts.uid is None:
+        raise CheckFailed(f"could not read the uid inside the container (Config.User is {config_user!r})")
+    if facts.uid == 0:
+        raise CheckFailed(f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}")
+
+
+def app_permissions(facts: Facts) -> None:
+    """The app root and model folder are readable by the runtime user and not world-writable."""
+    problems = []
+    for label, folder in sorted(facts.folders.items()):
+        if not folder.get("exists"):
+            continue
+        if not folder.get("readable"):
+            problems.append(f"{folder['path']} ({label}) is not readable by uid {facts.uid}")
+        problems += [f"{path} is world-writable" for path in folder.get("world_writable", [])]
+    if problems:
+        raise CheckFailed(
+            "\n".join(problems) + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
+        )
+
+
+def _require_python(facts: Facts, what: str) -> None:
+    if facts.python_error:
+        raise CheckFailed(f"cannot check {what}: {facts.python_error}")
+
+
+def version(expected: Expectation, facts: Facts) -> None:
+    """An installed distribution satisfies a version expectation."""
+    _require_python(facts, expected.name)
+    found = facts.version_of(expected.name)
+    origin = f"expected by {expected.source}"
+    if found is None:
+        raise CheckFailed(f"{expected.name} is not installed; {expected.shown} {origin}: install it in the image")
+    if not expected.satisfied_by(found):
+        raise CheckFailed(
+            f"{expected.name} {found} does not satisfy {expected.shown} ({origin}); "
+            "pin it in the requirements your Dockerfile installs"
+        )
+
+
+def framework(expected: Expectation, module: str, facts: Facts) -> None:
+    """The framework's distribution matches, its module imports, and the import reports a matching version."""
+    version(expected, facts)
+    result = facts.frameworks.get(module)
+    if result is None:
+        raise CheckFailed(f"{expected.name} is installed but the probe did not import {module}")
+    if "error" in result:
+        raise CheckFailed(f"{expected.name} is installed but `import {module}` fails:\n{result['error']}")
+    imported = str(result.get("version") or "")
+    if imported and not expected.satisfied_by(imported):
+        raise CheckFailed(
+            f"`import {module}` reports {imported}, which does not satisfy {expected.shown} "
+            f"(expected by {expected.source}); another copy of {module} shadows the installed one"
+        )
+
+
+def _unsatisfied(requirement: Requirement, facts: Facts, owner: str) -> str | None:
+    found = facts.version_of(canonicalize_name(requirement.name))
+    if found is None:
+        return f"{owner} requires {requirement.name}, which is not installed"
+    try:
+        ok = requirement.specifier.contains(Version(found), prereleases=True)
+    except InvalidVersion:
+        ok = False
+    return None if ok else f"{owner} has requirement {requirement}, but you have {requirement.name} {found}"
+
+
+def _applies(requirement: Requirement, facts: Facts) -> bool:
+    if requirement.marker is None:
+        return True
+    try:
+        return requirement.marker.evaluate({**facts.markers, "extra": ""})
+    except (InvalidMarker, KeyError, ValueError):
+        return True
+
+
+def conflicts(facts: Facts) -> list[str]:
+    """Like `pip check`: installed distributions whose own requirements are not met."""
+    problems = [f"broken metadata: {error}" for error in facts.broken_distributions]
+    for dist in sorted(facts.distributions.values(), key=lambda d: d.name.lower()):
+        for text in dist.requires:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if _applies(requirement, facts):
+                problems.append(_unsatisfied(requirement, facts, f"{dist.name} {dist.version}") or "")
+    return [problem for problem in problems if problem]
+
+
+def pip_check(facts: Facts) -> None:
+    _require_python(facts, "installed requirements")
+    problems = conflicts(facts)
+    if problems:
+        raise CheckFailed(
+            "\n".join(problems)
+            + "\nthe usual cause is `pip install -r requirements.txt` on top of the base image: "
+            "pin versions compatible with what the image already has"
+        )
+
+
+def requirements(lines: Iterable[str], source: str, facts: Facts) -> None:
+    """Every requirement in a requirements file holds in the image (pip may have resolved otherwise)."""
+    _require_python(facts, source)
+    problems = []
+    for requirement in parse_requirements(lines, source):
+        if _applies(requirement, facts):
+            problems.append(_unsatisfied(requirement, facts, source) or "")
+    if any(problems):
+        raise CheckFailed("\n".join(p for p in problems if p) + "\nrebuild the image, or fix the pins")
+
+
+def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
+    from .errors import AmlUsageError
+
+    found = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            found.append(Requirement(line))
+        except InvalidRequirement as error:
+            raise AmlUsageError(f"{source}:{number}: cannot read {line!r} ({error}): fix the line") from None
+    return found

@@ -1,0 +1,133 @@
+"""The container under test: how it is started, and what users' tests can do with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from .errors import AmlUsageError
+
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
+
+KEEP_ALIVE = (["sleep"], ["infinity"])
+APP_ROOT = "/var/azureml-app"
+MOUNTED_MODEL_DIR = "/var/azureml-models"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in the container gave: exit code, stdout and stderr as text."""
+
+    exit_code: int
+    output: str
+    stderr: str = ""
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """Everything needed to start one image; ``serves`` says whether a scoring server is expected."""
+
+    image: str
+    serves: bool
+    port: int = 5001
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    mounts: dict[str, str] = field(default_factory=dict)
+    memory: str = "4g"
+    cpus: float = 2.0
+    bind_loopback: bool = True
+
+
+class AmlContainer:
+    """A running container of the image under test (the ``aml_container`` fixture)."""
+
+    def __init__(self, plan: LaunchPlan, wrapped: DockerContainer, host: str) -> None:
+        self.plan = plan
+        self.host = host
+        self._wrapped = wrapped
+        self._docker = wrapped.get_wrapped_container()
+
+    @property
+    def id(self) -> str:
+        return str(self._docker.id)
+
+    @property
+    def image(self) -> str:
+        return self.plan.image
+
+    @property
+    def user(self) -> str:
+        """The user the container runs as, as configured (``Config.User``); empty means root."""
+        return str(self._docker.attrs["Config"].get("User") or "")
+
+    @property
+    def env(self) -> dict[str, str]:
+        pairs = (item.partition("=") for item in self._docker.attrs["Config"].get("Env") or [])
+        return {key: value for key, _, value in pairs}
+
+    def exec(self, command: Sequence[str]) -> ExecResult:
+        """Run ``command`` (an argument list, never a shell string) as the container's user."""
+        if isinstance(command, str):
+            raise TypeError("exec() takes an argument list, e.g. ['python', '-V']")
+        exit_code, (stdout, stderr) = self._docker.exec_run(list(command), demux=True)
+        decode = lambda data: (data or b"").decode("utf-8", "replace")  # noqa: E731
+        return ExecResult(int(exit_code if exit_code is not None else -1), decode(stdout), decode(stderr))
+
+    def logs(self, tail: int = 200) -> str:
+        """The last ``tail`` lines of the container's log (bounded, however much it wrote)."""
+        return bytes(self._docker.logs(tail=tail)).decode("utf-8", "replace")
+
+    def state(self) -> tuple[bool, int | None]:
+        """(running, exit code once it has exited)."""
+        self._docker.reload()
+        status = self._docker.attrs["State"]
+        return bool(status.get("Running")), None if status.get("Running") else int(status.get("ExitCode", -1))
+
+    def host_port(self, port: int | None = None) -> int:
+        """The host port that ``port`` (default: the server's) is published on."""
+        wanted = f"{port or self.plan.port}/tcp"
+        bindings = self._docker.attrs["NetworkSettings"]["Ports"].get(wanted)
+        if not bindings:
+            self._docker.reload()
+            bindings = self._docker.attrs["NetworkSettings"]["Ports"].get(wanted)
+        if not bindings:
+            raise AmlUsageError(f"port {wanted} is not published by the container of {self.image}")
+        return int(bindings[0]["HostPort"])
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.host_port()}{path}"
+
+    def remove(self) -> None:
+        self._wrapped.stop(force=True, delete_volume=True)
+
+
+def start(plan: LaunchPlan, labels: dict[str, str], host_for: Any) -> AmlContainer:
+    """Start ``plan`` without Ryuk (it would pull an image); the container is removed if start fails."""
+    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.container import DockerContainer
+
+    testcontainers_config.ryuk_disabled = True
+    wrapped = DockerContainer(plan.image, env=dict(plan.environment))
+    if plan.command is not None:
+        wrapped.with_command(plan.command)
+    for host_path, container_path in plan.mounts.items():
+        wrapped.with_volume_mapping(host_path, container_path, "ro")
+    cast(dict[str, Any], wrapped.ports)[f"{plan.port}/tcp"] = ("127.0.0.1", None) if plan.bind_loopback else None
+    wrapped.with_kwargs(
+        labels=labels,
+        entrypoint=plan.entrypoint,
+        network="bridge",
+        security_opt=["no-new-privileges"],
+        mem_limit=plan.memory,
+        nano_cpus=int(plan.cpus * 1e9),
+        detach=True,
+    )
+    try:
+        wrapped.start()
+    except BaseException:
+        wrapped.stop(force=True, delete_volume=True)  # removes what was created, if anything
+        raise
+    return AmlContainer(plan, wrapped, host_for(wrapped))

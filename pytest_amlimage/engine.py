@@ -1,0 +1,119 @@
+"""The Docker engine: connecting, finding images, the address of published ports, leftovers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import urlparse
+
+from .errors import AmlUsageError
+
+if TYPE_CHECKING:
+    import docker
+
+PLUGIN_LABEL = "io.github.pytest-amlimage"
+SESSION_LABEL = "io.github.pytest-amlimage.session"
+STARTED_LABEL = "io.github.pytest-amlimage.started"
+HOST_LABEL = "io.github.pytest-amlimage.host"
+PID_LABEL = "io.github.pytest-amlimage.pid"
+FOREIGN_LEFTOVER_AGE = 24 * 3600.0
+LOCAL_SCHEMES = {"", "unix", "npipe"}
+
+
+def connect() -> docker.DockerClient:
+    """A client for the engine DOCKER_HOST names (or the local socket); a usage error if it does not answer."""
+    import docker
+    from docker.errors import DockerException
+
+    where = os.environ.get("DOCKER_HOST") or "the local socket"
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except DockerException as error:
+        reason = str(error).splitlines()[0][:200]
+        raise AmlUsageError(
+            f"cannot reach the Docker engine at {where} ({reason}): start dockerd "
+            "(e.g. scripts/engine.sh) or set DOCKER_HOST to a running engine"
+        ) from None
+    return client
+
+
+def engine_is_local(docker_host: str | None) -> bool:
+    return urlparse(docker_host or "").scheme in LOCAL_SCHEMES
+
+
+def endpoint_host(docker_host: str | None, remote_host: Callable[[], str]) -> str:
+    """Where published ports answer: loopback for a local engine, else the engine's host.
+
+    ``remote_host`` is testcontainers' own answer for a remote DOCKER_HOST
+    (tcp:// or ssh://), asked only when the engine is not local.
+    """
+    if engine_is_local(docker_host):
+        return "127.0.0.1"
+    return remote_host()
+
+
+def require_image(client: docker.DockerClient, reference: str) -> dict[str, Any]:
+    """The image's inspect data; pulls it once when it is not local; a usage error when neither works."""
+    from docker.errors import APIError, ImageNotFound
+
+    try:
+        return dict(client.api.inspect_image(reference))
+    except ImageNotFound:
+        pass
+    try:
+        client.images.pull(reference)
+        return dict(client.api.inspect_image(reference))
+    except (APIError, ImageNotFound) as error:
+        reason = str(getattr(error, "explanation", None) or error).splitlines()[0][:200]
+        raise AmlUsageError(
+            f"image {reference!r} is not on the engine and pulling it failed ({reason}): "
+            f"build it (docker build -t {reference} .) or pull it first"
+        ) from None
+
+
+def run_labels(session_id: str, started: float) -> dict[str, str]:
+    """Labels every container of this run carries, so that cleanup can find it."""
+    return {
+        PLUGIN_LABEL: "true",
+        SESSION_LABEL: session_id,
+        STARTED_LABEL: f"{started:.3f}",
+        HOST_LABEL: socket.gethostname(),
+        PID_LABEL: str(os.getpid()),
+    }
+
+
+def is_leftover(labels: dict[str, str], session_id: str, started: float, now: float) -> bool:
+    """A container of another run that started before this one and whose process is gone.
+
+    On this machine the owner's pid tells; for a run on another machine sharing
+    the engine, only age can tell (older than a day).
+    """
+    if labels.get(SESSION_LABEL) == session_id or float(labels.get(STARTED_LABEL, "0")) >= started:
+        return False
+    if labels.get(HOST_LABEL) != socket.gethostname():
+        return now - float(labels.get(STARTED_LABEL, "0")) > FOREIGN_LEFTOVER_AGE
+    pid = labels.get(PID_LABEL, "")
+    return not (pid.isdigit() and _pid_alive(int(pid)))
+
+
+def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:
+    """Remove the containers crashed earlier runs left behind; returns how many."""
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": PLUGIN_LABEL}):
+        if is_leftover(container.labels or {}, session_id, started, time.time()):
+            container.remove(force=True, v=True)
+            removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

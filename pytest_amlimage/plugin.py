@@ -1,0 +1,132 @@
+"""pytest hooks and options of pytest-amlimage; the work happens in ``session`` and ``items``.
+
+Inert unless asked: without an ``--aml-*`` option (or ini/spec value) nothing
+here imports docker, requests or testcontainers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .options import OPTIONS
+
+if TYPE_CHECKING:
+    from .container import AmlContainer
+    from .probe import Facts
+    from .scoring import ScoringClient
+    from .session import AmlSession
+
+SESSION_KEY = pytest.StashKey["AmlSession"]()
+IMAGE_FIXTURES = {"aml_image", "aml_container", "aml_environment", "aml_scoring"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aml-image", "Azure ML inference image validation (pytest-amlimage)")
+    for option in OPTIONS:
+        if option.kind == "flag":
+            group.addoption(option.flag, action="store_true", dest=option.ini, default=False, help=option.help)
+            continue
+        action = "append" if option.repeatable else "store"
+        group.addoption(option.flag, action=action, dest=option.ini, metavar=option.metavar, help=option.help)
+        parser.addini(option.ini, option.help, type="linelist" if option.repeatable else "string")
+
+
+def _asked(config: pytest.Config) -> bool:
+    return any(config.getoption(o.ini) for o in OPTIONS) or any(
+        config.getini(name) for name in ("aml_image", "aml_spec")
+    )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.getoption("aml_list_curated"):
+        from .catalog import table
+
+        print(table())
+        return 0
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "amlimage: a built-in pytest-amlimage check")
+    if not _asked(config):
+        return
+    from .session import AmlSession
+    from .settings import load
+
+    config.stash[SESSION_KEY] = AmlSession(load(config))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    aml = session.config.stash.get(SESSION_KEY, None)
+    if aml is not None and aml.settings.active:
+        aml.begin()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    aml = config.stash.get(SESSION_KEY, None)
+    if aml is not None:
+        from .items import ImageCollector
+
+        collectors = (
+            ImageCollector.from_parent(session, name=image.reference, nodeid=image.reference, image=image)
+            for image in aml.images.values()
+        )
+        items[:0] = [item for collector in collectors for item in session.genitems(collector)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    aml = metafunc.config.stash.get(SESSION_KEY, None)
+    if aml is not None and IMAGE_FIXTURES & set(metafunc.fixturenames):
+        images = list(aml.images)
+        metafunc.parametrize("aml_image", images, ids=images, scope="session", indirect=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    aml = session.config.stash.get(SESSION_KEY, None)
+    if aml is not None:
+        aml.finish()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    aml = config.stash.get(SESSION_KEY, None)
+    return aml.header() if aml is not None else None
+
+
+def _session(request: pytest.FixtureRequest) -> AmlSession:
+    aml = request.config.stash.get(SESSION_KEY, None)
+    if aml is None or not aml.images:
+        pytest.fail("no image under test: pass --aml-image IMAGE (or set aml_image in ini)", pytrace=False)
+    return aml
+
+
+@pytest.fixture(scope="session")
+def aml_image(request: pytest.FixtureRequest) -> str:
+    """The reference of the image under test (one test per ``--aml-image``)."""
+    _session(request)
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def aml_container(request: pytest.FixtureRequest, aml_image: str) -> AmlContainer:
+    """The image's running container, shared with the built-in checks."""
+    return _session(request).images[aml_image].container()
+
+
+@pytest.fixture(scope="session")
+def aml_environment(request: pytest.FixtureRequest, aml_image: str) -> Facts:
+    """What the probe found in the image: distributions, Python, user, OS release."""
+    return _session(request).images[aml_image].facts()
+
+
+@pytest.fixture(scope="session")
+def aml_scoring(request: pytest.FixtureRequest, aml_image: str) -> ScoringClient:
+    """A client for the image's scoring server: ``score(payload)``, ``url``, ``wait_ready()``."""
+    from .scoring import ScoringClient
+
+    image = _session(request).images[aml_image]
+    return ScoringClient(image.container(), image.readiness, image.session.settings.score_timeout)
+
+

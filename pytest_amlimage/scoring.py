@@ -1,0 +1,152 @@
+"""The scoring server: waiting until it answers, and a small client for it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckFailed
+
+if TYPE_CHECKING:
+    import requests
+
+    from .container import AmlContainer
+
+POLL_INTERVAL = 0.02
+STATE_EVERY = 0.2
+LOG_TAIL = 40
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How waiting for ``GET /`` ended: ``error`` is None when the server answered 200."""
+
+    seconds: float
+    error: str | None = None
+
+    def raise_for_error(self) -> None:
+        if self.error:
+            raise CheckFailed(self.error)
+
+
+def log_tail(container: AmlContainer) -> str:
+    return "last lines of the container log:\n" + (container.logs(tail=LOG_TAIL).rstrip() or "(empty)")
+
+
+def _liveness(http: requests.Session, url: str) -> bool:
+    import requests
+
+    try:
+        return http.get(url, timeout=2).status_code == 200
+    except requests.RequestException:  # a published port resets connections until the server listens
+        return False
+
+
+def wait_ready(container: AmlContainer, timeout: float, stop: threading.Event) -> Readiness:
+    """Poll ``GET /`` every 20 ms until 200; stop at once when the container exits."""
+    import requests
+
+    started = time.monotonic()
+    next_state = started
+    with requests.Session() as http:
+        url = container.url("/")
+        while not stop.is_set():
+            if _liveness(http, url):
+                return Readiness(time.monotonic() - started)
+            now = time.monotonic()
+            if now >= next_state:
+                running, exit_code = container.state()
+                if not running:
+                    return Readiness(now - started, _exited(container, exit_code))
+                next_state = now + STATE_EVERY
+            if now - started > timeout:
+                return Readiness(now - started, _timed_out(container, timeout))
+            stop.wait(POLL_INTERVAL)
+    return Readiness(time.monotonic() - started, "the session ended before the server answered")
+
+
+def _exited(container: AmlContainer, exit_code: int | None) -> str:
+    hint = " (exit code 3: init() raised)" if exit_code == 3 else ""
+    return (
+        f"the container exited with code {exit_code}{hint} before the server answered GET /\n"
+        f"{log_tail(container)}"
+    )
+
+
+def _timed_out(container: AmlContainer, timeout: float) -> str:
+    return (
+        f"the server did not answer GET / with 200 within {timeout:g} s "
+        f"(awaited: http {container.url('/')})\n{log_tail(container)}\n"
+        "Hint: a slow init() needs a longer --aml-ready-timeout; a server that keeps restarting shows its "
+        "error above"
+    )
+
+
+class ScoringClient:
+    """The ``aml_scoring`` fixture: ``url``, ``wait_ready()``, ``score(payload)``."""
+
+    def __init__(self, container: AmlContainer, readiness: Any, score_timeout: float) -> None:
+        self.container = container
+        self._readiness = readiness
+        self.score_timeout = score_timeout
+
+    @property
+    def url(self) -> str:
+        return self.container.url("/")
+
+    def wait_ready(self) -> None:
+        self._readiness().raise_for_error()
+
+    def score(self, payload: Any, content_type: str = "application/json") -> requests.Response:
+        """POST ``payload`` (JSON-encoded unless bytes or str) to ``/score``."""
+        import json
+
+        import requests
+
+        self.wait_ready()
+        body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+        return requests.post(
+            self.container.url("/score"),
+            data=body,
+            headers={"Content-Type": content_type},
+            timeout=self.score_timeout,
+        )
+
+
+MAX_BODY = 10 * 1024 * 1024
+RUN_FAILED_HEADER = "x-ms-run-function-failed"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+def request(container: AmlContainer, method: str, path: str, timeout: float, **kwargs: Any) -> Answer:
+    """One HTTP request, its body capped at 10 MB; failures become ``CheckFailed``."""
+    import requests
+
+    try:
+        with requests.request(method, container.url(path), timeout=timeout, stream=True, **kwargs) as reply:
+            body = b""
+            for chunk in reply.iter_content(65536):
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise CheckFailed(f"{method} {path}: the response is larger than {MAX_BODY // 2**20} MB")
+            return Answer(reply.status_code, {k.lower(): v for k, v in reply.headers.items()}, body)
+    except requests.Timeout:
+        raise CheckFailed(
+            f"{method} {path}: no answer within {timeout:g} s (--aml-score-timeout); does run() hang?\n"
+            f"{log_tail(container)}"
+        ) from None
+    except requests.RequestException as error:
+        raise CheckFailed(f"{method} {path} failed: {error}\n{log_tail(container)}") from None

@@ -1,0 +1,111 @@
+"""The built-in checks against the scoring server: liveness, samples, bad requests, swagger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .checks import Check
+from .errors import CheckFailed
+from .samples import Sample, differences
+from .scoring import RUN_FAILED_HEADER, Answer, log_tail, request
+
+if TYPE_CHECKING:
+    from .container import AmlContainer
+    from .session import ImageRun
+
+LIVENESS_TIMEOUT = 10.0
+
+
+def _serving(image: ImageRun) -> AmlContainer:
+    if not image.plan.serves:
+        from .session import no_server_reason
+
+        pytest.skip(no_server_reason(image.session.settings))
+    image.readiness().raise_for_error()
+    return image.container()
+
+
+def liveness(image: ImageRun) -> None:
+    container = _serving(image)
+    answer = request(container, "GET", "/", LIVENESS_TIMEOUT)
+    if answer.status != 200:
+        raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")
+
+
+def _describe_failure(answer: Answer, container: AmlContainer) -> str:
+    text = answer.body[:2000].decode("utf-8", "replace")
+    if answer.headers.get(RUN_FAILED_HEADER, "").lower() == "true":
+        return f"run() raised (500): {text}\n{log_tail(container)}"
+    return f"POST /score answered {answer.status}, expected 200: {text}\n{log_tail(container)}"
+
+
+def score(image: ImageRun, sample: Sample) -> None:
+    container = _serving(image)
+    settings = image.session.settings
+    answer = request(
+        container, "POST", "/score", settings.score_timeout,
+        data=sample.body, headers={"Content-Type": "application/json"},
+    )
+    if answer.status != 200:
+        raise CheckFailed(_describe_failure(answer, container))
+    if not sample.has_expected:
+        return
+    try:
+        actual = answer.json()
+    except ValueError:
+        raise CheckFailed(f"the response is not JSON, so it cannot equal {sample.name}.expected.json: "
+                          f"{answer.body[:300]!r}") from None
+    found = differences(actual, sample.expected, settings.rtol, settings.atol)
+    if found:
+        raise CheckFailed(
+            f"the response differs from {sample.path.name[:-5]}.expected.json "
+            f"(rtol {settings.rtol:g}, atol {settings.atol:g}):\n" + "\n".join(found[:20])
+        )
+
+
+def bad_request(image: ImageRun) -> None:
+    container = _serving(image)
+    timeout = image.session.settings.score_timeout
+    answer = request(container, "POST", "/score", timeout,
+                     data=b'{"data": [1, 2', headers={"Content-Type": "application/json"})
+    if answer.status < 400:
+        raise CheckFailed(f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)")
+    after = request(container, "GET", "/", LIVENESS_TIMEOUT)
+    if after.status != 200:
+        raise CheckFailed(f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}")
+
+
+def _schema_problems(document: dict[str, Any]) -> list[str]:
+    problems = []
+    if not ({"swagger", "openapi"} & set(document)):
+        problems.append("it names no 'swagger' or 'openapi' version")
+    if "/score" not in (document.get("paths") or {}):
+        problems.append("it has no /score path")
+    return problems
+
+
+def swagger(image: ImageRun) -> None:
+    container = _serving(image)
+    answer = request(container, "GET", "/swagger.json", LIVENESS_TIMEOUT)
+    if answer.status == 404:
+        pytest.skip("the entry script declares no schema (no inference-schema decorators), so there is no swagger")
+    if answer.status != 200:
+        raise CheckFailed(f"GET /swagger.json answered {answer.status}: {answer.body[:300]!r}")
+    try:
+        document = answer.json()
+    except ValueError:
+        raise CheckFailed(f"GET /swagger.json is not JSON: {answer.body[:300]!r}") from None
+    problems = _schema_problems(document) if isinstance(document, dict) else ["it is not a JSON object"]
+    if problems:
+        raise CheckFailed("GET /swagger.json is not a valid document: " + "; ".join(problems))
+
+
+def builtin_checks(image: ImageRun) -> Iterator[Check]:
+    yield Check("liveness", lambda: liveness(image))
+    for sample in image.session.samples:
+        yield Check(f"score[{sample.name}]", lambda s=sample: score(image, s))  # type: ignore[misc]
+    yield Check("bad-request", lambda: bad_request(image))
+    yield Check("swagger", lambda: swagger(image))

@@ -1,0 +1,181 @@
+"""One test session: the engine, one container per image (started once), cleanup at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from . import container as containers
+from . import catalog, engine, samples
+from .probe import Facts, run_probe
+from .scoring import Readiness, wait_ready
+from .settings import Settings
+
+if TYPE_CHECKING:
+    import docker
+
+
+BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
+
+
+class ImageRun:
+    """One image under test: its inspect data, its container, its facts and readiness."""
+
+    def __init__(self, session: AmlSession, reference: str, attrs: dict[str, Any]) -> None:
+        self.session = session
+        self.reference = reference
+        self.attrs = attrs
+        self._lock = threading.Lock()
+        self._container: containers.AmlContainer | None = None
+        self._facts: Future[Facts] | None = None
+        self._ready: Future[Readiness] | None = None
+
+    @property
+    def config_user(self) -> str:
+        return str(self.attrs.get("Config", {}).get("User") or "")
+
+    @property
+    def image_env(self) -> dict[str, str]:
+        pairs = (item.partition("=") for item in self.attrs.get("Config", {}).get("Env") or [])
+        return {key: value for key, _, value in pairs}
+
+    @property
+    def plan(self) -> containers.LaunchPlan:
+        return plan_launch(self.session.settings, self.reference, self.image_env)
+
+    def container(self) -> containers.AmlContainer:
+        """The image's container, started on first use; probe and readiness start with it."""
+        with self._lock:
+            if self._container is None:
+                self._container = self.session.start(self.plan)
+                pool, stop = self.session.pool, self.session.stop
+                self._facts = pool.submit(run_probe, self._container)
+                if self._container.plan.serves:
+                    timeout = self.session.settings.ready_timeout
+                    self._ready = pool.submit(wait_ready, self._container, timeout, stop)
+            return self._container
+
+    def facts(self) -> Facts:
+        self.container()
+        assert self._facts is not None
+        try:
+            return self._facts.result()
+        except Exception as error:  # the container died or was removed under the probe
+            return Facts(uid=None, python_error=f"the probe could not run: {error}")
+
+    def readiness(self) -> Readiness:
+        self.container()
+        if self._ready is None:
+            return Readiness(0.0, no_server_reason(self.session.settings))
+        return self._ready.result()
+
+
+def no_server_reason(settings: Settings) -> str:
+    return (
+        "no entry script: the image sets no AZUREML_ENTRY_SCRIPT; bake one in "
+        "(ENV AZUREML_ENTRY_SCRIPT=score.py) or pass --aml-entry-script path/score.py"
+    )
+
+
+def plan_launch(settings: Settings, reference: str, image_env: dict[str, str]) -> containers.LaunchPlan:
+    """How to start ``reference``: with its own CMD when it can serve, else kept alive for the probe."""
+    environment: dict[str, str] = {}
+    mounts: dict[str, str] = {}
+    if settings.entry_script:
+        mounts[str(settings.entry_script.parent)] = containers.APP_ROOT
+        environment.update(AZUREML_ENTRY_SCRIPT=settings.entry_script.name, AML_APP_ROOT=containers.APP_ROOT)
+    if settings.model_dir:
+        mounts[str(settings.model_dir)] = containers.MOUNTED_MODEL_DIR
+        environment["AZUREML_MODEL_DIR"] = containers.MOUNTED_MODEL_DIR
+    serves = bool(settings.command or settings.entry_script or image_env.get("AZUREML_ENTRY_SCRIPT"))
+    entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE
+    if settings.command:
+        entrypoint, command = [settings.command[0]], list(settings.command[1:])
+    return containers.LaunchPlan(
+        image=reference,
+        serves=serves,
+        port=settings.port,
+        command=command,
+        entrypoint=entrypoint,
+        environment=environment,
+        mounts=mounts,
+        memory=settings.memory,
+        cpus=settings.cpus,
+        bind_loopback=engine.engine_is_local(os.environ.get("DOCKER_HOST")),
+    )
+
+
+class AmlSession:
+    """Owns the engine connection and every container of this pytest process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.id = uuid.uuid4().hex
+        self.started = time.time()
+        self.stop = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="amlimage")
+        self.images: dict[str, ImageRun] = {}
+        self.client: docker.DockerClient | None = None
+        self.samples: list[samples.Sample] = []
+        self._started: list[containers.AmlContainer] = []
+        self._previous_sigterm: Any = None
+
+    def begin(self) -> None:
+        """Connect, check every image exists, and clear what crashed runs left behind."""
+        self.samples = samples.load(self.settings.samples)
+        self.client = engine.connect()
+        engine.remove_leftovers(self.client, self.id, self.started)
+        for reference in self.settings.images:
+            self.images[reference] = ImageRun(self, reference, engine.require_image(self.client, reference))
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    def detect_curated(self, image: ImageRun) -> catalog.CatalogEntry | None:
+        """The catalog row ``image`` was built from, by its base label or by shared layers."""
+        assert self.client is not None
+        labels = image.attrs.get("Config", {}).get("Labels") or {}
+        base_names = [labels[key] for key in BASE_LABELS if key in labels]
+        local = [
+            (list(candidate.tags), list(candidate.attrs.get("RootFS", {}).get("Layers") or []))
+            for candidate in self.client.images.list()
+            if any("azureml/" in tag for tag in candidate.tags)
+        ]
+        return catalog.detect(base_names, list(image.attrs.get("RootFS", {}).get("Layers") or []), local)
+
+    def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
+        labels = engine.run_labels(self.id, self.started)
+        docker_host = os.environ.get("DOCKER_HOST")
+        started = containers.start(
+            plan, labels, lambda wrapped: engine.endpoint_host(docker_host, wrapped.get_container_host_ip)
+        )
+        self._started.append(started)
+        return started
+
+    def header(self) -> list[str]:
+        where = os.environ.get("DOCKER_HOST") or "local socket"
+        version = self.client.version().get("Version", "?") if self.client else "?"
+        return [f"amlimage: Docker {version} at {where}; images: {', '.join(self.settings.images)}"]
+
+    def finish(self) -> None:
+        """Remove every container this session started; safe to call twice."""
+        self.stop.set()
+        while self._started:
+            started = self._started.pop()
+            try:
+                started.remove()
+            except Exception:  # already gone (removed by hand, engine restarted): nothing left to do
+                pass
+        self.pool.shutdown(wait=True)
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM ends the run like Ctrl-C does, so pytest's cleanup (and ours) runs."""
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -1,0 +1,169 @@
+"""Resolved settings: command line, then ini, then spec file, then defaults; every error names its source."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import catalog, specfile
+from .errors import AmlUsageError
+from .expectations import Expectation, expectation, merge, parse_expectation
+from .options import BY_NAME
+
+DEFAULTS: dict[str, Any] = {
+    "port": 5001,
+    "ready_timeout": 120.0,
+    "score_timeout": 60.0,
+    "rtol": 1e-6,
+    "atol": 1e-9,
+    "memory": "4g",
+    "cpus": 2.0,
+}
+_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    images: tuple[str, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+    framework: Expectation | None = None
+    curated: str | None = None
+    requirements: Path | None = None
+    entry_script: Path | None = None
+    model_dir: Path | None = None
+    samples: tuple[Path, ...] = ()
+    command: tuple[str, ...] | None = None
+    port: int = 5001
+    ready_timeout: float = 120.0
+    score_timeout: float = 60.0
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    memory: str = "4g"
+    cpus: float = 2.0
+    list_curated: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.images)
+
+
+class _Sources:
+    """Looks an option up on the command line, in ini, then in the spec file."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.spec: dict[str, Any] = {}
+        self.spec_dir = Path.cwd()
+        self.spec_name = ""
+        found = self.get("spec")
+        if found is not None:
+            path = self.path(*found)
+            self.spec, self.spec_dir, self.spec_name = specfile.load(path, found[1]), path.parent, str(path)
+
+    def get(self, name: str) -> tuple[Any, str] | None:
+        option = BY_NAME[name]
+        value = self.config.getoption(option.ini)
+        if value not in (None, [], False):
+            return value, option.flag
+        value = self.config.getini(option.ini)
+        if value not in (None, "", [], False):
+            return value, f"ini {option.ini}"
+        if name in self.spec:
+            return self.spec[name], f"spec file {self.spec_name}"
+        return None
+
+    def path(self, value: Any, source: str) -> Path:
+        if source.startswith("spec file"):
+            base = self.spec_dir
+        elif source.startswith("ini"):
+            base = self.config.rootpath
+        else:
+            base = Path.cwd()
+        path = (base / str(value)).resolve()
+        if not path.exists():
+            raise AmlUsageError(f"{path} (from {source}) does not exist: check the path")
+        return path
+
+
+def _number(sources: _Sources, name: str, kind: type[float] | type[int]) -> Any:
+    found = sources.get(name)
+    if found is None:
+        return DEFAULTS[name]
+    value, source = found
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise AmlUsageError(f"{source} {value!r} is not a number: give e.g. {DEFAULTS[name]}") from None
+    if number < 0:
+        raise AmlUsageError(f"{source} {value!r} must not be negative")
+    return number
+
+
+def _listed(sources: _Sources, name: str) -> tuple[list[str], str]:
+    found = sources.get(name)
+    if found is None:
+        return [], ""
+    value, source = found
+    return ([value] if isinstance(value, str) else [str(v) for v in value]), source
+
+
+def _expectations(sources: _Sources, config: pytest.Config) -> tuple[Expectation, ...]:
+    spec_items = [
+        expectation(name, str(spec), f"spec file {sources.spec_name} [expect]")
+        for name, spec in sources.spec.get("expect", {}).items()
+    ]
+    ini_items = [parse_expectation(line, "ini aml_expect") for line in config.getini("aml_expect")]
+    cli_items = [parse_expectation(text, "--aml-expect") for text in config.getoption("aml_expect") or []]
+    return merge(*([e for e in group if e is not None] for group in (spec_items, ini_items, cli_items)))
+
+
+def _images(sources: _Sources) -> tuple[str, ...]:
+    images, source = _listed(sources, "image")
+    for reference in images:
+        if not _REFERENCE.match(reference):
+            raise AmlUsageError(
+                f"invalid image reference {reference!r} (from {source}): use NAME[:TAG] or NAME@sha256:DIGEST"
+            )
+    return tuple(dict.fromkeys(images))
+
+
+def _curated(value: Any, source: str) -> str:
+    name = str(value).strip()
+    if name.lower() != "auto":
+        catalog.find(name)  # a usage error for an unknown name
+    return name
+
+
+def load(config: pytest.Config) -> Settings:
+    sources = _Sources(config)
+    framework = sources.get("framework")
+    requirements, entry_script, model_dir = (sources.get(n) for n in ("requirements", "entry_script", "model_dir"))
+    samples, sample_source = _listed(sources, "sample")
+    command, curated, memory = (sources.get(n) for n in ("command", "curated", "memory"))
+    return Settings(
+        images=_images(sources),
+        expectations=_expectations(sources, config),
+        framework=parse_expectation(*framework) if framework else None,
+        curated=_curated(*curated) if curated else None,
+        requirements=sources.path(*requirements) if requirements else None,
+        entry_script=sources.path(*entry_script) if entry_script else None,
+        model_dir=sources.path(*model_dir) if model_dir else None,
+        samples=tuple(sources.path(s, sample_source) for s in samples),
+        command=tuple(shlex.split(str(command[0]))) if command else None,
+        port=_number(sources, "port", int),
+        ready_timeout=_number(sources, "ready_timeout", float),
+        score_timeout=_number(sources, "score_timeout", float),
+        rtol=_number(sources, "rtol", float),
+        atol=_number(sources, "atol", float),
+        memory=str(memory[0]) if memory else DEFAULTS["memory"],
+        cpus=_number(sources, "cpus", float),
+        list_curated=bool(config.getoption("aml_list_curated")),
+    )
