@@ -48,6 +48,9 @@ STANDINS = {
         StandIn("extended", ROOT / "examples/extend-prebuilt"),
         StandIn("rootuser", ROOT / "standins/rootuser"),
         StandIn("numpy2", ROOT / "standins/numpy2"),
+        StandIn("sklearn", ROOT / "standins/sklearn"),
+        StandIn("quirky", ROOT / "standins/quirky"),
+        StandIn("nopython", ROOT / "standins/nopython", parent="debian"),
     )
 }
 

@@ -1,0 +1,56 @@
+import pytest
+
+from pytest_amlimage import catalog
+from pytest_amlimage.errors import AmlUsageError
+
+
+def test_all_nine_documented_rows_ship() -> None:
+    rows = catalog.entries()
+    assert len(rows) == 9
+    gpu = [row for row in rows if row.device == "gpu"]
+    assert [(row.cuda, row.cudnn) for row in gpu] == [("11.0.3", "8.0.5.39")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AzureML-pytorch-1.6-ubuntu18.04-py37-cpu-inference",
+        "azureml-pytorch-1.6-ubuntu18.04-py37-cpu-inference",
+        "mcr.microsoft.com/azureml/pytorch-1.6-ubuntu18.04-py37-cpu-inference",
+        "mcr.microsoft.com/azureml/pytorch-1.6-ubuntu18.04-py37-cpu-inference:latest",
+        "pytorch-1.6-ubuntu18.04-py37-cpu-inference",
+    ],
+)
+def test_find_by_any_of_the_three_names(name: str) -> None:
+    assert catalog.find(name).framework == "torch"
+
+
+def test_unknown_name_says_how_to_list_them() -> None:
+    with pytest.raises(AmlUsageError, match="--aml-list-curated"):
+        catalog.find("AzureML-nothing")
+
+
+def test_row_expectations_include_framework_and_quirky_packages() -> None:
+    row = catalog.find("AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference")
+    found = {e.name: str(e.specifier) for e in row.expectations()}
+    assert found == {"tensorflow": "==1.15.*", "pandas": "==0.25.1", "numpy": "==1.20.1"}
+    assert all(e.source == "--aml-curated AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference" for e in row.expectations())
+
+
+def test_minimal_row_expects_nothing() -> None:
+    assert catalog.find("minimal-ubuntu18.04-py37-cpu-inference").expectations() == []
+
+
+def test_detect_by_base_label_then_by_shared_layers() -> None:
+    by_label = catalog.detect(["mcr.microsoft.com/azureml/xgboost-0.9-ubuntu18.04-py37-cpu-inference:latest"], [], [])
+    assert by_label is not None and by_label.framework == "xgboost"
+    local = [(["other:1"], ["a"]), (["mcr.microsoft.com/azureml/pytorch-1.7-ubuntu18.04-py37-cpu-inference:latest"], ["a", "b"])]
+    by_layers = catalog.detect([], ["a", "b", "c"], local)
+    assert by_layers is not None and by_layers.framework_version == "1.7"
+    assert catalog.detect([], ["x", "y"], local) is None
+
+
+def test_table_lists_every_row() -> None:
+    text = catalog.table()
+    assert all(row.curated_environment in text for row in catalog.entries())
+    assert "11.0.3" in text and "8.0.5.39" in text
