@@ -19,17 +19,21 @@ if TYPE_CHECKING:
 LIVENESS_TIMEOUT = 10.0
 
 
-def _serving(image: ImageRun) -> AmlContainer:
+def _serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
+    """The container once its server answers; skips when there is no entry script to serve."""
     if not image.plan.serves:
         from .session import no_server_reason
 
         pytest.skip(no_server_reason(image.session.settings))
-    image.readiness().raise_for_error()
+    readiness = image.readiness()
+    if readiness.error and not detailed:
+        raise CheckFailed("the server never answered GET /; the liveness check of this image says why")
+    readiness.raise_for_error()
     return image.container()
 
 
 def liveness(image: ImageRun) -> None:
-    container = _serving(image)
+    container = _serving(image, detailed=True)
     answer = request(container, "GET", "/", LIVENESS_TIMEOUT)
     if answer.status != 200:
         raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")

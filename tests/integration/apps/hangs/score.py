@@ -1,0 +1,9 @@
+import time
+
+
+def init():
+    pass
+
+
+def run(raw_data):
+    time.sleep(3600)
