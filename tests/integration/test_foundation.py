@@ -72,7 +72,7 @@ def test_fixtures_share_one_container_with_the_builtin_checks(
     run_plugin: Any, pytester: pytest.Pytester, engine: Any, images: dict[str, str]
 ) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
-    since = time.time() - 1
+    since = time.time()
     result = run_plugin("--aml-image", images["extended"])
     result.assert_outcomes(passed=9)
     events = engine.events(since=since, until=time.time(), decode=True,
