@@ -77,7 +77,8 @@ def differences(actual: Any, expected: Any, rtol: float, atol: float, where: str
         if len(actual) != len(expected):
             return [f"{where}: {len(actual)} items != expected {len(expected)}"]
         return [d for i, (a, e) in enumerate(zip(actual, expected)) for d in differences(a, e, rtol, atol, f"{where}[{i}]")]
-    return [] if actual == expected else [f"{where}: {actual!r} != expected {expected!r}"]
+    same = actual == expected and isinstance(actual, bool) == isinstance(expected, bool)
+    return [] if same else [f"{where}: {actual!r} != expected {expected!r}"]
 
 
 def _is_number(value: Any) -> bool:

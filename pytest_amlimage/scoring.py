@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL = 0.02
 STATE_EVERY = 0.2
-LOG_TAIL = 40
+LOG_TAIL = 100
 
 
 @dataclass(frozen=True)

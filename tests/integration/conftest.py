@@ -59,8 +59,13 @@ def our_containers(engine: Any) -> list[Any]:
 def run_plugin(pytester: pytest.Pytester, engine: Any, images: dict[str, str]) -> Iterator[Any]:
     """Run pytest with the plugin in-process; afterwards, no container of ours may be left."""
 
+    ini = pytester.makeini("[pytest]\n")  # keep this repository's own configuration out of the inner runs
+
     def run(*args: str) -> pytest.RunResult:
-        return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", *args)
+        return pytester.runpytest(
+            "-p", "no:cacheprovider", "--rootdir", str(pytester.path), "-c", str(ini),
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", *args,
+        )
 
     yield run
     assert our_containers(engine) == []

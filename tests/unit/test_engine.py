@@ -1,0 +1,51 @@
+import os
+import socket
+
+import pytest
+
+from pytest_amlimage import engine
+
+
+@pytest.mark.parametrize("docker_host", [None, "", "unix:///var/run/docker.sock", "npipe:////./pipe/docker_engine"])
+def test_local_engines_publish_on_loopback(docker_host: str | None) -> None:
+    def remote() -> str:
+        raise AssertionError("a local engine must not ask for a remote address")
+
+    assert engine.endpoint_host(docker_host, remote) == "127.0.0.1"
+
+
+@pytest.mark.parametrize("docker_host", ["tcp://build-host:2375", "ssh://ci@build-host"])
+def test_remote_engines_use_the_engines_host(docker_host: str) -> None:
+    assert engine.endpoint_host(docker_host, lambda: "build-host") == "build-host"
+    assert not engine.engine_is_local(docker_host)
+
+
+def labels(session: str, started: float, pid: int, host: str | None = None) -> dict[str, str]:
+    return {
+        engine.PLUGIN_LABEL: "true",
+        engine.SESSION_LABEL: session,
+        engine.STARTED_LABEL: f"{started:.3f}",
+        engine.HOST_LABEL: host or socket.gethostname(),
+        engine.PID_LABEL: str(pid),
+    }
+
+
+def dead_pid() -> int:
+    pid = 2**22 - 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    return pid
+
+
+def test_leftovers_are_older_runs_whose_process_is_gone() -> None:
+    now = 1000.0
+    assert engine.is_leftover(labels("old", 10.0, dead_pid()), "me", now, now)
+    assert not engine.is_leftover(labels("old", 10.0, os.getpid()), "me", now, now)  # still running
+    assert not engine.is_leftover(labels("me", 10.0, dead_pid()), "me", now, now)  # ours
+    assert not engine.is_leftover(labels("new", 2000.0, dead_pid()), "me", now, now)  # younger than us
+
+
+def test_other_machines_leftovers_only_by_age() -> None:
+    now = 100_000.0
+    assert not engine.is_leftover(labels("x", now - 60, 1, "elsewhere"), "me", now, now)
+    assert engine.is_leftover(labels("x", now - 2 * 86400, 1, "elsewhere"), "me", now, now)

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from pytest_amlimage.session import plan_launch
+from pytest_amlimage.settings import Settings
+
+
+def test_images_without_an_entry_script_are_kept_alive_for_the_probe() -> None:
+    plan = plan_launch(Settings(), "img:1", {})
+    assert not plan.serves
+    assert (plan.entrypoint, plan.command) == (["sleep"], ["infinity"])
+
+
+def test_baked_in_entry_script_starts_the_images_own_command() -> None:
+    plan = plan_launch(Settings(), "img:1", {"AZUREML_ENTRY_SCRIPT": "score.py"})
+    assert plan.serves and plan.entrypoint is None and plan.command is None
+    assert plan.mounts == {} and plan.environment == {}
+
+
+def test_mounted_entry_script_and_model_are_read_only_mounts(tmp_path: Path) -> None:
+    script = tmp_path / "code" / "score.py"
+    settings = Settings(entry_script=script, model_dir=tmp_path / "model", port=8080)
+    plan = plan_launch(settings, "img:1", {})
+    assert plan.serves and plan.port == 8080
+    assert plan.mounts == {str(tmp_path / "code"): "/var/azureml-app", str(tmp_path / "model"): "/var/azureml-models"}
+    assert plan.environment == {
+        "AZUREML_ENTRY_SCRIPT": "score.py",
+        "AML_APP_ROOT": "/var/azureml-app",
+        "AZUREML_MODEL_DIR": "/var/azureml-models",
+    }
+
+
+def test_command_override_replaces_entrypoint_and_command() -> None:
+    plan = plan_launch(Settings(command=("azmlinfsrv", "--port", "5001")), "img:1", {})
+    assert (plan.entrypoint, plan.command) == (["azmlinfsrv"], ["--port", "5001"])

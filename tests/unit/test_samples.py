@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from pytest_amlimage.errors import AmlUsageError
+from pytest_amlimage.samples import differences, load
+
+
+def test_numbers_within_tolerance_are_equal() -> None:
+    assert differences({"p": [1.0, 2.0]}, {"p": [1.0, 2.0000001]}, rtol=1e-6, atol=0) == []
+    assert differences({"p": [1.0, 2.1]}, {"p": [1.0, 2.0]}, rtol=1e-6, atol=0) == ["$.p[1]: 2.1 != expected 2.0"]
+
+
+def test_structure_differences_are_listed() -> None:
+    found = differences({"a": 1, "extra": 2, "l": [1]}, {"a": True, "b": 1, "l": [1, 2]}, 0, 0)
+    assert found == ["$.b: missing", "$.extra: unexpected", "$.a: 1 != expected True", "$.l: 1 items != expected 2"]
+
+
+def test_load_files_and_folders_with_expected_responses(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text('{"data": [1]}')
+    (tmp_path / "a.expected.json").write_text('{"p": [2]}')
+    (tmp_path / "b.json").write_text('{"data": [2]}')
+    samples = load((tmp_path,))
+    assert [(s.name, s.has_expected) for s in samples] == [("a", True), ("b", False)]
+    assert samples[0].expected == {"p": [2]}
+
+
+def test_bad_samples_are_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(AmlUsageError, match="bad.json is not valid JSON"):
+        load((tmp_path / "bad.json",))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AmlUsageError, match="holds no"):
+        load((tmp_path / "empty",))
