@@ -45,9 +45,7 @@ class CatalogEntry:
 @lru_cache(maxsize=1)
 def entries() -> tuple[CatalogEntry, ...]:
     raw: dict[str, Any] = json.loads(resources.files(__package__).joinpath("catalog.json").read_text())
-    return tuple(
-        CatalogEntry(**{**row, "packages": tuple(row["packages"])}) for row in raw["images"]
-    )
+    return tuple(CatalogEntry(**{**row, "packages": tuple(row["packages"])}) for row in raw["images"])
 
 
 def find(name: str) -> CatalogEntry:
@@ -62,9 +60,9 @@ def find(name: str) -> CatalogEntry:
     )
 
 
-def detect(base_names: list[str], layers: list[str], local_images: list[tuple[list[str], list[str]]]) -> (
-    CatalogEntry | None
-):
+def detect(
+    base_names: list[str], layers: list[str], local_images: list[tuple[list[str], list[str]]]
+) -> CatalogEntry | None:
     """The catalog row an image was built from.
 
     ``base_names``: what the image says of its base (e.g. the OCI label
@@ -104,4 +102,7 @@ def table() -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines) + "\n\nImages: mcr.microsoft.com/azureml/<short name>:latest; --aml-curated takes any of the three names."
+    return (
+        "\n".join(lines)
+        + "\n\nImages: mcr.microsoft.com/azureml/<short name>:latest; --aml-curated takes any of the three names."
+    )

@@ -28,6 +28,8 @@ class Check:
 
     id: str
     run: Callable[[], None]
+
+
 ROOT_FIX = "add `USER dockeruser` after your root steps"
 
 
@@ -132,8 +134,7 @@ def pip_check(facts: Facts) -> None:
     problems = conflicts(facts)
     if problems:
         raise CheckFailed(
-            "\n".join(problems)
-            + "\nthe usual cause is `pip install -r requirements.txt` on top of the base image: "
+            "\n".join(problems) + "\nthe usual cause is `pip install -r requirements.txt` on top of the base image: "
             "pin versions compatible with what the image already has"
         )
 

@@ -73,8 +73,7 @@ class AmlContainer:
         if isinstance(command, str):
             raise TypeError("exec() takes an argument list, e.g. ['python', '-V']")
         exit_code, (stdout, stderr) = self._docker.exec_run(list(command), demux=True)
-        decode = lambda data: (data or b"").decode("utf-8", "replace")  # noqa: E731
-        return ExecResult(int(exit_code if exit_code is not None else -1), decode(stdout), decode(stderr))
+        return ExecResult(int(exit_code if exit_code is not None else -1), _text(stdout), _text(stderr))
 
     def logs(self, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's log (bounded, however much it wrote)."""
@@ -102,6 +101,10 @@ class AmlContainer:
 
     def remove(self) -> None:
         self._wrapped.stop(force=True, delete_volume=True)
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
 
 
 def start(plan: LaunchPlan, labels: dict[str, str], host_for: Any) -> AmlContainer:

@@ -1,12 +1,11 @@
-"""The plugin's exceptions: one for users' mistakes, one for failed checks."""
+"""The plugin's errors: users' mistakes are pytest usage errors; failed checks carry their report."""
 
 from __future__ import annotations
 
 import pytest
 
-
-class AmlUsageError(pytest.UsageError):
-    """A bad option, spec file or environment: pytest exits with code 4 and one line."""
+# A bad option, spec file or environment: pytest exits with code 4 and prints one line.
+AmlUsageError = pytest.UsageError
 
 
 class CheckFailed(Exception):

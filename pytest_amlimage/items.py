@@ -70,7 +70,9 @@ def _curated(image: ImageRun) -> tuple[catalog.CatalogEntry | None, Check | None
     return None, Check("curated", undetected)
 
 
-def _expectations(image: ImageRun, entry: catalog.CatalogEntry | None) -> tuple[tuple[Expectation, ...], Expectation | None]:
+def _expectations(
+    image: ImageRun, entry: catalog.CatalogEntry | None
+) -> tuple[tuple[Expectation, ...], Expectation | None]:
     settings = image.session.settings
     framework = settings.framework or (entry.framework_expectation() if entry else None)
     base = entry.expectations() if entry else []
@@ -94,5 +96,7 @@ def builtin_checks(image: ImageRun) -> Iterator[Check]:
     yield Check("pip-check", lambda: checks.pip_check(image.facts()))
     if settings.requirements is not None:
         path = settings.requirements
-        yield Check("requirements", lambda: checks.requirements(path.read_text().splitlines(), str(path), image.facts()))
+        yield Check(
+            "requirements", lambda: checks.requirements(path.read_text().splitlines(), str(path), image.facts())
+        )
     yield from scoring_checks.builtin_checks(image)

@@ -6,7 +6,7 @@ here imports docker, requests or testcontainers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -128,5 +128,3 @@ def aml_scoring(request: pytest.FixtureRequest, aml_image: str) -> ScoringClient
 
     image = _session(request).images[aml_image]
     return ScoringClient(image.container(), image.readiness, image.session.settings.score_timeout)
-
-

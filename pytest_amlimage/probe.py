@@ -18,7 +18,7 @@ NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
 # Finds the image's own python on PATH; the probe script arrives as "$1", never interpolated.
 LAUNCHER = (
     f'printf "{UID_MARK}%s\\n" "$(id -u 2>/dev/null)"; '
-    'for p in python python3; do '
+    "for p in python python3; do "
     'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1"; fi; '
     f"done; echo {NO_PYTHON}; exit 127"
 )
@@ -88,7 +88,7 @@ def parse(result: ExecResult) -> Facts:
 
 def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
     dists = {
-        canonicalize_name(key): Distribution(value["name"], value["version"], tuple(value.get("requires") or ()))
+        str(canonicalize_name(key)): Distribution(value["name"], value["version"], tuple(value.get("requires") or ()))
         for key, value in raw.get("distributions", {}).items()
     }
     return Facts(

@@ -50,7 +50,7 @@ def framed(text):
     end = text.rfind(END)
     if start < 0 or end < start:
         return None
-    return json.loads(text[start + len(BEGIN):end])
+    return json.loads(text[start + len(BEGIN) : end])
 
 
 def metadata_distributions():
@@ -72,6 +72,7 @@ def metadata_distributions():
 
 def pkg_resources_distributions():
     import pkg_resources
+
     found = []
     for dist in pkg_resources.working_set:
         try:
@@ -97,10 +98,15 @@ def distributions():
 def start_imports(dists):
     modules = sorted({FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
     return [
-        (module, subprocess.Popen(
-            [sys.executable, "-c", IMPORT_SNIPPET, module],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-        ))
+        (
+            module,
+            subprocess.Popen(
+                [sys.executable, "-c", IMPORT_SNIPPET, module],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                universal_newlines=True,
+            ),
+        )
         for module in modules
     ]
 
@@ -122,6 +128,7 @@ def user():
     uid = os.getuid()
     try:
         import pwd
+
         name = pwd.getpwuid(uid).pw_name
     except (ImportError, KeyError):
         name = None

@@ -76,7 +76,9 @@ def differences(actual: Any, expected: Any, rtol: float, atol: float, where: str
     if isinstance(expected, list) and isinstance(actual, list):
         if len(actual) != len(expected):
             return [f"{where}: {len(actual)} items != expected {len(expected)}"]
-        return [d for i, (a, e) in enumerate(zip(actual, expected)) for d in differences(a, e, rtol, atol, f"{where}[{i}]")]
+        return [
+            d for i, (a, e) in enumerate(zip(actual, expected)) for d in differences(a, e, rtol, atol, f"{where}[{i}]")
+        ]
     same = actual == expected and isinstance(actual, bool) == isinstance(expected, bool)
     return [] if same else [f"{where}: {actual!r} != expected {expected!r}"]
 

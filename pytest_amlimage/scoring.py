@@ -69,10 +69,7 @@ def wait_ready(container: AmlContainer, timeout: float, stop: threading.Event) -
 
 def _exited(container: AmlContainer, exit_code: int | None) -> str:
     hint = " (exit code 3: init() raised)" if exit_code == 3 else ""
-    return (
-        f"the container exited with code {exit_code}{hint} before the server answered GET /\n"
-        f"{log_tail(container)}"
-    )
+    return f"the container exited with code {exit_code}{hint} before the server answered GET /\n{log_tail(container)}"
 
 
 def _timed_out(container: AmlContainer, timeout: float) -> str:

@@ -50,8 +50,12 @@ def score(image: ImageRun, sample: Sample) -> None:
     container = _serving(image)
     settings = image.session.settings
     answer = request(
-        container, "POST", "/score", settings.score_timeout,
-        data=sample.body, headers={"Content-Type": "application/json"},
+        container,
+        "POST",
+        "/score",
+        settings.score_timeout,
+        data=sample.body,
+        headers={"Content-Type": "application/json"},
     )
     if answer.status != 200:
         raise CheckFailed(_describe_failure(answer, container))
@@ -60,8 +64,9 @@ def score(image: ImageRun, sample: Sample) -> None:
     try:
         actual = answer.json()
     except ValueError:
-        raise CheckFailed(f"the response is not JSON, so it cannot equal {sample.name}.expected.json: "
-                          f"{answer.body[:300]!r}") from None
+        raise CheckFailed(
+            f"the response is not JSON, so it cannot equal {sample.name}.expected.json: {answer.body[:300]!r}"
+        ) from None
     found = differences(actual, sample.expected, settings.rtol, settings.atol)
     if found:
         raise CheckFailed(
@@ -73,8 +78,9 @@ def score(image: ImageRun, sample: Sample) -> None:
 def bad_request(image: ImageRun) -> None:
     container = _serving(image)
     timeout = image.session.settings.score_timeout
-    answer = request(container, "POST", "/score", timeout,
-                     data=b'{"data": [1, 2', headers={"Content-Type": "application/json"})
+    answer = request(
+        container, "POST", "/score", timeout, data=b'{"data": [1, 2', headers={"Content-Type": "application/json"}
+    )
     if answer.status < 400:
         raise CheckFailed(f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)")
     after = request(container, "GET", "/", LIVENESS_TIMEOUT)

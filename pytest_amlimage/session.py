@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -10,8 +11,8 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import container as containers
 from . import catalog, engine, samples
+from . import container as containers
 from .probe import Facts, run_probe
 from .scoring import Readiness, wait_ready
 from .settings import Settings
@@ -166,10 +167,8 @@ class AmlSession:
         self.stop.set()
         while self._started:
             started = self._started.pop()
-            try:
+            with contextlib.suppress(Exception):  # already gone: removed by hand, engine restarted
                 started.remove()
-            except Exception:  # already gone (removed by hand, engine restarted): nothing left to do
-                pass
         self.pool.shutdown(wait=True)
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)

@@ -55,7 +55,7 @@ STANDINS = {
 }
 
 
-def _hash_tree(digest: "hashlib._Hash", folder: Path) -> None:
+def _hash_tree(digest: hashlib._Hash, folder: Path) -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(path.read_bytes())
@@ -77,9 +77,7 @@ def ensure_debian(client: docker.DockerClient) -> str:
         pass
     with tempfile.TemporaryDirectory(prefix="amlimage-rootfs-") as rootfs:
         print(f"standins: debootstrap bookworm into {rootfs}", flush=True)
-        subprocess.run(
-            ["debootstrap", "--variant=minbase", "bookworm", rootfs], check=True, stdout=subprocess.DEVNULL
-        )
+        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", rootfs], check=True, stdout=subprocess.DEVNULL)
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(["docker", "import", "-", DEBIAN], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
         if tar.wait() != 0:

@@ -63,8 +63,15 @@ def run_plugin(pytester: pytest.Pytester, engine: Any, images: dict[str, str]) -
 
     def run(*args: str) -> pytest.RunResult:
         return pytester.runpytest(
-            "-p", "no:cacheprovider", "--rootdir", str(pytester.path), "-c", str(ini),
-            "-W", "ignore::pytest.PytestAssertRewriteWarning", *args,
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(pytester.path),
+            "-c",
+            str(ini),
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            *args,
         )
 
     yield run

@@ -16,19 +16,23 @@ pytestmark = pytest.mark.engine
 def test_extended_example_passes_every_builtin_check(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["extended"], "-v")
     result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines([
-        f"{images['extended']}::non-root PASSED*",
-        f"{images['extended']}::liveness PASSED*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"{images['extended']}::non-root PASSED*",
+            f"{images['extended']}::liveness PASSED*",
+        ]
+    )
 
 
 def test_forgotten_switch_back_fails_non_root_with_the_fix(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["rootuser"])
     result.assert_outcomes(passed=2, failed=1, skipped=3)
-    result.stdout.fnmatch_lines([
-        "*rootuser:latest non-root: image runs as root (Config.User is 'root:root'); "
-        "add `USER dockeruser` after your root steps"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*rootuser:latest non-root: image runs as root (Config.User is 'root:root'); "
+            "add `USER dockeruser` after your root steps"
+        ]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
@@ -38,7 +42,9 @@ def test_each_image_gets_every_check(run_plugin: Any, images: dict[str, str]) ->
         result.stdout.fnmatch_lines([f"{image}::non-root", f"{image}::pip-check", f"{image}::swagger"])
 
 
-def test_ini_configures_and_the_command_line_wins(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_ini_configures_and_the_command_line_wins(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     pytester.makeini(f"[pytest]\naml_image = {images['rootuser']}\n")
     from_ini = run_plugin("--collect-only", "-q")
     from_ini.stdout.fnmatch_lines([f"{images['rootuser']}::non-root"])
@@ -75,8 +81,12 @@ def test_fixtures_share_one_container_with_the_builtin_checks(
     since = time.time()
     result = run_plugin("--aml-image", images["extended"])
     result.assert_outcomes(passed=9)
-    events = engine.events(since=since, until=time.time(), decode=True,
-                           filters={"type": "container", "event": "create", "label": [PLUGIN_LABEL, f"{PID_LABEL}={os.getpid()}"]})
+    events = engine.events(
+        since=since,
+        until=time.time(),
+        decode=True,
+        filters={"type": "container", "event": "create", "label": [PLUGIN_LABEL, f"{PID_LABEL}={os.getpid()}"]},
+    )
     assert len(list(events)) == 1
 
 

@@ -14,15 +14,22 @@ SAMPLES = APPS.parent / "samples"
 
 def serve(run_plugin: Any, images: dict[str, str], app: str, *extra: str) -> pytest.RunResult:
     return run_plugin(
-        "--aml-image", images["minimal"],
-        "--aml-entry-script", str(APPS / app / "score.py"),
-        "--aml-model-dir", str(APPS / "model"),
-        "--aml-sample", str(SAMPLES),
-        "-rA", *extra,
+        "--aml-image",
+        images["minimal"],
+        "--aml-entry-script",
+        str(APPS / app / "score.py"),
+        "--aml-model-dir",
+        str(APPS / "model"),
+        "--aml-sample",
+        str(SAMPLES),
+        "-rA",
+        *extra,
     )
 
 
-def test_working_script_reads_its_model_and_matches_the_expected_response(run_plugin: Any, images: dict[str, str]) -> None:
+def test_working_script_reads_its_model_and_matches_the_expected_response(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = serve(run_plugin, images, "working")
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(["PASSED *::score?numbers?"])
@@ -37,11 +44,13 @@ def test_tolerance_is_configurable(run_plugin: Any, images: dict[str, str]) -> N
 def test_init_raising_fails_liveness_at_once_with_the_traceback(run_plugin: Any, images: dict[str, str]) -> None:
     result = serve(run_plugin, images, "init_raises", "--aml-ready-timeout", "100")
     result.assert_outcomes(passed=3, failed=4)
-    result.stdout.fnmatch_lines([
-        "*liveness: the container exited with code * before the server answered GET /",
-        "*RuntimeError: model file corrupted: cannot load weights*",
-        "*score?numbers?: the server never answered GET /; the liveness check of this image says why",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*liveness: the container exited with code * before the server answered GET /",
+            "*RuntimeError: model file corrupted: cannot load weights*",
+            "*score?numbers?: the server never answered GET /; the liveness check of this image says why",
+        ]
+    )
     assert result.duration < 60  # stopped at the exit, not at the 100 s timeout
 
 
@@ -54,10 +63,12 @@ def test_syntax_error_is_shown(run_plugin: Any, images: dict[str, str]) -> None:
 def test_run_raising_is_reported_as_such(run_plugin: Any, images: dict[str, str]) -> None:
     result = serve(run_plugin, images, "run_raises")
     result.assert_outcomes(passed=6, failed=1)
-    result.stdout.fnmatch_lines([
-        "*score?numbers?: run() raised (500)*",
-        "*ValueError: shapes (1,2) and (3,) not aligned*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*score?numbers?: run() raised (500)*",
+            "*ValueError: shapes (1,2) and (3,) not aligned*",
+        ]
+    )
 
 
 def test_slow_init_is_waited_for(run_plugin: Any, images: dict[str, str]) -> None:
@@ -66,8 +77,14 @@ def test_slow_init_is_waited_for(run_plugin: Any, images: dict[str, str]) -> Non
 
 
 def test_slow_init_beyond_the_timeout_fails_with_the_log(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["minimal"], "--aml-entry-script", str(APPS / "slow_init" / "score.py"),
-                        "--aml-ready-timeout", "0.5")
+    result = run_plugin(
+        "--aml-image",
+        images["minimal"],
+        "--aml-entry-script",
+        str(APPS / "slow_init" / "score.py"),
+        "--aml-ready-timeout",
+        "0.5",
+    )
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines(["*did not answer GET / with 200 within 0.5 s*", "*Hint: a slow init()*"])
 
@@ -83,20 +100,31 @@ def test_non_json_and_huge_responses(run_plugin: Any, images: dict[str, str]) ->
 
 
 def test_decorated_script_serves_a_swagger_with_its_schema(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["minimal"], "--aml-entry-script", str(APPS / "decorated" / "score.py"),
-                        "-rA")
+    result = run_plugin(
+        "--aml-image", images["minimal"], "--aml-entry-script", str(APPS / "decorated" / "score.py"), "-rA"
+    )
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["PASSED *::swagger"])
 
 
 def test_baked_in_code_and_model_serve_without_options(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["extended"], "--aml-sample",
-                        str(APPS.parents[2] / "examples/extend-prebuilt/samples/two-rows.json"))
+    result = run_plugin(
+        "--aml-image",
+        images["extended"],
+        "--aml-sample",
+        str(APPS.parents[2] / "examples/extend-prebuilt/samples/two-rows.json"),
+    )
     result.assert_outcomes(passed=7)
 
 
-def test_image_entry_script_missing_from_the_image(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["extended"], "--aml-command",
-                        "azmlinfsrv --entry_script /var/azureml-app/nothing-here.py --port 5001")
+def test_image_entry_script_missing_from_the_image(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    result = run_plugin(
+        "--aml-image",
+        images["extended"],
+        "--aml-command",
+        "azmlinfsrv --entry_script /var/azureml-app/nothing-here.py --port 5001",
+    )
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines(["*liveness: the container exited with code*"])

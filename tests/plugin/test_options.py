@@ -19,10 +19,12 @@ def test_help_lists_every_option_in_its_group(pytester: pytest.Pytester) -> None
 def test_list_curated_prints_the_catalog_and_exits(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--aml-list-curated")
     assert result.ret == 0
-    result.stdout.fnmatch_lines([
-        "curated environment*framework*device*packages*CUDA*cuDNN",
-        "AzureML-tensorflow-2.4-ubuntu18.04-py37-cuda11.0.3-gpu-inference*TensorFlow 2.4*GPU*11.0.3*8.0.5.39",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "curated environment*framework*device*packages*CUDA*cuDNN",
+            "AzureML-tensorflow-2.4-ubuntu18.04-py37-cuda11.0.3-gpu-inference*TensorFlow 2.4*GPU*11.0.3*8.0.5.39",
+        ]
+    )
 
 
 def test_without_options_the_plugin_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
@@ -80,7 +82,9 @@ def test_spec_file_errors(pytester: pytest.Pytester) -> None:
 
 def test_sample_that_is_not_json(pytester: pytest.Pytester) -> None:
     pytester.makefile(".json", request="{not json")
-    assert "request.json is not valid JSON" in usage_error(pytester, "--aml-image", "x:1", "--aml-sample", "request.json")
+    assert "request.json is not valid JSON" in usage_error(
+        pytester, "--aml-image", "x:1", "--aml-sample", "request.json"
+    )
 
 
 def test_unreachable_engine_is_a_usage_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

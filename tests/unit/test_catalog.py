@@ -34,7 +34,9 @@ def test_row_expectations_include_framework_and_quirky_packages() -> None:
     row = catalog.find("AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference")
     found = {e.name: str(e.specifier) for e in row.expectations()}
     assert found == {"tensorflow": "==1.15.*", "pandas": "==0.25.1", "numpy": "==1.20.1"}
-    assert all(e.source == "--aml-curated AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference" for e in row.expectations())
+    assert all(
+        e.source == "--aml-curated AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference" for e in row.expectations()
+    )
 
 
 def test_minimal_row_expects_nothing() -> None:
@@ -44,7 +46,10 @@ def test_minimal_row_expects_nothing() -> None:
 def test_detect_by_base_label_then_by_shared_layers() -> None:
     by_label = catalog.detect(["mcr.microsoft.com/azureml/xgboost-0.9-ubuntu18.04-py37-cpu-inference:latest"], [], [])
     assert by_label is not None and by_label.framework == "xgboost"
-    local = [(["other:1"], ["a"]), (["mcr.microsoft.com/azureml/pytorch-1.7-ubuntu18.04-py37-cpu-inference:latest"], ["a", "b"])]
+    local = [
+        (["other:1"], ["a"]),
+        (["mcr.microsoft.com/azureml/pytorch-1.7-ubuntu18.04-py37-cpu-inference:latest"], ["a", "b"]),
+    ]
     by_layers = catalog.detect([], ["a", "b", "c"], local)
     assert by_layers is not None and by_layers.framework_version == "1.7"
     assert catalog.detect([], ["x", "y"], local) is None

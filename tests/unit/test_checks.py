@@ -44,7 +44,10 @@ def test_dockeruser_passes() -> None:
 def test_version_failure_says_found_expected_and_source() -> None:
     expected = parse_expectation("numpy==1.20.1", "--aml-curated AzureML-pytorch-1.6")
     assert expected is not None
-    with pytest.raises(CheckFailed, match=r"numpy 2\.0\.1 does not satisfy ==1\.20\.1 \(expected by --aml-curated AzureML-pytorch-1\.6\)"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"numpy 2\.0\.1 does not satisfy ==1\.20\.1 \(expected by --aml-curated AzureML-pytorch-1\.6\)",
+    ):
         checks.version(expected, facts(numpy="2.0.1"))
     with pytest.raises(CheckFailed, match="numpy is not installed"):
         checks.version(expected, facts())
@@ -61,8 +64,11 @@ def test_version_without_python_says_why() -> None:
 def test_framework_must_import_with_a_matching_version() -> None:
     expected = parse_expectation("scikit-learn==1.5.*", "--aml-framework")
     assert expected is not None
-    ok = Facts(uid=1, distributions={"scikit-learn": Distribution("scikit-learn", "1.5.2")},
-               frameworks={"sklearn": {"version": "1.5.2"}})
+    ok = Facts(
+        uid=1,
+        distributions={"scikit-learn": Distribution("scikit-learn", "1.5.2")},
+        frameworks={"sklearn": {"version": "1.5.2"}},
+    )
     checks.framework(expected, "sklearn", ok)
     broken = Facts(uid=1, distributions=ok.distributions, frameworks={"sklearn": {"error": "ImportError: libgomp"}})
     with pytest.raises(CheckFailed, match="installed but `import sklearn` fails:\nImportError: libgomp"):
@@ -77,8 +83,11 @@ def test_conflicts_like_pip_check() -> None:
         uid=1,
         markers=MARKERS,
         distributions={
-            "app": Distribution("app", "1.0", ("numpy<1.20", "missing-pkg>=1", "pandas; python_version < '3'",
-                                               "extra-only; extra == 'gpu'")),
+            "app": Distribution(
+                "app",
+                "1.0",
+                ("numpy<1.20", "missing-pkg>=1", "pandas; python_version < '3'", "extra-only; extra == 'gpu'"),
+            ),
             "numpy": Distribution("numpy", "1.26.4"),
         },
         broken_distributions=("no Name in the metadata of /x/broken-1.0.dist-info",),
@@ -93,7 +102,14 @@ def test_conflicts_like_pip_check() -> None:
 
 
 def test_requirements_file_pins_must_hold() -> None:
-    lines = ["# pins", "numpy==1.26.4", "pandas>=2  # comment", "-r other.txt", "", "onlylinux; sys_platform == 'win32'"]
+    lines = [
+        "# pins",
+        "numpy==1.26.4",
+        "pandas>=2  # comment",
+        "-r other.txt",
+        "",
+        "onlylinux; sys_platform == 'win32'",
+    ]
     checks.requirements(lines, "requirements.txt", facts(numpy="1.26.4", pandas="2.2.3"))
     with pytest.raises(CheckFailed, match="requirements.txt has requirement numpy==1.26.4, but you have numpy 2.1.3"):
         checks.requirements(lines, "requirements.txt", facts(numpy="2.1.3", pandas="2.2.3"))
@@ -102,12 +118,22 @@ def test_requirements_file_pins_must_hold() -> None:
 
 
 def test_app_permissions() -> None:
-    good = Facts(uid=1000, folders={"app_root": {"path": "/var/azureml-app", "exists": True, "readable": True,
-                                                 "world_writable": []}})
+    good = Facts(
+        uid=1000,
+        folders={"app_root": {"path": "/var/azureml-app", "exists": True, "readable": True, "world_writable": []}},
+    )
     checks.app_permissions(good)
-    bad = Facts(uid=1000, folders={
-        "app_root": {"path": "/var/azureml-app", "exists": True, "readable": False, "world_writable": ["/var/azureml-app/x"]},
-        "model_dir": {"path": None, "exists": False},
-    })
+    bad = Facts(
+        uid=1000,
+        folders={
+            "app_root": {
+                "path": "/var/azureml-app",
+                "exists": True,
+                "readable": False,
+                "world_writable": ["/var/azureml-app/x"],
+            },
+            "model_dir": {"path": None, "exists": False},
+        },
+    )
     with pytest.raises(CheckFailed, match="not readable by uid 1000\n/var/azureml-app/x is world-writable"):
         checks.app_permissions(bad)

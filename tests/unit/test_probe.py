@@ -16,8 +16,11 @@ def framed(payload: dict) -> str:
 
 
 def test_banners_around_the_frame_are_ignored() -> None:
-    payload = {"user": {"uid": 1000, "name": "dockeruser"}, "python": {"version": "3.7.9"},
-               "distributions": {"NumPy": {"name": "numpy", "version": "1.20.1", "requires": []}}}
+    payload = {
+        "user": {"uid": 1000, "name": "dockeruser"},
+        "python": {"version": "3.7.9"},
+        "distributions": {"NumPy": {"name": "numpy", "version": "1.20.1", "requires": []}},
+    }
     output = f"{probe.UID_MARK}1000\nWelcome {{not json}} {probe.END}\n{framed(payload)}\nbye\n"
     facts = probe.parse(ExecResult(0, output, "WARNING: noise"))
     assert facts.uid == 1000
