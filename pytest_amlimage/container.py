@@ -72,7 +72,8 @@ class AmlContainer:
         """Run ``command`` (an argument list, never a shell string) as the container's user."""
         if isinstance(command, str):
             raise TypeError("exec() takes an argument list, e.g. ['python', '-V']")
-        exit_code, (stdout, stderr) = self._docker.exec_run(list(command), demux=True)
+        result: Any = self._docker.exec_run(list(command), demux=True)  # demux: (stdout, stderr)
+        exit_code, (stdout, stderr) = result
         return ExecResult(int(exit_code if exit_code is not None else -1), _text(stdout), _text(stderr))
 
     def logs(self, tail: int = 200) -> str:
