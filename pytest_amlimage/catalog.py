@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any
 
 from .errors import AmlUsageError
-from .expectations import Expectation, expectation, parse_expectation
+from .expectations import Expectation, expectation, merge, parse_expectation
 
 FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "scikit-learn": "scikit-learn"}
 
@@ -30,16 +30,22 @@ class CatalogEntry:
     def names(self) -> tuple[str, ...]:
         return (self.image, self.mcr, self.curated_environment)
 
+    @property
+    def source(self) -> str:
+        return f"--aml-curated {self.curated_environment}"
+
     def expectations(self) -> list[Expectation]:
-        source = f"--aml-curated {self.curated_environment}"
-        found = [self.framework_expectation()] + [parse_expectation(text, source) for text in self.packages]
-        return [item for item in found if item is not None]
+        """Framework first, then the preinstalled packages (which may pin the framework more precisely)."""
+        found = [self.framework_expectation()] + [parse_expectation(text, self.source) for text in self.packages]
+        return list(merge([item for item in found if item is not None]))
 
     def framework_expectation(self) -> Expectation | None:
         if not (self.framework and self.framework_version):
             return None
-        source = f"--aml-curated {self.curated_environment}"
-        return expectation(self.framework, f"=={self.framework_version}.*", source)
+        pinned = [
+            e for e in map(lambda t: parse_expectation(t, self.source), self.packages) if e and e.name == self.framework
+        ]
+        return pinned[0] if pinned else expectation(self.framework, f"=={self.framework_version}.*", self.source)
 
 
 @lru_cache(maxsize=1)
