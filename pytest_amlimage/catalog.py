@@ -39,6 +39,13 @@ class CatalogEntry:
         found = [self.framework_expectation()] + [parse_expectation(text, self.source) for text in self.packages]
         return list(merge([item for item in found if item is not None]))
 
+    def cuda_expectation(self, library: str) -> Expectation | None:
+        """The GPU row's CUDA or cuDNN version; nothing for CPU rows."""
+        from . import cuda
+
+        version = self.cuda if library == "cuda" else self.cudnn
+        return cuda.parse_expectation(version, self.source, library) if version else None
+
     def framework_expectation(self) -> Expectation | None:
         if not (self.framework and self.framework_version):
             return None

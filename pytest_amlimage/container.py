@@ -38,6 +38,7 @@ class LaunchPlan:
     mounts: dict[str, str] = field(default_factory=dict)
     memory: str = "4g"
     cpus: float = 2.0
+    gpus: bool = False
     bind_loopback: bool = True
 
 
@@ -120,8 +121,12 @@ def start(plan: LaunchPlan, labels: dict[str, str], host_for: Any) -> AmlContain
     for host_path, container_path in plan.mounts.items():
         wrapped.with_volume_mapping(host_path, container_path, "ro")
     cast(dict[str, Any], wrapped.ports)[f"{plan.port}/tcp"] = ("127.0.0.1", None) if plan.bind_loopback else None
+    from docker.types import DeviceRequest
+
+    gpus = [DeviceRequest(count=-1, capabilities=[["gpu"]])] if plan.gpus else None
     wrapped.with_kwargs(
         labels=labels,
+        device_requests=gpus,
         entrypoint=plan.entrypoint,
         network="bridge",
         security_opt=["no-new-privileges"],

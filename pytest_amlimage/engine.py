@@ -99,6 +99,17 @@ def is_leftover(labels: dict[str, str], session_id: str, started: float, now: fl
     return not (pid.isdigit() and _pid_alive(int(pid)))
 
 
+def require_gpu(client: docker.DockerClient, docker_host: str | None) -> None:
+    """--aml-gpu needs a GPU the engine can hand to containers; a usage error otherwise."""
+    runtimes = client.info().get("Runtimes") or {}
+    device = os.path.exists("/dev/nvidiactl") if engine_is_local(docker_host) else True
+    if "nvidia" not in runtimes or not device:
+        raise AmlUsageError(
+            "--aml-gpu: no GPU for containers here (the engine has no nvidia runtime or the machine no "
+            "/dev/nvidiactl); drop --aml-gpu: the CUDA and cuDNN version checks do not need a GPU"
+        )
+
+
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:
     """Remove the containers crashed earlier runs left behind; returns how many."""
     removed = 0

@@ -14,6 +14,7 @@ class Option:
     help: str
     kind: Kind = "str"
     metavar: str = "VALUE"
+    cli_only: bool = False
 
     @property
     def flag(self) -> str:
@@ -22,6 +23,10 @@ class Option:
     @property
     def ini(self) -> str:
         return "aml_" + self.name
+
+    @property
+    def ini_type(self) -> Literal["bool", "linelist", "string"]:
+        return "bool" if self.kind == "flag" else "linelist" if self.repeatable else "string"
 
     @property
     def repeatable(self) -> bool:
@@ -34,6 +39,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("expect", "version expectation, e.g. 'numpy==1.20.1' (repeatable)", "list", "SPEC"),
     Option("framework", "framework expectation, e.g. 'torch==1.6.*' (distribution and import)", "str", "SPEC"),
     Option("curated", "apply a curated environment's expectations (name, MCR path, or 'auto')", "str", "NAME"),
+    Option("cuda", "expected CUDA version, e.g. '11.0.3' or '==11.0.*'; 'none' for a CPU image", "str", "SPEC"),
+    Option("cudnn", "expected cuDNN version, e.g. '8.0.5.39'; 'none' for no cuDNN", "str", "SPEC"),
+    Option("gpu", "start the container with all GPUs and check the GPU is visible", "flag"),
     Option("requirements", "requirements.txt whose pins must hold in the image", "path", "PATH"),
     Option("entry_script", "entry script to mount as the app (its folder, read-only)", "path", "PATH"),
     Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
@@ -46,6 +54,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("atol", "absolute tolerance comparing numbers in responses (default 1e-9)", "float", "ATOL"),
     Option("memory", "memory limit of the container (default 4g)", "str", "SIZE"),
     Option("cpus", "CPU limit of the container (default 2)", "float", "N"),
-    Option("list_curated", "print the curated environment catalog and exit", "flag"),
+    Option("list_curated", "print the curated environment catalog and exit", "flag", cli_only=True),
 )
 BY_NAME = {option.name: option for option in OPTIONS}

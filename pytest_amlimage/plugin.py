@@ -27,10 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         if option.kind == "flag":
             group.addoption(option.flag, action="store_true", dest=option.ini, default=False, help=option.help)
-            continue
-        action = "append" if option.repeatable else "store"
-        group.addoption(option.flag, action=action, dest=option.ini, metavar=option.metavar, help=option.help)
-        parser.addini(option.ini, option.help, type="linelist" if option.repeatable else "string")
+        else:
+            action = "append" if option.repeatable else "store"
+            group.addoption(option.flag, action=action, dest=option.ini, metavar=option.metavar, help=option.help)
+        if not option.cli_only:
+            parser.addini(option.ini, option.help, type=option.ini_type)
 
 
 def _asked(config: pytest.Config) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,7 +25,7 @@ def _serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
     if not image.plan.serves:
         from .session import no_server_reason
 
-        pytest.skip(no_server_reason(image.session.settings))
+        raise pytest.skip.Exception(no_server_reason(image.session.settings), _use_item_location=True)
     readiness = image.readiness()
     if readiness.error and not detailed:
         raise CheckFailed("the server never answered GET /; the liveness check of this image says why")
@@ -101,7 +102,9 @@ def swagger(image: ImageRun) -> None:
     container = _serving(image)
     answer = request(container, "GET", "/swagger.json", LIVENESS_TIMEOUT)
     if answer.status == 404:
-        pytest.skip("the entry script declares no schema (no inference-schema decorators), so there is no swagger")
+        raise pytest.skip.Exception(
+            "the entry script declares no schema, so there is no swagger", _use_item_location=True
+        )
     if answer.status != 200:
         raise CheckFailed(f"GET /swagger.json answered {answer.status}: {answer.body[:300]!r}")
     try:
@@ -116,6 +119,6 @@ def swagger(image: ImageRun) -> None:
 def builtin_checks(image: ImageRun) -> Iterator[Check]:
     yield Check("liveness", lambda: liveness(image))
     for sample in image.session.samples:
-        yield Check(f"score[{sample.name}]", lambda s=sample: score(image, s))  # type: ignore[misc]
+        yield Check(f"score[{sample.name}]", partial(score, image, sample))
     yield Check("bad-request", lambda: bad_request(image))
     yield Check("swagger", lambda: swagger(image))

@@ -107,6 +107,7 @@ def plan_launch(settings: Settings, reference: str, image_env: dict[str, str]) -
         mounts=mounts,
         memory=settings.memory,
         cpus=settings.cpus,
+        gpus=settings.gpu,
         bind_loopback=engine.engine_is_local(os.environ.get("DOCKER_HOST")),
     )
 
@@ -130,6 +131,8 @@ class AmlSession:
         """Connect, check every image exists, and clear what crashed runs left behind."""
         self.samples = samples.load(self.settings.samples)
         self.client = engine.connect()
+        if self.settings.gpu:
+            engine.require_gpu(self.client, os.environ.get("DOCKER_HOST"))
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             self.images[reference] = ImageRun(self, reference, engine.require_image(self.client, reference))

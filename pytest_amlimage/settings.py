@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from . import catalog, specfile
+from . import catalog, cuda, specfile
 from .errors import AmlUsageError
 from .expectations import Expectation, expectation, merge, parse_expectation
 from .options import BY_NAME
@@ -36,6 +36,9 @@ class Settings:
     expectations: tuple[Expectation, ...] = ()
     framework: Expectation | None = None
     curated: str | None = None
+    cuda: Expectation | None = None
+    cudnn: Expectation | None = None
+    gpu: bool = False
     requirements: Path | None = None
     entry_script: Path | None = None
     model_dir: Path | None = None
@@ -142,6 +145,11 @@ def _curated(value: Any, source: str) -> str:
     return name
 
 
+def _gpu_library(sources: _Sources, name: str) -> Expectation | None:
+    found = sources.get(name)
+    return cuda.parse_expectation(str(found[0]), found[1], name) if found else None
+
+
 def load(config: pytest.Config) -> Settings:
     sources = _Sources(config)
     framework = sources.get("framework")
@@ -153,6 +161,9 @@ def load(config: pytest.Config) -> Settings:
         expectations=_expectations(sources, config),
         framework=parse_expectation(*framework) if framework else None,
         curated=_curated(*curated) if curated else None,
+        cuda=_gpu_library(sources, "cuda"),
+        cudnn=_gpu_library(sources, "cudnn"),
+        gpu=bool(config.getoption("aml_gpu") or config.getini("aml_gpu") or sources.spec.get("gpu")),
         requirements=sources.path(*requirements) if requirements else None,
         entry_script=sources.path(*entry_script) if entry_script else None,
         model_dir=sources.path(*model_dir) if model_dir else None,

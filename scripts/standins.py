@@ -51,6 +51,8 @@ STANDINS = {
         StandIn("sklearn", ROOT / "standins/sklearn"),
         StandIn("quirky", ROOT / "standins/quirky"),
         StandIn("nopython", ROOT / "standins/nopython", parent="debian"),
+        StandIn("gpu", ROOT / "standins/gpu"),
+        StandIn("gpu-mismatch", ROOT / "standins/gpu-mismatch", parent="gpu"),
     )
 }
 

@@ -13,19 +13,30 @@ SKLEARN_ROW = "AzureML-sklearn-0.24.1-ubuntu18.04-py37-cpu-inference"
 
 def test_numpy_1_and_numpy_2_images(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin(
-        "--aml-image", images["minimal"], "--aml-image", images["numpy2"],
-        "--aml-expect", "numpy<2", "--aml-expect", "pandas ~= 2.2.x", "-rA",
+        "--aml-image",
+        images["minimal"],
+        "--aml-image",
+        images["numpy2"],
+        "--aml-expect",
+        "numpy<2",
+        "--aml-expect",
+        "pandas ~= 2.2.x",
+        "-rA",
     )
-    result.stdout.fnmatch_lines_random([
-        f"PASSED {images['minimal']}::version?numpy?",
-        f"PASSED {images['minimal']}::version?pandas?",
-        f"FAILED {images['numpy2']}::version?numpy?*",
-        f"PASSED {images['numpy2']}::version?pandas?",
-    ])
-    result.stdout.fnmatch_lines([
-        f"*{images['numpy2']} version?numpy?: numpy 2.1.3 does not satisfy <2 (expected by --aml-expect); "
-        "pin it in the requirements your Dockerfile installs"
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"PASSED {images['minimal']}::version?numpy?",
+            f"PASSED {images['minimal']}::version?pandas?",
+            f"FAILED {images['numpy2']}::version?numpy?*",
+            f"PASSED {images['numpy2']}::version?pandas?",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"*{images['numpy2']} version?numpy?: numpy 2.1.3 does not satisfy <2 (expected by --aml-expect); "
+            "pin it in the requirements your Dockerfile installs"
+        ]
+    )
 
 
 def test_framework_distribution_and_import(run_plugin: Any, images: dict[str, str]) -> None:
@@ -37,29 +48,35 @@ def test_framework_distribution_and_import(run_plugin: Any, images: dict[str, st
 
 def test_installed_but_unimportable_framework_shows_the_import_error(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["quirky"], "--aml-framework", "xgboost==0.90")
-    result.stdout.fnmatch_lines([
-        "*framework?xgboost?: xgboost is installed but `import xgboost` fails:",
-        "ImportError: libxgboost.so: cannot open shared object file: No such file or directory",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*framework?xgboost?: xgboost is installed but `import xgboost` fails:",
+            "ImportError: libxgboost.so: cannot open shared object file: No such file or directory",
+        ]
+    )
 
 
 def test_banners_and_broken_metadata_do_not_break_the_probe(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["quirky"], "--aml-expect", "numpy==1.26.4", "-rA")
-    result.stdout.fnmatch_lines_random([
-        f"PASSED {images['quirky']}::version?numpy?",
-        "*pip-check: broken metadata: no Name in the metadata of */broken_pkg-1.0.dist-info",
-        "needs-old-numpy 1.0 has requirement numpy<1.20, but you have numpy 1.26.4",
-        "needs-old-numpy 1.0 requires not-installed-anywhere, which is not installed",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"PASSED {images['quirky']}::version?numpy?",
+            "*pip-check: broken metadata: no Name in the metadata of */broken_pkg-1.0.dist-info",
+            "needs-old-numpy 1.0 has requirement numpy<1.20, but you have numpy 1.26.4",
+            "needs-old-numpy 1.0 requires not-installed-anywhere, which is not installed",
+        ]
+    )
 
 
 def test_curated_row_by_name_names_itself_as_the_source(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["sklearn"], "--aml-curated", SKLEARN_ROW, "-rA")
-    result.stdout.fnmatch_lines_random([
-        f"*scikit-learn 1.5.2 does not satisfy ==0.24.1 (expected by --aml-curated {SKLEARN_ROW})*",
-        f"PASSED {images['sklearn']}::version?numpy?",
-        f"*pandas 2.2.3 does not satisfy ==1.1.* (expected by --aml-curated {SKLEARN_ROW})*",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"*scikit-learn 1.5.2 does not satisfy ==0.24.1 (expected by --aml-curated {SKLEARN_ROW})*",
+            f"PASSED {images['sklearn']}::version?numpy?",
+            f"*pandas 2.2.3 does not satisfy ==1.1.* (expected by --aml-curated {SKLEARN_ROW})*",
+        ]
+    )
 
 
 def test_curated_auto_finds_the_base_by_its_layers(run_plugin: Any, engine: Any, images: dict[str, str]) -> None:
@@ -77,19 +94,26 @@ def test_spec_file_and_requirements(run_plugin: Any, pytester: pytest.Pytester, 
     pytester.makefile(".txt", requirements="numpy==1.26.4\npandas>=3\n")
     pytester.makefile(
         ".toml",
-        **{"aml-image": f'image = ["{images["minimal"]}"]\nrequirements = "requirements.txt"\n[expect]\nnumpy = "=1.26.4"\n'},
+        **{
+            "aml-image": f'image = ["{images["minimal"]}"]\nrequirements = "requirements.txt"\n'
+            '[expect]\nnumpy = "=1.26.4"\n'
+        },
     )
     result = run_plugin("--aml-spec", "aml-image.toml", "--aml-expect", "pandas==0.25.1", "-rA")
-    result.stdout.fnmatch_lines_random([
-        f"PASSED {images['minimal']}::version?numpy?",
-        "*pandas 2.2.3 does not satisfy ==0.25.1 (expected by --aml-expect)*",
-        "*requirements.txt has requirement pandas>=3, but you have pandas 2.2.3",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"PASSED {images['minimal']}::version?numpy?",
+            "*pandas 2.2.3 does not satisfy ==0.25.1 (expected by --aml-expect)*",
+            "*requirements.txt has requirement pandas>=3, but you have pandas 2.2.3",
+        ]
+    )
 
 
 def test_no_python_fails_versions_with_the_reason_but_non_root_runs(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["nopython"], "--aml-expect", "numpy", "--aml-expect", "pandas>=1", "-rA")
-    result.stdout.fnmatch_lines_random([
-        f"PASSED {images['nopython']}::non-root",
-        "*version?pandas?: cannot check pandas: no `python` or `python3` on the image's PATH",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"PASSED {images['nopython']}::non-root",
+            "*version?pandas?: cannot check pandas: no `python` or `python3` on the image's PATH",
+        ]
+    )

@@ -1,0 +1,197 @@
+"""CUDA and cuDNN: resolve the probe's evidence to one version per library, and check it.
+
+Evidence comes from separate installations: ``system`` (what NVIDIA's CUDA images
+install: environment, /usr/local/cuda, the loader's path), ``pip`` (NVIDIA's wheels,
+as frameworks bring them) and ``framework`` (what torch or TensorFlow was built
+with). Two installations may legitimately differ; a contradiction is evidence
+within one installation that disagrees (an ENV line that is not the library it
+describes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from .errors import CheckFailed
+from .expectations import Expectation, parse_specifier
+
+LIBRARIES = {"cuda": "CUDA", "cudnn": "cuDNN"}
+# Components that must agree: CUDA toolkit 12.9.1 ships cudart 12.9.79, so CUDA is compared on major.minor.
+AGREEING_PARTS = {"cuda": 2, "cudnn": 3}
+TOOLKIT_SOURCES = ("env CUDA_VERSION", "version.json cuda", "version.txt")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    library: str
+    origin: str
+    source: str
+    version: str | None
+    error: str | None = None
+
+    @property
+    def parts(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in (self.version or "").split(".") if p.isdigit())
+
+    @property
+    def toolkit(self) -> bool:
+        return self.source.endswith(TOOLKIT_SOURCES)
+
+    @property
+    def from_env(self) -> bool:
+        return self.source.startswith("env ")
+
+    def shown(self) -> str:
+        return f"{self.version or '?'} from {self.source}" + (f" ({self.error})" if self.error else "")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    library: str
+    version: str | None
+    origin: str | None
+    evidence: tuple[Evidence, ...]
+    contradictions: tuple[str, ...]
+
+    def listing(self) -> str:
+        lines = [f"  [{e.origin}] {e.shown()}" for e in self.evidence]
+        return "\n".join(lines) or "  (none: no environment variable, file or library names it)"
+
+
+def evidence_of(raw: dict[str, Any], library: str) -> list[Evidence]:
+    return [Evidence(**item) for item in raw.get("gpu_evidence", []) if item.get("library") == library]
+
+
+def agree(a: Evidence, b: Evidence) -> bool:
+    depth = min(len(a.parts), len(b.parts), AGREEING_PARTS[a.library])
+    return a.parts[:depth] == b.parts[:depth]
+
+
+def _anchor(items: list[Evidence]) -> Evidence | None:
+    """The most precise evidence from the libraries themselves (files, names, calls), not the environment."""
+    anchors = [e for e in items if not e.from_env]
+    return max(anchors, key=lambda e: len(e.parts)) if anchors else None
+
+
+def _best(items: list[Evidence]) -> Evidence:
+    """The most precise version that agrees with the libraries (a toolkit version wins ties)."""
+    anchor = _anchor(items)
+    trusted = [e for e in items if anchor is None or agree(e, anchor)]
+    return max(trusted, key=lambda e: (e.toolkit, len(e.parts)))
+
+
+def _contradictions(library: str, by_origin: dict[str, list[Evidence]]) -> list[str]:
+    """Within one installation, whatever disagrees with its libraries (files and names are the truth)."""
+    found = []
+    for origin, items in by_origin.items():
+        anchor = _anchor(items)
+        if origin == "framework" or anchor is None:
+            continue
+        found += [
+            f"{LIBRARIES[library]} [{origin}]: {item.shown()} contradicts {anchor.shown()}"
+            for item in items
+            if not agree(item, anchor)
+        ]
+    return found
+
+
+def resolve(raw: dict[str, Any], library: str) -> Resolution:
+    """One version: the installation the framework loads, else the system's, else pip's."""
+    items = evidence_of(raw, library)
+    by_origin: dict[str, list[Evidence]] = {}
+    for item in items:
+        if item.version:
+            by_origin.setdefault(item.origin, []).append(item)
+    chosen: Evidence | None = None
+    frameworks = by_origin.get("framework", [])
+    if frameworks:
+        loaded = [_best(v) for o, v in by_origin.items() if o != "framework" and agree(_best(v), frameworks[0])]
+        chosen = loaded[0] if loaded else frameworks[0]
+    elif by_origin:
+        chosen = _best(by_origin.get("system") or by_origin.get("pip") or next(iter(by_origin.values())))
+    return Resolution(
+        library,
+        chosen.version if chosen else None,
+        chosen.origin if chosen else None,
+        tuple(items),
+        tuple(_contradictions(library, by_origin)),
+    )
+
+
+def parse_expectation(text: str, source: str, library: str) -> Expectation | None:
+    """``11.0.3``, ``==11.0.*`` or ``none`` (no runtime at all: an empty specifier set with name 'none')."""
+    if text.strip().lower() == "none":
+        return Expectation(library, SpecifierSet(), "none", source)
+    specifier = parse_specifier(text, source, f"{library} {text}")
+    return None if specifier is None else Expectation(library, specifier, text, source)
+
+
+def check_version(expected: Expectation, resolution: Resolution) -> None:
+    label = LIBRARIES[resolution.library]
+    if expected.text == "none":
+        if resolution.version is not None:
+            raise CheckFailed(
+                f"expected no {label} runtime ({expected.source}), but found {resolution.version}:\n"
+                f"{resolution.listing()}"
+            )
+        return
+    if resolution.version is None:
+        raise CheckFailed(f"no {label} found; {expected.shown} expected by {expected.source}:\n{resolution.listing()}")
+    try:
+        ok = expected.specifier.contains(Version(resolution.version), prereleases=True)
+    except InvalidVersion:
+        ok = False
+    if not ok:
+        raise CheckFailed(
+            f"{label} {resolution.version} ({resolution.origin}) does not satisfy {expected.shown} "
+            f"(expected by {expected.source}); evidence:\n{resolution.listing()}"
+        )
+
+
+def check_consistent(resolutions: list[Resolution]) -> None:
+    found = [line for r in resolutions for line in r.contradictions]
+    if found:
+        raise CheckFailed(
+            "\n".join(found) + "\nthe environment names versions the libraries do not have: "
+            "fix the ENV lines (CUDA_VERSION, NV_CUDNN_VERSION, ...) or the base image"
+        )
+
+
+def check_framework_build(raw: dict[str, Any]) -> None:
+    """The framework was built for the CUDA major the image's runtime has."""
+    cuda = resolve(raw, "cuda")
+    runtime = [e for e in cuda.evidence if e.origin != "framework" and e.parts]
+    for built in (e for e in cuda.evidence if e.origin == "framework" and e.parts):
+        majors = sorted({e.parts[0] for e in runtime})
+        if majors and built.parts[0] not in majors:
+            raise CheckFailed(
+                f"{built.source} is for CUDA {built.version}, but the image's CUDA runtime is "
+                f"{', '.join(map(str, majors))}.x:\n{cuda.listing()}\ninstall the framework build for the image's CUDA"
+            )
+
+
+FRAMEWORK_SEES_GPU = {
+    "torch": "import torch; print(torch.cuda.is_available())",
+    "tensorflow": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
+}
+
+
+def check_gpu_visible(exec_result: Any) -> None:
+    """``nvidia-smi -L`` in the container lists a GPU."""
+    if exec_result.exit_code != 0 or "GPU " not in exec_result.output:
+        raise CheckFailed(
+            f"nvidia-smi -L in the container did not list a GPU (exit {exec_result.exit_code}): "
+            f"{(exec_result.output + exec_result.stderr).strip()[:500]}"
+        )
+
+
+def check_framework_sees_gpu(module: str, exec_result: Any) -> None:
+    if exec_result.output.strip().splitlines()[-1:] != ["True"]:
+        raise CheckFailed(
+            f"{module} does not see the GPU: {(exec_result.output + exec_result.stderr).strip()[-800:]}\n"
+            "check that the framework build matches the image's CUDA (see cuda-framework)"
+        )
