@@ -96,6 +96,28 @@ def expectation(name: str, spec: str, source: str, text: str | None = None) -> E
     return Expectation(distribution_name(name), specifier, text or f"{name}{spec}", source)
 
 
+def combine(group: list[Expectation]) -> list[Expectation]:
+    """Expectations from one source for one package all hold (``numpy>=1.16`` and ``numpy<2``).
+
+    Two different exact pins are a contradiction: a usage error.
+    """
+    combined: dict[str, Expectation] = {}
+    for item in group:
+        if item.name not in combined:
+            combined[item.name] = item
+            continue
+        first = combined[item.name]
+        pins = {s.version for s in (*first.specifier, *item.specifier) if s.operator in ("==", "===")}
+        if len(pins) > 1:
+            raise AmlUsageError(
+                f"contradictory expectations for {item.name} from {item.source}: "
+                f"{first.shown} and {item.shown}; keep one"
+            )
+        text = f"{first.text}, {item.text}"
+        combined[item.name] = Expectation(item.name, first.specifier & item.specifier, text, item.source)
+    return list(combined.values())
+
+
 def merge(*groups: list[Expectation]) -> tuple[Expectation, ...]:
     """Later groups win per distribution name; order of first appearance is kept."""
     merged: dict[str, Expectation] = {}

@@ -54,6 +54,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("atol", "absolute tolerance comparing numbers in responses (default 1e-9)", "float", "ATOL"),
     Option("memory", "memory limit of the container (default 4g)", "str", "SIZE"),
     Option("cpus", "CPU limit of the container (default 2)", "float", "N"),
+    Option(
+        "label", "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)", "list", "KEY=VALUE"
+    ),
     Option("list_curated", "print the curated environment catalog and exit", "flag", cli_only=True),
 )
 BY_NAME = {option.name: option for option in OPTIONS}

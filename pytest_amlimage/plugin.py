@@ -49,6 +49,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "amlimage: a built-in pytest-amlimage check")
     if not _asked(config):
@@ -57,6 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from .settings import load
 
     config.stash[SESSION_KEY] = AmlSession(load(config))
+    if config.getoption("dist", None) == "load":
+        # pytest-xdist: an image's checks share the scope "IMAGE::", so each image runs on one
+        # worker and its container starts once (users' modules stay whole too).
+        config.option.dist = "loadscope"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

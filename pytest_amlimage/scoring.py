@@ -35,34 +35,41 @@ def log_tail(container: AmlContainer) -> str:
     return "last lines of the container log:\n" + (container.logs(tail=LOG_TAIL).rstrip() or "(empty)")
 
 
-def _liveness(http: requests.Session, url: str) -> bool:
+def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
     import requests
 
     try:
-        return http.get(url, timeout=2).status_code == 200
+        return http.get(url, timeout=max(timeout, 0.05)).status_code == 200
     except requests.RequestException:  # a published port resets connections until the server listens
         return False
 
 
 def wait_ready(container: AmlContainer, timeout: float, stop: threading.Event) -> Readiness:
-    """Poll ``GET /`` every 20 ms until 200; stop at once when the container exits."""
+    """Poll ``GET /`` every 20 ms until 200; stop at once when the container exits. Never raises."""
+    started = time.monotonic()
+    try:
+        return _poll(container, timeout, stop, started)
+    except Exception as error:  # the engine failed under us: report it, the checks show it
+        return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
+
+
+def _poll(container: AmlContainer, timeout: float, stop: threading.Event, started: float) -> Readiness:
     import requests
 
-    started = time.monotonic()
-    next_state = started
+    next_state, url = started, None
     with requests.Session() as http:
-        url = container.url("/")
         while not stop.is_set():
-            if _liveness(http, url):
-                return Readiness(time.monotonic() - started)
             now = time.monotonic()
-            if now >= next_state:
+            if now >= next_state:  # every 200 ms: has the container exited?
                 running, exit_code = container.state()
                 if not running:
                     return Readiness(now - started, _exited(container, exit_code))
-                next_state = now + STATE_EVERY
-            if now - started > timeout:
+                next_state, url = now + STATE_EVERY, url or container.url("/")
+            remaining = timeout - (now - started)
+            if remaining <= 0:
                 return Readiness(now - started, _timed_out(container, timeout))
+            if url and _liveness(http, url, min(2.0, remaining)):
+                return Readiness(time.monotonic() - started)
             stop.wait(POLL_INTERVAL)
     return Readiness(time.monotonic() - started, "the session ended before the server answered")
 

@@ -152,7 +152,7 @@ class AmlSession:
         return catalog.detect(base_names, list(image.attrs.get("RootFS", {}).get("Layers") or []), local)
 
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
-        labels = engine.run_labels(self.id, self.started)
+        labels = {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
         docker_host = os.environ.get("DOCKER_HOST")
         started = containers.start(
             plan, labels, lambda wrapped: engine.endpoint_host(docker_host, wrapped.get_container_host_ip)

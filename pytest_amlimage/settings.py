@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from . import catalog, cuda, specfile
+from . import catalog, cuda, engine, specfile
 from .errors import AmlUsageError
-from .expectations import Expectation, expectation, merge, parse_expectation
+from .expectations import Expectation, combine, expectation, merge, parse_expectation
 from .options import BY_NAME
 
 DEFAULTS: dict[str, Any] = {
@@ -52,6 +52,7 @@ class Settings:
     memory: str = "4g"
     cpus: float = 2.0
     list_curated: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def active(self) -> bool:
@@ -125,7 +126,7 @@ def _expectations(sources: _Sources, config: pytest.Config) -> tuple[Expectation
     ]
     ini_items = [parse_expectation(line, "ini aml_expect") for line in config.getini("aml_expect")]
     cli_items = [parse_expectation(text, "--aml-expect") for text in config.getoption("aml_expect") or []]
-    return merge(*([e for e in group if e is not None] for group in (spec_items, ini_items, cli_items)))
+    return merge(*(combine([e for e in group if e is not None]) for group in (spec_items, ini_items, cli_items)))
 
 
 def _images(sources: _Sources) -> tuple[str, ...]:
@@ -150,31 +151,49 @@ def _gpu_library(sources: _Sources, name: str) -> Expectation | None:
     return cuda.parse_expectation(str(found[0]), found[1], name) if found else None
 
 
+def _labels(sources: _Sources) -> tuple[tuple[str, str], ...]:
+    values, source = _listed(sources, "label")
+    pairs = [value.partition("=") for value in values]
+    for key, sep, _ in pairs:
+        if not sep or not key or key.startswith(engine.PLUGIN_LABEL):
+            raise AmlUsageError(f"{source} needs KEY=VALUE (and not the plugin's own {engine.PLUGIN_LABEL}.*)")
+    return tuple((key, value) for key, _, value in pairs)
+
+
+def _check_contradictions(settings: Settings) -> Settings:
+    if settings.gpu and settings.cuda is not None and settings.cuda.text == "none":
+        raise AmlUsageError("--aml-gpu and --aml-cuda none contradict each other: a GPU run needs CUDA; drop one")
+    return settings
+
+
 def load(config: pytest.Config) -> Settings:
     sources = _Sources(config)
     framework = sources.get("framework")
     requirements, entry_script, model_dir = (sources.get(n) for n in ("requirements", "entry_script", "model_dir"))
     samples, sample_source = _listed(sources, "sample")
     command, curated, memory = (sources.get(n) for n in ("command", "curated", "memory"))
-    return Settings(
-        images=_images(sources),
-        expectations=_expectations(sources, config),
-        framework=parse_expectation(*framework) if framework else None,
-        curated=_curated(*curated) if curated else None,
-        cuda=_gpu_library(sources, "cuda"),
-        cudnn=_gpu_library(sources, "cudnn"),
-        gpu=bool(config.getoption("aml_gpu") or config.getini("aml_gpu") or sources.spec.get("gpu")),
-        requirements=sources.path(*requirements) if requirements else None,
-        entry_script=sources.path(*entry_script) if entry_script else None,
-        model_dir=sources.path(*model_dir) if model_dir else None,
-        samples=tuple(sources.path(s, sample_source) for s in samples),
-        command=tuple(shlex.split(str(command[0]))) if command else None,
-        port=_number(sources, "port", int),
-        ready_timeout=_number(sources, "ready_timeout", float),
-        score_timeout=_number(sources, "score_timeout", float),
-        rtol=_number(sources, "rtol", float),
-        atol=_number(sources, "atol", float),
-        memory=str(memory[0]) if memory else DEFAULTS["memory"],
-        cpus=_number(sources, "cpus", float),
-        list_curated=bool(config.getoption("aml_list_curated")),
+    return _check_contradictions(
+        Settings(
+            images=_images(sources),
+            expectations=_expectations(sources, config),
+            framework=parse_expectation(*framework) if framework else None,
+            curated=_curated(*curated) if curated else None,
+            cuda=_gpu_library(sources, "cuda"),
+            cudnn=_gpu_library(sources, "cudnn"),
+            gpu=bool(config.getoption("aml_gpu") or config.getini("aml_gpu") or sources.spec.get("gpu")),
+            requirements=sources.path(*requirements) if requirements else None,
+            entry_script=sources.path(*entry_script) if entry_script else None,
+            model_dir=sources.path(*model_dir) if model_dir else None,
+            samples=tuple(sources.path(s, sample_source) for s in samples),
+            command=tuple(shlex.split(str(command[0]))) if command else None,
+            port=_number(sources, "port", int),
+            ready_timeout=_number(sources, "ready_timeout", float),
+            score_timeout=_number(sources, "score_timeout", float),
+            rtol=_number(sources, "rtol", float),
+            atol=_number(sources, "atol", float),
+            memory=str(memory[0]) if memory else DEFAULTS["memory"],
+            cpus=_number(sources, "cpus", float),
+            list_curated=bool(config.getoption("aml_list_curated")),
+            labels=_labels(sources),
+        )
     )

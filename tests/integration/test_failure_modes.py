@@ -1,0 +1,178 @@
+"""Issue 6: broken images, signals, leftovers, safe defaults and parallel runs, against a real engine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from pytest_amlimage.engine import PID_LABEL, PLUGIN_LABEL
+
+pytestmark = pytest.mark.engine
+
+SLEEPING_TEST = """
+import time
+
+def test_sleeps(aml_container):
+    print("container", aml_container.id, flush=True)
+    time.sleep(120)
+"""
+
+
+def labelled(engine: Any, **labels: str) -> list[Any]:
+    wanted = [PLUGIN_LABEL] + [f"{key}={value}" for key, value in labels.items()]
+    return list(engine.containers.list(all=True, filters={"label": wanted}))
+
+
+def start_sleeping_run(pytester: pytest.Pytester, image: str) -> subprocess.Popen[str]:
+    pytester.makepyfile(test_sleep=SLEEPING_TEST)
+    pytester.makeini("[pytest]\n")
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "--aml-image", image, "-k", "sleeps"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_container(engine: Any, pid: int) -> None:
+    deadline = time.monotonic() + 60
+    while not labelled(engine, **{PID_LABEL: str(pid)}):
+        assert time.monotonic() < deadline, "the run never started its container"
+        time.sleep(0.1)
+    time.sleep(1)  # let the test body start sleeping
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_remove_the_container(
+    pytester: pytest.Pytester, engine: Any, images: dict[str, str], signum: int
+) -> None:
+    run = start_sleeping_run(pytester, images["extended"])
+    wait_for_container(engine, run.pid)
+    run.send_signal(signum)
+    output, _ = run.communicate(timeout=60)
+    assert run.returncode != 0
+    assert labelled(engine, **{PID_LABEL: str(run.pid)}) == [], output
+
+
+def test_a_later_run_removes_what_a_killed_run_left(
+    run_plugin: Any, pytester: pytest.Pytester, engine: Any, images: dict[str, str]
+) -> None:
+    run = start_sleeping_run(pytester, images["minimal"])
+    wait_for_container(engine, run.pid)
+    run.kill()
+    run.wait(timeout=30)
+    assert len(labelled(engine, **{PID_LABEL: str(run.pid)})) == 1  # SIGKILL: nothing could clean up
+    run_plugin("--aml-image", images["minimal"], "--collect-only")
+    assert labelled(engine, **{PID_LABEL: str(run.pid)}) == []
+
+
+SAFETY_TEST = """
+import docker
+
+def test_safe_defaults(aml_container):
+    host = docker.from_env().api.inspect_container(aml_container.id)["HostConfig"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["Privileged"] is False
+    assert host["Memory"] == 4 * 1024**3 and host["NanoCpus"] == 2 * 10**9
+    assert all(bind.endswith(":ro") for bind in host["Binds"] or [])
+    assert not any("docker.sock" in bind for bind in host["Binds"] or [])
+    env = aml_container.env
+    assert "HOME" not in env or env["HOME"] != __import__("os").environ.get("HOME")
+    assert not set(env) & {"PYTEST_CURRENT_TEST", "CI", "DOCKER_HOST"}
+"""
+
+
+def test_containers_run_with_safe_defaults(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+    pytester.makepyfile(test_safety=SAFETY_TEST)
+    result = run_plugin("--aml-image", images["minimal"], "--aml-model-dir", str(pytester.path), "-k", "safe")
+    result.assert_outcomes(passed=1, deselected=6)
+
+
+def test_entrypoint_exiting_at_once(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["extended"], "--aml-command", "false", "--aml-expect", "numpy>=1")
+    result.stdout.fnmatch_lines_random(
+        [
+            "*liveness: the container exited with code 1 before the server answered GET /",
+            "*version?numpy?: cannot check numpy: the probe could not run*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_server_that_never_opens_the_port(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["extended"], "--aml-command", "sleep 600", "--aml-ready-timeout", "1")
+    result.stdout.fnmatch_lines(["*liveness: the server did not answer GET / with 200 within 1 s*"])
+
+
+def test_log_flood_keeps_only_the_tail(run_plugin: Any, images: dict[str, str]) -> None:
+    flood = "sh -c 'yes flooding-the-log | head -n 2000000; sleep 600'"
+    result = run_plugin("--aml-image", images["extended"], "--aml-command", flood, "--aml-ready-timeout", "2")
+    result.stdout.fnmatch_lines(["*did not answer GET / with 200 within 2 s*", "flooding-the-log"])
+    assert result.stdout.str().count("flooding-the-log") <= 110
+
+
+def test_two_runs_at_once_and_xdist_do_not_collide(
+    pytester: pytest.Pytester, engine: Any, images: dict[str, str]
+) -> None:
+    pytester.makeini("[pytest]\n")
+    tag = uuid.uuid4().hex
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--aml-label",
+        f"test-run={tag}",
+        "--aml-image",
+        images["minimal"],
+        "--aml-image",
+        images["extended"],
+    ]
+    runs = [
+        subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        subprocess.Popen(
+            [*command, "-n", "2"], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ),
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all("passed" in output for output in outputs)
+    assert labelled(engine, **{"test-run": tag}) == []
+
+
+def test_xdist_starts_each_images_container_once(
+    pytester: pytest.Pytester, engine: Any, images: dict[str, str]
+) -> None:
+    pytester.makeini("[pytest]\n")
+    tag = uuid.uuid4().hex
+    since = time.time()
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--aml-label",
+        f"test-run={tag}",
+        "--aml-image",
+        images["minimal"],
+        "--aml-image",
+        images["extended"],
+    )
+    assert result.ret == 0
+    events = engine.events(
+        since=since,
+        until=time.time(),
+        decode=True,
+        filters={"type": "container", "event": "create", "label": f"test-run={tag}"},
+    )
+    assert sorted(event["from"] for event in events) == sorted([images["minimal"], images["extended"]])
+    assert os.environ.get("CI") is None or labelled(engine, **{"test-run": tag}) == []
