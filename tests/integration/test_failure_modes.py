@@ -176,3 +176,14 @@ def test_xdist_starts_each_images_container_once(
     )
     assert sorted(event["from"] for event in events) == sorted([images["minimal"], images["extended"]])
     assert os.environ.get("CI") is None or labelled(engine, **{"test-run": tag}) == []
+
+
+def test_missing_image_is_one_usage_error(pytester: pytest.Pytester, engine: Any) -> None:
+    pytester.makeini("[pytest]\n")
+    result = pytester.runpytest("--aml-image", "amlimage/not-built-anywhere:1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: image 'amlimage/not-built-anywhere:1' is not on the engine and pulling it failed (*): "
+        "build it (docker build -t amlimage/not-built-anywhere:1 .) or pull it first"
+    ])
+    result.stderr.no_fnmatch_line("*Traceback*")
