@@ -28,6 +28,7 @@ class Check:
 
     id: str
     run: Callable[[], None]
+    properties: Callable[[], list[tuple[str, object]]] | None = None
 
 
 ROOT_FIX = "add `USER dockeruser` after your root steps"

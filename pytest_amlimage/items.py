@@ -20,7 +20,12 @@ class CheckItem(pytest.Item):
         self.add_marker(pytest.mark.amlimage)
 
     def runtest(self) -> None:
-        self.check.run()
+        try:
+            self.check.run()
+        finally:
+            self.user_properties += self.image.properties()
+            if self.check.properties is not None:
+                self.user_properties += self.check.properties()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailed):

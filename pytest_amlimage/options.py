@@ -57,6 +57,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "label", "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)", "list", "KEY=VALUE"
     ),
+    Option("baseline", "baseline image to compare each --aml-image with (upgrade regression)", "str", "IMAGE"),
+    Option("lock", "environment lock file to compare with (see --aml-lock-update)", "str", "PATH"),
+    Option("lock_update", "write the image's environment to --aml-lock instead of comparing", "flag"),
+    Option("allow", "allowed change against the baseline, e.g. 'numpy>=2' (repeatable)", "list", "SPEC"),
+    Option("allow_removed", "package that may disappear against the baseline (repeatable)", "list", "NAME"),
+    Option("max_slowdown", "fail when median scoring latency exceeds the baseline's by this factor", "float", "X"),
+    Option("report", "write a report of the run: *.json or *.md (repeatable)", "list", "PATH"),
     Option("list_curated", "print the curated environment catalog and exit", "flag", cli_only=True),
 )
 BY_NAME = {option.name: option for option in OPTIONS}

@@ -6,7 +6,7 @@ here imports docker, requests or testcontainers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,10 +15,12 @@ from .options import OPTIONS
 if TYPE_CHECKING:
     from .container import AmlContainer
     from .probe import Facts
+    from .report import RunReport  # noqa: F401  (named in the StashKey annotation)
     from .scoring import ScoringClient
     from .session import AmlSession
 
 SESSION_KEY = pytest.StashKey["AmlSession"]()
+REPORT_KEY = pytest.StashKey["RunReport"]()
 IMAGE_FIXTURES = {"aml_image", "aml_container", "aml_environment", "aml_scoring"}
 
 
@@ -54,10 +56,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "amlimage: a built-in pytest-amlimage check")
     if not _asked(config):
         return
+    from .report import RunReport
     from .session import AmlSession
     from .settings import load
 
     config.stash[SESSION_KEY] = AmlSession(load(config))
+    config.stash[REPORT_KEY] = run_report = RunReport()
+    config.pluginmanager.register(run_report, "amlimage-report")  # collects our reports as they arrive
     if config.getoption("dist", None) == "load":
         # pytest-xdist: an image's checks share the scope "IMAGE::", so each image runs on one
         # worker and its container starts once (users' modules stay whole too).
@@ -94,6 +99,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     aml = session.config.stash.get(SESSION_KEY, None)
     if aml is not None:
         aml.finish()
+        if not hasattr(session.config, "workerinput"):  # xdist: the controller writes the reports
+            session.config.stash[REPORT_KEY].write(aml.settings.reports)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    run_report = config.stash.get(REPORT_KEY, None)
+    lines = run_report.terminal_lines() if run_report is not None else []
+    if lines:
+        terminalreporter.section("amlimage: changes")
+        for line in lines:
+            terminalreporter.write_line(line)
+        if config.stash[SESSION_KEY].settings.lock:
+            terminalreporter.write_line(
+                "accept these changes: re-run with --aml-lock-update, then commit the lock file"
+            )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

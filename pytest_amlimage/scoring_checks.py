@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 LIVENESS_TIMEOUT = 10.0
 
 
-def _serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
+def serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
     """The container once its server answers; skips when there is no entry script to serve."""
     if not image.plan.serves:
         from .session import no_server_reason
@@ -34,7 +34,7 @@ def _serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
 
 
 def liveness(image: ImageRun) -> None:
-    container = _serving(image, detailed=True)
+    container = serving(image, detailed=True)
     answer = request(container, "GET", "/", LIVENESS_TIMEOUT)
     if answer.status != 200:
         raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")
@@ -48,7 +48,7 @@ def _describe_failure(answer: Answer, container: AmlContainer) -> str:
 
 
 def score(image: ImageRun, sample: Sample) -> None:
-    container = _serving(image)
+    container = serving(image)
     settings = image.session.settings
     answer = request(
         container,
@@ -77,7 +77,7 @@ def score(image: ImageRun, sample: Sample) -> None:
 
 
 def bad_request(image: ImageRun) -> None:
-    container = _serving(image)
+    container = serving(image)
     timeout = image.session.settings.score_timeout
     answer = request(
         container, "POST", "/score", timeout, data=b'{"data": [1, 2', headers={"Content-Type": "application/json"}
@@ -99,7 +99,7 @@ def _schema_problems(document: dict[str, Any]) -> list[str]:
 
 
 def swagger(image: ImageRun) -> None:
-    container = _serving(image)
+    container = serving(image)
     answer = request(container, "GET", "/swagger.json", LIVENESS_TIMEOUT)
     if answer.status == 404:
         raise pytest.skip.Exception(

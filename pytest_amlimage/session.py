@@ -11,7 +11,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import catalog, engine, samples
+from . import catalog, compare, cuda, engine, samples
 from . import container as containers
 from .probe import Facts, run_probe
 from .scoring import Readiness, wait_ready
@@ -69,6 +69,23 @@ class ImageRun:
         except Exception as error:  # the container died or was removed under the probe
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
+    def snapshot(self) -> dict[str, Any]:
+        """The environment as compared against a baseline or lock (see ``compare``)."""
+        raw = self.facts().raw
+        return compare.snapshot(raw, self.attrs, cuda.resolve(raw, "cuda").version, cuda.resolve(raw, "cudnn").version)
+
+    def properties(self) -> list[tuple[str, object]]:
+        """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
+        found: list[tuple[str, object]] = [("aml_image", self.reference), ("aml_image_id", self.attrs.get("Id", ""))]
+        digests = self.attrs.get("RepoDigests") or []
+        found += [("aml_digest", digests[0])] if digests else []
+        if self._facts is not None and self._facts.done() and self._facts.exception() is None:
+            raw = self._facts.result().raw
+            found.append(("aml_python", raw.get("python", {}).get("version", "")))
+            found += [(f"aml_{m}", r.get("version", "")) for m, r in sorted(raw.get("frameworks", {}).items())]
+            found += [(f"aml_{n}", cuda.resolve(raw, n).version or "none") for n in cuda.LIBRARIES]
+        return found
+
     def readiness(self) -> Readiness:
         self.container()
         if self._ready is None:
@@ -124,6 +141,8 @@ class AmlSession:
         self.images: dict[str, ImageRun] = {}
         self.client: docker.DockerClient | None = None
         self.samples: list[samples.Sample] = []
+        self.baseline: ImageRun | None = None
+        self.lock: dict[str, Any] | None = None
         self._started: list[containers.AmlContainer] = []
         self._previous_sigterm: Any = None
 
@@ -136,6 +155,11 @@ class AmlSession:
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             self.images[reference] = ImageRun(self, reference, engine.require_image(self.client, reference))
+        if self.settings.baseline:
+            reference = self.settings.baseline
+            self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
+        if self.settings.lock and not self.settings.lock_update:
+            self.lock = compare.read_lock(self.settings.lock)
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 

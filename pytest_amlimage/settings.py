@@ -12,7 +12,7 @@ import pytest
 
 from . import catalog, cuda, engine, specfile
 from .errors import AmlUsageError
-from .expectations import Expectation, combine, expectation, merge, parse_expectation
+from .expectations import Expectation, combine, distribution_name, expectation, merge, parse_expectation
 from .options import BY_NAME
 
 DEFAULTS: dict[str, Any] = {
@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "atol": 1e-9,
     "memory": "4g",
     "cpus": 2.0,
+    "max_slowdown": 1.5,
 }
 _REFERENCE = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
@@ -53,6 +54,13 @@ class Settings:
     cpus: float = 2.0
     list_curated: bool = False
     labels: tuple[tuple[str, str], ...] = ()
+    baseline: str | None = None
+    lock: Path | None = None
+    lock_update: bool = False
+    allow: tuple[Expectation, ...] = ()
+    allow_removed: tuple[str, ...] = ()
+    max_slowdown: float | None = None
+    reports: tuple[Path, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -84,7 +92,7 @@ class _Sources:
             return self.spec[name], f"spec file {self.spec_name}"
         return None
 
-    def path(self, value: Any, source: str) -> Path:
+    def path(self, value: Any, source: str, must_exist: bool = True) -> Path:
         if source.startswith("spec file"):
             base = self.spec_dir
         elif source.startswith("ini"):
@@ -92,8 +100,10 @@ class _Sources:
         else:
             base = Path.cwd()
         path = (base / str(value)).resolve()
-        if not path.exists():
+        if must_exist and not path.exists():
             raise AmlUsageError(f"{path} (from {source}) does not exist: check the path")
+        if not must_exist and not path.parent.is_dir():
+            raise AmlUsageError(f"{path.parent} (from {source}) is not a folder: check the path")
         return path
 
 
@@ -130,7 +140,10 @@ def _expectations(sources: _Sources, config: pytest.Config) -> tuple[Expectation
 
 
 def _images(sources: _Sources) -> tuple[str, ...]:
-    images, source = _listed(sources, "image")
+    return _images_from(*_listed(sources, "image"))
+
+
+def _images_from(images: list[str], source: str) -> tuple[str, ...]:
     for reference in images:
         if not _REFERENCE.match(reference):
             raise AmlUsageError(
@@ -149,6 +162,29 @@ def _curated(value: Any, source: str) -> str:
 def _gpu_library(sources: _Sources, name: str) -> Expectation | None:
     found = sources.get(name)
     return cuda.parse_expectation(str(found[0]), found[1], name) if found else None
+
+
+def _comparison(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
+    baseline = sources.get("baseline")
+    lock = sources.get("lock")
+    lock_update = bool(config.getoption("aml_lock_update") or config.getini("aml_lock_update"))
+    if lock_update and lock is None:
+        raise AmlUsageError("--aml-lock-update needs --aml-lock PATH: the file to write")
+    allow, allow_source = _listed(sources, "allow")
+    reports, report_source = _listed(sources, "report")
+    for report in reports:
+        if not report.endswith((".json", ".md")):
+            raise AmlUsageError(f"{report_source} {report!r}: the report file must end in .json or .md")
+    slowdown = sources.get("max_slowdown")
+    return {
+        "baseline": _images_from([baseline[0]], baseline[1])[0] if baseline else None,
+        "lock": sources.path(*lock, must_exist=not lock_update) if lock else None,
+        "lock_update": lock_update,
+        "allow": tuple(e for e in (parse_expectation(a, allow_source) for a in allow) if e),
+        "allow_removed": tuple(distribution_name(n) for n in _listed(sources, "allow_removed")[0]),
+        "max_slowdown": _number(sources, "max_slowdown", float) if slowdown else None,
+        "reports": tuple(sources.path(r, report_source, must_exist=False) for r in reports),
+    }
 
 
 def _labels(sources: _Sources) -> tuple[tuple[str, str], ...]:
@@ -195,5 +231,6 @@ def load(config: pytest.Config) -> Settings:
             cpus=_number(sources, "cpus", float),
             list_curated=bool(config.getoption("aml_list_curated")),
             labels=_labels(sources),
+            **_comparison(sources, config),
         )
     )

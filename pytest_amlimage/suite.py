@@ -11,6 +11,7 @@ from . import catalog, checks, cuda, scoring_checks
 from .checks import Check
 from .errors import CheckFailed
 from .expectations import Expectation, merge
+from .regression import regression_checks
 from .session import ImageRun
 
 FRAMEWORK_MODULES = {
@@ -118,3 +119,4 @@ def builtin_checks(image: ImageRun) -> Iterator[Check]:
         yield Check("requirements", partial(_requirements, image))
     yield from gpu_checks(image, entry)
     yield from scoring_checks.builtin_checks(image)
+    yield from regression_checks(image)

@@ -51,6 +51,7 @@ STANDINS = {
         StandIn("sklearn", ROOT / "standins/sklearn"),
         StandIn("quirky", ROOT / "standins/quirky"),
         StandIn("nopython", ROOT / "standins/nopython", parent="debian"),
+        StandIn("extended-v2", ROOT / "standins/extended-v2", parent="extended"),
         StandIn("gpu", ROOT / "standins/gpu"),
         StandIn("gpu-mismatch", ROOT / "standins/gpu-mismatch", parent="gpu"),
     )

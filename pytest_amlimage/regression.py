@@ -1,0 +1,137 @@
+"""Regression checks of an image against its baseline image or its lock file."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from functools import lru_cache, partial
+from typing import Any
+
+from . import compare
+from .checks import Check
+from .errors import CheckFailed
+from .samples import Sample, differences
+from .scoring import request
+from .scoring_checks import serving
+from .session import ImageRun
+
+LATENCY_REQUESTS = 5
+
+
+class Comparison:
+    """One candidate against its reference: the baseline image's snapshot or the lock's."""
+
+    def __init__(self, image: ImageRun) -> None:
+        self.image = image
+        session = image.session
+        self.baseline = session.baseline
+        self.against = f"baseline {self.baseline.reference}" if self.baseline else f"lock {session.settings.lock}"
+
+    @lru_cache(maxsize=1)  # noqa: B019 - one Comparison per image, alive for the session
+    def changes(self) -> list[compare.Change]:
+        old = self.baseline.snapshot() if self.baseline else self.image.session.lock
+        assert old is not None
+        return compare.diff(old, self.image.snapshot())
+
+    def old_snapshot(self) -> dict[str, Any]:
+        return self.baseline.snapshot() if self.baseline else dict(self.image.session.lock or {})
+
+    def properties(self) -> list[tuple[str, object]]:
+        changes = compare.as_json(self.changes())
+        return [("amlimage_changes", {"image": self.image.reference, "against": self.against, "changes": changes})]
+
+
+def _parity(comparison: Comparison, sample: Sample) -> None:
+    assert comparison.baseline is not None
+    settings = comparison.image.session.settings
+    answers = []
+    for image in (comparison.baseline, comparison.image):
+        answer = request(
+            serving(image),
+            "POST",
+            "/score",
+            settings.score_timeout,
+            data=sample.body,
+            headers={"Content-Type": "application/json"},
+        )
+        if answer.status != 200:
+            raise CheckFailed(f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}")
+        answers.append(answer.json())
+    found = differences(answers[1], answers[0], settings.rtol, settings.atol)
+    if found:
+        raise CheckFailed(f"{sample.name}: the response differs from {comparison.against}:\n" + "\n".join(found[:20]))
+
+
+def _median_seconds(image: ImageRun, sample: Sample) -> float:
+    container, timeout = serving(image), image.session.settings.score_timeout
+    times = []
+    for _ in range(LATENCY_REQUESTS):
+        started = time.perf_counter()
+        request(container, "POST", "/score", timeout, data=sample.body, headers={"Content-Type": "application/json"})
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _latency(comparison: Comparison, sample: Sample, measured: dict[str, float]) -> None:
+    assert comparison.baseline is not None
+    measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample)
+    measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample)
+    limit = comparison.image.session.settings.max_slowdown
+    ratio = measured["candidate_ms"] / max(measured["baseline_ms"], 1e-6)
+    if limit is not None and ratio > limit:
+        raise CheckFailed(
+            f"median scoring latency {measured['candidate_ms']:.1f} ms is {ratio:.2f}x the baseline's "
+            f"{measured['baseline_ms']:.1f} ms (limit --aml-max-slowdown {limit:g})"
+        )
+
+
+def _write_lock(image: ImageRun) -> None:
+    path = image.session.settings.lock
+    assert path is not None
+    compare.write_lock(path, image.snapshot())
+
+
+def regression_checks(image: ImageRun) -> Iterator[Check]:
+    session = image.session
+    settings = session.settings
+    if settings.lock_update:
+        yield Check("lock-update", partial(_write_lock, image))
+        return
+    if session.baseline is None and session.lock is None:
+        return
+    comparison = Comparison(image)
+    props = comparison.properties
+    yield Check(
+        "baseline[removed]",
+        lambda: compare.no_removed(comparison.changes(), settings.allow_removed, comparison.against),
+        props,
+    )
+    yield Check(
+        "baseline[downgrades]",
+        lambda: compare.no_downgrade(comparison.changes(), settings.allow, comparison.against),
+        props,
+    )
+    yield Check(
+        "baseline[major]",
+        lambda: compare.no_major_bump(comparison.changes(), settings.allow, comparison.against),
+        props,
+    )
+    yield Check(
+        "baseline[user]", lambda: compare.same_user(comparison.old_snapshot(), image.snapshot(), comparison.against)
+    )
+    yield Check(
+        "baseline[cuda]",
+        lambda: compare.same_cuda_major(comparison.old_snapshot(), image.snapshot(), comparison.against),
+    )
+    if session.baseline is None:
+        return
+    for sample in session.samples:
+        yield Check(f"baseline[parity-{sample.name}]", partial(_parity, comparison, sample))
+    if session.samples:
+        measured: dict[str, float] = {}
+        yield Check(
+            "baseline[latency]",
+            partial(_latency, comparison, session.samples[0], measured),
+            lambda: [("amlimage_latency", {"image": image.reference, **measured})],
+        )

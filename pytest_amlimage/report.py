@@ -1,0 +1,93 @@
+"""What a run found, gathered from test reports (so it works across xdist workers), as text, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+KINDS = ("removed", "downgraded", "upgraded", "added", "changed")
+
+
+class RunReport:
+    def __init__(self) -> None:
+        self.checks: dict[str, dict[str, str]] = {}  # image -> check id -> outcome
+        self.facts: dict[str, dict[str, Any]] = {}
+        self.changes: dict[str, dict[str, Any]] = {}  # image -> {"against", "changes"}
+        self.latency: dict[str, dict[str, Any]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record one of our check reports (the call phase, or a setup that failed); a pytest hook."""
+        properties: dict[str, Any] = dict(report.user_properties)
+        image = properties.get("aml_image")
+        if not isinstance(image, str) or (report.when != "call" and report.passed):
+            return
+        self.checks.setdefault(image, {})[report.nodeid.split("::", 1)[-1]] = report.outcome
+        self.facts[image] = {k: v for k, v in properties.items() if k.startswith("aml_")}
+        if "amlimage_changes" in properties:
+            found = properties["amlimage_changes"]
+            self.changes[image] = {"against": found["against"], "changes": found["changes"]}
+        if "amlimage_latency" in properties:
+            self.latency[image] = properties["amlimage_latency"]
+
+    def change_lines(self, image: str) -> list[str]:
+        found = sorted(self.changes[image]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
+        return [f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}" for c in found]
+
+    def terminal_lines(self) -> list[str]:
+        lines = []
+        for image, found in sorted(self.changes.items()):
+            counts = {kind: sum(c["kind"] == kind for c in found["changes"]) for kind in KINDS}
+            summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"
+            lines += [
+                f"{image} against {found['against']}: {summary}",
+                *("  " + line for line in self.change_lines(image)),
+            ]
+        for image, measured in sorted(self.latency.items()):
+            if "candidate_ms" in measured:
+                lines.append(
+                    f"{image} median scoring latency: {measured['candidate_ms']:.1f} ms "
+                    f"(baseline {measured['baseline_ms']:.1f} ms)"
+                )
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "images": {
+                image: {
+                    "checks": dict(sorted(self.checks.get(image, {}).items())),
+                    "facts": self.facts.get(image, {}),
+                    "changes": self.changes.get(image),
+                    "latency": self.latency.get(image),
+                }
+                for image in sorted(self.checks)
+            }
+        }
+
+    def as_markdown(self) -> str:
+        out = ["# pytest-amlimage report", ""]
+        for image, data in self.as_json()["images"].items():
+            failed = [check for check, outcome in data["checks"].items() if outcome == "failed"]
+            out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
+            out += [f"- failed: `{check}`" for check in failed]
+            if data["changes"] is not None:
+                out += [
+                    "",
+                    f"Changes against {data['changes']['against']}:",
+                    "",
+                    "| change | package | old | new |",
+                    "|---|---|---|---|",
+                ]
+                out += [
+                    f"| {c['kind']} | {c['name']} | {c['old'] or '-'} | {c['new'] or '-'} |"
+                    for c in sorted(data["changes"]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
+                ]
+            out.append("")
+        return "\n".join(out)
+
+    def write(self, paths: tuple[Path, ...]) -> None:
+        for path in paths:
+            text = self.as_markdown() if path.suffix == ".md" else json.dumps(self.as_json(), indent=2, sort_keys=True)
+            path.write_text(text + "\n", encoding="utf-8")
