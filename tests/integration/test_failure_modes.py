@@ -182,8 +182,10 @@ def test_missing_image_is_one_usage_error(pytester: pytest.Pytester, engine: Any
     pytester.makeini("[pytest]\n")
     result = pytester.runpytest("--aml-image", "amlimage/not-built-anywhere:1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "ERROR: image 'amlimage/not-built-anywhere:1' is not on the engine and pulling it failed (*): "
-        "build it (docker build -t amlimage/not-built-anywhere:1 .) or pull it first"
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: image 'amlimage/not-built-anywhere:1' is not on the engine and pulling it failed (*): "
+            "build it (docker build -t amlimage/not-built-anywhere:1 .) or pull it first"
+        ]
+    )
     result.stderr.no_fnmatch_line("*Traceback*")

@@ -1,0 +1,122 @@
+"""Issue 7: a candidate against its baseline image or lock file, and the reports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from .conftest import EXAMPLE
+
+pytestmark = pytest.mark.engine
+SAMPLES = str(EXAMPLE / "samples")
+
+
+def test_every_difference_and_policy_outcome(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    result = run_plugin(
+        "--aml-image",
+        images["extended-v2"],
+        "--aml-baseline",
+        images["extended"],
+        "--aml-sample",
+        SAMPLES,
+        "--aml-report",
+        "report.json",
+        "--aml-report",
+        "report.md",
+        "-rA",
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED *::baseline?removed?*",
+            "FAILED *::baseline?downgrades?*",
+            "FAILED *::baseline?major?*",
+            "FAILED *::baseline?parity-two-rows?*",
+            "PASSED *::baseline?user?",
+            "PASSED *::baseline?cuda?",
+            "PASSED *::baseline?latency?",
+            f"{images['extended-v2']} against baseline {images['extended']}: 1 removed, 1 downgraded, 1 upgraded",
+            "  removed    tzdata *-> -",
+            "  downgraded click * 8.5.1 * -> 8.1.7",
+            "  upgraded   numpy * 1.26.4 * -> 2.1.3",
+            "$.predictions?0?: 4.2 != expected 4.1",
+            f"{images['extended-v2']} median scoring latency: * ms (baseline * ms)",
+        ]
+    )
+    report = json.loads((pytester.path / "report.json").read_text())["images"][images["extended-v2"]]
+    assert {(c["kind"], c["name"]) for c in report["changes"]["changes"]} == {
+        ("removed", "tzdata"),
+        ("downgraded", "click"),
+        ("upgraded", "numpy"),
+    }
+    assert report["checks"]["baseline[major]"] == "failed"
+    assert report["facts"]["aml_python"].startswith("3.")
+    assert "| upgraded | numpy | 1.26.4 | 2.1.3 |" in (pytester.path / "report.md").read_text()
+
+
+def test_allow_lists_accept_the_changes(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin(
+        "--aml-image",
+        images["extended-v2"],
+        "--aml-baseline",
+        images["extended"],
+        "--aml-allow",
+        "numpy>=2",
+        "--aml-allow",
+        "click==8.1.*",
+        "--aml-allow-removed",
+        "tzdata",
+        "-k",
+        "baseline",
+    )
+    result.assert_outcomes(passed=5, deselected=6)
+
+
+def test_an_image_against_itself_has_no_changes(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin(
+        "--aml-image",
+        images["extended"],
+        "--aml-baseline",
+        images["extended"],
+        "--aml-sample",
+        SAMPLES,
+        "--aml-max-slowdown",
+        "100",
+        "-k",
+        "baseline",
+    )
+    result.assert_outcomes(passed=7, deselected=7)
+    result.stdout.fnmatch_lines([f"{images['extended']} against baseline {images['extended']}: no changes"])
+
+
+def test_lock_round_trip(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+    lock = pytester.path / "aml-image.lock.json"
+    run_plugin(
+        "--aml-image", images["extended"], "--aml-lock", str(lock), "--aml-lock-update", "-k", "lock"
+    ).assert_outcomes(passed=1, deselected=6)
+    first = lock.read_text()
+    assert json.loads(first)["distributions"]["numpy"] == "1.26.4"
+    run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "--aml-lock-update", "-k", "lock")
+    assert lock.read_text() == first  # stable: sorted, no timestamps
+    same = run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "-k", "baseline")
+    same.assert_outcomes(passed=5, deselected=6)
+    changed = run_plugin("--aml-image", images["extended-v2"], "--aml-lock", str(lock), "-k", "baseline")
+    changed.assert_outcomes(passed=2, failed=3, deselected=6)
+    changed.stdout.fnmatch_lines(
+        [
+            "*against lock *aml-image.lock.json: 1 removed*",
+            "accept these changes: re-run with --aml-lock-update, then commit the lock file",
+        ]
+    )
+
+
+def test_bad_lock_file_is_a_usage_error(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+    pytester.makefile(".json", broken="[1, 2]")
+    result = run_plugin("--aml-image", images["extended"], "--aml-lock", "broken.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: lock file *broken.json is not an environment lock: write it with --aml-lock-update"]
+    )

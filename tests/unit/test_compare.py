@@ -1,0 +1,55 @@
+import pytest
+
+from pytest_amlimage import compare
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.expectations import parse_expectation
+
+OLD = {
+    "python": "3.11.2",
+    "user": "dockeruser (uid 1000)",
+    "cuda": "11.0.3",
+    "cudnn": None,
+    "env": {"AML_APP_ROOT": "/a"},
+    "distributions": {"numpy": "1.26.4", "pandas": "2.2.3", "six": "1.16.0", "click": "8.5.1"},
+}
+NEW = {
+    "python": "3.11.9",
+    "user": "dockeruser (uid 1000)",
+    "cuda": "12.1.0",
+    "cudnn": None,
+    "env": {"AML_APP_ROOT": "/b"},
+    "distributions": {"numpy": "2.1.3", "pandas": "2.2.3", "click": "8.1.7", "tqdm": "4.0"},
+}
+
+
+def test_diff_names_every_kind_of_change() -> None:
+    changes = {(c.kind, c.name, c.old, c.new) for c in compare.diff(OLD, NEW)}
+    assert changes == {
+        ("changed", "python", "3.11.2", "3.11.9"),
+        ("changed", "cuda", "11.0.3", "12.1.0"),
+        ("changed", "env AML_APP_ROOT", "/a", "/b"),
+        ("upgraded", "numpy", "1.26.4", "2.1.3"),
+        ("downgraded", "click", "8.5.1", "8.1.7"),
+        ("removed", "six", "1.16.0", None),
+        ("added", "tqdm", None, "4.0"),
+    }
+    assert compare.diff(OLD, OLD) == []
+
+
+def test_policies_and_allowances() -> None:
+    changes = compare.diff(OLD, NEW)
+    with pytest.raises(CheckFailed, match="six 1.16.0"):
+        compare.no_removed(changes, (), "baseline x")
+    compare.no_removed(changes, ("six",), "baseline x")
+    with pytest.raises(CheckFailed, match="click 8.5.1 -> 8.1.7"):
+        compare.no_downgrade(changes, (), "baseline x")
+    with pytest.raises(CheckFailed, match="numpy 1.26.4 -> 2.1.3"):
+        compare.no_major_bump(changes, (), "baseline x")
+    allow = parse_expectation("numpy>=2", "--aml-allow")
+    assert allow is not None
+    compare.no_major_bump(changes, (allow,), "baseline x")
+    with pytest.raises(CheckFailed, match="cuda 11.0.3 -> 12.1.0"):
+        compare.same_cuda_major(OLD, NEW, "baseline x")
+    compare.same_user(OLD, NEW, "baseline x")
+    with pytest.raises(CheckFailed, match="runs as root"):
+        compare.same_user({"user": "root (uid 0)"}, {"user": "root (uid 0)"}, "lock x")
