@@ -31,8 +31,14 @@ class Readiness:
             raise CheckFailed(self.error)
 
 
-def log_tail(container: AmlContainer) -> str:
-    return "last lines of the container log:\n" + (container.logs(tail=LOG_TAIL).rstrip() or "(empty)")
+def log_tail(container: AmlContainer, expect: str | None = None, within: float = 2.0) -> str:
+    """The log's last lines; with ``expect``, give the server up to ``within`` s to write it (logs lag)."""
+    deadline = time.monotonic() + within
+    text = container.logs(tail=LOG_TAIL).rstrip()
+    while expect and expect not in text and time.monotonic() < deadline:
+        threading.Event().wait(0.05)
+        text = container.logs(tail=LOG_TAIL).rstrip()
+    return "last lines of the container log:\n" + (text or "(empty)")
 
 
 def _liveness(http: requests.Session, url: str, timeout: float) -> bool:

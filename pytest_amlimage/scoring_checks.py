@@ -43,7 +43,7 @@ def liveness(image: ImageRun) -> None:
 def _describe_failure(answer: Answer, container: AmlContainer) -> str:
     text = answer.body[:2000].decode("utf-8", "replace")
     if answer.headers.get(RUN_FAILED_HEADER, "").lower() == "true":
-        return f"run() raised (500): {text}\n{log_tail(container)}"
+        return f"run() raised (500): {text}\n{log_tail(container, expect='Traceback')}"
     return f"POST /score answered {answer.status}, expected 200: {text}\n{log_tail(container)}"
 
 
