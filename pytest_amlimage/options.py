@@ -57,6 +57,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "label", "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)", "list", "KEY=VALUE"
     ),
+    Option("build", "build this Dockerfile (or context folder) first and test the image it makes", "path", "PATH"),
+    Option("build_arg", "KEY=VALUE build argument for --aml-build (repeatable)", "list", "KEY=VALUE"),
+    Option("build_target", "stage to build with --aml-build", "str", "STAGE"),
+    Option("rm_built", "remove the image --aml-build made at the end (default: keep it as cache)", "flag"),
+    Option("any_base", "accept a Dockerfile whose base is not an Azure ML inference image", "flag"),
     Option("baseline", "baseline image to compare each --aml-image with (upgrade regression)", "str", "IMAGE"),
     Option("lock", "environment lock file to compare with (see --aml-lock-update)", "str", "PATH"),
     Option("lock_update", "write the image's environment to --aml-lock instead of comparing", "flag"),

@@ -72,7 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     aml = session.config.stash.get(SESSION_KEY, None)
     if aml is not None and aml.settings.active:
-        aml.begin()
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        aml.begin(progress=reporter.write_line if reporter is not None else print)
 
 
 @pytest.hookimpl(tryfirst=True)

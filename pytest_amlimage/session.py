@@ -9,9 +9,9 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from . import catalog, compare, cuda, engine, samples
+from . import build, catalog, compare, cuda, engine, samples
 from . import container as containers
 from .probe import Facts, run_probe
 from .scoring import Readiness, wait_ready
@@ -21,16 +21,20 @@ if TYPE_CHECKING:
     import docker
 
 
+BUILD_TAG = "pytest-amlimage-build:latest"
 BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
 
 
 class ImageRun:
     """One image under test: its inspect data, its container, its facts and readiness."""
 
-    def __init__(self, session: AmlSession, reference: str, attrs: dict[str, Any]) -> None:
+    def __init__(
+        self, session: AmlSession, reference: str, attrs: dict[str, Any], build_error: str | None = None
+    ) -> None:
         self.session = session
         self.reference = reference
         self.attrs = attrs
+        self.build_error = build_error
         self._lock = threading.Lock()
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
@@ -142,19 +146,23 @@ class AmlSession:
         self.client: docker.DockerClient | None = None
         self.samples: list[samples.Sample] = []
         self.baseline: ImageRun | None = None
+        self.built: ImageRun | None = None
         self.lock: dict[str, Any] | None = None
         self._started: list[containers.AmlContainer] = []
         self._previous_sigterm: Any = None
 
-    def begin(self) -> None:
-        """Connect, check every image exists, and clear what crashed runs left behind."""
+    def begin(self, progress: Callable[[str], None] = print) -> None:
+        """Connect, build if asked, check every image exists, and clear what crashed runs left behind."""
         self.samples = samples.load(self.settings.samples)
         self.client = engine.connect()
+        if self.settings.build:
+            self._build(progress)
         if self.settings.gpu:
             engine.require_gpu(self.client, os.environ.get("DOCKER_HOST"))
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
-            self.images[reference] = ImageRun(self, reference, engine.require_image(self.client, reference))
+            if reference not in self.images:
+                self.images[reference] = ImageRun(self, reference, engine.require_image(self.client, reference))
         if self.settings.baseline:
             reference = self.settings.baseline
             self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
@@ -162,6 +170,16 @@ class AmlSession:
             self.lock = compare.read_lock(self.settings.lock)
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    def _build(self, progress: Callable[[str], None]) -> None:
+        """Build the candidate (tagged as the first --aml-image, else BUILD_TAG); a failure becomes its check."""
+        settings, path = self.settings, self.settings.build
+        assert self.client is not None and path is not None
+        tag = settings.images[0] if settings.images else BUILD_TAG
+        error = build.build(self.client, path, tag, dict(settings.build_args), settings.build_target, progress)
+        attrs = {} if error else engine.require_image(self.client, tag)
+        self.built = ImageRun(self, tag, attrs, build_error=error)
+        self.images[tag] = self.built
 
     def detect_curated(self, image: ImageRun) -> catalog.CatalogEntry | None:
         """The catalog row ``image`` was built from, by its base label or by shared layers."""
@@ -197,6 +215,9 @@ class AmlSession:
             with contextlib.suppress(Exception):  # already gone: removed by hand, engine restarted
                 started.remove()
         self.pool.shutdown(wait=True)
+        if self.settings.rm_built and self.built is not None and self.client is not None and not self.built.build_error:
+            with contextlib.suppress(Exception):  # still used by another run: it stays
+                self.client.images.remove(self.built.reference)
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None

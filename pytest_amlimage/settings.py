@@ -61,10 +61,15 @@ class Settings:
     allow_removed: tuple[str, ...] = ()
     max_slowdown: float | None = None
     reports: tuple[Path, ...] = ()
+    build: Path | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
+    build_target: str | None = None
+    rm_built: bool = False
+    any_base: bool = False
 
     @property
     def active(self) -> bool:
-        return bool(self.images)
+        return bool(self.images or self.build)
 
 
 class _Sources:
@@ -167,7 +172,7 @@ def _gpu_library(sources: _Sources, name: str) -> Expectation | None:
 def _comparison(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
     baseline = sources.get("baseline")
     lock = sources.get("lock")
-    lock_update = bool(config.getoption("aml_lock_update") or config.getini("aml_lock_update"))
+    lock_update = _flag(sources, config, "lock_update")
     if lock_update and lock is None:
         raise AmlUsageError("--aml-lock-update needs --aml-lock PATH: the file to write")
     allow, allow_source = _listed(sources, "allow")
@@ -187,13 +192,31 @@ def _comparison(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
     }
 
 
-def _labels(sources: _Sources) -> tuple[tuple[str, str], ...]:
-    values, source = _listed(sources, "label")
+def _pairs(sources: _Sources, name: str) -> tuple[tuple[str, str], ...]:
+    values, source = _listed(sources, name)
     pairs = [value.partition("=") for value in values]
     for key, sep, _ in pairs:
         if not sep or not key or key.startswith(engine.PLUGIN_LABEL):
             raise AmlUsageError(f"{source} needs KEY=VALUE (and not the plugin's own {engine.PLUGIN_LABEL}.*)")
     return tuple((key, value) for key, _, value in pairs)
+
+
+def _flag(sources: _Sources, config: pytest.Config, name: str) -> bool:
+    return bool(config.getoption(f"aml_{name}") or config.getini(f"aml_{name}") or sources.spec.get(name))
+
+
+def _building(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
+    build, target = sources.get("build"), sources.get("build_target")
+    path = sources.path(*build) if build else None
+    if build and path is not None and path.is_dir() and not (path / "Dockerfile").is_file():
+        raise AmlUsageError(f"{path} (from {build[1]}) holds no Dockerfile: name the Dockerfile itself")
+    return {
+        "build": path,
+        "build_args": _pairs(sources, "build_arg"),
+        "build_target": str(target[0]) if target else None,
+        "rm_built": _flag(sources, config, "rm_built"),
+        "any_base": _flag(sources, config, "any_base"),
+    }
 
 
 def _check_contradictions(settings: Settings) -> Settings:
@@ -216,7 +239,7 @@ def load(config: pytest.Config) -> Settings:
             curated=_curated(*curated) if curated else None,
             cuda=_gpu_library(sources, "cuda"),
             cudnn=_gpu_library(sources, "cudnn"),
-            gpu=bool(config.getoption("aml_gpu") or config.getini("aml_gpu") or sources.spec.get("gpu")),
+            gpu=_flag(sources, config, "gpu"),
             requirements=sources.path(*requirements) if requirements else None,
             entry_script=sources.path(*entry_script) if entry_script else None,
             model_dir=sources.path(*model_dir) if model_dir else None,
@@ -230,7 +253,8 @@ def load(config: pytest.Config) -> Settings:
             memory=str(memory[0]) if memory else DEFAULTS["memory"],
             cpus=_number(sources, "cpus", float),
             list_curated=bool(config.getoption("aml_list_curated")),
-            labels=_labels(sources),
+            labels=_pairs(sources, "label"),
             **_comparison(sources, config),
+            **_building(sources, config),
         )
     )

@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from . import catalog, checks, cuda, scoring_checks
+from . import build, catalog, checks, cuda, dockerfile, scoring_checks
 from .checks import Check
 from .errors import CheckFailed
 from .expectations import Expectation, merge
@@ -103,7 +103,28 @@ def gpu_checks(image: ImageRun, entry: catalog.CatalogEntry | None) -> Iterator[
             yield Check(f"gpu-framework[{module}]", partial(_framework_sees_gpu, image, module))
 
 
+def _build_failed(image: ImageRun) -> None:
+    raise CheckFailed(str(image.build_error))
+
+
+def dockerfile_checks(image: ImageRun) -> Iterator[Check]:
+    """Static checks of the Dockerfile --aml-build built, before anything runs."""
+    settings = image.session.settings
+    if settings.build is None or image is not image.session.built:
+        return
+    path, context = build.locate(settings.build)
+    parsed = dockerfile.parse(path, context, dict(settings.build_args))
+    yield Check("dockerfile[last-user]", partial(dockerfile.last_user, parsed))
+    yield Check("dockerfile[entry-paths]", partial(dockerfile.entry_paths, parsed))
+    yield Check("dockerfile[base-image]", partial(dockerfile.base_image, parsed, settings.any_base))
+    if image.build_error:
+        yield Check("build", partial(_build_failed, image))
+
+
 def builtin_checks(image: ImageRun) -> Iterator[Check]:
+    yield from dockerfile_checks(image)
+    if image.build_error:
+        return
     entry = curated_entry(image)
     expectations, framework = _expectations(image, entry)
     yield Check("non-root", lambda: checks.non_root(image.config_user, image.facts()))

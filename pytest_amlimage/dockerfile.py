@@ -1,0 +1,96 @@
+"""Static checks of a Dockerfile before it is built (parsed with dockerfile-parse), with line numbers."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckFailed
+
+AZUREML_PREFIX = "mcr.microsoft.com/azureml/"
+APP_ROOT = "/var/azureml-app"
+ROOT_USERS = {"root", "0"}
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    path: Path
+    context: Path
+    base: str
+    instructions: tuple[dict[str, Any], ...]  # the final stage only
+    envs: dict[str, str]
+
+    def where(self, instruction: dict[str, Any]) -> str:
+        return f"{self.path.name}:{instruction['startline'] + 1}"
+
+
+def parse(path: Path, context: Path, build_args: dict[str, str]) -> Dockerfile:
+    from dockerfile_parse import DockerfileParser
+
+    parser = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()), build_args=build_args)
+    structure = list(parser.structure)
+    froms = [i for i, item in enumerate(structure) if item["instruction"] == "FROM"]
+    final = structure[froms[-1] :] if froms else structure
+    return Dockerfile(path, context, parser.baseimage or "", tuple(final), dict(parser.envs))
+
+
+def last_user(dockerfile: Dockerfile) -> None:
+    """The last USER of the final stage is not root (the forgotten switch back)."""
+    users = [i for i in dockerfile.instructions if i["instruction"] == "USER"]
+    if users and users[-1]["value"].split(":", 1)[0].strip() in ROOT_USERS:
+        raise CheckFailed(
+            f"{dockerfile.where(users[-1])}: the last USER is {users[-1]['value']!r}; "
+            "add `USER dockeruser` after your root steps"
+        )
+
+
+def _copied(dockerfile: Dockerfile) -> dict[str, Path]:
+    """Container path -> context path, for every file the final stage COPYs or ADDs from the context."""
+    found: dict[str, Path] = {}
+    for item in dockerfile.instructions:
+        words = item["value"].split()
+        if item["instruction"] not in ("COPY", "ADD") or any(w.startswith("--from") for w in words):
+            continue
+        parts = [w for w in words if not w.startswith("--")]
+        sources, dest = parts[:-1], parts[-1]
+        for source in sources:
+            local = dockerfile.context / source
+            if local.is_dir():
+                for file in (p for p in local.rglob("*") if p.is_file()):
+                    found[posixpath.join(dest, file.relative_to(local).as_posix())] = file
+            elif local.is_file():
+                target = posixpath.join(dest, local.name) if dest.endswith("/") else dest
+                found[target] = local
+    return found
+
+
+def entry_paths(dockerfile: Dockerfile) -> None:
+    """AZUREML_ENTRY_SCRIPT and AZUREML_MODEL_DIR point at what the Dockerfile copies in."""
+    copied = _copied(dockerfile)
+    problems = []
+    script = dockerfile.envs.get("AZUREML_ENTRY_SCRIPT")
+    if script:
+        full = posixpath.normpath(posixpath.join(dockerfile.envs.get("AML_APP_ROOT", APP_ROOT), script))
+        if full not in copied:
+            problems.append(f"AZUREML_ENTRY_SCRIPT={script} ({full}) is not among the files the Dockerfile copies")
+    model = dockerfile.envs.get("AZUREML_MODEL_DIR")
+    if model and not any(path.startswith(posixpath.normpath(model) + "/") for path in copied):
+        problems.append(f"AZUREML_MODEL_DIR={model} receives no file from a COPY")
+    if problems:
+        raise CheckFailed(f"{dockerfile.path.name}: " + "\n".join(problems) + "\nfix the COPY lines or the ENV")
+
+
+def base_image(dockerfile: Dockerfile, any_base: bool) -> None:
+    """The image starts from an Azure ML inference image (unless --aml-any-base)."""
+    if any_base or dockerfile.base.startswith(AZUREML_PREFIX):
+        return
+    line = next(
+        (dockerfile.where(i) for i in dockerfile.instructions if i["instruction"] == "FROM"), dockerfile.path.name
+    )
+    raise CheckFailed(
+        f"{line}: FROM {dockerfile.base} is not an Azure ML inference image ({AZUREML_PREFIX}...); "
+        "pass --aml-any-base if that is intended"
+    )

@@ -1,0 +1,82 @@
+"""Issue 8: --aml-build and the static Dockerfile checks, on real builds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import EXAMPLE
+
+pytestmark = pytest.mark.engine
+
+
+def test_build_then_test_the_example(run_plugin: Any, engine: Any, images: dict[str, str]) -> None:
+    tag = "amlimage/test-build-example:1"
+    result = run_plugin(
+        "--aml-build",
+        str(EXAMPLE),
+        "--aml-build-arg",
+        f"BASE_IMAGE={images['minimal']}",
+        "--aml-image",
+        tag,
+        "--aml-any-base",
+        "--aml-rm-built",
+        "-rA",
+    )
+    result.assert_outcomes(passed=9)
+    result.stdout.fnmatch_lines_random(
+        [
+            f"amlimage: building {tag}: Step 9/9 : ENV AZUREML_MODEL_DIR=*",
+            f"PASSED {tag}::dockerfile?last-user?",
+            f"PASSED {tag}::liveness",
+        ]
+    )
+    assert engine.images.list(name=tag) == []  # --aml-rm-built
+
+
+def test_dockerfile_mistakes_have_line_numbers(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    pytester.makefile(
+        "",
+        Dockerfile=(
+            f"FROM {images['minimal']}\nUSER root:root\nRUN true\nCOPY code /var/azureml-app\n"
+            "ENV AZUREML_ENTRY_SCRIPT=main.py\nENV AZUREML_MODEL_DIR=/var/azureml-app/azureml-models\n"
+        ),
+    )
+    (pytester.path / "code").mkdir()
+    (pytester.path / "code" / "score.py").write_text("def init():\n    pass\n")
+    result = run_plugin(
+        "--aml-build",
+        "Dockerfile",
+        "--aml-image",
+        "amlimage/test-build-mistakes:1",
+        "--aml-rm-built",
+        "-k",
+        "dockerfile or non-root",
+    )
+    result.assert_outcomes(failed=4, deselected=5)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*dockerfile?last-user?: Dockerfile:2: the last USER is 'root:root'; add `USER dockeruser` after *",
+            "*dockerfile?entry-paths?: Dockerfile: AZUREML_ENTRY_SCRIPT=main.py (/var/azureml-app/main.py) is not *",
+            "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models receives no file from a COPY",
+            f"*dockerfile?base-image?: Dockerfile:1: FROM {images['minimal']} is not an Azure ML inference image*",
+        ]
+    )
+
+
+def test_failing_build_shows_the_step_and_its_output(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    pytester.makefile("", Dockerfile=f"FROM {images['minimal']}\nRUN echo compiling-the-model && exit 3\n")
+    result = run_plugin("--aml-build", ".", "--aml-any-base")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*build: building pytest-amlimage-build:latest failed at Step 2/2 : RUN echo compiling-the-model*",
+            "*returned a non-zero code: 3*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["compiling-the-model"])
