@@ -1,0 +1,52 @@
+"""Issue 8: the bundled examples run as documented, and JUnit XML carries the image's facts."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+
+from pytest_amlimage.options import OPTIONS
+
+from .conftest import EXAMPLE
+
+pytestmark = pytest.mark.engine
+EXAMPLES = EXAMPLE.parent
+
+
+def test_extend_prebuilt_example_passes_with_its_spec(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-spec", str(EXAMPLE / "aml-image.toml"), "-rA", "--junitxml", "junit.xml")
+    result.assert_outcomes(passed=10)
+    result.stdout.fnmatch_lines_random(["PASSED *::score?two-rows?", "PASSED *::requirements"])
+
+
+def test_junit_xml_has_the_image_facts(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+    run_plugin("--aml-image", images["extended"], "--junitxml", "junit.xml", "-k", "non-root")
+    case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase")
+    assert case is not None
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["aml_image"] == images["extended"]
+    assert properties["aml_image_id"].startswith("sha256:")
+    assert properties["aml_python"].startswith("3.")
+    assert properties["aml_cuda"] == "none"
+
+
+def test_upgrade_check_example(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+    spec = pytester.path / "aml-image.toml"
+    spec.write_text(
+        (EXAMPLES / "upgrade-check" / "aml-image.toml").read_text().replace("../extend-prebuilt", str(EXAMPLE))
+    )
+    result = run_plugin("--aml-spec", str(spec), "-k", "baseline", "-rA")
+    result.assert_outcomes(passed=6, failed=1, deselected=7)
+    result.stdout.fnmatch_lines_random(["FAILED *::baseline?parity-two-rows?*", "PASSED *::baseline?major?"])
+    assert "| upgraded | numpy | 1.26.4 | 2.1.3 |" in (pytester.path / "upgrade-report.md").read_text()
+
+
+@pytest.mark.parametrize("template", ["github-actions.yml", "azure-pipelines.yml"])
+def test_ci_templates_use_real_options(template: str) -> None:
+    text = (EXAMPLES / "ci" / template).read_text()
+    used = set(re.findall(r"--aml-[a-z-]+", text))
+    assert used and used <= {option.flag for option in OPTIONS}
+    assert "--junitxml" in text
