@@ -57,7 +57,9 @@ class Facts:
 
 
 def script() -> str:
-    return resources.files(__package__).joinpath("probe_script.py").read_text()
+    """The in-container script: the GPU evidence functions, then the environment probe and its main()."""
+    files = resources.files(__package__)
+    return files.joinpath("probe_gpu.py").read_text() + "\n\n" + files.joinpath("probe_script.py").read_text()
 
 
 def run_probe(container: Executor) -> Facts:

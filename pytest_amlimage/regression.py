@@ -12,7 +12,7 @@ from . import compare
 from .checks import Check
 from .errors import CheckFailed
 from .samples import Sample, differences
-from .scoring import request
+from .scoring import post_sample
 from .scoring_checks import serving
 from .session import ImageRun
 
@@ -47,14 +47,7 @@ def _parity(comparison: Comparison, sample: Sample) -> None:
     settings = comparison.image.session.settings
     answers = []
     for image in (comparison.baseline, comparison.image):
-        answer = request(
-            serving(image),
-            "POST",
-            "/score",
-            settings.score_timeout,
-            data=sample.body,
-            headers={"Content-Type": "application/json"},
-        )
+        answer = post_sample(serving(image), sample.body, settings.score_timeout)
         if answer.status != 200:
             raise CheckFailed(f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}")
         answers.append(answer.json())
@@ -68,7 +61,7 @@ def _median_seconds(image: ImageRun, sample: Sample) -> float:
     times = []
     for _ in range(LATENCY_REQUESTS):
         started = time.perf_counter()
-        request(container, "POST", "/score", timeout, data=sample.body, headers={"Content-Type": "application/json"})
+        post_sample(container, sample.body, timeout)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

@@ -160,3 +160,8 @@ def request(container: AmlContainer, method: str, path: str, timeout: float, **k
         ) from None
     except requests.RequestException as error:
         raise CheckFailed(f"{method} {path} failed: {error}\n{log_tail(container)}") from None
+
+
+def post_sample(container: AmlContainer, body: bytes, timeout: float) -> Answer:
+    """``POST /score`` with a JSON sample body."""
+    return request(container, "POST", "/score", timeout, data=body, headers={"Content-Type": "application/json"})

@@ -11,7 +11,7 @@ import pytest
 from .checks import Check
 from .errors import CheckFailed
 from .samples import Sample, differences
-from .scoring import RUN_FAILED_HEADER, Answer, log_tail, request
+from .scoring import RUN_FAILED_HEADER, Answer, log_tail, post_sample, request
 
 if TYPE_CHECKING:
     from .container import AmlContainer
@@ -50,14 +50,7 @@ def _describe_failure(answer: Answer, container: AmlContainer) -> str:
 def score(image: ImageRun, sample: Sample) -> None:
     container = serving(image)
     settings = image.session.settings
-    answer = request(
-        container,
-        "POST",
-        "/score",
-        settings.score_timeout,
-        data=sample.body,
-        headers={"Content-Type": "application/json"},
-    )
+    answer = post_sample(container, sample.body, settings.score_timeout)
     if answer.status != 200:
         raise CheckFailed(_describe_failure(answer, container))
     if not sample.has_expected:

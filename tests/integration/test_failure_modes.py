@@ -119,15 +119,9 @@ def test_log_flood_keeps_only_the_tail(run_plugin: Any, images: dict[str, str]) 
     assert result.stdout.str().count("flooding-the-log") <= 110
 
 
-def test_two_runs_at_once_and_xdist_do_not_collide(
-    pytester: pytest.Pytester, engine: Any, images: dict[str, str]
-) -> None:
-    pytester.makeini("[pytest]\n")
-    tag = uuid.uuid4().hex
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
+def plugin_args(images: dict[str, str], tag: str) -> list[str]:
+    """Both stand-ins, with a label unique to the calling test."""
+    return [
         "-p",
         "no:cacheprovider",
         "--aml-label",
@@ -137,6 +131,14 @@ def test_two_runs_at_once_and_xdist_do_not_collide(
         "--aml-image",
         images["extended"],
     ]
+
+
+def test_two_runs_at_once_and_xdist_do_not_collide(
+    pytester: pytest.Pytester, engine: Any, images: dict[str, str]
+) -> None:
+    pytester.makeini("[pytest]\n")
+    tag = uuid.uuid4().hex
+    command = [sys.executable, "-m", "pytest", *plugin_args(images, tag)]
     runs = [
         subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
         subprocess.Popen(
@@ -155,18 +157,7 @@ def test_xdist_starts_each_images_container_once(
     pytester.makeini("[pytest]\n")
     tag = uuid.uuid4().hex
     since = time.time()
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "-n",
-        "2",
-        "--aml-label",
-        f"test-run={tag}",
-        "--aml-image",
-        images["minimal"],
-        "--aml-image",
-        images["extended"],
-    )
+    result = pytester.runpytest_subprocess(*plugin_args(images, tag), "-n", "2")
     assert result.ret == 0
     events = engine.events(
         since=since,
