@@ -88,7 +88,7 @@ def _exited(container: AmlContainer, exit_code: int | None) -> str:
 def _timed_out(container: AmlContainer, timeout: float) -> str:
     return (
         f"the server did not answer GET / with 200 within {timeout:g} s "
-        f"(awaited: http {container.url('/')})\n{log_tail(container)}\n"
+        f"(awaited: GET {container.url('/')})\n{log_tail(container)}\n"
         "Hint: a slow init() needs a longer --aml-ready-timeout; a server that keeps restarting shows its "
         "error above"
     )

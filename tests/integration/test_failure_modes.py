@@ -114,7 +114,7 @@ def test_server_that_never_opens_the_port(run_plugin: Any, images: dict[str, str
 
 def test_log_flood_keeps_only_the_tail(run_plugin: Any, images: dict[str, str]) -> None:
     flood = "sh -c 'yes flooding-the-log | head -n 2000000; sleep 600'"
-    result = run_plugin("--aml-image", images["extended"], "--aml-command", flood, "--aml-ready-timeout", "2")
+    result = run_plugin("--aml-image", images["extended"], "--aml-command", flood, "--aml-ready-timeout", "2", "-rN")
     result.stdout.fnmatch_lines(["*did not answer GET / with 200 within 2 s*", "flooding-the-log"])
     assert result.stdout.str().count("flooding-the-log") <= 110
 
