@@ -41,7 +41,8 @@ def non_root(config_user: str, facts: Facts) -> None:
         shown = f"Config.User is {config_user!r}" if config_user else "Config.User is empty, which means root"
         raise CheckFailed(f"image runs as root ({shown}); {ROOT_FIX}")
     if facts.uid is None:
-        raise CheckFailed(f"could not read the uid inside the container (Config.User is {config_user!r})")
+        reason = f": {facts.python_error}" if facts.python_error else ""
+        raise CheckFailed(f"could not read the uid inside the container (Config.User is {config_user!r}){reason}")
     if facts.uid == 0:
         raise CheckFailed(f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}")
 

@@ -112,11 +112,17 @@ def require_gpu(client: docker.DockerClient, docker_host: str | None) -> None:
 
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:
     """Remove the containers crashed earlier runs left behind; returns how many."""
+    from docker.errors import NotFound
+
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": PLUGIN_LABEL}):
-        if is_leftover(container.labels or {}, session_id, started, time.time()):
-            container.remove(force=True, v=True)
-            removed += 1
+    # The low-level listing carries the labels: no inspect per container, which races other runs' cleanup.
+    for container in client.api.containers(all=True, filters={"label": PLUGIN_LABEL}):
+        if is_leftover(container.get("Labels") or {}, session_id, started, time.time()):
+            try:
+                client.api.remove_container(container["Id"], force=True, v=True)
+                removed += 1
+            except NotFound:  # another run removed it first
+                pass
     return removed
 
 

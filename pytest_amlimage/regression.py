@@ -85,38 +85,33 @@ def _write_lock(image: ImageRun) -> None:
     compare.write_lock(path, image.snapshot())
 
 
+def _policy_checks(comparison: Comparison) -> Iterator[Check]:
+    """The environment policies: the same against a baseline image or a lock file."""
+    settings, against = comparison.image.session.settings, comparison.against
+
+    def changes_check(policy: Any, allowed: Any) -> Any:
+        return lambda: policy(comparison.changes(), allowed, against)
+
+    def snapshot_check(policy: Any) -> Any:
+        return lambda: policy(comparison.old_snapshot(), comparison.image.snapshot(), against)
+
+    props = comparison.properties
+    yield Check("baseline[removed]", changes_check(compare.no_removed, settings.allow_removed), props)
+    yield Check("baseline[downgrades]", changes_check(compare.no_downgrade, settings.allow), props)
+    yield Check("baseline[major]", changes_check(compare.no_major_bump, settings.allow), props)
+    yield Check("baseline[user]", snapshot_check(compare.same_user))
+    yield Check("baseline[cuda]", snapshot_check(compare.same_cuda_major))
+
+
 def regression_checks(image: ImageRun) -> Iterator[Check]:
     session = image.session
-    settings = session.settings
-    if settings.lock_update:
+    if session.settings.lock_update:
         yield Check("lock-update", partial(_write_lock, image))
         return
     if session.baseline is None and session.lock is None:
         return
     comparison = Comparison(image)
-    props = comparison.properties
-    yield Check(
-        "baseline[removed]",
-        lambda: compare.no_removed(comparison.changes(), settings.allow_removed, comparison.against),
-        props,
-    )
-    yield Check(
-        "baseline[downgrades]",
-        lambda: compare.no_downgrade(comparison.changes(), settings.allow, comparison.against),
-        props,
-    )
-    yield Check(
-        "baseline[major]",
-        lambda: compare.no_major_bump(comparison.changes(), settings.allow, comparison.against),
-        props,
-    )
-    yield Check(
-        "baseline[user]", lambda: compare.same_user(comparison.old_snapshot(), image.snapshot(), comparison.against)
-    )
-    yield Check(
-        "baseline[cuda]",
-        lambda: compare.same_cuda_major(comparison.old_snapshot(), image.snapshot(), comparison.against),
-    )
+    yield from _policy_checks(comparison)
     if session.baseline is None:
         return
     for sample in session.samples:

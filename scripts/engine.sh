@@ -8,8 +8,16 @@ log() { echo "engine.sh: $*" >&2; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
+ensure_debootstrap() {  # the stand-in images start from a debootstrap'ed Debian
+    if ! command -v debootstrap >/dev/null && [[ $(id -u) -eq 0 ]]; then
+        log "installing debootstrap"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    fi
+}
+
 if command -v docker >/dev/null && engine_answers; then
     log "reusing the running engine"
+    ensure_debootstrap
     exit 0
 fi
 if [[ -n "${DOCKER_HOST:-}" ]]; then
