@@ -112,7 +112,7 @@ def require_gpu(client: docker.DockerClient, docker_host: str | None) -> None:
 
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:
     """Remove the containers crashed earlier runs left behind; returns how many."""
-    from docker.errors import NotFound
+    from docker.errors import APIError
 
     removed = 0
     # The low-level listing carries the labels: no inspect per container, which races other runs' cleanup.
@@ -121,7 +121,7 @@ def remove_leftovers(client: docker.DockerClient, session_id: str, started: floa
             try:
                 client.api.remove_container(container["Id"], force=True, v=True)
                 removed += 1
-            except NotFound:  # another run removed it first
+            except APIError:  # another run is removing it (409) or has (404): not ours to fight over
                 pass
     return removed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,38 @@ def _schema_problems(document: dict[str, Any]) -> list[str]:
     return problems
 
 
+def input_schema(document: dict[str, Any]) -> dict[str, Any]:
+    """The /score request body's schema, $ref resolved (Swagger 2 or OpenAPI 3); {} when undeclared."""
+    post = (document.get("paths") or {}).get("/score", {}).get("post", {})
+    bodies = [p.get("schema", {}) for p in post.get("parameters", []) if p.get("in") == "body"]
+    content = post.get("requestBody", {}).get("content", {}).get("application/json", {})
+    schema: dict[str, Any] = (bodies or [content.get("schema", {})])[0]
+    ref = str(schema.get("$ref", ""))
+    if ref.startswith("#/"):
+        node: Any = document
+        for part in ref[2:].split("/"):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        schema = node if isinstance(node, dict) else {}
+    return schema
+
+
+def sample_problems(schema: dict[str, Any], samples: list[Sample]) -> list[str]:
+    """Samples whose top-level keys the declared input schema does not have, or that lack required ones."""
+    properties = set(schema.get("properties") or {})
+    if not properties:
+        return []
+    problems = []
+    for sample in samples:
+        body = json.loads(sample.body)
+        keys = set(body) if isinstance(body, dict) else set()
+        unknown, missing = sorted(keys - properties), sorted(set(schema.get("required") or []) - keys)
+        problems += (
+            [f"sample {sample.name} has keys the input schema does not: {', '.join(unknown)}"] if unknown else []
+        )
+        problems += [f"sample {sample.name} lacks required keys: {', '.join(missing)}"] if missing else []
+    return problems
+
+
 def swagger(image: ImageRun) -> None:
     container = serving(image)
     answer = request(container, "GET", "/swagger.json", LIVENESS_TIMEOUT)
@@ -107,6 +140,14 @@ def swagger(image: ImageRun) -> None:
     problems = _schema_problems(document) if isinstance(document, dict) else ["it is not a JSON object"]
     if problems:
         raise CheckFailed("GET /swagger.json is not a valid document: " + "; ".join(problems))
+    schema = input_schema(document)
+    problems = sample_problems(schema, image.session.samples)
+    if schema.get("properties") and "example" in schema:  # declared by inference-schema decorators
+        example = json.dumps(schema["example"]).encode()
+        scored = post_sample(container, example, image.session.settings.score_timeout)
+        problems += [f"the schema's own example is rejected: {scored.status}"] if scored.status != 200 else []
+    if problems:
+        raise CheckFailed("the swagger's input schema does not match:\n" + "\n".join(problems))
 
 
 def builtin_checks(image: ImageRun) -> Iterator[Check]:

@@ -128,3 +128,23 @@ def test_image_entry_script_missing_from_the_image(
     )
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines(["*liveness: the container exited with code*"])
+
+
+def test_swagger_schema_must_match_the_samples(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    pytester.makefile(".json", rows='{"rows": [[1.0, 2.0]]}')
+    result = run_plugin(
+        "--aml-image",
+        images["minimal"],
+        "--aml-entry-script",
+        str(APPS / "decorated" / "score.py"),
+        "--aml-sample",
+        "rows.json",
+        "-k",
+        "swagger",
+    )
+    result.assert_outcomes(failed=1, deselected=6)
+    result.stdout.fnmatch_lines(
+        ["*swagger: the swagger's input schema does not match:", "sample rows has keys the input schema does not: rows"]
+    )

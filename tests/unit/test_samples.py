@@ -32,3 +32,25 @@ def test_bad_samples_are_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(AmlUsageError, match="holds no"):
         load((tmp_path / "empty",))
+
+
+def test_input_schema_from_swagger_2_and_openapi_3() -> None:
+    from pytest_amlimage.scoring_checks import input_schema
+
+    schema = {"type": "object", "properties": {"data": {}}, "required": ["data"]}
+    swagger2 = {
+        "paths": {"/score": {"post": {"parameters": [{"in": "body", "schema": {"$ref": "#/definitions/In"}}]}}},
+        "definitions": {"In": schema},
+    }
+    openapi3 = {
+        "paths": {
+            "/score": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}}
+                }
+            }
+        },
+        "components": {"schemas": {"In": schema}},
+    }
+    assert input_schema(swagger2) == schema == input_schema(openapi3)
+    assert input_schema({"paths": {}}) == {}
