@@ -111,7 +111,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("amlimage: changes")
         for line in lines:
             terminalreporter.write_line(line)
-        if config.stash[SESSION_KEY].settings.lock:
+        if config.stash[SESSION_KEY].settings.lock and run_report is not None and run_report.has_changes():
             terminalreporter.write_line(
                 "accept these changes: re-run with --aml-lock-update, then commit the lock file"
             )

@@ -32,6 +32,9 @@ class RunReport:
         if "amlimage_latency" in properties:
             self.latency[image] = properties["amlimage_latency"]
 
+    def has_changes(self) -> bool:
+        return any(found["changes"] for found in self.changes.values())
+
     def change_lines(self, image: str) -> list[str]:
         found = sorted(self.changes[image]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
         return [f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}" for c in found]
