@@ -9,6 +9,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from .container import env_of
 from .errors import AmlUsageError, CheckFailed
 from .expectations import Expectation
 
@@ -30,7 +31,7 @@ class Change:
 def snapshot(facts_raw: dict[str, Any], attrs: dict[str, Any], cuda: str | None, cudnn: str | None) -> dict[str, Any]:
     """A stable, sorted description of an image's environment (the lock file's content)."""
     config = attrs.get("Config", {})
-    env = dict(item.partition("=")[::2] for item in config.get("Env") or [])
+    env = env_of(config)
     user = facts_raw.get("user", {})
     return {
         "python": facts_raw.get("python", {}).get("version"),

@@ -42,6 +42,12 @@ class LaunchPlan:
     bind_loopback: bool = True
 
 
+def env_of(config: dict[str, Any]) -> dict[str, str]:
+    """An image's or container's ``Config.Env`` list as a dict."""
+    pairs = (item.partition("=") for item in config.get("Env") or [])
+    return {key: value for key, _, value in pairs}
+
+
 class AmlContainer:
     """A running container of the image under test (the ``aml_container`` fixture)."""
 
@@ -66,8 +72,7 @@ class AmlContainer:
 
     @property
     def env(self) -> dict[str, str]:
-        pairs = (item.partition("=") for item in self._docker.attrs["Config"].get("Env") or [])
-        return {key: value for key, _, value in pairs}
+        return env_of(self._docker.attrs["Config"])
 
     def exec(self, command: Sequence[str]) -> ExecResult:
         """Run ``command`` (an argument list, never a shell string) as the container's user."""

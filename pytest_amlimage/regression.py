@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterator
-from functools import lru_cache, partial
+from functools import cached_property, partial
 from typing import Any
 
 from . import compare
@@ -28,17 +28,16 @@ class Comparison:
         self.baseline = session.baseline
         self.against = f"baseline {self.baseline.reference}" if self.baseline else f"lock {session.settings.lock}"
 
-    @lru_cache(maxsize=1)  # noqa: B019 - one Comparison per image, alive for the session
-    def changes(self) -> list[compare.Change]:
-        old = self.baseline.snapshot() if self.baseline else self.image.session.lock
-        assert old is not None
-        return compare.diff(old, self.image.snapshot())
-
+    @cached_property
     def old_snapshot(self) -> dict[str, Any]:
-        return self.baseline.snapshot() if self.baseline else dict(self.image.session.lock or {})
+        return self.baseline.snapshot if self.baseline else dict(self.image.session.lock or {})
+
+    @cached_property
+    def changes(self) -> list[compare.Change]:
+        return compare.diff(self.old_snapshot, self.image.snapshot)
 
     def properties(self) -> list[tuple[str, object]]:
-        changes = compare.as_json(self.changes())
+        changes = compare.as_json(self.changes)
         return [("amlimage_changes", {"image": self.image.reference, "against": self.against, "changes": changes})]
 
 
@@ -82,7 +81,7 @@ def _latency(comparison: Comparison, sample: Sample, measured: dict[str, float])
 def _write_lock(image: ImageRun) -> None:
     path = image.session.settings.lock
     assert path is not None
-    compare.write_lock(path, image.snapshot())
+    compare.write_lock(path, image.snapshot)
 
 
 def _policy_checks(comparison: Comparison) -> Iterator[Check]:
@@ -90,10 +89,10 @@ def _policy_checks(comparison: Comparison) -> Iterator[Check]:
     settings, against = comparison.image.session.settings, comparison.against
 
     def changes_check(policy: Any, allowed: Any) -> Any:
-        return lambda: policy(comparison.changes(), allowed, against)
+        return lambda: policy(comparison.changes, allowed, against)
 
     def snapshot_check(policy: Any) -> Any:
-        return lambda: policy(comparison.old_snapshot(), comparison.image.snapshot(), against)
+        return lambda: policy(comparison.old_snapshot, comparison.image.snapshot, against)
 
     props = comparison.properties
     yield Check("baseline[removed]", changes_check(compare.no_removed, settings.allow_removed), props)

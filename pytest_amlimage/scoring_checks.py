@@ -24,9 +24,9 @@ LIVENESS_TIMEOUT = 10.0
 def serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
     """The container once its server answers; skips when there is no entry script to serve."""
     if not image.plan.serves:
-        from .session import no_server_reason
+        from .session import NO_SERVER
 
-        raise pytest.skip.Exception(no_server_reason(image.session.settings), _use_item_location=True)
+        raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
     readiness = image.readiness()
     if readiness.error and not detailed:
         raise CheckFailed("the server never answered GET /; the liveness check of this image says why")

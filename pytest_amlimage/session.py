@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -46,10 +47,9 @@ class ImageRun:
 
     @property
     def image_env(self) -> dict[str, str]:
-        pairs = (item.partition("=") for item in self.attrs.get("Config", {}).get("Env") or [])
-        return {key: value for key, _, value in pairs}
+        return containers.env_of(self.attrs.get("Config", {}))
 
-    @property
+    @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
         return plan_launch(self.session.settings, self.reference, self.image_env)
 
@@ -73,8 +73,9 @@ class ImageRun:
         except Exception as error:  # the container died or was removed under the probe
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
+    @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
-        """The environment as compared against a baseline or lock (see ``compare``)."""
+        """The environment as compared against a baseline or lock (see ``compare``), computed once."""
         raw = self.facts().raw
         return compare.snapshot(raw, self.attrs, cuda.resolve(raw, "cuda").version, cuda.resolve(raw, "cudnn").version)
 
@@ -93,15 +94,14 @@ class ImageRun:
     def readiness(self) -> Readiness:
         self.container()
         if self._ready is None:
-            return Readiness(0.0, no_server_reason(self.session.settings))
+            return Readiness(0.0, NO_SERVER)
         return self._ready.result()
 
 
-def no_server_reason(settings: Settings) -> str:
-    return (
-        "no entry script: the image sets no AZUREML_ENTRY_SCRIPT; bake one in "
-        "(ENV AZUREML_ENTRY_SCRIPT=score.py) or pass --aml-entry-script path/score.py"
-    )
+NO_SERVER = (
+    "no entry script: the image sets no AZUREML_ENTRY_SCRIPT; bake one in "
+    "(ENV AZUREML_ENTRY_SCRIPT=score.py) or pass --aml-entry-script path/score.py"
+)
 
 
 def plan_launch(settings: Settings, reference: str, image_env: dict[str, str]) -> containers.LaunchPlan:

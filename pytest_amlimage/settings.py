@@ -169,10 +169,10 @@ def _gpu_library(sources: _Sources, name: str) -> Expectation | None:
     return cuda.parse_expectation(str(found[0]), found[1], name) if found else None
 
 
-def _comparison(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
+def _comparison(sources: _Sources) -> dict[str, Any]:
     baseline = sources.get("baseline")
     lock = sources.get("lock")
-    lock_update = _flag(sources, config, "lock_update")
+    lock_update = _flag(sources, "lock_update")
     if lock_update and lock is None:
         raise AmlUsageError("--aml-lock-update needs --aml-lock PATH: the file to write")
     allow, allow_source = _listed(sources, "allow")
@@ -201,11 +201,12 @@ def _pairs(sources: _Sources, name: str) -> tuple[tuple[str, str], ...]:
     return tuple((key, value) for key, _, value in pairs)
 
 
-def _flag(sources: _Sources, config: pytest.Config, name: str) -> bool:
-    return bool(config.getoption(f"aml_{name}") or config.getini(f"aml_{name}") or sources.spec.get(name))
+def _flag(sources: _Sources, name: str) -> bool:
+    found = sources.get(name)
+    return bool(found[0]) if found else False
 
 
-def _building(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
+def _building(sources: _Sources) -> dict[str, Any]:
     build, target = sources.get("build"), sources.get("build_target")
     path = sources.path(*build) if build else None
     if build and path is not None and path.is_dir() and not (path / "Dockerfile").is_file():
@@ -214,8 +215,8 @@ def _building(sources: _Sources, config: pytest.Config) -> dict[str, Any]:
         "build": path,
         "build_args": _pairs(sources, "build_arg"),
         "build_target": str(target[0]) if target else None,
-        "rm_built": _flag(sources, config, "rm_built"),
-        "any_base": _flag(sources, config, "any_base"),
+        "rm_built": _flag(sources, "rm_built"),
+        "any_base": _flag(sources, "any_base"),
     }
 
 
@@ -239,7 +240,7 @@ def load(config: pytest.Config) -> Settings:
             curated=_curated(*curated) if curated else None,
             cuda=_gpu_library(sources, "cuda"),
             cudnn=_gpu_library(sources, "cudnn"),
-            gpu=_flag(sources, config, "gpu"),
+            gpu=_flag(sources, "gpu"),
             requirements=sources.path(*requirements) if requirements else None,
             entry_script=sources.path(*entry_script) if entry_script else None,
             model_dir=sources.path(*model_dir) if model_dir else None,
@@ -254,7 +255,7 @@ def load(config: pytest.Config) -> Settings:
             cpus=_number(sources, "cpus", float),
             list_curated=bool(config.getoption("aml_list_curated")),
             labels=_pairs(sources, "label"),
-            **_comparison(sources, config),
-            **_building(sources, config),
+            **_comparison(sources),
+            **_building(sources),
         )
     )
