@@ -74,10 +74,15 @@ class ImageRun:
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
     @functools.cached_property
+    def gpu(self) -> dict[str, cuda.Resolution]:
+        """CUDA and cuDNN, each resolved once from the probe's evidence."""
+        raw = self.facts().raw
+        return {library: cuda.resolve(raw, library) for library in cuda.LIBRARIES}
+
+    @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
         """The environment as compared against a baseline or lock (see ``compare``), computed once."""
-        raw = self.facts().raw
-        return compare.snapshot(raw, self.attrs, cuda.resolve(raw, "cuda").version, cuda.resolve(raw, "cudnn").version)
+        return compare.snapshot(self.facts().raw, self.attrs, self.gpu["cuda"].version, self.gpu["cudnn"].version)
 
     def properties(self) -> list[tuple[str, object]]:
         """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
@@ -88,7 +93,7 @@ class ImageRun:
             raw = self._facts.result().raw
             found.append(("aml_python", raw.get("python", {}).get("version", "")))
             found += [(f"aml_{m}", r.get("version", "")) for m, r in sorted(raw.get("frameworks", {}).items())]
-            found += [(f"aml_{n}", cuda.resolve(raw, n).version or "none") for n in cuda.LIBRARIES]
+            found += [(f"aml_{n}", r.version or "none") for n, r in self.gpu.items()]
         return found
 
     def readiness(self) -> Readiness:

@@ -65,11 +65,11 @@ def _requirements(image: ImageRun) -> None:
 
 
 def _cuda_version(image: ImageRun, library: str, expected: Expectation) -> None:
-    cuda.check_version(expected, cuda.resolve(image.facts().raw, library))
+    cuda.check_version(expected, image.gpu[library])
 
 
 def _cuda_consistency(image: ImageRun) -> None:
-    cuda.check_consistent([cuda.resolve(image.facts().raw, library) for library in cuda.LIBRARIES])
+    cuda.check_consistent(list(image.gpu.values()))
 
 
 def _gpu_visible(image: ImageRun) -> None:
