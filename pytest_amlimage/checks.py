@@ -13,13 +13,13 @@ from typing import Callable
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from .errors import CheckFailed
-from .expectations import Expectation
+from .expectations import Expectation, satisfies
 from .probe import Facts
 
 ROOT_NAMES = {"", "root", "0"}
+ROOT_FIX = "add `USER dockeruser` after your root steps"
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ class Check:
     properties: Callable[[], list[tuple[str, object]]] | None = None
 
 
-ROOT_FIX = "add `USER dockeruser` after your root steps"
+def is_root(user: str) -> bool:
+    """A Docker ``USER`` value (``name[:group]``) that means root; empty is root too."""
+    return user.split(":", 1)[0].strip() in ROOT_NAMES
 
 
 def non_root(config_user: str, facts: Facts) -> None:
     """The image is configured for, and really runs as, a user other than uid 0."""
-    user = config_user.split(":", 1)[0].strip()
-    if user in ROOT_NAMES:
+    if is_root(config_user):
         shown = f"Config.User is {config_user!r}" if config_user else "Config.User is empty, which means root"
         raise CheckFailed(f"image runs as root ({shown}); {ROOT_FIX}")
     if facts.uid is None:
@@ -101,10 +102,7 @@ def _unsatisfied(requirement: Requirement, facts: Facts, owner: str) -> str | No
     found = facts.version_of(canonicalize_name(requirement.name))
     if found is None:
         return f"{owner} requires {requirement.name}, which is not installed"
-    try:
-        ok = requirement.specifier.contains(Version(found), prereleases=True)
-    except InvalidVersion:
-        ok = False
+    ok = satisfies(requirement.specifier, found)
     return None if ok else f"{owner} has requirement {requirement}, but you have {requirement.name} {found}"
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from .container import env_of
 from .errors import AmlUsageError, CheckFailed
 from .expectations import Expectation
+from .imageinfo import ImageInfo
+from .probe import Facts
 
 WATCHED = ("numpy", "pandas", "torch", "tensorflow", "scikit-learn", "onnxruntime", "xgboost")
 FIELDS = ("python", "os", "user", "cuda", "cudnn", "ports")
@@ -24,24 +25,19 @@ class Change:
     old: str | None
     new: str | None
 
-    def line(self) -> str:
-        return f"{self.kind:<10} {self.name:<32} {self.old or '-':<16} -> {self.new or '-'}"
 
-
-def snapshot(facts_raw: dict[str, Any], attrs: dict[str, Any], cuda: str | None, cudnn: str | None) -> dict[str, Any]:
+def snapshot(facts: Facts, info: ImageInfo, cuda: str | None, cudnn: str | None) -> dict[str, Any]:
     """A stable, sorted description of an image's environment (the lock file's content)."""
-    config = attrs.get("Config", {})
-    env = env_of(config)
-    user = facts_raw.get("user", {})
+    known_user = facts.python_error is None
     return {
-        "python": facts_raw.get("python", {}).get("version"),
-        "os": facts_raw.get("os_release", {}).get("PRETTY_NAME"),
-        "user": f"{user.get('name')} (uid {user.get('uid')})" if user else None,
+        "python": facts.python_version,
+        "os": facts.os_release.get("PRETTY_NAME"),
+        "user": f"{facts.user_name} (uid {facts.uid})" if known_user else None,
         "cuda": cuda,
         "cudnn": cudnn,
-        "ports": ",".join(sorted(config.get("ExposedPorts") or {})) or None,
-        "env": {key: env[key] for key in sorted(env) if key.startswith(("AZUREML_", "AML_"))},
-        "distributions": {k: v["version"] for k, v in sorted(facts_raw.get("distributions", {}).items())},
+        "ports": ",".join(info.exposed_ports) or None,
+        "env": {key: info.env[key] for key in sorted(info.env) if key.startswith(("AZUREML_", "AML_"))},
+        "distributions": {name: dist.version for name, dist in sorted(facts.distributions.items())},
     }
 
 

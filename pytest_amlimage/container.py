@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from .errors import AmlUsageError
+from .imageinfo import env_of
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
 
 KEEP_ALIVE = (["sleep"], ["infinity"])
-APP_ROOT = "/var/azureml-app"
-MOUNTED_MODEL_DIR = "/var/azureml-models"
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,15 @@ class LaunchPlan:
 
     image: str
     serves: bool
-    port: int = 5001
+    port: int
+    memory: str
+    cpus: float
     command: list[str] | None = None
     entrypoint: list[str] | None = None
     environment: dict[str, str] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
-    memory: str = "4g"
-    cpus: float = 2.0
     gpus: bool = False
     bind_loopback: bool = True
-
-
-def env_of(config: dict[str, Any]) -> dict[str, str]:
-    """An image's or container's ``Config.Env`` list as a dict."""
-    pairs = (item.partition("=") for item in config.get("Env") or [])
-    return {key: value for key, _, value in pairs}
 
 
 class AmlContainer:
@@ -114,7 +107,7 @@ def _text(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", "replace")
 
 
-def start(plan: LaunchPlan, labels: dict[str, str], host_for: Any) -> AmlContainer:
+def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerContainer], str]) -> AmlContainer:
     """Start ``plan`` without Ryuk (it would pull an image); the container is removed if start fails."""
     from testcontainers.core.config import testcontainers_config
     from testcontainers.core.container import DockerContainer

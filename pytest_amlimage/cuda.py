@@ -10,43 +10,19 @@ describes).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
 
+from .container import ExecResult
 from .errors import CheckFailed
-from .expectations import Expectation, parse_specifier
+from .expectations import Expectation, parse_specifier, satisfies
+from .probe import Evidence
 
 LIBRARIES = {"cuda": "CUDA", "cudnn": "cuDNN"}
 # Components that must agree: CUDA toolkit 12.9.1 ships cudart 12.9.79, so CUDA is compared on major.minor.
 AGREEING_PARTS = {"cuda": 2, "cudnn": 3}
-TOOLKIT_SOURCES = ("env CUDA_VERSION", "version.json cuda", "version.txt")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    library: str
-    origin: str
-    source: str
-    version: str | None
-    error: str | None = None
-
-    @property
-    def parts(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in (self.version or "").split(".") if p.isdigit())
-
-    @property
-    def toolkit(self) -> bool:
-        return self.source.endswith(TOOLKIT_SOURCES)
-
-    @property
-    def from_env(self) -> bool:
-        return self.source.startswith("env ")
-
-    def shown(self) -> str:
-        return f"{self.version or '?'} from {self.source}" + (f" ({self.error})" if self.error else "")
 
 
 @dataclass(frozen=True)
@@ -60,10 +36,6 @@ class Resolution:
     def listing(self) -> str:
         lines = [f"  [{e.origin}] {e.shown()}" for e in self.evidence]
         return "\n".join(lines) or "  (none: no environment variable, file or library names it)"
-
-
-def evidence_of(raw: dict[str, Any], library: str) -> list[Evidence]:
-    return [Evidence(**item) for item in raw.get("gpu_evidence", []) if item.get("library") == library]
 
 
 def agree(a: Evidence, b: Evidence) -> bool:
@@ -99,9 +71,9 @@ def _contradictions(library: str, by_origin: dict[str, list[Evidence]]) -> list[
     return found
 
 
-def resolve(raw: dict[str, Any], library: str) -> Resolution:
+def resolve(evidence: Sequence[Evidence], library: str) -> Resolution:
     """One version: the installation the framework loads, else the system's, else pip's."""
-    items = evidence_of(raw, library)
+    items = [item for item in evidence if item.library == library]
     by_origin: dict[str, list[Evidence]] = {}
     for item in items:
         if item.version:
@@ -141,11 +113,7 @@ def check_version(expected: Expectation, resolution: Resolution) -> None:
         return
     if resolution.version is None:
         raise CheckFailed(f"no {label} found; {expected.shown} expected by {expected.source}:\n{resolution.listing()}")
-    try:
-        ok = expected.specifier.contains(Version(resolution.version), prereleases=True)
-    except InvalidVersion:
-        ok = False
-    if not ok:
+    if not satisfies(expected.specifier, resolution.version):
         raise CheckFailed(
             f"{label} {resolution.version} ({resolution.origin}) does not satisfy {expected.shown} "
             f"(expected by {expected.source}); evidence:\n{resolution.listing()}"
@@ -161,9 +129,8 @@ def check_consistent(resolutions: list[Resolution]) -> None:
         )
 
 
-def check_framework_build(raw: dict[str, Any]) -> None:
+def check_framework_build(cuda: Resolution) -> None:
     """The framework was built for the CUDA major the image's runtime has."""
-    cuda = resolve(raw, "cuda")
     runtime = [e for e in cuda.evidence if e.origin != "framework" and e.parts]
     for built in (e for e in cuda.evidence if e.origin == "framework" and e.parts):
         majors = sorted({e.parts[0] for e in runtime})
@@ -180,7 +147,7 @@ FRAMEWORK_SEES_GPU = {
 }
 
 
-def check_gpu_visible(exec_result: Any) -> None:
+def check_gpu_visible(exec_result: ExecResult) -> None:
     """``nvidia-smi -L`` in the container lists a GPU."""
     if exec_result.exit_code != 0 or "GPU " not in exec_result.output:
         raise CheckFailed(
@@ -189,7 +156,7 @@ def check_gpu_visible(exec_result: Any) -> None:
         )
 
 
-def check_framework_sees_gpu(module: str, exec_result: Any) -> None:
+def check_framework_sees_gpu(module: str, exec_result: ExecResult) -> None:
     if exec_result.output.strip().splitlines()[-1:] != ["True"]:
         raise CheckFailed(
             f"{module} does not see the GPU: {(exec_result.output + exec_result.stderr).strip()[-800:]}\n"

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .checks import ROOT_FIX, is_root
 from .errors import CheckFailed
+from .layout import APP_ROOT
 
 AZUREML_PREFIX = "mcr.microsoft.com/azureml/"
-APP_ROOT = "/var/azureml-app"
-ROOT_USERS = {"root", "0"}
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,8 @@ def parse(path: Path, context: Path, build_args: dict[str, str]) -> Dockerfile:
 def last_user(dockerfile: Dockerfile) -> None:
     """The last USER of the final stage is not root (the forgotten switch back)."""
     users = [i for i in dockerfile.instructions if i["instruction"] == "USER"]
-    if users and users[-1]["value"].split(":", 1)[0].strip() in ROOT_USERS:
-        raise CheckFailed(
-            f"{dockerfile.where(users[-1])}: the last USER is {users[-1]['value']!r}; "
-            "add `USER dockeruser` after your root steps"
-        )
+    if users and is_root(users[-1]["value"]):
+        raise CheckFailed(f"{dockerfile.where(users[-1])}: the last USER is {users[-1]['value']!r}; {ROOT_FIX}")
 
 
 def _copied(dockerfile: Dockerfile) -> dict[str, Path]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlparse
 
 from .errors import AmlUsageError
+from .imageinfo import ImageInfo
 
 if TYPE_CHECKING:
     import docker
@@ -20,14 +22,28 @@ HOST_LABEL = "io.github.pytest-amlimage.host"
 PID_LABEL = "io.github.pytest-amlimage.pid"
 FOREIGN_LEFTOVER_AGE = 24 * 3600.0
 LOCAL_SCHEMES = {"", "unix", "npipe"}
+_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
 
 
-def connect() -> docker.DockerClient:
+def check_references(references: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """The image references, each once; a usage error for one the engine could not parse."""
+    for reference in references:
+        if not _REFERENCE.match(reference):
+            raise AmlUsageError(
+                f"invalid image reference {reference!r} (from {source}): use NAME[:TAG] or NAME@sha256:DIGEST"
+            )
+    return tuple(dict.fromkeys(references))
+
+
+def connect(docker_host: str | None) -> docker.DockerClient:
     """A client for the engine DOCKER_HOST names (or the local socket); a usage error if it does not answer."""
     import docker
     from docker.errors import DockerException
 
-    where = os.environ.get("DOCKER_HOST") or "the local socket"
+    where = docker_host or "the local socket"
     try:
         client = docker.from_env(timeout=30)
         client.ping()
@@ -55,17 +71,17 @@ def endpoint_host(docker_host: str | None, remote_host: Callable[[], str]) -> st
     return remote_host()
 
 
-def require_image(client: docker.DockerClient, reference: str) -> dict[str, Any]:
+def require_image(client: docker.DockerClient, reference: str) -> ImageInfo:
     """The image's inspect data; pulls it once when it is not local; a usage error when neither works."""
     from docker.errors import APIError, ImageNotFound
 
     try:
-        return dict(client.api.inspect_image(reference))
+        return ImageInfo.from_attrs(client.api.inspect_image(reference))
     except ImageNotFound:
         pass
     try:
         client.images.pull(reference)
-        return dict(client.api.inspect_image(reference))
+        return ImageInfo.from_attrs(client.api.inspect_image(reference))
     except (APIError, ImageNotFound) as error:
         reason = str(getattr(error, "explanation", None) or error).splitlines()[0][:200]
         raise AmlUsageError(
@@ -108,6 +124,13 @@ def require_gpu(client: docker.DockerClient, docker_host: str | None) -> None:
             "--aml-gpu: no GPU for containers here (the engine has no nvidia runtime or the machine no "
             "/dev/nvidiactl); drop --aml-gpu: the CUDA and cuDNN version checks do not need a GPU"
         )
+
+
+def local_images(client: docker.DockerClient, tagged: str) -> list[ImageInfo]:
+    """The images the engine holds with a tag containing ``tagged`` (only those are inspected)."""
+    listed = client.api.images()
+    wanted = [item["Id"] for item in listed if any(tagged in tag for tag in item.get("RepoTags") or ())]
+    return [ImageInfo.from_attrs(client.api.inspect_image(image_id)) for image_id in wanted]
 
 
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:

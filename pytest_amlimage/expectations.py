@@ -37,14 +37,19 @@ class Expectation:
     source: str
 
     def satisfied_by(self, version: str) -> bool:
-        try:
-            return self.specifier.contains(Version(version), prereleases=True)
-        except InvalidVersion:
-            return False
+        return satisfies(self.specifier, version)
 
     @property
     def shown(self) -> str:
         return str(self.specifier) or "any version"
+
+
+def satisfies(specifier: SpecifierSet, version: str) -> bool:
+    """``version`` is in ``specifier`` (pre-releases count); a version PEP 440 cannot read is not."""
+    try:
+        return specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
 
 
 def distribution_name(name: str) -> str:
@@ -125,3 +130,13 @@ def merge(*groups: list[Expectation]) -> tuple[Expectation, ...]:
         for item in group:
             merged[item.name] = item
     return tuple(merged.values())
+
+
+def gather(
+    spec_table: dict[str, str], spec_name: str, ini_lines: list[str], cli_texts: list[str]
+) -> tuple[Expectation, ...]:
+    """Expectations from every source, merged: the spec file's, then ini's, then the command line's win."""
+    spec_items = [expectation(name, str(spec), f"spec file {spec_name} [expect]") for name, spec in spec_table.items()]
+    ini_items = [parse_expectation(line, "ini aml_expect") for line in ini_lines]
+    cli_items = [parse_expectation(text, "--aml-expect") for text in cli_texts]
+    return merge(*(combine([e for e in group if e is not None]) for group in (spec_items, ini_items, cli_items)))

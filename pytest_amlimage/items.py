@@ -9,7 +9,7 @@ import pytest
 from .checks import Check
 from .errors import CheckFailed
 from .session import ImageRun
-from .suite import builtin_checks
+from .suite import checks_for
 
 
 class CheckItem(pytest.Item):
@@ -42,4 +42,5 @@ class ImageCollector(pytest.Collector):
         self.image = image
 
     def collect(self) -> list[CheckItem]:
-        return [CheckItem.from_parent(self, name=c.id, check=c, image=self.image) for c in builtin_checks(self.image)]
+        found = checks_for(self.image, self.image.session.settings)
+        return [CheckItem.from_parent(self, name=c.id, check=c, image=self.image) for c in found]

@@ -1,11 +1,18 @@
-"""Every option, spelled out once: ``--aml-x`` on the command line, ``aml_x`` in ini, ``x`` in a spec file."""
+"""Every option, spelled out once: ``--aml-x`` on the command line, ``aml_x`` in ini, ``x`` in a spec file.
+
+An option's kind says how its value is read (``settings.convert``), its default is the value
+when no source gives one, and its help text is what ``pytest --help`` shows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Union
 
-Kind = Literal["str", "list", "float", "int", "flag", "path", "paths"]
+# str/list: text; float/int: non-negative numbers; flag: on or off;
+# path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist).
+Kind = Literal["str", "list", "float", "int", "flag", "path", "paths", "outpath", "outpaths"]
+Default = Union[str, float, int, bool, None]
 
 
 @dataclass(frozen=True)
@@ -14,6 +21,7 @@ class Option:
     help: str
     kind: Kind = "str"
     metavar: str = "VALUE"
+    default: Default = None
     cli_only: bool = False
 
     @property
@@ -30,7 +38,12 @@ class Option:
 
     @property
     def repeatable(self) -> bool:
-        return self.kind in ("list", "paths")
+        return self.kind in ("list", "paths", "outpaths")
+
+    @property
+    def described(self) -> str:
+        """The help text, with the default where there is one."""
+        return self.help if self.default in (None, False) else f"{self.help} (default {self.default})"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -47,13 +60,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
     Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
     Option("command", "command that starts the server instead of the image's own CMD", "str", "CMD"),
-    Option("port", "port the scoring server listens on inside the container (default 5001)", "int", "PORT"),
-    Option("ready_timeout", "seconds to wait for the server to answer GET / (default 120)", "float", "SECONDS"),
-    Option("score_timeout", "seconds one scoring request may take (default 60)", "float", "SECONDS"),
-    Option("rtol", "relative tolerance comparing numbers in responses (default 1e-6)", "float", "RTOL"),
-    Option("atol", "absolute tolerance comparing numbers in responses (default 1e-9)", "float", "ATOL"),
-    Option("memory", "memory limit of the container (default 4g)", "str", "SIZE"),
-    Option("cpus", "CPU limit of the container (default 2)", "float", "N"),
+    Option("port", "port the scoring server listens on inside the container", "int", "PORT", 5001),
+    Option("ready_timeout", "seconds to wait for the server to answer GET /", "float", "SECONDS", 120.0),
+    Option("score_timeout", "seconds one scoring request may take", "float", "SECONDS", 60.0),
+    Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),
+    Option("atol", "absolute tolerance comparing numbers in responses", "float", "ATOL", 1e-9),
+    Option("memory", "memory limit of the container", "str", "SIZE", "4g"),
+    Option("cpus", "CPU limit of the container", "float", "N", 2.0),
     Option(
         "label", "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)", "list", "KEY=VALUE"
     ),
@@ -63,12 +76,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("rm_built", "remove the image --aml-build made at the end (default: keep it as cache)", "flag"),
     Option("any_base", "accept a Dockerfile whose base is not an Azure ML inference image", "flag"),
     Option("baseline", "baseline image to compare each --aml-image with (upgrade regression)", "str", "IMAGE"),
-    Option("lock", "environment lock file to compare with (see --aml-lock-update)", "str", "PATH"),
+    Option("lock", "environment lock file to compare with (see --aml-lock-update)", "outpath", "PATH"),
     Option("lock_update", "write the image's environment to --aml-lock instead of comparing", "flag"),
     Option("allow", "allowed change against the baseline, e.g. 'numpy>=2' (repeatable)", "list", "SPEC"),
     Option("allow_removed", "package that may disappear against the baseline (repeatable)", "list", "NAME"),
     Option("max_slowdown", "fail when median scoring latency exceeds the baseline's by this factor", "float", "X"),
-    Option("report", "write a report of the run: *.json or *.md (repeatable)", "list", "PATH"),
+    Option("report", "write a report of the run: *.json or *.md (repeatable)", "outpaths", "PATH"),
     Option("list_curated", "print the curated environment catalog and exit", "flag", cli_only=True),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def default(name: str) -> Default:
+    return BY_NAME[name].default

@@ -6,7 +6,7 @@ here imports docker, requests or testcontainers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -28,12 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aml-image", "Azure ML inference image validation (pytest-amlimage)")
     for option in OPTIONS:
         if option.kind == "flag":
-            group.addoption(option.flag, action="store_true", dest=option.ini, default=False, help=option.help)
+            group.addoption(option.flag, action="store_true", dest=option.ini, default=False, help=option.described)
         else:
             action = "append" if option.repeatable else "store"
-            group.addoption(option.flag, action=action, dest=option.ini, metavar=option.metavar, help=option.help)
+            group.addoption(option.flag, action=action, dest=option.ini, metavar=option.metavar, help=option.described)
         if not option.cli_only:
-            parser.addini(option.ini, option.help, type=option.ini_type)
+            parser.addini(option.ini, option.described, type=option.ini_type)
 
 
 def _asked(config: pytest.Config) -> bool:
@@ -104,7 +104,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.config.stash[REPORT_KEY].write(aml.settings.reports)
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     run_report = config.stash.get(REPORT_KEY, None)
     lines = run_report.terminal_lines() if run_report is not None else []
     if lines:

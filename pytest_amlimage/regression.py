@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
-from functools import cached_property, partial
-from typing import Any
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
 
 from . import compare
-from .checks import Check
 from .errors import CheckFailed
-from .samples import Sample, differences
+from .samples import Sample, require_same
 from .scoring import post_sample
 from .scoring_checks import serving
 from .session import ImageRun
+from .settings import Settings
 
 LATENCY_REQUESTS = 5
 
@@ -22,15 +22,17 @@ LATENCY_REQUESTS = 5
 class Comparison:
     """One candidate against its reference: the baseline image's snapshot or the lock's."""
 
-    def __init__(self, image: ImageRun) -> None:
+    def __init__(
+        self, image: ImageRun, baseline: ImageRun | None, lock: dict[str, Any] | None, lock_path: Path | None
+    ) -> None:
         self.image = image
-        session = image.session
-        self.baseline = session.baseline
-        self.against = f"baseline {self.baseline.reference}" if self.baseline else f"lock {session.settings.lock}"
+        self.baseline = baseline
+        self.lock = lock
+        self.against = f"baseline {baseline.reference}" if baseline else f"lock {lock_path}"
 
     @cached_property
     def old_snapshot(self) -> dict[str, Any]:
-        return self.baseline.snapshot if self.baseline else dict(self.image.session.lock or {})
+        return self.baseline.snapshot if self.baseline else dict(self.lock or {})
 
     @cached_property
     def changes(self) -> list[compare.Change]:
@@ -41,22 +43,19 @@ class Comparison:
         return [("amlimage_changes", {"image": self.image.reference, "against": self.against, "changes": changes})]
 
 
-def _parity(comparison: Comparison, sample: Sample) -> None:
+def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:
     assert comparison.baseline is not None
-    settings = comparison.image.session.settings
     answers = []
     for image in (comparison.baseline, comparison.image):
         answer = post_sample(serving(image), sample.body, settings.score_timeout)
         if answer.status != 200:
             raise CheckFailed(f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}")
         answers.append(answer.json())
-    found = differences(answers[1], answers[0], settings.rtol, settings.atol)
-    if found:
-        raise CheckFailed(f"{sample.name}: the response differs from {comparison.against}:\n" + "\n".join(found[:20]))
+    require_same(answers[1], answers[0], settings, f"{sample.name}: the response differs from {comparison.against}")
 
 
-def _median_seconds(image: ImageRun, sample: Sample) -> float:
-    container, timeout = serving(image), image.session.settings.score_timeout
+def _median_seconds(image: ImageRun, sample: Sample, timeout: float) -> float:
+    container = serving(image)
     times = []
     for _ in range(LATENCY_REQUESTS):
         started = time.perf_counter()
@@ -65,11 +64,11 @@ def _median_seconds(image: ImageRun, sample: Sample) -> float:
     return statistics.median(times)
 
 
-def _latency(comparison: Comparison, sample: Sample, measured: dict[str, float]) -> None:
+def latency(comparison: Comparison, sample: Sample, measured: dict[str, float], settings: Settings) -> None:
     assert comparison.baseline is not None
-    measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample)
-    measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample)
-    limit = comparison.image.session.settings.max_slowdown
+    measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample, settings.score_timeout)
+    measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample, settings.score_timeout)
+    limit = settings.max_slowdown
     ratio = measured["candidate_ms"] / max(measured["baseline_ms"], 1e-6)
     if limit is not None and ratio > limit:
         raise CheckFailed(
@@ -78,47 +77,19 @@ def _latency(comparison: Comparison, sample: Sample, measured: dict[str, float])
         )
 
 
-def _write_lock(image: ImageRun) -> None:
-    path = image.session.settings.lock
-    assert path is not None
+def latency_properties(image: ImageRun, measured: dict[str, float]) -> list[tuple[str, object]]:
+    return [("amlimage_latency", {"image": image.reference, **measured})]
+
+
+def write_lock(image: ImageRun, path: Path) -> None:
     compare.write_lock(path, image.snapshot)
 
 
-def _policy_checks(comparison: Comparison) -> Iterator[Check]:
-    """The environment policies: the same against a baseline image or a lock file."""
-    settings, against = comparison.image.session.settings, comparison.against
-
-    def changes_check(policy: Any, allowed: Any) -> Any:
-        return lambda: policy(comparison.changes, allowed, against)
-
-    def snapshot_check(policy: Any) -> Any:
-        return lambda: policy(comparison.old_snapshot, comparison.image.snapshot, against)
-
-    props = comparison.properties
-    yield Check("baseline[removed]", changes_check(compare.no_removed, settings.allow_removed), props)
-    yield Check("baseline[downgrades]", changes_check(compare.no_downgrade, settings.allow), props)
-    yield Check("baseline[major]", changes_check(compare.no_major_bump, settings.allow), props)
-    yield Check("baseline[user]", snapshot_check(compare.same_user))
-    yield Check("baseline[cuda]", snapshot_check(compare.same_cuda_major))
+def on_changes(policy: Callable[[list[compare.Change], Any, str], None], comparison: Comparison, allowed: Any) -> None:
+    """A policy on what changed (removed, downgraded, major bumps), given what is allowed."""
+    policy(comparison.changes, allowed, comparison.against)
 
 
-def regression_checks(image: ImageRun) -> Iterator[Check]:
-    session = image.session
-    if session.settings.lock_update:
-        yield Check("lock-update", partial(_write_lock, image))
-        return
-    if session.baseline is None and session.lock is None:
-        return
-    comparison = Comparison(image)
-    yield from _policy_checks(comparison)
-    if session.baseline is None:
-        return
-    for sample in session.samples:
-        yield Check(f"baseline[parity-{sample.name}]", partial(_parity, comparison, sample))
-    if session.samples:
-        measured: dict[str, float] = {}
-        yield Check(
-            "baseline[latency]",
-            partial(_latency, comparison, session.samples[0], measured),
-            lambda: [("amlimage_latency", {"image": image.reference, **measured})],
-        )
+def on_snapshots(policy: Callable[[dict[str, Any], dict[str, Any], str], None], comparison: Comparison) -> None:
+    """A policy on the two snapshots as wholes (user, CUDA major)."""
+    policy(comparison.old_snapshot, comparison.image.snapshot, comparison.against)

@@ -6,11 +6,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .errors import AmlUsageError
+from .errors import AmlUsageError, CheckFailed
 
 EXPECTED_SUFFIX = ".expected.json"
+SHOWN_DIFFERENCES = 20
 NOTHING = object()
 
 
@@ -81,6 +82,20 @@ def differences(actual: Any, expected: Any, rtol: float, atol: float, where: str
         ]
     same = actual == expected and isinstance(actual, bool) == isinstance(expected, bool)
     return [] if same else [f"{where}: {actual!r} != expected {expected!r}"]
+
+
+class Tolerance(Protocol):
+    @property
+    def rtol(self) -> float: ...
+    @property
+    def atol(self) -> float: ...
+
+
+def require_same(actual: Any, expected: Any, tolerance: Tolerance, heading: str) -> None:
+    """A response equals the expected one within tolerance; else ``CheckFailed`` listing where it differs."""
+    found = differences(actual, expected, tolerance.rtol, tolerance.atol)
+    if found:
+        raise CheckFailed(heading + ":\n" + "\n".join(found[:SHOWN_DIFFERENCES]))
 
 
 def _is_number(value: Any) -> bool:

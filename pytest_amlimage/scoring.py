@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import CheckFailed
 
@@ -97,7 +97,7 @@ def _timed_out(container: AmlContainer, timeout: float) -> str:
 class ScoringClient:
     """The ``aml_scoring`` fixture: ``url``, ``wait_ready()``, ``score(payload)``."""
 
-    def __init__(self, container: AmlContainer, readiness: Any, score_timeout: float) -> None:
+    def __init__(self, container: AmlContainer, readiness: Callable[[], Readiness], score_timeout: float) -> None:
         self.container = container
         self._readiness = readiness
         self.score_timeout = score_timeout

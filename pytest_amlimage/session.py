@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import build, catalog, compare, cuda, engine, samples
 from . import container as containers
+from .imageinfo import ImageInfo
+from .layout import APP_ROOT, MOUNTED_MODEL_DIR
 from .probe import Facts, run_probe
 from .scoring import Readiness, wait_ready
 from .settings import Settings
@@ -29,29 +31,19 @@ BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base
 class ImageRun:
     """One image under test: its inspect data, its container, its facts and readiness."""
 
-    def __init__(
-        self, session: AmlSession, reference: str, attrs: dict[str, Any], build_error: str | None = None
-    ) -> None:
+    def __init__(self, session: AmlSession, reference: str, info: ImageInfo, build_error: str | None = None) -> None:
         self.session = session
         self.reference = reference
-        self.attrs = attrs
+        self.info = info
         self.build_error = build_error
         self._lock = threading.Lock()
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
 
-    @property
-    def config_user(self) -> str:
-        return str(self.attrs.get("Config", {}).get("User") or "")
-
-    @property
-    def image_env(self) -> dict[str, str]:
-        return containers.env_of(self.attrs.get("Config", {}))
-
     @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
-        return plan_launch(self.session.settings, self.reference, self.image_env)
+        return plan_launch(self.session.settings, self.reference, self.info.env, self.session.docker_host)
 
     def container(self) -> containers.AmlContainer:
         """The image's container, started on first use; probe and readiness start with it."""
@@ -76,23 +68,22 @@ class ImageRun:
     @functools.cached_property
     def gpu(self) -> dict[str, cuda.Resolution]:
         """CUDA and cuDNN, each resolved once from the probe's evidence."""
-        raw = self.facts().raw
-        return {library: cuda.resolve(raw, library) for library in cuda.LIBRARIES}
+        evidence = self.facts().gpu_evidence
+        return {library: cuda.resolve(evidence, library) for library in cuda.LIBRARIES}
 
     @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
         """The environment as compared against a baseline or lock (see ``compare``), computed once."""
-        return compare.snapshot(self.facts().raw, self.attrs, self.gpu["cuda"].version, self.gpu["cudnn"].version)
+        return compare.snapshot(self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version)
 
     def properties(self) -> list[tuple[str, object]]:
         """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
-        found: list[tuple[str, object]] = [("aml_image", self.reference), ("aml_image_id", self.attrs.get("Id", ""))]
-        digests = self.attrs.get("RepoDigests") or []
-        found += [("aml_digest", digests[0])] if digests else []
+        found: list[tuple[str, object]] = [("aml_image", self.reference), ("aml_image_id", self.info.id)]
+        found += [("aml_digest", self.info.digests[0])] if self.info.digests else []
         if self._facts is not None and self._facts.done() and self._facts.exception() is None:
-            raw = self._facts.result().raw
-            found.append(("aml_python", raw.get("python", {}).get("version", "")))
-            found += [(f"aml_{m}", r.get("version", "")) for m, r in sorted(raw.get("frameworks", {}).items())]
+            facts = self._facts.result()
+            found.append(("aml_python", facts.python_version or ""))
+            found += [(f"aml_{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())]
             found += [(f"aml_{n}", r.version or "none") for n, r in self.gpu.items()]
         return found
 
@@ -109,16 +100,18 @@ NO_SERVER = (
 )
 
 
-def plan_launch(settings: Settings, reference: str, image_env: dict[str, str]) -> containers.LaunchPlan:
+def plan_launch(
+    settings: Settings, reference: str, image_env: dict[str, str], docker_host: str | None = None
+) -> containers.LaunchPlan:
     """How to start ``reference``: with its own CMD when it can serve, else kept alive for the probe."""
     environment: dict[str, str] = {}
     mounts: dict[str, str] = {}
     if settings.entry_script:
-        mounts[str(settings.entry_script.parent)] = containers.APP_ROOT
-        environment.update(AZUREML_ENTRY_SCRIPT=settings.entry_script.name, AML_APP_ROOT=containers.APP_ROOT)
+        mounts[str(settings.entry_script.parent)] = APP_ROOT
+        environment.update(AZUREML_ENTRY_SCRIPT=settings.entry_script.name, AML_APP_ROOT=APP_ROOT)
     if settings.model_dir:
-        mounts[str(settings.model_dir)] = containers.MOUNTED_MODEL_DIR
-        environment["AZUREML_MODEL_DIR"] = containers.MOUNTED_MODEL_DIR
+        mounts[str(settings.model_dir)] = MOUNTED_MODEL_DIR
+        environment["AZUREML_MODEL_DIR"] = MOUNTED_MODEL_DIR
     serves = bool(settings.command or settings.entry_script or image_env.get("AZUREML_ENTRY_SCRIPT"))
     entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE
     if settings.command:
@@ -134,7 +127,7 @@ def plan_launch(settings: Settings, reference: str, image_env: dict[str, str]) -
         memory=settings.memory,
         cpus=settings.cpus,
         gpus=settings.gpu,
-        bind_loopback=engine.engine_is_local(os.environ.get("DOCKER_HOST")),
+        bind_loopback=engine.engine_is_local(docker_host),
     )
 
 
@@ -143,6 +136,7 @@ class AmlSession:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.docker_host = os.environ.get("DOCKER_HOST")
         self.id = uuid.uuid4().hex
         self.started = time.time()
         self.stop = threading.Event()
@@ -159,11 +153,11 @@ class AmlSession:
     def begin(self, progress: Callable[[str], None] = print) -> None:
         """Connect, build if asked, check every image exists, and clear what crashed runs left behind."""
         self.samples = samples.load(self.settings.samples)
-        self.client = engine.connect()
+        self.client = engine.connect(self.docker_host)
         if self.settings.build:
             self._build(progress)
         if self.settings.gpu:
-            engine.require_gpu(self.client, os.environ.get("DOCKER_HOST"))
+            engine.require_gpu(self.client, self.docker_host)
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             if reference not in self.images:
@@ -182,33 +176,27 @@ class AmlSession:
         assert self.client is not None and path is not None
         tag = settings.images[0] if settings.images else BUILD_TAG
         error = build.build(self.client, path, tag, dict(settings.build_args), settings.build_target, progress)
-        attrs = {} if error else engine.require_image(self.client, tag)
-        self.built = ImageRun(self, tag, attrs, build_error=error)
+        info = ImageInfo() if error else engine.require_image(self.client, tag)
+        self.built = ImageRun(self, tag, info, build_error=error)
         self.images[tag] = self.built
 
     def detect_curated(self, image: ImageRun) -> catalog.CatalogEntry | None:
         """The catalog row ``image`` was built from, by its base label or by shared layers."""
         assert self.client is not None
-        labels = image.attrs.get("Config", {}).get("Labels") or {}
-        base_names = [labels[key] for key in BASE_LABELS if key in labels]
-        local = [
-            (list(candidate.tags), list(candidate.attrs.get("RootFS", {}).get("Layers") or []))
-            for candidate in self.client.images.list()
-            if any("azureml/" in tag for tag in candidate.tags)
-        ]
-        return catalog.detect(base_names, list(image.attrs.get("RootFS", {}).get("Layers") or []), local)
+        base_names = [image.info.labels[key] for key in BASE_LABELS if key in image.info.labels]
+        local = [(list(found.tags), list(found.layers)) for found in engine.local_images(self.client, "azureml/")]
+        return catalog.detect(base_names, list(image.info.layers), local)
 
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
         labels = {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
-        docker_host = os.environ.get("DOCKER_HOST")
         started = containers.start(
-            plan, labels, lambda wrapped: engine.endpoint_host(docker_host, wrapped.get_container_host_ip)
+            plan, labels, lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip)
         )
         self._started.append(started)
         return started
 
     def header(self) -> list[str]:
-        where = os.environ.get("DOCKER_HOST") or "local socket"
+        where = self.docker_host or "local socket"
         version = self.client.version().get("Version", "?") if self.client else "?"
         return [f"amlimage: Docker {version} at {where}; images: {', '.join(self.settings.images)}"]
 

@@ -1,52 +1,150 @@
-"""Which built-in checks apply to an image, in the order they run."""
+"""Which built-in checks apply to an image, in the order they run: the one place checks are assembled.
+
+One generator per family, each given the settings; every check is bound the same way,
+``Check(id, partial(body, ...))``. The bodies live with their family: ``checks``, ``cuda``,
+``dockerfile``, ``scoring_checks``, ``regression``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 import pytest
 
-from . import build, catalog, checks, cuda, dockerfile, scoring_checks
+from . import build, catalog, checks, compare, cuda, dockerfile, regression, scoring_checks
 from .checks import Check
 from .errors import CheckFailed
 from .expectations import Expectation, merge
-from .regression import regression_checks
+from .probe.inimage.frame import FRAMEWORK_MODULES
 from .session import ImageRun
+from .settings import Settings
 
-FRAMEWORK_MODULES = {
-    "torch": "torch",
-    "tensorflow": "tensorflow",
-    "scikit-learn": "sklearn",
-    "onnxruntime": "onnxruntime",
-    "xgboost": "xgboost",
-}
 CUDA_IMAGE_ENV = ("CUDA_VERSION", "NV_CUDNN_VERSION", "CUDNN_VERSION", "NVIDIA_REQUIRE_CUDA")
 
 
-def _undetected(image: ImageRun) -> None:
+def checks_for(image: ImageRun, settings: Settings) -> Iterator[Check]:
+    """Every built-in check of ``image``: Dockerfile, user, versions, GPU, scoring, regression."""
+    yield from _dockerfile_checks(image, settings)
+    if image.build_error:
+        return
+    entry = _curated_entry(image, settings)
+    yield Check("non-root", partial(_non_root, image))
+    yield Check("app-permissions", partial(_app_permissions, image))
+    yield from _version_checks(image, settings, entry)
+    yield from _gpu_checks(image, settings, entry)
+    yield from _scoring_checks(image, settings)
+    yield from _regression_checks(image, settings)
+
+
+def _curated_entry(image: ImageRun, settings: Settings) -> catalog.CatalogEntry | None:
+    if settings.curated is None:
+        return None
+    if settings.curated.lower() != "auto":
+        return catalog.find(settings.curated)
+    return image.session.detect_curated(image)
+
+
+def _dockerfile_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
+    """Static checks of the Dockerfile --aml-build built, before anything runs."""
+    if settings.build is None or image is not image.session.built:
+        return
+    path, context = build.locate(settings.build)
+    parsed = dockerfile.parse(path, context, dict(settings.build_args))
+    yield Check("dockerfile[last-user]", partial(dockerfile.last_user, parsed))
+    yield Check("dockerfile[entry-paths]", partial(dockerfile.entry_paths, parsed))
+    yield Check("dockerfile[base-image]", partial(dockerfile.base_image, parsed, settings.any_base))
+    if image.build_error:
+        yield Check("build", partial(_build_failed, image.build_error))
+
+
+def _version_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry | None) -> Iterator[Check]:
+    """The curated row's expectations, overridden by the user's; the framework's apart."""
+    if settings.curated and entry is None:
+        yield Check("curated", partial(_undetected, image.reference))
+    framework = settings.framework or (entry.framework_expectation() if entry else None)
+    merged = merge(entry.expectations() if entry else [], list(settings.expectations))
+    for expected in (e for e in merged if framework is None or e.name != framework.name):
+        yield Check(f"version[{expected.name}]", partial(_version, image, expected))
+    if framework is not None:
+        yield Check(f"framework[{framework.name}]", partial(_framework, image, framework))
+    yield Check("pip-check", partial(_pip_check, image))
+    if settings.requirements is not None:
+        yield Check("requirements", partial(_requirements, image, settings.requirements))
+
+
+def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry | None) -> Iterator[Check]:
+    """CUDA/cuDNN checks: for expectations given, or for images that say they carry CUDA."""
+    expected = {
+        "cuda": settings.cuda or (entry.cuda_expectation("cuda") if entry else None),
+        "cudnn": settings.cudnn or (entry.cuda_expectation("cudnn") if entry else None),
+    }
+    for library, expectation in expected.items():
+        if expectation is not None:
+            yield Check(library, partial(_cuda_version, image, library, expectation))
+    claims_cuda = any(name in image.info.env for name in CUDA_IMAGE_ENV)
+    if claims_cuda or settings.gpu or any(e is not None and e.text != "none" for e in expected.values()):
+        yield Check("cuda-consistency", partial(_cuda_consistency, image))
+        yield Check("cuda-framework", partial(_cuda_framework, image))
+    if settings.gpu:
+        yield Check("gpu-visible", partial(_gpu_visible, image))
+        for module in cuda.FRAMEWORK_SEES_GPU:
+            yield Check(f"gpu-framework[{module}]", partial(_framework_sees_gpu, image, module))
+
+
+def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
+    samples = image.session.samples
+    yield Check("liveness", partial(scoring_checks.liveness, image))
+    for sample in samples:
+        yield Check(f"score[{sample.name}]", partial(scoring_checks.score, image, sample, settings))
+    yield Check("bad-request", partial(scoring_checks.bad_request, image, settings.score_timeout))
+    yield Check("swagger", partial(scoring_checks.swagger, image, samples, settings.score_timeout))
+
+
+def _regression_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
+    """Against a baseline image or a lock file; or, with --aml-lock-update, writing the lock."""
+    session = image.session
+    if settings.lock_update and settings.lock is not None:
+        yield Check("lock-update", partial(regression.write_lock, image, settings.lock))
+        return
+    if session.baseline is None and session.lock is None:
+        return
+    comparison = regression.Comparison(image, session.baseline, session.lock, settings.lock)
+    on_changes, on_snapshots, props = regression.on_changes, regression.on_snapshots, comparison.properties
+    yield Check("baseline[removed]", partial(on_changes, compare.no_removed, comparison, settings.allow_removed), props)
+    yield Check("baseline[downgrades]", partial(on_changes, compare.no_downgrade, comparison, settings.allow), props)
+    yield Check("baseline[major]", partial(on_changes, compare.no_major_bump, comparison, settings.allow), props)
+    yield Check("baseline[user]", partial(on_snapshots, compare.same_user, comparison))
+    yield Check("baseline[cuda]", partial(on_snapshots, compare.same_cuda_major, comparison))
+    if session.baseline is None:
+        return
+    for sample in session.samples:
+        yield Check(f"baseline[parity-{sample.name}]", partial(regression.parity, comparison, sample, settings))
+    if session.samples:
+        measured: dict[str, float] = {}
+        latency = partial(regression.latency, comparison, session.samples[0], measured, settings)
+        yield Check("baseline[latency]", latency, partial(regression.latency_properties, image, measured))
+
+
+def _build_failed(error: str) -> None:
+    raise CheckFailed(error)
+
+
+def _undetected(reference: str) -> None:
     raise CheckFailed(
-        f"--aml-curated auto: cannot tell which curated image {image.reference} was built from "
+        f"--aml-curated auto: cannot tell which curated image {reference} was built from "
         "(no org.opencontainers.image.base.name label, and no local catalog image is its base); "
         "name it: --aml-curated NAME (see pytest --aml-list-curated)"
     )
 
 
-def curated_entry(image: ImageRun) -> catalog.CatalogEntry | None:
-    name = image.session.settings.curated
-    if name is None:
-        return None
-    if name.lower() != "auto":
-        return catalog.find(name)
-    return image.session.detect_curated(image)
+def _non_root(image: ImageRun) -> None:
+    checks.non_root(image.info.user, image.facts())
 
 
-def _expectations(image: ImageRun, entry: catalog.CatalogEntry | None) -> tuple[list[Expectation], Expectation | None]:
-    """Package expectations (the curated row's, overridden by the user's) and the framework's."""
-    settings = image.session.settings
-    framework = settings.framework or (entry.framework_expectation() if entry else None)
-    merged = merge(entry.expectations() if entry else [], list(settings.expectations))
-    return [e for e in merged if framework is None or e.name != framework.name], framework
+def _app_permissions(image: ImageRun) -> None:
+    checks.app_permissions(image.facts())
 
 
 def _version(image: ImageRun, expected: Expectation) -> None:
@@ -58,9 +156,11 @@ def _framework(image: ImageRun, expected: Expectation) -> None:
     checks.framework(expected, module, image.facts())
 
 
-def _requirements(image: ImageRun) -> None:
-    path = image.session.settings.requirements
-    assert path is not None
+def _pip_check(image: ImageRun) -> None:
+    checks.pip_check(image.facts())
+
+
+def _requirements(image: ImageRun, path: Path) -> None:
     checks.requirements(path.read_text().splitlines(), str(path), image.facts())
 
 
@@ -72,6 +172,10 @@ def _cuda_consistency(image: ImageRun) -> None:
     cuda.check_consistent(list(image.gpu.values()))
 
 
+def _cuda_framework(image: ImageRun) -> None:
+    cuda.check_framework_build(image.gpu["cuda"])
+
+
 def _gpu_visible(image: ImageRun) -> None:
     cuda.check_gpu_visible(image.container().exec(["nvidia-smi", "-L"]))
 
@@ -79,65 +183,4 @@ def _gpu_visible(image: ImageRun) -> None:
 def _framework_sees_gpu(image: ImageRun, module: str) -> None:
     if module not in image.facts().frameworks:
         raise pytest.skip.Exception(f"{module} is not installed in the image", _use_item_location=True)
-    code = cuda.FRAMEWORK_SEES_GPU[module]
-    cuda.check_framework_sees_gpu(module, image.container().exec(["python", "-c", code]))
-
-
-def gpu_checks(image: ImageRun, entry: catalog.CatalogEntry | None) -> Iterator[Check]:
-    """CUDA/cuDNN checks: for expectations given, or for images that say they carry CUDA."""
-    settings = image.session.settings
-    expected = {
-        "cuda": settings.cuda or (entry.cuda_expectation("cuda") if entry else None),
-        "cudnn": settings.cudnn or (entry.cuda_expectation("cudnn") if entry else None),
-    }
-    for library, expectation in expected.items():
-        if expectation is not None:
-            yield Check(library, partial(_cuda_version, image, library, expectation))
-    claims_cuda = any(name in image.image_env for name in CUDA_IMAGE_ENV)
-    if claims_cuda or settings.gpu or any(e is not None and e.text != "none" for e in expected.values()):
-        yield Check("cuda-consistency", partial(_cuda_consistency, image))
-        yield Check("cuda-framework", lambda: cuda.check_framework_build(image.facts().raw))
-    if settings.gpu:
-        yield Check("gpu-visible", partial(_gpu_visible, image))
-        for module in cuda.FRAMEWORK_SEES_GPU:
-            yield Check(f"gpu-framework[{module}]", partial(_framework_sees_gpu, image, module))
-
-
-def _build_failed(image: ImageRun) -> None:
-    raise CheckFailed(str(image.build_error))
-
-
-def dockerfile_checks(image: ImageRun) -> Iterator[Check]:
-    """Static checks of the Dockerfile --aml-build built, before anything runs."""
-    settings = image.session.settings
-    if settings.build is None or image is not image.session.built:
-        return
-    path, context = build.locate(settings.build)
-    parsed = dockerfile.parse(path, context, dict(settings.build_args))
-    yield Check("dockerfile[last-user]", partial(dockerfile.last_user, parsed))
-    yield Check("dockerfile[entry-paths]", partial(dockerfile.entry_paths, parsed))
-    yield Check("dockerfile[base-image]", partial(dockerfile.base_image, parsed, settings.any_base))
-    if image.build_error:
-        yield Check("build", partial(_build_failed, image))
-
-
-def builtin_checks(image: ImageRun) -> Iterator[Check]:
-    yield from dockerfile_checks(image)
-    if image.build_error:
-        return
-    entry = curated_entry(image)
-    expectations, framework = _expectations(image, entry)
-    yield Check("non-root", lambda: checks.non_root(image.config_user, image.facts()))
-    yield Check("app-permissions", lambda: checks.app_permissions(image.facts()))
-    if image.session.settings.curated and entry is None:
-        yield Check("curated", partial(_undetected, image))
-    for expected in expectations:
-        yield Check(f"version[{expected.name}]", partial(_version, image, expected))
-    if framework is not None:
-        yield Check(f"framework[{framework.name}]", partial(_framework, image, framework))
-    yield Check("pip-check", lambda: checks.pip_check(image.facts()))
-    if image.session.settings.requirements is not None:
-        yield Check("requirements", partial(_requirements, image))
-    yield from gpu_checks(image, entry)
-    yield from scoring_checks.builtin_checks(image)
-    yield from regression_checks(image)
+    cuda.check_framework_sees_gpu(module, image.container().exec(["python", "-c", cuda.FRAMEWORK_SEES_GPU[module]]))

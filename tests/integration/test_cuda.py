@@ -15,8 +15,8 @@ def test_detected_versions_are_the_wheels(aml_environment):
     cudart = aml_environment.version_of("nvidia-cuda-runtime-cu12")
     cudnn = aml_environment.version_of("nvidia-cudnn-cu12")
     assert cudart and cudnn
-    found_cuda = cuda.resolve(aml_environment.raw, "cuda")
-    found_cudnn = cuda.resolve(aml_environment.raw, "cudnn")
+    found_cuda = cuda.resolve(aml_environment.gpu_evidence, "cuda")
+    found_cudnn = cuda.resolve(aml_environment.gpu_evidence, "cudnn")
     assert found_cuda.version.split(".")[:2] == cudart.split(".")[:2]
     assert found_cudnn.version == cudnn
     calls = {e.source.rsplit(" ", 1)[-1]: e.version for e in found_cuda.evidence + found_cudnn.evidence

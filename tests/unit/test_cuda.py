@@ -1,13 +1,12 @@
-from typing import Any
-
 import pytest
 
 from pytest_amlimage import cuda
 from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Evidence
 
 
-def ev(library: str, origin: str, source: str, version: str | None, error: str | None = None) -> dict[str, Any]:
-    return {"library": library, "origin": origin, "source": source, "version": version, "error": error}
+def ev(library: str, origin: str, source: str, version: str | None, error: str | None = None) -> Evidence:
+    return Evidence(library, origin, source, version, error)
 
 
 NVIDIA_IMAGE = [
@@ -23,21 +22,19 @@ NVIDIA_IMAGE = [
 
 
 def test_two_cudnns_coexist_and_the_frameworks_one_wins() -> None:
-    with_torch = {
-        "gpu_evidence": [
-            *NVIDIA_IMAGE,
-            ev("cuda", "framework", "torch build", "13.0"),
-            ev("cudnn", "framework", "torch build", "9.19.0"),
-        ]
-    }
+    with_torch = [
+        *NVIDIA_IMAGE,
+        ev("cuda", "framework", "torch build", "13.0"),
+        ev("cudnn", "framework", "torch build", "9.19.0"),
+    ]
     cudnn = cuda.resolve(with_torch, "cudnn")
     assert (cudnn.version, cudnn.origin, cudnn.contradictions) == ("9.19.0.56", "pip", ())
     assert cuda.resolve(with_torch, "cuda").version == "13.0.2"  # the toolkit version, as the catalog states it
-    cuda.check_framework_build(with_torch)
+    cuda.check_framework_build(cuda.resolve(with_torch, "cuda"))
 
 
 def test_without_a_framework_the_system_installation_wins() -> None:
-    cudnn = cuda.resolve({"gpu_evidence": NVIDIA_IMAGE}, "cudnn")
+    cudnn = cuda.resolve(NVIDIA_IMAGE, "cudnn")
     assert (cudnn.version, cudnn.origin) == ("9.14.0.64", "system")
 
 
@@ -46,7 +43,7 @@ def test_an_environment_that_disagrees_with_its_library_is_a_contradiction() -> 
         ev("cuda", "system", "env CUDA_VERSION", "11.0.3"),
         ev("cuda", "system", "/usr/local/cuda/version.json cuda_cudart", "12.9.79"),
     ]
-    resolution = cuda.resolve({"gpu_evidence": stale}, "cuda")
+    resolution = cuda.resolve(stale, "cuda")
     assert resolution.version == "12.9.79"  # the library, not the stale ENV line
     assert resolution.contradictions == (
         "CUDA [system]: 11.0.3 from env CUDA_VERSION contradicts 12.9.79 from /usr/local/cuda/version.json cuda_cudart",
@@ -56,11 +53,11 @@ def test_an_environment_that_disagrees_with_its_library_is_a_contradiction() -> 
 
 
 def test_toolkit_and_cudart_versions_agree_on_major_minor() -> None:
-    cuda.check_consistent([cuda.resolve({"gpu_evidence": NVIDIA_IMAGE}, "cuda")])
+    cuda.check_consistent([cuda.resolve(NVIDIA_IMAGE, "cuda")])
 
 
 def test_expectations_with_specifiers_and_none() -> None:
-    resolved = cuda.resolve({"gpu_evidence": NVIDIA_IMAGE}, "cuda")
+    resolved = cuda.resolve(NVIDIA_IMAGE, "cuda")
     for text in ("13.0.2", "==13.0.*", ">=13"):
         expected = cuda.parse_expectation(text, "--aml-cuda", "cuda")
         assert expected is not None
@@ -73,12 +70,12 @@ def test_expectations_with_specifiers_and_none() -> None:
         cuda.check_version(wrong, resolved)
     none = cuda.parse_expectation("none", "--aml-cuda", "cuda")
     assert none is not None
-    cuda.check_version(none, cuda.resolve({}, "cuda"))
+    cuda.check_version(none, cuda.resolve([], "cuda"))
     with pytest.raises(CheckFailed, match="expected no CUDA runtime"):
         cuda.check_version(none, resolved)
 
 
 def test_framework_built_for_another_cuda_major() -> None:
-    facts = {"gpu_evidence": [*NVIDIA_IMAGE, ev("cuda", "framework", "torch build", "12.1")]}
+    evidence = [*NVIDIA_IMAGE, ev("cuda", "framework", "torch build", "12.1")]
     with pytest.raises(CheckFailed, match="torch build is for CUDA 12.1, but the image's CUDA runtime is 13.x"):
-        cuda.check_framework_build(facts)
+        cuda.check_framework_build(cuda.resolve(evidence, "cuda"))

@@ -7,8 +7,14 @@ from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
 
 
-def test_the_probe_script_parses_as_python_3_6() -> None:
-    ast.parse(probe.script(), feature_version=(3, 6))
+def test_the_probe_script_parses_as_python_3_7() -> None:
+    ast.parse(probe.script(), feature_version=(3, 7))
+
+
+def test_the_script_joins_the_parts_without_their_imports_of_each_other() -> None:
+    text = probe.script()
+    assert "from ." not in text and text.count("from __future__") == 1
+    assert text.index("def framed(") < text.index("def library_evidence(") < text.index("def main(")
 
 
 def framed(payload: dict) -> str:

@@ -1,27 +1,35 @@
-"""One exec of one script gives every fact about the image's Python environment."""
+"""One exec of one script gives every fact about the image's Python environment.
+
+The host side: the launcher, the script assembled from ``inimage/`` in a declared order,
+and the parsed ``Facts``. The in-image parts import each other (``frame`` <- ``gpu`` <-
+``environment``) only for the linters; ``script()`` drops those imports when it joins them.
+"""
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
 
 from packaging.utils import canonicalize_name
 
-from .container import ExecResult
+from ..container import ExecResult
+from ..layout import APP_ROOT
+from .inimage.frame import BEGIN, END, framed
 
-BEGIN = "@@AMLIMAGE-PROBE-BEGIN@@"
-END = "@@AMLIMAGE-PROBE-END@@"
+PARTS = ("frame.py", "gpu.py", "environment.py")  # the in-image parts, each after what it uses
+_JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
 # Finds the image's own python on PATH; the probe script arrives as "$1", never interpolated.
 LAUNCHER = (
     f'printf "{UID_MARK}%s\\n" "$(id -u 2>/dev/null)"; '
     "for p in python python3; do "
-    'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1"; fi; '
+    'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1" "$2"; fi; '
     f"done; echo {NO_PYTHON}; exit 127"
 )
+__all__ = ["BEGIN", "END", "Distribution", "Evidence", "Facts", "parse", "run_probe", "script"]
 
 
 class Executor(Protocol):
@@ -36,12 +44,43 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One piece of CUDA or cuDNN evidence: which library, which installation, where it was read."""
+
+    library: str
+    origin: str
+    source: str
+    version: str | None
+    error: str | None = None
+
+    @property
+    def parts(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in (self.version or "").split(".") if p.isdigit())
+
+    @property
+    def toolkit(self) -> bool:
+        """Names the CUDA toolkit's version (which the catalog states), not a component's."""
+        return self.source.endswith(("env CUDA_VERSION", "version.json cuda", "version.txt"))
+
+    @property
+    def from_env(self) -> bool:
+        return self.source.startswith("env ")
+
+    def shown(self) -> str:
+        return f"{self.version or '?'} from {self.source}" + (f" ({self.error})" if self.error else "")
+
+
+@dataclass(frozen=True)
 class Facts:
-    """What the probe found; ``python_error`` is set when there was no Python to ask."""
+    """What the probe found; ``python_error`` is set when there was no Python to ask.
+
+    ``raw`` is the probe's whole JSON document, kept for users' own tests; the plugin reads the fields.
+    """
 
     uid: int | None
     python_error: str | None = None
     python_version: str | None = None
+    python_executable: str | None = None
     user_name: str | None = None
     os_release: dict[str, str] = field(default_factory=dict)
     markers: dict[str, str] = field(default_factory=dict)
@@ -49,6 +88,7 @@ class Facts:
     broken_distributions: tuple[str, ...] = ()
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gpu_evidence: tuple[Evidence, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def version_of(self, name: str) -> str | None:
@@ -57,13 +97,14 @@ class Facts:
 
 
 def script() -> str:
-    """The in-container script: the GPU evidence functions, then the environment probe and its main()."""
-    files = resources.files(__package__)
-    return files.joinpath("probe_gpu.py").read_text() + "\n\n" + files.joinpath("probe_script.py").read_text()
+    """The in-container script: the parts in order, their imports of each other dropped."""
+    folder = resources.files(__package__).joinpath("inimage")
+    body = "\n\n".join(_JOINED_AWAY.sub("", folder.joinpath(part).read_text()) for part in PARTS)
+    return "from __future__ import annotations\n" + body
 
 
 def run_probe(container: Executor) -> Facts:
-    result = container.exec(["sh", "-c", LAUNCHER, "amlimage-probe", script()])
+    result = container.exec(["sh", "-c", LAUNCHER, "amlimage-probe", script(), APP_ROOT])
     return parse(result)
 
 
@@ -80,11 +121,10 @@ def parse(result: ExecResult) -> Facts:
     uid = _uid(result.output)
     if NO_PYTHON in result.output:
         return Facts(uid, python_error="no `python` or `python3` on the image's PATH")
-    start, end = result.output.rfind(BEGIN), result.output.rfind(END)
-    if start < 0 or end < start:
+    raw = framed(result.output)
+    if not isinstance(raw, dict):
         detail = (result.stderr or result.output).strip()[-1500:] or f"exit code {result.exit_code}"
         return Facts(uid, python_error=f"the probe did not finish: {detail}")
-    raw = json.loads(result.output[start + len(BEGIN) : end])
     return from_json(raw, uid)
 
 
@@ -93,15 +133,19 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         str(canonicalize_name(key)): Distribution(value["name"], value["version"], tuple(value.get("requires") or ()))
         for key, value in raw.get("distributions", {}).items()
     }
+    python, user = raw.get("python", {}), raw.get("user", {})
     return Facts(
-        uid=raw.get("user", {}).get("uid", uid),
-        python_version=raw.get("python", {}).get("version"),
-        user_name=raw.get("user", {}).get("name"),
+        uid=user.get("uid", uid),
+        python_version=python.get("version"),
+        python_executable=python.get("executable"),
+        user_name=user.get("name"),
         os_release=raw.get("os_release", {}),
         markers=raw.get("markers", {}),
         distributions=dists,
         broken_distributions=tuple(raw.get("broken_distributions", ())),
         frameworks=raw.get("frameworks", {}),
         folders=raw.get("folders", {}),
+        gpu_evidence=tuple(Evidence(**item) for item in raw.get("gpu_evidence", [])),
         raw=raw,
     )
+

@@ -1,93 +1,80 @@
-# Runs inside the image under test, with the image's own `python` on PATH.
-# Standard library only, Python 3.6 syntax: curated images ship Python 3.7.
-# Prints one JSON document between markers, so banners cannot corrupt it.
-# probe_gpu.py (CUDA and cuDNN evidence) is sent in front of this file.
-import json
+"""The Python environment as the image's interpreter sees it (last part of the probe script, and its main).
+
+Runs inside the image under test: standard library only, Python 3.7+. Prints one JSON
+document between the frame markers, so banners and warnings cannot corrupt it.
+"""
+
+from __future__ import annotations
+
 import os
 import platform
 import re
 import subprocess
 import sys
+from typing import Any
 
-BEGIN = "@@AMLIMAGE-PROBE-BEGIN@@"
-END = "@@AMLIMAGE-PROBE-END@@"
-FRAMEWORK_MODULES = {
-    "torch": "torch",
-    "tensorflow": "tensorflow",
-    "tensorflow-cpu": "tensorflow",
-    "tensorflow-gpu": "tensorflow",
-    "scikit-learn": "sklearn",
-    "onnxruntime": "onnxruntime",
-    "onnxruntime-gpu": "onnxruntime",
-    "xgboost": "xgboost",
-}
-IMPORT_TIMEOUT = 120
+from .frame import FRAMEWORK_MODULES, collect, frame, spawn
+from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
+
 WALK_LIMIT = 5000
 IMPORT_SNIPPET = r"""
 import json, sys
 out = {}
 try:
-    module = __import__(sys.argv[1])
+    module = __import__(sys.argv[3])
     out["version"] = str(getattr(module, "__version__", ""))
-    if sys.argv[1] == "torch":
+    if sys.argv[3] == "torch":
         out["cuda"] = module.version.cuda
         out["cudnn"] = module.backends.cudnn.version()
-    if sys.argv[1] == "tensorflow":
+    if sys.argv[3] == "tensorflow":
         info = module.sysconfig.get_build_info()
         out["cuda"] = info.get("cuda_version")
         out["cudnn"] = info.get("cudnn_version")
 except BaseException as error:
     out["error"] = "%s: %s" % (type(error).__name__, error)
-print("@@AMLIMAGE-PROBE-BEGIN@@" + json.dumps(out, default=str) + "@@AMLIMAGE-PROBE-END@@")
+print(sys.argv[1] + json.dumps(out, default=str) + sys.argv[2])
 """
 
 
-def normalize(name):
+def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def framed(text):
-    start = text.rfind(BEGIN)
-    end = text.rfind(END)
-    if start < 0 or end < start:
-        return None
-    return json.loads(text[start + len(BEGIN) : end])
-
-
-def metadata_distributions():
+def metadata_distributions() -> list[tuple[Any, Any, list[str], str | None]] | None:
     try:
         from importlib import metadata
     except ImportError:
         return None
-    found = []
+    found: list[tuple[Any, Any, list[str], str | None]] = []
     for dist in metadata.distributions():
         try:
             found.append((dist.metadata["Name"], dist.version, dist.requires or [], None))
         except Exception as error:
-            found.append((None, None, [], "%s: %s" % (type(error).__name__, error)))
+            found.append((None, None, [], f"{type(error).__name__}: {error}"))
         if not found[-1][0]:
             where = str(getattr(dist, "_path", "?"))
             found[-1] = (None, None, [], found[-1][3] or "no Name in the metadata of " + where)
     return found
 
 
-def pkg_resources_distributions():
+def pkg_resources_distributions() -> list[tuple[Any, Any, list[str], str | None]]:
     import pkg_resources
 
-    found = []
+    found: list[tuple[Any, Any, list[str], str | None]] = []
     for dist in pkg_resources.working_set:
         try:
             found.append((dist.project_name, dist.version, [str(r) for r in dist.requires()], None))
         except Exception as error:
-            found.append((None, None, [], "%s: %s" % (type(error).__name__, error)))
+            found.append((None, None, [], f"{type(error).__name__}: {error}"))
     return found
 
 
-def distributions():
+def distributions() -> tuple[dict[str, dict[str, Any]], list[str]]:
     found = metadata_distributions()
     if found is None:
         found = pkg_resources_distributions()
-    dists, broken = {}, []
+    dists: dict[str, dict[str, Any]] = {}
+    broken: list[str] = []
     for name, version, requires, error in found:
         if error:
             broken.append(error)
@@ -96,36 +83,20 @@ def distributions():
     return dists, broken
 
 
-def start_imports(dists):
+def start_imports(dists: dict[str, dict[str, Any]]) -> list[tuple[str, subprocess.Popen[str]]]:
     modules = sorted({FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
-    return [
-        (
-            module,
-            subprocess.Popen(
-                [sys.executable, "-c", IMPORT_SNIPPET, module],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                universal_newlines=True,
-            ),
-        )
-        for module in modules
-    ]
+    return [(module, spawn(IMPORT_SNIPPET, module)) for module in modules]
 
 
-def finish_imports(children):
-    results = {}
+def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
     for module, child in children:
-        try:
-            out, err = child.communicate(timeout=IMPORT_TIMEOUT)
-            result = framed(out) or {"error": "import crashed (exit %s): %s" % (child.returncode, err[-2000:])}
-        except subprocess.TimeoutExpired:
-            child.kill()
-            result = {"error": "import did not finish within %s s" % IMPORT_TIMEOUT}
-        results[module] = result
+        result, detail = collect(child)
+        results[module] = result if isinstance(result, dict) else {"error": f"import crashed ({detail})"}
     return results
 
 
-def user():
+def user() -> dict[str, Any]:
     uid = os.getuid()
     try:
         import pwd
@@ -136,8 +107,8 @@ def user():
     return {"uid": uid, "gid": os.getgid(), "name": name, "groups": os.getgroups()}
 
 
-def os_release():
-    values = {}
+def os_release() -> dict[str, str]:
+    values: dict[str, str] = {}
     try:
         with open("/etc/os-release") as handle:
             for line in handle:
@@ -149,9 +120,9 @@ def os_release():
     return values
 
 
-def marker_environment():
+def marker_environment() -> dict[str, str]:
     info = sys.implementation.version
-    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    version = f"{info.major}.{info.minor}.{info.micro}"
     return {
         "implementation_name": sys.implementation.name,
         "implementation_version": version,
@@ -167,11 +138,12 @@ def marker_environment():
     }
 
 
-def folder_access(path):
+def folder_access(path: str | None) -> dict[str, Any]:
     """Can this user read the folder, and which entries below it can anyone write?"""
     if not path or not os.path.isdir(path):
         return {"path": path, "exists": False}
-    world_writable, seen = [], 0
+    world_writable: list[str] = []
+    seen = 0
     for root, dirs, files in os.walk(path):
         for entry in dirs + files:
             seen += 1
@@ -187,13 +159,12 @@ def folder_access(path):
     return {"path": path, "exists": True, "readable": readable, "world_writable": world_writable[:50]}
 
 
-def main():
+def main(default_app_root: str) -> None:
     dists, broken = distributions()
     children = start_imports(dists)
     libraries = library_evidence()
     calls = start_library_calls(distinct_files(libraries))
-    app_root = os.environ.get("AML_APP_ROOT", "/var/azureml-app")
-    facts = {
+    facts: dict[str, Any] = {
         "python": {"version": platform.python_version(), "executable": sys.executable},
         "user": user(),
         "os_release": os_release(),
@@ -201,22 +172,14 @@ def main():
         "distributions": dists,
         "broken_distributions": broken,
         "folders": {
-            "app_root": folder_access(app_root),
+            "app_root": folder_access(os.environ.get("AML_APP_ROOT", default_app_root)),
             "model_dir": folder_access(os.environ.get("AZUREML_MODEL_DIR")),
         },
     }
     facts["frameworks"] = finish_imports(children)
-    facts["gpu_evidence"] = (
-        env_evidence()
-        + cuda_file_evidence()
-        + cudnn_header_evidence()
-        + libraries
-        + finish_library_calls(calls)
-        + pip_evidence(dists)
-        + framework_evidence(facts["frameworks"])
-    )
-    sys.stdout.write("\n" + BEGIN + json.dumps(facts, default=str) + END + "\n")
+    facts["gpu_evidence"] = gpu_evidence(libraries, calls, dists, facts["frameworks"])
+    sys.stdout.write("\n" + frame(facts) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "/var/azureml-app")

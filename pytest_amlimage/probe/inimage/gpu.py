@@ -1,52 +1,61 @@
-# The probe's CUDA and cuDNN evidence: sent in front of probe_script.py, in the image
-# under test. Standard library only, Python 3.6 syntax. Library calls run in child
-# processes: loading cuDNN can abort a process.
+"""CUDA and cuDNN evidence, gathered inside the image under test (second part of the probe script).
+
+Standard library only, Python 3.7+. Library calls run in child processes: loading cuDNN can
+abort a process.
+"""
+
+from __future__ import annotations
+
 import glob
 import json
 import os
 import re
 import subprocess
 import sys
+from typing import Any
+
+from .frame import collect, spawn
 
 CUDA_ENV = ("CUDA_VERSION", "NV_CUDA_CUDART_VERSION")
 CUDNN_ENV = ("CUDNN_VERSION", "NV_CUDNN_VERSION", "NV_CUDNN_PACKAGE")
 CUDNN_HEADERS = ("cudnn_version.h", "cudnn.h")
+CUDNN_DEFINES = ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL")
 LIBRARY_NAMES = (("cuda", "libcudart.so."), ("cudnn", "libcudnn.so."))
 VERSION_RE = re.compile(r"(\d+(?:\.\d+)*)")
 CALL_SNIPPET = r"""
 import ctypes, json, sys
-lib = ctypes.CDLL(sys.argv[1])
-if sys.argv[2] == "cuda":
+lib = ctypes.CDLL(sys.argv[3])
+if sys.argv[4] == "cuda":
     value = ctypes.c_int()
     code = lib.cudaRuntimeGetVersion(ctypes.byref(value))
     out = {"value": value.value, "code": code}
 else:
     lib.cudnnGetVersion.restype = ctypes.c_size_t
     out = {"value": lib.cudnnGetVersion(), "code": 0}
-print("@@AMLIMAGE-PROBE-BEGIN@@" + json.dumps(out) + "@@AMLIMAGE-PROBE-END@@")
+print(sys.argv[1] + json.dumps(out) + sys.argv[2])
 """
 
 
-def evidence(library, origin, source, version, error=None):
+def evidence(library: str, origin: str, source: str, version: str | None, error: str | None = None) -> dict[str, Any]:
     return {"library": library, "origin": origin, "source": source, "version": version, "error": error}
 
 
-def version_in(text):
+def version_in(text: str) -> str | None:
     match = VERSION_RE.search(text.split("=", 1)[-1])
     return match.group(1) if match else None
 
 
-def site_dirs():
+def site_dirs() -> list[str]:
     found = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
     return sorted(set(found))
 
 
-def origin_of(path):
+def origin_of(path: str) -> str:
     return "pip" if "-packages" + os.sep in path else "system"
 
 
-def env_evidence():
-    found = []
+def env_evidence() -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for library, names in (("cuda", CUDA_ENV), ("cudnn", CUDNN_ENV)):
         for name in names:
             if os.environ.get(name):
@@ -54,7 +63,7 @@ def env_evidence():
     return found
 
 
-def cuda_file_evidence():
+def cuda_file_evidence() -> list[dict[str, Any]]:
     found = []
     for root in sorted(glob.glob("/usr/local/cuda*")):
         path = os.path.join(root, "version.json")
@@ -71,23 +80,19 @@ def cuda_file_evidence():
     return found
 
 
-def header_version(path):
-    values = {}
+def header_version(path: str) -> str | None:
+    values: dict[str, str] = {}
     with open(path, errors="replace") as handle:
         for line in handle:
             parts = line.split()
-            if (
-                len(parts) >= 3
-                and parts[0] == "#define"
-                and parts[1] in ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL")
-            ):
+            if len(parts) >= 3 and parts[0] == "#define" and parts[1] in CUDNN_DEFINES:
                 values[parts[1]] = parts[2]
     if "CUDNN_MAJOR" not in values:
         return None
-    return ".".join(values.get(k, "0") for k in ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL"))
+    return ".".join(values.get(k, "0") for k in CUDNN_DEFINES)
 
 
-def cudnn_header_evidence():
+def cudnn_header_evidence() -> list[dict[str, Any]]:
     dirs = ["/usr/include", "/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu"]
     dirs += sorted(glob.glob("/usr/local/cuda*/include"))
     dirs += [os.path.join(site, "nvidia", "cudnn", "include") for site in site_dirs()]
@@ -95,16 +100,16 @@ def cudnn_header_evidence():
     for folder in dirs:
         for name in CUDNN_HEADERS:
             path = os.path.join(folder, name)
-            real = os.path.realpath(path)
-            if os.path.isfile(path) and (origin_of(path), real) not in seen:
-                seen.add((origin_of(path), real))
+            key = (origin_of(path), os.path.realpath(path))
+            if os.path.isfile(path) and key not in seen:
+                seen.add(key)
                 version = header_version(path)
                 if version:
                     found.append(evidence("cudnn", origin_of(path), path, version))
     return found
 
 
-def loader_cache_paths():
+def loader_cache_paths() -> list[str]:
     for ldconfig in ("/sbin/ldconfig", "/usr/sbin/ldconfig", "/sbin/ldconfig.real"):
         if os.path.exists(ldconfig):
             try:
@@ -115,7 +120,7 @@ def loader_cache_paths():
     return []
 
 
-def library_dirs():
+def library_dirs() -> list[str]:
     dirs = [os.path.dirname(p) for p in loader_cache_paths() if "libcudart" in p or "libcudnn" in p]
     dirs += [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
     dirs += sorted(glob.glob("/usr/local/cuda*/lib64")) + sorted(glob.glob("/usr/local/cuda*/targets/*/lib"))
@@ -125,7 +130,7 @@ def library_dirs():
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
-def link_names(path):
+def link_names(path: str) -> list[str]:
     """The file names along a symlink chain: libcudnn.so.9 -> libcudnn.so.9.28.0 -> ..."""
     names = [os.path.basename(path)]
     for _ in range(8):
@@ -136,7 +141,7 @@ def link_names(path):
     return names
 
 
-def library_evidence():
+def library_evidence() -> list[dict[str, Any]]:
     """Library files by name (libcudart.so.12.9.79), one per installation and real file."""
     found, seen = [], set()
     for folder in library_dirs():
@@ -145,16 +150,16 @@ def library_evidence():
                 path = os.path.join(folder, name)
                 if not name.startswith(prefix) or not os.path.exists(path):
                     continue
-                real = os.path.realpath(path)
-                key = (origin_of(path), real)
+                key = (origin_of(path), os.path.realpath(path))
                 named = max((n[len(prefix) :] for n in link_names(path) if n.startswith(prefix)), key=len)
-                if key not in seen and VERSION_RE.match(named):
+                match = VERSION_RE.match(named)
+                if key not in seen and match:
                     seen.add(key)
-                    found.append(evidence(library, origin_of(path), path, VERSION_RE.match(named).group(1)))
+                    found.append(evidence(library, origin_of(path), path, match.group(1)))
     return found
 
 
-def distinct_files(libraries, limit=6):
+def distinct_files(libraries: list[dict[str, Any]], limit: int = 6) -> list[dict[str, Any]]:
     """Each real library file once: asking the same file twice tells nothing new."""
     chosen, seen = [], set()
     for item in libraries:
@@ -165,50 +170,33 @@ def distinct_files(libraries, limit=6):
     return chosen[:limit]
 
 
-def start_library_calls(files):
-    children = []
-    for item in files:
-        child = subprocess.Popen(
-            [sys.executable, "-c", CALL_SNIPPET, item["source"], item["library"]],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            universal_newlines=True,
-        )
-        children.append((item, child))
-    return children
+def start_library_calls(files: list[dict[str, Any]]) -> list[tuple[dict[str, Any], subprocess.Popen[str]]]:
+    return [(item, spawn(CALL_SNIPPET, item["source"], item["library"])) for item in files]
 
 
-def call_version(library, value):
+def call_version(library: str, value: int) -> str:
     if library == "cuda":
-        return "%d.%d" % (value // 1000, (value % 1000) // 10)
+        return f"{value // 1000}.{(value % 1000) // 10}"
     if value >= 90000:
-        return "%d.%d.%d" % (value // 10000, (value % 10000) // 100, value % 100)
-    return "%d.%d.%d" % (value // 1000, (value % 1000) // 100, value % 100)
+        return f"{value // 10000}.{(value % 10000) // 100}.{value % 100}"
+    return f"{value // 1000}.{(value % 1000) // 100}.{value % 100}"
 
 
-def finish_library_calls(children):
+def finish_library_calls(children: list[tuple[dict[str, Any], subprocess.Popen[str]]]) -> list[dict[str, Any]]:
     found = []
     for item, child in children:
-        source = (
-            item["source"] + " " + ("cudaRuntimeGetVersion()" if item["library"] == "cuda" else "cudnnGetVersion()")
-        )
-        try:
-            out, err = child.communicate(timeout=IMPORT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            out, err = "", "timed out"
-        result = framed(out)
+        call = "cudaRuntimeGetVersion()" if item["library"] == "cuda" else "cudnnGetVersion()"
+        source = item["source"] + " " + call
+        result, detail = collect(child)
         if result is None or result.get("code"):
-            error = "loading it failed (exit %s): %s" % (child.returncode, (err or "").strip()[-300:])
-            found.append(evidence(item["library"], item["origin"], source, None, error))
+            found.append(evidence(item["library"], item["origin"], source, None, f"loading it failed ({detail})"))
         else:
-            found.append(
-                evidence(item["library"], item["origin"], source, call_version(item["library"], result["value"]))
-            )
+            version = call_version(item["library"], result["value"])
+            found.append(evidence(item["library"], item["origin"], source, version))
     return found
 
 
-def pip_evidence(dists):
+def pip_evidence(dists: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for name, dist in sorted(dists.items()):
         for library, pattern in (("cuda", r"nvidia-cuda-runtime(-cu\d+)?$"), ("cudnn", r"nvidia-cudnn(-cu\d+)?$")):
@@ -217,7 +205,7 @@ def pip_evidence(dists):
     return found
 
 
-def framework_evidence(frameworks):
+def framework_evidence(frameworks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for module, result in sorted(frameworks.items()):
         if result.get("cuda"):
@@ -228,3 +216,21 @@ def framework_evidence(frameworks):
         elif cudnn:
             found.append(evidence("cudnn", "framework", module + " build", version_in(str(cudnn))))
     return found
+
+
+def gpu_evidence(
+    libraries: list[dict[str, Any]],
+    calls: list[tuple[dict[str, Any], subprocess.Popen[str]]],
+    dists: dict[str, dict[str, Any]],
+    frameworks: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Every piece of evidence, the library calls (started early) collected last."""
+    return (
+        env_evidence()
+        + cuda_file_evidence()
+        + cudnn_header_evidence()
+        + libraries
+        + finish_library_calls(calls)
+        + pip_evidence(dists)
+        + framework_evidence(frameworks)
+    )
