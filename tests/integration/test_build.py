@@ -1,4 +1,4 @@
-"""Issue 8: --aml-build and the static Dockerfile checks, on real builds."""
+"""--aml-build and the static Dockerfile checks, on real builds."""
 
 from __future__ import annotations
 

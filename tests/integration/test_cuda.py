@@ -1,4 +1,4 @@
-"""Issue 5: CUDA and cuDNN detection on images built from NVIDIA's real runtime wheels."""
+"""CUDA and cuDNN detection on images built from NVIDIA's real runtime wheels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 8: the bundled examples run as documented, and JUnit XML carries the image's facts."""
+"""The bundled examples run as documented, and JUnit XML carries the image's facts."""
 
 from __future__ import annotations
 

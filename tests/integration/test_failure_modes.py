@@ -1,4 +1,4 @@
-"""Issue 6: broken images, signals, leftovers, safe defaults and parallel runs, against a real engine."""
+"""Broken images, signals, leftovers, safe defaults and parallel runs, against a real engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 7: a candidate against its baseline image or lock file, and the reports."""
+"""A candidate against its baseline image or lock file, and the reports."""
 
 from __future__ import annotations
 

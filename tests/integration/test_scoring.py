@@ -1,4 +1,4 @@
-"""Issue 4: the scoring checks against real servers running entry scripts we control."""
+"""The scoring checks against real servers running entry scripts we control."""
 
 from __future__ import annotations
 

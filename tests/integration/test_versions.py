@@ -1,4 +1,4 @@
-"""Issue 3: version expectations, frameworks, the curated catalog and pip-check against real images."""
+"""Version expectations, frameworks, the curated catalog and pip-check against real images."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 2: the plugin against real containers of the stand-in images."""
+"""The plugin against real containers of the stand-in images."""
 
 from __future__ import annotations
 

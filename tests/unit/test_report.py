@@ -1,0 +1,59 @@
+"""The run report: gathered from test reports, rendered for the terminal, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_amlimage.report import RunReport
+
+CHANGES = [
+    {"kind": "upgraded", "name": "numpy", "old": "1.26.4", "new": "2.0.0"},
+    {"kind": "removed", "name": "scipy", "old": "1.11.0", "new": None},
+]
+
+
+def report(nodeid: str, outcome: str, **properties: object) -> pytest.TestReport:
+    """A check's report as CheckItem makes it: every check carries the image's facts."""
+    facts = [("aml_image", "img:2"), ("aml_python", "3.11.2")]
+    return pytest.TestReport(
+        nodeid, ("img", 0, nodeid), {}, outcome, None, "call", user_properties=[*facts, *properties.items()]
+    )
+
+
+def gathered() -> RunReport:
+    run = RunReport()
+    run.pytest_runtest_logreport(report("img:2::non-root", "passed"))
+    changes = {"against": "baseline img:1", "changes": CHANGES}
+    run.pytest_runtest_logreport(report("img:2::baseline[major]", "failed", amlimage_changes=changes))
+    latency = {"candidate_ms": 2.0, "baseline_ms": 1.0}
+    run.pytest_runtest_logreport(report("img:2::baseline[latency]", "passed", amlimage_latency=latency))
+    return run
+
+
+def test_terminal_lines_sort_removals_first_and_show_latency() -> None:
+    assert gathered().terminal_lines() == [
+        "img:2 against baseline img:1: 1 removed, 1 upgraded",
+        "  removed    scipy                            1.11.0           -> -",
+        "  upgraded   numpy                            1.26.4           -> 2.0.0",
+        "img:2 median scoring latency: 2.0 ms (baseline 1.0 ms)",
+    ]
+
+
+def test_reports_of_other_plugins_tests_are_ignored() -> None:
+    run = RunReport()
+    run.pytest_runtest_logreport(pytest.TestReport("t.py::x", ("t.py", 0, "x"), {}, "passed", None, "call"))
+    assert run.as_json() == {"images": {}} and not run.has_changes()
+
+
+def test_json_and_markdown_files(tmp_path: Path) -> None:
+    run = gathered()
+    run.write((tmp_path / "r.json", tmp_path / "r.md"))
+    data = json.loads((tmp_path / "r.json").read_text())["images"]["img:2"]
+    assert data["checks"] == {"baseline[latency]": "passed", "baseline[major]": "failed", "non-root": "passed"}
+    assert data["facts"]["aml_python"] == "3.11.2" and data["changes"]["against"] == "baseline img:1"
+    markdown = (tmp_path / "r.md").read_text()
+    assert "## `img:2`\n\n3 checks, 1 failed\n- failed: `baseline[major]`" in markdown
+    assert "| removed | scipy | 1.11.0 | - |\n| upgraded | numpy | 1.26.4 | 2.0.0 |" in markdown
