@@ -30,7 +30,8 @@ class LaunchPlan:
 
     image: str
     serves: bool
-    port: int
+    port: int  # the scoring route's
+    ports: tuple[int, ...]  # every route's, published
     memory: str
     cpus: float
     command: list[str] | None = None
@@ -96,8 +97,8 @@ class AmlContainer:
             raise AmlUsageError(f"port {wanted} is not published by the container of {self.image}")
         return int(bindings[0]["HostPort"])
 
-    def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.host_port()}{path}"
+    def url(self, path: str = "/", port: int | None = None) -> str:
+        return f"http://{self.host}:{self.host_port(port)}{path}"
 
     def remove(self) -> None:
         self._wrapped.stop(force=True, delete_volume=True)
@@ -118,7 +119,8 @@ def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerCo
         wrapped.with_command(plan.command)
     for host_path, container_path in plan.mounts.items():
         wrapped.with_volume_mapping(host_path, container_path, "ro")
-    cast(dict[str, Any], wrapped.ports)[f"{plan.port}/tcp"] = ("127.0.0.1", None) if plan.bind_loopback else None
+    for port in plan.ports:
+        cast(dict[str, Any], wrapped.ports)[f"{port}/tcp"] = ("127.0.0.1", None) if plan.bind_loopback else None
     from docker.types import DeviceRequest
 
     gpus = [DeviceRequest(count=-1, capabilities=[["gpu"]])] if plan.gpus else None

@@ -1,7 +1,50 @@
-"""Where Azure ML's inference images keep things inside the container."""
+"""Where Azure ML puts things in the container, and how an online deployment mounts code and model.
+
+As the platform's own local emulation does it (``azure-ai-ml``: ``_local_endpoints/
+azureml_image_context.py``): the code folder at ``/var/azureml-app/<folder name>/``,
+``AML_APP_ROOT`` that folder joined with the scoring script's directory,
+``AZUREML_ENTRY_SCRIPT`` the script's file name, and the model under
+``/var/azureml-app/azureml-models/<name>/<version>`` (unnamed: ``.../azureml-models``) with
+``AZUREML_MODEL_DIR`` pointing there, so a model folder ``model/`` is read as
+``$AZUREML_MODEL_DIR/model/...``. One difference: the SDK mounts the model path's parent
+folder; we mount the model path itself at the same place inside, so the script sees exactly
+what a registered model gives it and nothing of the folders beside it.
+"""
 
 from __future__ import annotations
 
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
 APP_ROOT = "/var/azureml-app"
-MOUNTED_MODEL_DIR = "/var/azureml-models"
+MODEL_ROOT = "/var/azureml-app/azureml-models"
 SERVER_PORT = 5001
+
+
+@dataclass(frozen=True)
+class Mounted:
+    """Read-only mounts (host path -> container path) and the environment that goes with them."""
+
+    mounts: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def model_dir(name: str | None, version: str | None, mount_path: str | None = None) -> str:
+    """``AZUREML_MODEL_DIR`` for a model of this name and version (or the deployment's model_mount_path)."""
+    if mount_path:
+        return posixpath.normpath(mount_path)
+    return posixpath.join(MODEL_ROOT, name, version or "1") if name else MODEL_ROOT
+
+
+def code_mount(code: Path, entry_script: Path) -> Mounted:
+    """The code folder at /var/azureml-app/<its name>; the app root is the script's own folder there."""
+    inside = posixpath.join(APP_ROOT, code.name)
+    relative = entry_script.parent.relative_to(code).as_posix()
+    app_root = posixpath.normpath(posixpath.join(inside, relative))
+    return Mounted({str(code): inside}, {"AML_APP_ROOT": app_root, "AZUREML_ENTRY_SCRIPT": entry_script.name})
+
+
+def model_mount(model: Path, directory: str) -> Mounted:
+    """The model (a folder or a file) at ``directory/<its name>``; ``AZUREML_MODEL_DIR`` is ``directory``."""
+    return Mounted({str(model): posixpath.join(directory, model.name)}, {"AZUREML_MODEL_DIR": directory})

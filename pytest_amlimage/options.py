@@ -49,6 +49,7 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("image", "image to validate (repeatable; each runs every built-in check)", "list", "IMAGE"),
     Option("spec", "TOML spec file with expectations and scoring settings", "path", "PATH"),
+    Option("deployment", "Azure ML online deployment YAML: run the image as that deployment would", "path", "PATH"),
     Option("expect", "version expectation, e.g. 'numpy==1.20.1' (repeatable)", "list", "SPEC"),
     Option("framework", "framework expectation, e.g. 'torch==1.6.*' (distribution and import)", "str", "SPEC"),
     Option("curated", "apply a curated environment's expectations (name, MCR path, or 'auto')", "str", "NAME"),
@@ -61,7 +62,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
     Option("command", "command that starts the server instead of the image's own CMD", "str", "CMD"),
     Option("port", "port the scoring server listens on inside the container", "int", "PORT", 5001),
-    Option("ready_timeout", "seconds to wait for the server to answer GET /", "float", "SECONDS", 120.0),
+    Option("ready_timeout", "seconds to wait for GET / to answer (default: the probe budget)", "float", "SECONDS"),
     Option("score_timeout", "seconds one scoring request may take", "float", "SECONDS", 60.0),
     Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),
     Option("atol", "absolute tolerance comparing numbers in responses", "float", "ATOL", 1e-9),

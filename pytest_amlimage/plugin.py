@@ -106,15 +106,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     run_report = config.stash.get(REPORT_KEY, None)
-    lines = run_report.terminal_lines() if run_report is not None else []
-    if lines:
-        terminalreporter.section("amlimage: changes")
-        for line in lines:
-            terminalreporter.write_line(line)
-        if config.stash[SESSION_KEY].settings.lock and run_report is not None and run_report.has_changes():
-            terminalreporter.write_line(
-                "accept these changes: re-run with --aml-lock-update, then commit the lock file"
-            )
+    if run_report is None:
+        return
+    for title, lines in (("endpoint", run_report.endpoint_lines()), ("changes", run_report.terminal_lines())):
+        if lines:
+            terminalreporter.section(f"amlimage: {title}")
+            for line in lines:
+                terminalreporter.write_line(line)
+    if config.stash[SESSION_KEY].settings.lock and run_report.has_changes():
+        terminalreporter.write_line("accept these changes: re-run with --aml-lock-update, then commit the lock file")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -154,4 +154,5 @@ def aml_scoring(request: pytest.FixtureRequest, aml_image: str) -> ScoringClient
     from .scoring import ScoringClient
 
     image = _session(request).images[aml_image]
-    return ScoringClient(image.container(), image.readiness, image.session.settings.score_timeout)
+    settings = image.session.settings
+    return ScoringClient(image.container(), image.readiness, settings.score_timeout, settings.endpoint.scoring_route)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -47,27 +46,24 @@ def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:
     assert comparison.baseline is not None
     answers = []
     for image in (comparison.baseline, comparison.image):
-        answer = post_sample(serving(image), sample.body, settings.score_timeout)
+        answer = post_sample(serving(image), sample.body, settings.score_timeout, settings.endpoint.scoring_route)
         if answer.status != 200:
             raise CheckFailed(f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}")
         answers.append(answer.json())
     require_same(answers[1], answers[0], settings, f"{sample.name}: the response differs from {comparison.against}")
 
 
-def _median_seconds(image: ImageRun, sample: Sample, timeout: float) -> float:
-    container = serving(image)
-    times = []
-    for _ in range(LATENCY_REQUESTS):
-        started = time.perf_counter()
-        post_sample(container, sample.body, timeout)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _median_seconds(image: ImageRun, sample: Sample, settings: Settings) -> float:
+    container, route = serving(image), settings.endpoint.scoring_route
+    return statistics.median(
+        post_sample(container, sample.body, settings.score_timeout, route).seconds for _ in range(LATENCY_REQUESTS)
+    )
 
 
 def latency(comparison: Comparison, sample: Sample, measured: dict[str, float], settings: Settings) -> None:
     assert comparison.baseline is not None
-    measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample, settings.score_timeout)
-    measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample, settings.score_timeout)
+    measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample, settings)
+    measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample, settings)
     limit = settings.max_slowdown
     ratio = measured["candidate_ms"] / max(measured["baseline_ms"], 1e-6)
     if limit is not None and ratio > limit:

@@ -17,6 +17,7 @@ class RunReport:
         self.facts: dict[str, dict[str, Any]] = {}
         self.changes: dict[str, dict[str, Any]] = {}  # image -> {"against", "changes"}
         self.latency: dict[str, dict[str, Any]] = {}
+        self.endpoint: dict[str, dict[str, Any]] = {}  # image -> probe budget and concurrency figures
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record one of our check reports (the call phase, or a setup that failed); a pytest hook."""
@@ -31,6 +32,8 @@ class RunReport:
             self.changes[image] = {"against": found["against"], "changes": found["changes"]}
         if "amlimage_latency" in properties:
             self.latency[image] = properties["amlimage_latency"]
+        if "amlimage_endpoint" in properties:
+            self.endpoint.setdefault(image, {}).update(properties["amlimage_endpoint"])
 
     def has_changes(self) -> bool:
         return any(found["changes"] for found in self.changes.values())
@@ -56,6 +59,24 @@ class RunReport:
                 )
         return lines
 
+    def endpoint_lines(self) -> list[str]:
+        """How each image fared against the endpoint's budgets: probe margin, concurrent latency."""
+        lines = []
+        for image, found in sorted(self.endpoint.items()):
+            if "ready_s" in found:
+                margin = found["budget_s"] - found["ready_s"]
+                lines.append(
+                    f"{image}: GET / answered after {found['ready_s']:.1f} s of a {found['budget_s']:g} s "
+                    f"probe budget (margin {margin:.1f} s)"
+                )
+            if "concurrency" in found:
+                load = found["concurrency"]
+                lines.append(
+                    f"{image}: {load['requests']} requests at once: p50 {load['p50_ms']:.0f} ms, "
+                    f"p95 {load['p95_ms']:.0f} ms"
+                )
+        return lines
+
     def as_json(self) -> dict[str, Any]:
         return {
             "images": {
@@ -64,6 +85,7 @@ class RunReport:
                     "facts": self.facts.get(image, {}),
                     "changes": self.changes.get(image),
                     "latency": self.latency.get(image),
+                    "endpoint": self.endpoint.get(image),
                 }
                 for image in sorted(self.checks)
             }

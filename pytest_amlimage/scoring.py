@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import requests
 
     from .container import AmlContainer
+    from .deployment import Route
 
 POLL_INTERVAL = 0.02
 STATE_EVERY = 0.2
@@ -50,16 +51,16 @@ def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
         return False
 
 
-def wait_ready(container: AmlContainer, timeout: float, stop: threading.Event) -> Readiness:
-    """Poll ``GET /`` every 20 ms until 200; stop at once when the container exits. Never raises."""
+def wait_ready(container: AmlContainer, timeout: float, stop: threading.Event, route: Route) -> Readiness:
+    """Poll the readiness route every 20 ms until 200; stop at once when the container exits. Never raises."""
     started = time.monotonic()
     try:
-        return _poll(container, timeout, stop, started)
+        return _poll(container, timeout, stop, started, route)
     except Exception as error:  # the engine failed under us: report it, the checks show it
         return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
 
 
-def _poll(container: AmlContainer, timeout: float, stop: threading.Event, started: float) -> Readiness:
+def _poll(container: AmlContainer, timeout: float, stop: threading.Event, started: float, route: Route) -> Readiness:
     import requests
 
     next_state, url = started, None
@@ -70,10 +71,10 @@ def _poll(container: AmlContainer, timeout: float, stop: threading.Event, starte
                 running, exit_code = container.state()
                 if not running:
                     return Readiness(now - started, _exited(container, exit_code))
-                next_state, url = now + STATE_EVERY, url or container.url("/")
+                next_state, url = now + STATE_EVERY, url or container.url(route.path, route.port)
             remaining = timeout - (now - started)
             if remaining <= 0:
-                return Readiness(now - started, _timed_out(container, timeout))
+                return Readiness(now - started, _timed_out(container, timeout, url or route.path))
             if url and _liveness(http, url, min(2.0, remaining)):
                 return Readiness(time.monotonic() - started)
             stop.wait(POLL_INTERVAL)
@@ -85,10 +86,10 @@ def _exited(container: AmlContainer, exit_code: int | None) -> str:
     return f"the container exited with code {exit_code}{hint} before the server answered GET /\n{log_tail(container)}"
 
 
-def _timed_out(container: AmlContainer, timeout: float) -> str:
+def _timed_out(container: AmlContainer, timeout: float, url: str) -> str:
     return (
         f"the server did not answer GET / with 200 within {timeout:g} s "
-        f"(awaited: GET {container.url('/')})\n{log_tail(container)}\n"
+        f"(awaited: GET {url})\n{log_tail(container)}\n"
         "Hint: a slow init() needs a longer --aml-ready-timeout; a server that keeps restarting shows its "
         "error above"
     )
@@ -97,14 +98,17 @@ def _timed_out(container: AmlContainer, timeout: float) -> str:
 class ScoringClient:
     """The ``aml_scoring`` fixture: ``url``, ``wait_ready()``, ``score(payload)``."""
 
-    def __init__(self, container: AmlContainer, readiness: Callable[[], Readiness], score_timeout: float) -> None:
+    def __init__(
+        self, container: AmlContainer, readiness: Callable[[], Readiness], score_timeout: float, route: Route
+    ) -> None:
         self.container = container
         self._readiness = readiness
         self.score_timeout = score_timeout
+        self.route = route
 
     @property
     def url(self) -> str:
-        return self.container.url("/")
+        return self.container.url("/", self.route.port)
 
     def wait_ready(self) -> None:
         self._readiness().raise_for_error()
@@ -118,7 +122,7 @@ class ScoringClient:
         self.wait_ready()
         body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
         return requests.post(
-            self.container.url("/score"),
+            self.container.url(self.route.path, self.route.port),
             data=body,
             headers={"Content-Type": content_type},
             timeout=self.score_timeout,
@@ -134,6 +138,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    seconds: float = 0.0  # from sending the request to the last byte of the answer
 
     def json(self) -> Any:
         import json
@@ -141,27 +146,36 @@ class Answer:
         return json.loads(self.body)
 
 
-def request(container: AmlContainer, method: str, path: str, timeout: float, **kwargs: Any) -> Answer:
-    """One HTTP request, its body capped at 10 MB; failures become ``CheckFailed``."""
+def request(
+    container: AmlContainer,
+    method: str,
+    route: Route,
+    timeout: float,
+    limit: str = "--aml-score-timeout",
+    **kwargs: Any,
+) -> Answer:
+    """One HTTP request, its body capped at 10 MB; failures become ``CheckFailed`` naming ``limit``."""
     import requests
 
+    path, started = route.path, time.perf_counter()
     try:
-        with requests.request(method, container.url(path), timeout=timeout, stream=True, **kwargs) as reply:
+        url = container.url(path, route.port)
+        with requests.request(method, url, timeout=timeout, stream=True, **kwargs) as reply:
             body = b""
             for chunk in reply.iter_content(65536):
                 body += chunk
                 if len(body) > MAX_BODY:
                     raise CheckFailed(f"{method} {path}: the response is larger than {MAX_BODY // 2**20} MB")
-            return Answer(reply.status_code, {k.lower(): v for k, v in reply.headers.items()}, body)
+            headers = {k.lower(): v for k, v in reply.headers.items()}
+            return Answer(reply.status_code, headers, body, time.perf_counter() - started)
     except requests.Timeout:
         raise CheckFailed(
-            f"{method} {path}: no answer within {timeout:g} s (--aml-score-timeout); does run() hang?\n"
-            f"{log_tail(container)}"
+            f"{method} {path}: no answer within {timeout:g} s ({limit}); does run() hang?\n{log_tail(container)}"
         ) from None
     except requests.RequestException as error:
         raise CheckFailed(f"{method} {path} failed: {error}\n{log_tail(container)}") from None
 
 
-def post_sample(container: AmlContainer, body: bytes, timeout: float) -> Answer:
-    """``POST /score`` with a JSON sample body."""
-    return request(container, "POST", "/score", timeout, data=body, headers={"Content-Type": "application/json"})
+def post_sample(container: AmlContainer, body: bytes, timeout: float, route: Route) -> Answer:
+    """``POST`` a JSON sample body to the scoring route."""
+    return request(container, "POST", route, timeout, data=body, headers={"Content-Type": "application/json"})

@@ -1,12 +1,17 @@
-"""The built-in checks against the scoring server: liveness, samples, bad requests, swagger."""
+"""The built-in checks against the scoring server, held to the endpoint's probes and request limits."""
 
 from __future__ import annotations
 
 import json
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .deployment import Route
 from .errors import CheckFailed
 from .samples import Sample, require_same
 from .scoring import RUN_FAILED_HEADER, Answer, log_tail, post_sample, request
@@ -16,15 +21,20 @@ if TYPE_CHECKING:
     from .session import ImageRun
     from .settings import Settings
 
-LIVENESS_TIMEOUT = 10.0
+EXEC_HEADER = "x-ms-run-fn-exec-ms"
+HEAD_START = 0.1  # seconds the scoring request gets to reach the server before the liveness probe
 
 
-def serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
-    """The container once its server answers; skips when there is no entry script to serve."""
+def _skip_unless_serving(image: ImageRun) -> None:
     if not image.plan.serves:
         from .session import NO_SERVER
 
         raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
+
+
+def serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
+    """The container once its server answers; skips when there is no entry script to serve."""
+    _skip_unless_serving(image)
     readiness = image.readiness()
     if readiness.error and not detailed:
         raise CheckFailed("the server never answered GET /; the liveness check of this image says why")
@@ -32,11 +42,44 @@ def serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
     return image.container()
 
 
-def liveness(image: ImageRun) -> None:
-    container = serving(image, detailed=True)
-    answer = request(container, "GET", "/", LIVENESS_TIMEOUT)
+def _probe(container: AmlContainer, settings: Settings) -> Answer:
+    """What the platform's liveness probe sees: the route, within the probe's timeout."""
+    probe, route = settings.endpoint.liveness_probe, settings.endpoint.liveness_route
+    return request(container, "GET", route, probe.timeout, limit=f"the liveness probe's timeout, {probe.timeout:g} s")
+
+
+def liveness(image: ImageRun, settings: Settings) -> None:
+    answer = _probe(serving(image, detailed=True), settings)
     if answer.status != 200:
         raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")
+
+
+def probe_budget(image: ImageRun, settings: Settings) -> None:
+    """The server answered before the platform's probes would have given up on it."""
+    _skip_unless_serving(image)
+    probe, readiness = settings.endpoint.liveness_probe, image.readiness()
+    if readiness.error and readiness.seconds < probe.budget:
+        raise CheckFailed("the server never answered GET /; the liveness check of this image says why")
+    if readiness.error:
+        when = f"did not answer 200 within the probe budget of {probe.budget:g} s"
+    elif readiness.seconds > probe.budget:
+        when = f"first answered 200 after {readiness.seconds:.1f} s, over the probe budget of {probe.budget:g} s"
+    else:
+        return
+    raise CheckFailed(
+        f"GET / {when} ({probe.shown}, from {settings.endpoint.source}): the endpoint would restart the "
+        "container. Make init() faster, or raise liveness_probe.initial_delay or failure_threshold in the "
+        "deployment YAML"
+    )
+
+
+def probe_properties(image: ImageRun, settings: Settings) -> list[tuple[str, object]]:
+    readiness, budget = image.readiness(), settings.endpoint.liveness_probe.budget
+    return [("amlimage_endpoint", {"ready_s": readiness.seconds, "budget_s": budget})] if not readiness.error else []
+
+
+def concurrency_properties(measured: dict[str, Any]) -> list[tuple[str, object]]:
+    return [("amlimage_endpoint", {"concurrency": dict(measured)})] if measured else []
 
 
 def _describe_failure(answer: Answer, container: AmlContainer) -> str:
@@ -46,11 +89,24 @@ def _describe_failure(answer: Answer, container: AmlContainer) -> str:
     return f"POST /score answered {answer.status}, expected 200: {text}\n{log_tail(container)}"
 
 
+def _within_request_timeout(answer: Answer, settings: Settings) -> None:
+    limit = settings.endpoint.request_timeout_ms
+    if answer.seconds * 1000 > limit:
+        run_ms = answer.headers.get(EXEC_HEADER)
+        inside = f" (run() itself: {run_ms} ms, by {EXEC_HEADER})" if run_ms else ""
+        raise CheckFailed(
+            f"POST /score took {answer.seconds * 1000:.0f} ms{inside}: the endpoint would answer 408 after "
+            f"{limit} ms (request_settings.request_timeout_ms, from {settings.endpoint.source}). "
+            "Make run() faster, or raise request_timeout_ms (at most 180000)"
+        )
+
+
 def score(image: ImageRun, sample: Sample, settings: Settings) -> None:
     container = serving(image)
-    answer = post_sample(container, sample.body, settings.score_timeout)
+    answer = post_sample(container, sample.body, settings.score_timeout, settings.endpoint.scoring_route)
     if answer.status != 200:
         raise CheckFailed(_describe_failure(answer, container))
+    _within_request_timeout(answer, settings)
     if not sample.has_expected:
         return
     try:
@@ -64,14 +120,68 @@ def score(image: ImageRun, sample: Sample, settings: Settings) -> None:
     require_same(actual, sample.expected, settings, heading)
 
 
-def bad_request(image: ImageRun, timeout: float) -> None:
+def liveness_under_load(image: ImageRun, sample: Sample, settings: Settings) -> None:
+    """While a sample is being scored, the liveness probe still answers within its timeout."""
+    container, endpoint = serving(image), settings.endpoint
+    probe = endpoint.liveness_probe
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route)
+        time.sleep(HEAD_START)
+        try:
+            answer: Answer | None = _probe(container, settings)
+        except CheckFailed:
+            answer = None
+        scored = busy.result()
+    if answer is None or answer.status != 200:
+        seen = "no answer" if answer is None else f"{answer.status}"
+        raise CheckFailed(
+            f"while POST /score was busy ({scored.seconds:.1f} s), GET / gave {seen} within the liveness probe's "
+            f"timeout of {probe.timeout:g} s: the endpoint would restart the container under load. The server "
+            "runs one sync worker unless WORKER_COUNT says more: set WORKER_COUNT=2 (or more) in the deployment's "
+            "environment_variables, or raise liveness_probe.timeout"
+        )
+
+
+def concurrency_level(image: ImageRun, settings: Settings) -> int:
+    """As many requests at once as the endpoint lets through, or the server has workers; at least 2."""
+    workers = {**image.info.env, **settings.endpoint.environment}.get("WORKER_COUNT", "")
+    return max(settings.endpoint.max_concurrent_requests, int(workers) if workers.isdigit() else 1, 2)
+
+
+def concurrency(image: ImageRun, sample: Sample, settings: Settings, measured: dict[str, Any]) -> None:
+    """Requests sent at once all get 200: none fails, resets or times out."""
+    container, count = serving(image), concurrency_level(image, settings)
+    start = threading.Barrier(count)
+
+    def one() -> Answer:
+        start.wait()
+        return post_sample(container, sample.body, settings.score_timeout, settings.endpoint.scoring_route)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(one) for _ in range(count)]
+    problems = [str(f.exception()).splitlines()[0] for f in futures if f.exception() is not None]
+    answers = [f.result() for f in futures if f.exception() is None]
+    problems += [f"{a.status}: {a.body[:200]!r}" for a in answers if a.status != 200]
+    times = sorted(1000 * a.seconds for a in answers)
+    if times:
+        measured.update(requests=count, p50_ms=statistics.median(times), p95_ms=times[-1 - len(times) // 20])
+    if problems:
+        raise CheckFailed(f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10]))
+
+
+def bad_request(image: ImageRun, settings: Settings) -> None:
     container = serving(image)
     answer = request(
-        container, "POST", "/score", timeout, data=b'{"data": [1, 2', headers={"Content-Type": "application/json"}
+        container,
+        "POST",
+        settings.endpoint.scoring_route,
+        settings.score_timeout,
+        data=b'{"data": [1, 2',
+        headers={"Content-Type": "application/json"},
     )
     if answer.status < 400:
         raise CheckFailed(f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)")
-    after = request(container, "GET", "/", LIVENESS_TIMEOUT)
+    after = _probe(container, settings)
     if after.status != 200:
         raise CheckFailed(f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}")
 
@@ -117,9 +227,9 @@ def sample_problems(schema: dict[str, Any], samples: list[Sample]) -> list[str]:
     return problems
 
 
-def swagger(image: ImageRun, samples: list[Sample], timeout: float) -> None:
-    container = serving(image)
-    answer = request(container, "GET", "/swagger.json", LIVENESS_TIMEOUT)
+def swagger(image: ImageRun, samples: list[Sample], settings: Settings) -> None:
+    container, scoring = serving(image), settings.endpoint.scoring_route
+    answer = request(container, "GET", Route("/swagger.json", scoring.port), settings.score_timeout)
     if answer.status == 404:
         raise pytest.skip.Exception(
             "the entry script declares no schema, so there is no swagger", _use_item_location=True
@@ -137,7 +247,7 @@ def swagger(image: ImageRun, samples: list[Sample], timeout: float) -> None:
     problems = sample_problems(schema, samples)
     if schema.get("properties") and "example" in schema:  # declared by inference-schema decorators
         example = json.dumps(schema["example"]).encode()
-        scored = post_sample(container, example, timeout)
+        scored = post_sample(container, example, settings.score_timeout, scoring)
         problems += [f"the schema's own example is rejected: {scored.status}"] if scored.status != 200 else []
     if problems:
         raise CheckFailed("the swagger's input schema does not match:\n" + "\n".join(problems))

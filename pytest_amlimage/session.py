@@ -12,10 +12,9 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import build, catalog, compare, cuda, engine, samples
+from . import build, catalog, compare, cuda, engine, layout, samples
 from . import container as containers
 from .imageinfo import ImageInfo
-from .layout import APP_ROOT, MOUNTED_MODEL_DIR
 from .probe import Facts, run_probe
 from .scoring import Readiness, wait_ready
 from .settings import Settings
@@ -53,8 +52,9 @@ class ImageRun:
                 pool, stop = self.session.pool, self.session.stop
                 self._facts = pool.submit(run_probe, self._container)
                 if self._container.plan.serves:
-                    timeout = self.session.settings.ready_timeout
-                    self._ready = pool.submit(wait_ready, self._container, timeout, stop)
+                    settings = self.session.settings
+                    route = settings.endpoint.readiness_route
+                    self._ready = pool.submit(wait_ready, self._container, settings.ready_timeout, stop, route)
             return self._container
 
     def facts(self) -> Facts:
@@ -103,15 +103,11 @@ NO_SERVER = (
 def plan_launch(
     settings: Settings, reference: str, image_env: dict[str, str], docker_host: str | None = None
 ) -> containers.LaunchPlan:
-    """How to start ``reference``: with its own CMD when it can serve, else kept alive for the probe."""
-    environment: dict[str, str] = {}
-    mounts: dict[str, str] = {}
-    if settings.entry_script:
-        mounts[str(settings.entry_script.parent)] = APP_ROOT
-        environment.update(AZUREML_ENTRY_SCRIPT=settings.entry_script.name, AML_APP_ROOT=APP_ROOT)
-    if settings.model_dir:
-        mounts[str(settings.model_dir)] = MOUNTED_MODEL_DIR
-        environment["AZUREML_MODEL_DIR"] = MOUNTED_MODEL_DIR
+    """How to start ``reference`` as the endpoint would: the platform's mounts and environment, its routes' ports.
+
+    An image that cannot serve (no entry script baked in or given) is kept alive for the probe.
+    """
+    endpoint, mounted = settings.endpoint, platform_layout(settings)
     serves = bool(settings.command or settings.entry_script or image_env.get("AZUREML_ENTRY_SCRIPT"))
     entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE
     if settings.command:
@@ -119,16 +115,35 @@ def plan_launch(
     return containers.LaunchPlan(
         image=reference,
         serves=serves,
-        port=settings.port,
-        command=command,
-        entrypoint=entrypoint,
-        environment=environment,
-        mounts=mounts,
+        port=endpoint.scoring_route.port,
+        ports=endpoint.ports,
         memory=settings.memory,
         cpus=settings.cpus,
+        command=command,
+        entrypoint=entrypoint,
+        environment={**endpoint.environment, **mounted.environment},
+        mounts=mounted.mounts,
         gpus=settings.gpu,
         bind_loopback=engine.engine_is_local(docker_host),
     )
+
+
+def platform_layout(settings: Settings) -> layout.Mounted:
+    """The code and model mounts of an online deployment, and the variables that point at them."""
+    endpoint, script, model = settings.endpoint, settings.entry_script, settings.model_dir
+    mounts: dict[str, str] = {}
+    environment: dict[str, str] = {}
+    if script is not None:
+        code = endpoint.code if endpoint.code is not None and endpoint.code in script.parents else script.parent
+        code_part = layout.code_mount(code, script)
+        mounts.update(code_part.mounts)
+        environment.update(code_part.environment)
+    if model is not None:
+        directory = layout.model_dir(endpoint.model_name, endpoint.model_version, endpoint.model_mount_path)
+        model_part = layout.model_mount(model, directory)
+        mounts.update(model_part.mounts)
+        environment.update(model_part.environment)
+    return layout.Mounted(mounts, environment)
 
 
 class AmlSession:

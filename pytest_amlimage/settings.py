@@ -7,13 +7,13 @@ source the bad value came from.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from . import catalog, cuda, engine, specfile
+from . import catalog, cuda, deployment, engine, specfile
 from .errors import AmlUsageError
 from .expectations import Expectation, distribution_name, gather, parse_expectation
 from .options import BY_NAME, Option, default
@@ -34,7 +34,8 @@ class Settings:
     samples: tuple[Path, ...] = ()
     command: tuple[str, ...] | None = None
     port: int = cast(int, default("port"))
-    ready_timeout: float = cast(float, default("ready_timeout"))
+    endpoint: deployment.Endpoint = field(default_factory=deployment.Endpoint)
+    ready_timeout: float = deployment.Probe().budget
     score_timeout: float = cast(float, default("score_timeout"))
     rtol: float = cast(float, default("rtol"))
     atol: float = cast(float, default("atol"))
@@ -69,17 +70,20 @@ class Found:
 
 
 class _Sources:
-    """Looks an option up on the command line, in ini, then in the spec file; typed accessors convert it."""
+    """Looks an option up on the command line, in ini, the spec file, then the deployment YAML; converts it."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.spec: dict[str, Any] = {}
         self.spec_name = ""
         self.spec_dir = Path.cwd()
+        self.deployment: deployment.Deployment | None = None
         found = self.get("spec")
         if found is not None:
             path = convert(BY_NAME["spec"], found)
             self.spec, self.spec_dir, self.spec_name = specfile.load(path, found.source), path.parent, str(path)
+        yaml = self.path("deployment")
+        self.deployment = deployment.load(yaml, int(self.number("port"))) if yaml is not None else None
 
     def get(self, name: str) -> Found | None:
         option = BY_NAME[name]
@@ -91,6 +95,9 @@ class _Sources:
             return Found(value, f"ini {option.ini}", self.config.rootpath)
         if name in self.spec:
             return Found(self.spec[name], f"spec file {self.spec_name}", self.spec_dir)
+        if self.deployment is not None and name in self.deployment.options:
+            yaml = self.deployment.path
+            return Found(self.deployment.options[name], f"deployment {yaml}", yaml.parent)
         return None
 
     def source(self, name: str) -> str:
@@ -210,13 +217,27 @@ def _check_contradictions(settings: Settings) -> Settings:
     return settings
 
 
+def _endpoint(values: _Sources, images: tuple[str, ...], build: Path | None) -> deployment.Endpoint:
+    if values.deployment is None:
+        return deployment.Endpoint.on_port(int(values.number("port")))
+    if not images and build is None:
+        raise AmlUsageError(
+            f"{values.deployment.path} names no image to run here (its environment is in the cloud or unset): "
+            "pass --aml-image=IMAGE"
+        )
+    return values.deployment.endpoint
+
+
 def load(config: pytest.Config) -> Settings:
     values = _Sources(config)
+    images, build = engine.check_references(values.texts("image"), values.source("image")), _build(values)
+    endpoint = _endpoint(values, images, build)
     framework, baseline, command = values.text("framework"), values.text("baseline"), values.text("command")
     lock_update = values.flag("lock_update")
     return _check_contradictions(
         Settings(
-            images=engine.check_references(values.texts("image"), values.source("image")),
+            images=images,
+            endpoint=endpoint,
             expectations=gather(
                 values.spec.get("expect", {}),
                 values.spec_name,
@@ -234,7 +255,7 @@ def load(config: pytest.Config) -> Settings:
             samples=values.paths("sample"),
             command=tuple(shlex.split(command)) if command else None,
             port=int(values.number("port")),
-            ready_timeout=values.number("ready_timeout"),
+            ready_timeout=values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
             score_timeout=values.number("score_timeout"),
             rtol=values.number("rtol"),
             atol=values.number("atol"),
@@ -248,7 +269,7 @@ def load(config: pytest.Config) -> Settings:
             allow_removed=tuple(distribution_name(name) for name in values.texts("allow_removed")),
             max_slowdown=values.optional_number("max_slowdown"),
             reports=_reports(values),
-            build=_build(values),
+            build=build,
             build_args=_pairs(values, "build_arg"),
             build_target=values.text("build_target"),
             rm_built=values.flag("rm_built"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,7 @@ def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry
     for library, expectation in expected.items():
         if expectation is not None:
             yield Check(library, partial(_cuda_version, image, library, expectation))
-    claims_cuda = any(name in image.info.env for name in CUDA_IMAGE_ENV)
+    claims_cuda = settings.endpoint.gpu or any(name in image.info.env for name in CUDA_IMAGE_ENV)
     if claims_cuda or settings.gpu or any(e is not None and e.text != "none" for e in expected.values()):
         yield Check("cuda-consistency", partial(_cuda_consistency, image))
         yield Check("cuda-framework", partial(_cuda_framework, image))
@@ -94,12 +95,21 @@ def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry
 
 
 def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
-    samples = image.session.samples
-    yield Check("liveness", partial(scoring_checks.liveness, image))
+    """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
+    samples, serve = image.session.samples, scoring_checks
+    yield Check("liveness", partial(serve.liveness, image, settings))
+    yield Check(
+        "probe-budget", partial(serve.probe_budget, image, settings), partial(serve.probe_properties, image, settings)
+    )
     for sample in samples:
-        yield Check(f"score[{sample.name}]", partial(scoring_checks.score, image, sample, settings))
-    yield Check("bad-request", partial(scoring_checks.bad_request, image, settings.score_timeout))
-    yield Check("swagger", partial(scoring_checks.swagger, image, samples, settings.score_timeout))
+        yield Check(f"score[{sample.name}]", partial(serve.score, image, sample, settings))
+    if samples:
+        measured: dict[str, Any] = {}
+        yield Check("liveness-under-load", partial(serve.liveness_under_load, image, samples[0], settings))
+        concurrency = partial(serve.concurrency, image, samples[0], settings, measured)
+        yield Check("concurrency", concurrency, partial(serve.concurrency_properties, measured))
+    yield Check("bad-request", partial(serve.bad_request, image, settings))
+    yield Check("swagger", partial(serve.swagger, image, samples, settings))
 
 
 def _regression_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:

@@ -93,7 +93,7 @@ def test_safe_defaults(aml_container):
 def test_containers_run_with_safe_defaults(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
     pytester.makepyfile(test_safety=SAFETY_TEST)
     result = run_plugin("--aml-image", images["minimal"], "--aml-model-dir", str(pytester.path), "-k", "safe")
-    result.assert_outcomes(passed=1, deselected=6)
+    result.assert_outcomes(passed=1, deselected=7)
 
 
 def test_entrypoint_exiting_at_once(run_plugin: Any, images: dict[str, str]) -> None:

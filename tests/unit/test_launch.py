@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from pytest_amlimage.deployment import Endpoint
 from pytest_amlimage.session import plan_launch
 from pytest_amlimage.settings import Settings
 
@@ -16,16 +17,41 @@ def test_baked_in_entry_script_starts_the_images_own_command() -> None:
     assert plan.mounts == {} and plan.environment == {}
 
 
-def test_mounted_entry_script_and_model_are_read_only_mounts(tmp_path: Path) -> None:
+def test_entry_script_and_model_are_mounted_as_an_online_deployment_does(tmp_path: Path) -> None:
     script = tmp_path / "code" / "score.py"
     settings = Settings(entry_script=script, model_dir=tmp_path / "model", port=8080)
     plan = plan_launch(settings, "img:1", {})
-    assert plan.serves and plan.port == 8080
-    assert plan.mounts == {str(tmp_path / "code"): "/var/azureml-app", str(tmp_path / "model"): "/var/azureml-models"}
+    assert plan.serves and plan.port == 5001  # the endpoint's routes, not --aml-port, once settings are loaded
+    assert plan.mounts == {
+        str(tmp_path / "code"): "/var/azureml-app/code",
+        str(tmp_path / "model"): "/var/azureml-app/azureml-models/model",
+    }
     assert plan.environment == {
         "AZUREML_ENTRY_SCRIPT": "score.py",
-        "AML_APP_ROOT": "/var/azureml-app",
-        "AZUREML_MODEL_DIR": "/var/azureml-models",
+        "AML_APP_ROOT": "/var/azureml-app/code",
+        "AZUREML_MODEL_DIR": "/var/azureml-app/azureml-models",
+    }
+
+
+def test_a_deployments_code_folder_model_name_and_variables(tmp_path: Path) -> None:
+    endpoint = Endpoint(
+        code=tmp_path / "src",
+        model_name="sklearn-model",
+        model_version="3",
+        environment={"WORKER_COUNT": "2"},
+    )
+    script = tmp_path / "src" / "onlinescoring" / "score.py"
+    settings = Settings(entry_script=script, model_dir=tmp_path / "model" / "model.pkl", endpoint=endpoint)
+    plan = plan_launch(settings, "img:1", {})
+    assert plan.mounts == {
+        str(tmp_path / "src"): "/var/azureml-app/src",
+        str(tmp_path / "model" / "model.pkl"): "/var/azureml-app/azureml-models/sklearn-model/3/model.pkl",
+    }
+    assert plan.environment == {
+        "WORKER_COUNT": "2",
+        "AML_APP_ROOT": "/var/azureml-app/src/onlinescoring",
+        "AZUREML_ENTRY_SCRIPT": "score.py",
+        "AZUREML_MODEL_DIR": "/var/azureml-app/azureml-models/sklearn-model/3",
     }
 
 

@@ -45,7 +45,7 @@ def spec(tmp_path: Path, text: str) -> str:
 
 def test_defaults_come_from_the_option_table(tmp_path: Path) -> None:
     found = settings(tmp_path)
-    assert (found.port, found.ready_timeout, found.score_timeout) == (5001, 120.0, 60.0)
+    assert (found.port, found.ready_timeout, found.score_timeout) == (5001, 310.0, 60.0)  # ready: the probe budget
     assert (found.memory, found.cpus, found.rtol, found.atol) == ("4g", 2.0, 1e-6, 1e-9)
     assert found == Settings()
     assert all(BY_NAME[name].default is not None for name in ("port", "memory", "cpus"))
@@ -83,7 +83,7 @@ def test_flags_and_pairs(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cli", "ini", "message"),
     [
-        ({"ready_timeout": "soon"}, {}, "--aml-ready-timeout 'soon' is not a number: give e.g. 120.0"),
+        ({"ready_timeout": "soon"}, {}, "--aml-ready-timeout 'soon' is not a number: give e.g. 1"),
         ({}, {"port": "x"}, "ini aml_port 'x' is not a number: give e.g. 5001"),
         ({"max_slowdown": "x"}, {}, "--aml-max-slowdown 'x' is not a number: give e.g. 1"),
         ({"atol": "-1"}, {}, "--aml-atol '-1' must not be negative"),

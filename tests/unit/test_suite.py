@@ -15,7 +15,7 @@ from pytest_amlimage.session import AmlSession, ImageRun
 from pytest_amlimage.settings import Settings
 from pytest_amlimage.suite import checks_for
 
-BASE = ["non-root", "app-permissions", "pip-check", "liveness", "bad-request", "swagger"]
+BASE = ["non-root", "app-permissions", "pip-check", "liveness", "probe-budget", "bad-request", "swagger"]
 
 
 @pytest.fixture
@@ -62,7 +62,12 @@ def test_gpu_checks_follow_expectations_or_the_images_cuda_claim(session: AmlSes
 def test_samples_get_a_score_check_each(session: AmlSession, tmp_path: Path) -> None:
     session.samples = [Sample("a", tmp_path / "a.json", b"{}"), Sample("b", tmp_path / "b.json", b"{}")]
     found = ids(session, Settings())
-    assert found[found.index("liveness") + 1 : found.index("bad-request")] == ["score[a]", "score[b]"]
+    assert found[found.index("probe-budget") + 1 : found.index("bad-request")] == [
+        "score[a]",
+        "score[b]",
+        "liveness-under-load",
+        "concurrency",
+    ]
 
 
 def test_lock_update_replaces_the_comparison(session: AmlSession, tmp_path: Path) -> None:

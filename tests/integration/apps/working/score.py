@@ -6,7 +6,7 @@ scale = None
 
 def init():
     global scale
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "weights.json")) as handle:
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "weights.json")) as handle:
         scale = json.load(handle)["scale"]
 
 

@@ -1,0 +1,227 @@
+"""An Azure ML CLI v2 managed online deployment YAML (``--aml-deployment``): how the endpoint runs the image.
+
+Read as the CLI reads it: relative paths are relative to the YAML, unknown keys are ignored,
+probes and request settings default to the platform's values. Only what running the image
+needs is kept; every error is one line naming the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AmlUsageError
+from .layout import SERVER_PORT
+
+GPU_SKU = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)  # the NC, ND and NV families carry NVIDIA GPUs
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A liveness or readiness probe; the defaults are the platform's."""
+
+    initial_delay: float = 10.0
+    period: float = 10.0
+    timeout: float = 2.0
+    failure_threshold: int = 30
+    success_threshold: int = 1
+
+    @property
+    def budget(self) -> float:
+        """Seconds from start until the platform gives up on a container that never answers."""
+        return self.initial_delay + self.period * self.failure_threshold
+
+    @property
+    def shown(self) -> str:
+        shown = f"initial_delay {self.initial_delay:g} + period {self.period:g}"
+        return f"{shown} * failure_threshold {self.failure_threshold}"
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How the platform runs the container: routes, probes, request limits, environment, model naming."""
+
+    source: str = "the platform's defaults"
+    liveness_route: Route = Route("/", SERVER_PORT)
+    readiness_route: Route = Route("/", SERVER_PORT)
+    scoring_route: Route = Route("/score", SERVER_PORT)
+    liveness_probe: Probe = Probe()
+    readiness_probe: Probe = Probe()
+    request_timeout_ms: int = 5000
+    max_concurrent_requests: int = 1
+    environment: dict[str, str] = field(default_factory=dict)
+    code: Path | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+    model_mount_path: str | None = None
+    instance_type: str | None = None
+
+    @property
+    def gpu(self) -> bool:
+        return bool(self.instance_type and GPU_SKU.match(self.instance_type))
+
+    @classmethod
+    def on_port(cls, port: int, **values: Any) -> Endpoint:
+        """The default routes (``GET /``, ``POST /score``) on ``port``."""
+        return cls(
+            liveness_route=Route("/", port),
+            readiness_route=Route("/", port),
+            scoring_route=Route("/score", port),
+            **values,
+        )
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(sorted({r.port for r in (self.liveness_route, self.readiness_route, self.scoring_route)}))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The YAML: the endpoint's settings, and what the options ``image``, ``build``, ... take from it."""
+
+    path: Path
+    endpoint: Endpoint
+    options: dict[str, str]  # option name -> value, relative paths relative to the YAML's folder
+
+
+class _Reader:
+    """Values out of the parsed YAML, each error naming the file and the line of the key."""
+
+    def __init__(self, path: Path, lines: dict[tuple[str, ...], int]) -> None:
+        self.path, self.lines = path, lines
+
+    def fail(self, keys: tuple[str, ...], problem: str) -> AmlUsageError:
+        line = self.lines.get(keys, self.lines.get(keys[:-1], 0)) + 1
+        return AmlUsageError(f"{self.path}:{line}: {'.'.join(keys)} {problem}: fix the deployment YAML")
+
+    def table(self, data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise self.fail(keys, "must be a mapping")
+        return data
+
+    def number(self, data: dict[str, Any], keys: tuple[str, ...], default: float) -> float:
+        value = data.get(keys[-1], default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.fail(keys, f"is {value!r}, not a non-negative number")
+        return float(value)
+
+    def probe(self, data: dict[str, Any], name: str) -> Probe:
+        found = self.table(data.get(name), (name,))
+        default = Probe()
+
+        def value(key: str) -> float:
+            return self.number(found, (name, key), getattr(default, key))
+
+        return Probe(
+            value("initial_delay"),
+            value("period"),
+            value("timeout"),
+            int(value("failure_threshold")),
+            int(value("success_threshold")),
+        )
+
+    def route(self, config: dict[str, Any], name: str, default: Route) -> Route:
+        found = self.table(config.get(name), ("environment", "inference_config", name))
+        keys = ("environment", "inference_config", name, "port")
+        port = self.number(found, keys, default.port) if found else default.port
+        return Route(str(found.get("path", default.path)) if found else default.path, int(port))
+
+
+def _compose(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """The YAML's data and the line of each key (by its path of keys)."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.context_mark or error.problem_mark  # where the construct began, when known
+        line = f":{mark.line + 1}" if mark else ""
+        raise AmlUsageError(f"{path}{line}: not valid YAML ({error.problem}): fix the deployment YAML") from None
+    except yaml.YAMLError as error:
+        raise AmlUsageError(f"{path}: not valid YAML ({error}): fix the deployment YAML") from None
+    lines: dict[tuple[str, ...], int] = {}
+    _key_lines(node, (), lines)
+    return data, lines
+
+
+def _key_lines(node: Any, keys: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    for key, value in getattr(node, "value", ()) if type(node).__name__ == "MappingNode" else ():
+        lines[(*keys, str(key.value))] = key.start_mark.line
+        _key_lines(value, (*keys, str(key.value)), lines)
+
+
+def load(path: Path, port: int = SERVER_PORT) -> Deployment:
+    """The deployment YAML at ``path``; routes without a port of their own use ``port``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise AmlUsageError(f"{path}: cannot read the deployment YAML ({error})") from None
+    data, lines = _compose(path, text)
+    reader = _Reader(path, lines)
+    data = reader.table(data, ("(top)",))
+    environment = data.get("environment")
+    env = reader.table(environment, ("environment",)) if not isinstance(environment, str) else {}
+    inference = reader.table(env.get("inference_config"), ("environment", "inference_config"))
+    request = reader.table(data.get("request_settings"), ("request_settings",))
+    variables = reader.table(data.get("environment_variables"), ("environment_variables",))
+    model = data.get("model")
+    model_table = reader.table(model, ("model",)) if not isinstance(model, str) else {}
+    code = reader.table(data.get("code_configuration"), ("code_configuration",))
+    defaults = Endpoint.on_port(port)
+    endpoint = Endpoint(
+        source=f"deployment {path}",
+        liveness_route=reader.route(inference, "liveness_route", defaults.liveness_route),
+        readiness_route=reader.route(inference, "readiness_route", defaults.readiness_route),
+        scoring_route=reader.route(inference, "scoring_route", defaults.scoring_route),
+        liveness_probe=reader.probe(data, "liveness_probe"),
+        readiness_probe=reader.probe(data, "readiness_probe"),
+        request_timeout_ms=int(reader.number(request, ("request_settings", "request_timeout_ms"), 5000)),
+        max_concurrent_requests=int(
+            reader.number(request, ("request_settings", "max_concurrent_requests_per_instance"), 1)
+        ),
+        environment={str(key): str(value) for key, value in variables.items()},
+        code=(path.parent / str(code["code"])).resolve() if code.get("code") else None,
+        model_name=str(model_table["name"]) if model_table.get("name") else None,
+        model_version=str(model_table["version"]) if model_table.get("version") is not None else None,
+        model_mount_path=str(data["model_mount_path"]) if data.get("model_mount_path") else None,
+        instance_type=str(data["instance_type"]) if data.get("instance_type") else None,
+    )
+    return Deployment(path, endpoint, _options(reader, data, env, model, model_table, code))
+
+
+def _options(
+    reader: _Reader,
+    data: dict[str, Any],
+    env: dict[str, Any],
+    model: Any,
+    model_table: dict[str, Any],
+    code: dict[str, Any],
+) -> dict[str, str]:
+    """What the YAML says for the plugin's own options: image or build, entry script, model folder."""
+    found: dict[str, str] = {}
+    if env.get("image"):
+        found["image"] = str(env["image"])
+    build = reader.table(env.get("build"), ("environment", "build"))
+    if build.get("path"):
+        found["build"] = str(Path(str(build["path"])) / str(build.get("dockerfile_path") or "Dockerfile"))
+    if code.get("code") and code.get("scoring_script"):
+        found["entry_script"] = str(Path(str(code["code"])) / str(code["scoring_script"]))
+    elif code:
+        raise reader.fail(("code_configuration",), "needs both code and scoring_script")
+    model_path = model_table.get("path") or model_table.get("local_path")
+    if model_path:
+        found["model_dir"] = str(model_path)
+    elif model is not None:
+        raise reader.fail(("model",), f"is {model!r}, a model in the cloud: give a local model.path or --aml-model-dir")
+    return found

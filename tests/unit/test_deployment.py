@@ -1,0 +1,85 @@
+"""Reading a managed online deployment YAML: what the endpoint does with the image, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_amlimage import deployment
+from pytest_amlimage.deployment import Probe, Route
+from pytest_amlimage.errors import AmlUsageError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deployment" / "deployment.yml"
+
+
+def load(tmp_path: Path, text: str) -> deployment.Deployment:
+    path = tmp_path / "deployment.yml"
+    path.write_text(text)
+    return deployment.load(path)
+
+
+def test_the_bundled_example() -> None:
+    found = deployment.load(EXAMPLE)
+    endpoint = found.endpoint
+    assert found.options == {
+        "image": "mcr.microsoft.com/azureml/minimal-py312-inference:latest",
+        "entry_script": "src/score.py",
+        "model_dir": "./model",
+    }
+    assert (endpoint.model_name, endpoint.model_version, endpoint.code) == ("linear-model", "1", EXAMPLE.parent / "src")
+    assert (endpoint.request_timeout_ms, endpoint.max_concurrent_requests) == (3000, 2)
+    assert endpoint.environment == {"WORKER_COUNT": "2"}
+    assert endpoint.liveness_probe == Probe(10, 10, 2, 30, 1) and endpoint.liveness_probe.budget == 310
+    assert not endpoint.gpu and endpoint.ports == (5001,)
+
+
+def test_defaults_are_the_platforms(tmp_path: Path) -> None:
+    endpoint = load(tmp_path, "name: blue\nenvironment:\n  image: img:1\n").endpoint
+    assert (endpoint.request_timeout_ms, endpoint.max_concurrent_requests) == (5000, 1)
+    assert endpoint.liveness_probe.budget == endpoint.readiness_probe.budget == 310
+    assert endpoint.scoring_route == Route("/score", 5001) and endpoint.liveness_route == Route("/", 5001)
+
+
+def test_custom_container_routes_build_and_gpu_sku(tmp_path: Path) -> None:
+    found = load(
+        tmp_path,
+        """
+model: {name: m, version: 2, local_path: ./half_plus_two}
+model_mount_path: /var/tfserving-model-mount
+environment:
+  build: {path: ./context, dockerfile_path: docker/Dockerfile.gpu}
+  inference_config:
+    liveness_route: {port: 8501, path: /v1/models/m}
+    readiness_route: {port: 8501, path: /v1/models/m}
+    scoring_route: {port: 8502, path: "/v1/models/m:predict"}
+liveness_probe: {initial_delay: 1, period: 2, failure_threshold: 3, timeout: 0.5}
+instance_type: Standard_NC6s_v3
+unknown_key: [ignored, as the CLI ignores it]
+""",
+    )
+    endpoint = found.endpoint
+    assert found.options == {"build": "context/docker/Dockerfile.gpu", "model_dir": "./half_plus_two"}
+    assert endpoint.scoring_route == Route("/v1/models/m:predict", 8502) and endpoint.ports == (8501, 8502)
+    assert endpoint.model_mount_path == "/var/tfserving-model-mount" and endpoint.gpu
+    assert endpoint.liveness_probe.budget == 7 and endpoint.liveness_probe.timeout == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model:\n  path: [a\n", r"deployment.yml:2: not valid YAML \(.*\): fix the deployment YAML$"),
+        (
+            "request_settings:\n  request_timeout_ms: soon\n",
+            r"yml:2: request_settings.request_timeout_ms is",
+        ),
+        ("liveness_probe: 5\n", r"deployment.yml:1: liveness_probe must be a mapping"),
+        ("model: azureml:my-model:3\n", r"deployment.yml:1: model is 'azureml:my-model:3', a model in the cloud"),
+        ("code_configuration:\n  code: ./src\n", r"deployment.yml:1: code_configuration needs both code and scoring"),
+        ("- a list\n", r"deployment.yml:1: \(top\) must be a mapping"),
+    ],
+)
+def test_errors_are_one_line_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(AmlUsageError, match=message) as error:
+        load(tmp_path, text)
+    assert "\n" not in str(error.value)
