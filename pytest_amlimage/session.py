@@ -139,7 +139,7 @@ def platform_layout(settings: Settings) -> layout.Mounted:
         mounts.update(code_part.mounts)
         environment.update(code_part.environment)
     if model is not None:
-        directory = layout.model_dir(endpoint.model_name, endpoint.model_version, endpoint.model_mount_path)
+        directory = layout.model_dir(model, endpoint.model_name, endpoint.model_version, endpoint.model_mount_path)
         model_part = layout.model_mount(model, directory)
         mounts.update(model_part.mounts)
         environment.update(model_part.environment)

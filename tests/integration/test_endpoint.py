@@ -40,7 +40,7 @@ def test_a_model_path_that_only_worked_with_the_old_layout_fails(run_plugin: Any
         "--aml-image", images["minimal"], f"--aml-entry-script={script}", f"--aml-model-dir={model}", "-k", "liveness"
     )
     result.assert_outcomes(failed=1, deselected=6)
-    result.stdout.fnmatch_lines(["*No such file or directory: '/var/azureml-app/azureml-models/weights.json'*"])
+    result.stdout.fnmatch_lines(["*No such file or directory: '/var/azureml-app/azureml-models/*/1/weights.json'*"])
 
 
 def test_sibling_imports_resolve_from_the_scripts_own_folder_only(

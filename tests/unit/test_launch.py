@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from pytest_amlimage.deployment import Endpoint
+from pytest_amlimage.layout import anonymous_name
 from pytest_amlimage.session import plan_launch
 from pytest_amlimage.settings import Settings
 
@@ -19,17 +20,20 @@ def test_baked_in_entry_script_starts_the_images_own_command() -> None:
 
 def test_entry_script_and_model_are_mounted_as_an_online_deployment_does(tmp_path: Path) -> None:
     script = tmp_path / "code" / "score.py"
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.json").write_text("{}")
     settings = Settings(entry_script=script, model_dir=tmp_path / "model", port=8080)
     plan = plan_launch(settings, "img:1", {})
     assert plan.serves and plan.port == 5001  # the endpoint's routes, not --aml-port, once settings are loaded
+    model_dir = f"/var/azureml-app/azureml-models/{anonymous_name(tmp_path / 'model')}/1"  # unnamed: its hash
     assert plan.mounts == {
         str(tmp_path / "code"): "/var/azureml-app/code",
-        str(tmp_path / "model"): "/var/azureml-app/azureml-models/model",
+        str(tmp_path / "model"): f"{model_dir}/model",
     }
     assert plan.environment == {
         "AZUREML_ENTRY_SCRIPT": "score.py",
         "AML_APP_ROOT": "/var/azureml-app/code",
-        "AZUREML_MODEL_DIR": "/var/azureml-app/azureml-models",
+        "AZUREML_MODEL_DIR": model_dir,
     }
 
 

@@ -1,0 +1,95 @@
+"""Parity with the platform's own code: azure-ai-ml reads each deployment YAML, and lays out its local endpoint,
+as we do. azure-ai-ml is a test-only dependency (about 140 MB and 2 s of import)."""
+
+from __future__ import annotations
+
+import posixpath
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_amlimage import deployment
+from pytest_amlimage.session import platform_layout
+from pytest_amlimage.settings import Settings
+
+with warnings.catch_warnings():  # the SDK's schemas warn of marshmallow 4 as they are defined
+    warnings.simplefilter("ignore")
+    from azure.ai.ml import load_online_deployment
+    from azure.ai.ml._local_endpoints.azureml_image_context import AzureMlImageContext
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*:DeprecationWarning", "ignore::marshmallow.warnings.Marshmallow4Warning"
+)
+ROOT = Path(__file__).resolve().parents[2]
+YAMLS = sorted((ROOT / "examples").rglob("deployment.yml")) + sorted(
+    (Path(__file__).parent / "deployments").glob("*.yml")
+)
+
+
+def ours_and_theirs(path: Path) -> tuple[deployment.Deployment, Any]:
+    return deployment.load(path), load_online_deployment(str(path))
+
+
+@pytest.mark.parametrize("path", YAMLS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_yaml_reads_as_the_sdk_reads_it(path: Path) -> None:
+    ours, theirs = ours_and_theirs(path)
+    endpoint, environment, base = ours.endpoint, theirs.environment, path.parent
+    assert ours.options.get("image") == environment.image
+    if environment.build is not None:
+        assert (base / ours.options["build"]).resolve() == (
+            base / environment.build.path / (environment.build.dockerfile_path or "Dockerfile")
+        ).resolve()
+    code = theirs.code_configuration
+    assert ("entry_script" in ours.options) == (code is not None)
+    if code is not None:
+        assert (base / ours.options["entry_script"]).resolve() == (base / code.code / code.scoring_script).resolve()
+    assert (base / ours.options["model_dir"]).resolve() == Path(theirs.model.path).resolve()
+    assert endpoint.environment == {k: str(v) for k, v in (theirs.environment_variables or {}).items()}
+    assert endpoint.instance_type == theirs.instance_type
+    assert endpoint.model_mount_path == getattr(theirs, "model_mount_path", None)
+    if theirs.request_settings is not None:
+        assert endpoint.request_timeout_ms == theirs.request_settings.request_timeout_ms
+        assert endpoint.max_concurrent_requests == theirs.request_settings.max_concurrent_requests_per_instance
+    for name in ("liveness_probe", "readiness_probe"):
+        probe = getattr(theirs, name)
+        if probe is not None:
+            assert getattr(endpoint, name).budget == probe.initial_delay + probe.period * probe.failure_threshold
+            assert getattr(endpoint, name).timeout == probe.timeout
+    if environment.inference_config is not None:
+        for name in ("liveness_route", "readiness_route", "scoring_route"):
+            route = getattr(environment.inference_config, name)
+            assert getattr(endpoint, name) == deployment.Route(route.path, route.port)
+
+
+@pytest.mark.parametrize("path", YAMLS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_container_layout_is_the_local_endpoints(path: Path) -> None:
+    ours, theirs = ours_and_theirs(path)
+    code, model = theirs.code_configuration, Path(theirs.model.path)
+    context = AzureMlImageContext(
+        endpoint_name="e",
+        deployment_name="d",
+        yaml_code_directory_path=str((path.parent / code.code).resolve()) if code else None,
+        yaml_code_scoring_script_file_name=code.scoring_script if code else None,
+        model_directory_path=str(model.resolve().parent),
+        model_mount_path=f"/{theirs.model.name}/{theirs.model.version}",
+    )
+    base = path.parent
+    script = ours.options.get("entry_script")
+    settings = Settings(
+        entry_script=(base / script).resolve() if script else None,
+        model_dir=(base / ours.options["model_dir"]).resolve(),
+        # The local endpoint ignores model_mount_path (custom containers only); compare the rest.
+        endpoint=replace(ours.endpoint, model_mount_path=None),
+    )
+    mounted = platform_layout(settings)
+    expected = {
+        key: posixpath.normpath(value) for key, value in context.environment.items() if key in mounted.environment
+    }
+    assert mounted.environment == expected
+    binds = {host: spec["bind"] for volume in context.volumes.values() for host, spec in volume.items()}
+    model_dir = posixpath.normpath(binds.pop(str(model.resolve().parent)))
+    assert mounted.mounts.pop(str(model.resolve())) == posixpath.join(model_dir, model.name)  # the model itself
+    assert {host: posixpath.normpath(inside) for host, inside in binds.items()} == mounted.mounts
