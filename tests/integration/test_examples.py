@@ -22,6 +22,19 @@ def test_extend_prebuilt_example_passes_with_its_spec(run_plugin: Any, images: d
     result.stdout.fnmatch_lines_random(["PASSED *::score?two-rows?", "PASSED *::requirements"])
 
 
+def test_deployment_example_serves_as_the_endpoint_would(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin(f"--aml-spec={EXAMPLES / 'deployment' / 'aml-image.toml'}", "-rA")
+    result.assert_outcomes(passed=11)
+    result.stdout.fnmatch_lines_random(
+        [
+            "PASSED *::score?two-rows?",
+            "PASSED *::liveness-under-load",
+            "*: GET / answered after * s of a 310 s probe budget (margin * s)",
+            "*: 2 requests at once: p50 * ms, p95 * ms",
+        ]
+    )
+
+
 def test_junit_xml_has_the_image_facts(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
     run_plugin("--aml-image", images["extended"], "--junitxml", "junit.xml", "-k", "non-root")
     case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase")
