@@ -49,8 +49,13 @@ def non_root(config_user: str, facts: Facts) -> None:
 
 
 def app_permissions(facts: Facts) -> None:
-    """The app root and model folder are readable by the runtime user and not world-writable."""
-    problems = []
+    """The app root and model are readable, nothing under them world-writable, and runit's folders writable."""
+    problems = [
+        f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
+        f"and server cannot start; as root: RUN chown -R {facts.user_name or 'dockeruser'} {folder['path']}"
+        for folder in facts.runtime_folders
+        if not folder.get("writable")
+    ]
     for label, folder in sorted(facts.folders.items()):
         if not folder.get("exists"):
             continue
@@ -63,14 +68,14 @@ def app_permissions(facts: Facts) -> None:
         )
 
 
-def _require_python(facts: Facts, what: str) -> None:
+def require_python(facts: Facts, what: str) -> None:
     if facts.python_error:
         raise CheckFailed(f"cannot check {what}: {facts.python_error}")
 
 
 def version(expected: Expectation, facts: Facts) -> None:
     """An installed distribution satisfies a version expectation."""
-    _require_python(facts, expected.name)
+    require_python(facts, expected.name)
     found = facts.version_of(expected.name)
     origin = f"expected by {expected.source}"
     if found is None:
@@ -79,6 +84,14 @@ def version(expected: Expectation, facts: Facts) -> None:
         raise CheckFailed(
             f"{expected.name} {found} does not satisfy {expected.shown} ({origin}); "
             "pin it in the requirements your Dockerfile installs"
+        )
+    imported = facts.imports.get(expected.name, {})
+    if "error" in imported:
+        raise CheckFailed(
+            f"{expected.name} {found} is installed but `import {imported.get('module')}` fails in the interpreter "
+            f"that serves ({facts.python_executable}): {imported['error']}\n"
+            "a package built against other versions of its dependencies (numpy 2 under a pandas built for "
+            "numpy 1, say): reinstall them together in one pip install"
         )
 
 
@@ -130,7 +143,7 @@ def conflicts(facts: Facts) -> list[str]:
 
 
 def pip_check(facts: Facts) -> None:
-    _require_python(facts, "installed requirements")
+    require_python(facts, "installed requirements")
     problems = conflicts(facts)
     if problems:
         raise CheckFailed(
@@ -141,7 +154,7 @@ def pip_check(facts: Facts) -> None:
 
 def requirements(lines: Iterable[str], source: str, facts: Facts) -> None:
     """Every requirement in a requirements file holds in the image (pip may have resolved otherwise)."""
-    _require_python(facts, source)
+    require_python(facts, source)
     problems = []
     for requirement in parse_requirements(lines, source):
         if _applies(requirement, facts):

@@ -63,6 +63,7 @@ class Endpoint:
     model_version: str | None = None
     model_mount_path: str | None = None
     instance_type: str | None = None
+    custom_container: bool = False  # inference_config: a server of its own, not azureml-inference-server-http
 
     @property
     def gpu(self) -> bool:
@@ -77,6 +78,11 @@ class Endpoint:
             scoring_route=Route("/score", port),
             **values,
         )
+
+    def workers(self, image_env: dict[str, str]) -> int:
+        """The server's worker processes: WORKER_COUNT from the deployment, else the image, else 1."""
+        count = {**image_env, **self.environment}.get("WORKER_COUNT", "")
+        return int(count) if count.isdigit() and int(count) > 0 else 1
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -196,6 +202,7 @@ def load(path: Path, port: int = SERVER_PORT) -> Deployment:
         model_version=str(model_table["version"]) if model_table.get("version") is not None else None,
         model_mount_path=str(data["model_mount_path"]) if data.get("model_mount_path") else None,
         instance_type=str(data["instance_type"]) if data.get("instance_type") else None,
+        custom_container=bool(inference),
     )
     return Deployment(path, endpoint, _options(reader, data, env, model, model_table, code))
 

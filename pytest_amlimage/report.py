@@ -60,8 +60,13 @@ class RunReport:
         return lines
 
     def endpoint_lines(self) -> list[str]:
-        """How each image fared against the endpoint's budgets: probe margin, concurrent latency."""
-        lines = []
+        """How each image fared against the endpoint: which Python serves, probe margin, concurrent latency."""
+        lines = [
+            f"{image}: the server runs {facts['aml_python_executable']}, but `python` on PATH is "
+            f"{facts['aml_python_on_path']}; every fact here is the server's interpreter's"
+            for image, facts in sorted(self.facts.items())
+            if facts.get("aml_python_on_path")
+        ]
         for image, found in sorted(self.endpoint.items()):
             if "ready_s" in found:
                 margin = found["budget_s"] - found["ready_s"]

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import diagnosis
 from .errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -51,26 +52,37 @@ def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
         return False
 
 
-def wait_ready(container: AmlContainer, timeout: float, stop: threading.Event, route: Route) -> Readiness:
-    """Poll the readiness route every 20 ms until 200; stop at once when the container exits. Never raises."""
+def wait_ready(
+    container: AmlContainer, timeout: float, stop: threading.Event, route: Route, workers: int = 1
+) -> Readiness:
+    """Poll the readiness route every 20 ms until 200. Never raises.
+
+    Stops at once when the container exits, or when its log shows a failure the server cannot
+    recover from or a restart (a crash loop under a supervisor).
+    """
     started = time.monotonic()
     try:
-        return _poll(container, timeout, stop, started, route)
+        return _poll(container, timeout, stop, started, route, workers)
     except Exception as error:  # the engine failed under us: report it, the checks show it
         return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
 
 
-def _poll(container: AmlContainer, timeout: float, stop: threading.Event, started: float, route: Route) -> Readiness:
+def _poll(
+    container: AmlContainer, timeout: float, stop: threading.Event, started: float, route: Route, workers: int
+) -> Readiness:
     import requests
 
     next_state, url = started, None
     with requests.Session() as http:
         while not stop.is_set():
             now = time.monotonic()
-            if now >= next_state:  # every 200 ms: has the container exited?
+            if now >= next_state:  # every 200 ms: has the container exited, or its log said why it cannot start?
                 running, exit_code = container.state()
                 if not running:
                     return Readiness(now - started, _exited(container, exit_code))
+                hopeless = _hopeless(container, workers)
+                if hopeless:
+                    return Readiness(now - started, hopeless)
                 next_state, url = now + STATE_EVERY, url or container.url(route.path, route.port)
             remaining = timeout - (now - started)
             if remaining <= 0:
@@ -81,14 +93,26 @@ def _poll(container: AmlContainer, timeout: float, stop: threading.Event, starte
     return Readiness(time.monotonic() - started, "the session ended before the server answered")
 
 
+def _hopeless(container: AmlContainer, workers: int) -> str | None:
+    """A failure the log already shows, while the container still runs (a supervisor restarting the server)."""
+    log = container.logs(tail=LOG_TAIL * 4)
+    found = diagnosis.fatal(log) or diagnosis.restarts(log, workers)
+    if found is None:
+        return None
+    return f"{found}\n(stopped waiting for GET /: the log shows the server cannot come up)\n{log_tail(container)}"
+
+
 def _exited(container: AmlContainer, exit_code: int | None) -> str:
-    hint = " (exit code 3: init() raised)" if exit_code == 3 else ""
-    return f"the container exited with code {exit_code}{hint} before the server answered GET /\n{log_tail(container)}"
+    found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4), exit_code)
+    exited = f"the container exited with code {exit_code} before the server answered GET /"
+    return f"{found} ({exited})\n{log_tail(container)}" if found else f"{exited}\n{log_tail(container)}"
 
 
 def _timed_out(container: AmlContainer, timeout: float, url: str) -> str:
+    found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4))
     return (
-        f"the server did not answer GET / with 200 within {timeout:g} s "
+        (f"{found}: " if found else "")
+        + f"the server did not answer GET / with 200 within {timeout:g} s "
         f"(awaited: GET {url})\n{log_tail(container)}\n"
         "Hint: a slow init() needs a longer --aml-ready-timeout; a server that keeps restarting shows its "
         "error above"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import diagnosis
 from .deployment import Route
 from .errors import CheckFailed
 from .samples import Sample, require_same
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 EXEC_HEADER = "x-ms-run-fn-exec-ms"
+LOG_WINDOW = 2000  # lines of the log read for restarts
 HEAD_START = 0.1  # seconds the scoring request gets to reach the server before the liveness probe
 
 
@@ -144,8 +146,7 @@ def liveness_under_load(image: ImageRun, sample: Sample, settings: Settings) -> 
 
 def concurrency_level(image: ImageRun, settings: Settings) -> int:
     """As many requests at once as the endpoint lets through, or the server has workers; at least 2."""
-    workers = {**image.info.env, **settings.endpoint.environment}.get("WORKER_COUNT", "")
-    return max(settings.endpoint.max_concurrent_requests, int(workers) if workers.isdigit() else 1, 2)
+    return max(settings.endpoint.max_concurrent_requests, settings.endpoint.workers(image.info.env), 2)
 
 
 def concurrency(image: ImageRun, sample: Sample, settings: Settings, measured: dict[str, Any]) -> None:
@@ -167,6 +168,16 @@ def concurrency(image: ImageRun, sample: Sample, settings: Settings, measured: d
         measured.update(requests=count, p50_ms=statistics.median(times), p95_ms=times[-1 - len(times) // 20])
     if problems:
         raise CheckFailed(f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10]))
+
+
+def stable(image: ImageRun, settings: Settings) -> None:
+    """The server did not restart during the session (a crash loop can answer GET / between crashes)."""
+    container = serving(image)
+    log = container.logs(tail=LOG_WINDOW)
+    found = diagnosis.restarts(log, settings.endpoint.workers(image.info.env))
+    if found:
+        why = diagnosis.cause(log) or "the log below shows why"
+        raise CheckFailed(f"{found} during the session: {why}\n{log_tail(container)}")
 
 
 def bad_request(image: ImageRun, settings: Settings) -> None:

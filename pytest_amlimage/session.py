@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import signal
@@ -39,6 +40,7 @@ class ImageRun:
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
+        self.wanted_imports: set[str] = set()  # distributions to import in the probe (the checks' expectations)
 
     @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
@@ -50,11 +52,14 @@ class ImageRun:
             if self._container is None:
                 self._container = self.session.start(self.plan)
                 pool, stop = self.session.pool, self.session.stop
-                self._facts = pool.submit(run_probe, self._container)
+                self._facts = pool.submit(run_probe, self._container, sorted(self.wanted_imports))
                 if self._container.plan.serves:
                     settings = self.session.settings
                     route = settings.endpoint.readiness_route
-                    self._ready = pool.submit(wait_ready, self._container, settings.ready_timeout, stop, route)
+                    workers = settings.endpoint.workers(self.info.env)
+                    self._ready = pool.submit(
+                        wait_ready, self._container, settings.ready_timeout, stop, route, workers
+                    )
             return self._container
 
     def facts(self) -> Facts:
@@ -62,7 +67,18 @@ class ImageRun:
         assert self._facts is not None
         try:
             return self._facts.result()
-        except Exception as error:  # the container died or was removed under the probe
+        except Exception:  # the server died and took the container with it, before the probe ran
+            return self._facts_aside
+
+    @functools.cached_property
+    def _facts_aside(self) -> Facts:
+        """The probe in a container of its own, kept alive: the facts of an image whose server exits at once."""
+        entrypoint, command = containers.KEEP_ALIVE
+        plan = dataclasses.replace(self.plan, serves=False, entrypoint=entrypoint, command=command)
+        try:
+            aside = self.session.start(plan)
+            return run_probe(aside, sorted(self.wanted_imports))
+        except Exception as error:
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
     @functools.cached_property
@@ -83,6 +99,8 @@ class ImageRun:
         if self._facts is not None and self._facts.done() and self._facts.exception() is None:
             facts = self._facts.result()
             found.append(("aml_python", facts.python_version or ""))
+            found.append(("aml_python_executable", facts.python_executable or ""))
+            found += [("aml_python_on_path", facts.python_on_path)] if facts.python_on_path else []
             found += [(f"aml_{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())]
             found += [(f"aml_{n}", r.version or "none") for n, r in self.gpu.items()]
         return found

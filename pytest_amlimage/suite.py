@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from . import build, catalog, checks, compare, cuda, dockerfile, regression, scoring_checks
+from . import build, catalog, checks, compare, cuda, dockerfile, regression, scoring_checks, server_checks
 from .checks import Check
 from .errors import CheckFailed
 from .expectations import Expectation, merge
@@ -66,6 +66,7 @@ def _version_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogE
         yield Check("curated", partial(_undetected, image.reference))
     framework = settings.framework or (entry.framework_expectation() if entry else None)
     merged = merge(entry.expectations() if entry else [], list(settings.expectations))
+    image.wanted_imports.update(e.name for e in (*merged, *([framework] if framework else [])))
     for expected in (e for e in merged if framework is None or e.name != framework.name):
         yield Check(f"version[{expected.name}]", partial(_version, image, expected))
     if framework is not None:
@@ -97,6 +98,10 @@ def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry
 def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
     samples, serve = image.session.samples, scoring_checks
+    if image.plan.serves and settings.command is None and not settings.endpoint.custom_container:
+        yield Check("server", partial(_server, image))
+        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT"):
+            yield Check("entry-script", partial(_entry_script, image))
     yield Check("liveness", partial(serve.liveness, image, settings))
     yield Check(
         "probe-budget", partial(serve.probe_budget, image, settings), partial(serve.probe_properties, image, settings)
@@ -110,6 +115,7 @@ def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
         yield Check("concurrency", concurrency, partial(serve.concurrency_properties, measured))
     yield Check("bad-request", partial(serve.bad_request, image, settings))
     yield Check("swagger", partial(serve.swagger, image, samples, settings))
+    yield Check("stable", partial(serve.stable, image, settings))
 
 
 def _regression_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
@@ -172,6 +178,14 @@ def _pip_check(image: ImageRun) -> None:
 
 def _requirements(image: ImageRun, path: Path) -> None:
     checks.requirements(path.read_text().splitlines(), str(path), image.facts())
+
+
+def _server(image: ImageRun) -> None:
+    server_checks.server(image.facts())
+
+
+def _entry_script(image: ImageRun) -> None:
+    server_checks.entry_script(image.facts())
 
 
 def _cuda_version(image: ImageRun, library: str, expected: Expectation) -> None:

@@ -54,6 +54,11 @@ STANDINS = {
         StandIn("extended-v2", ROOT / "standins/extended-v2", parent="extended"),
         StandIn("gpu", ROOT / "standins/gpu"),
         StandIn("gpu-mismatch", ROOT / "standins/gpu-mismatch", parent="gpu"),
+        StandIn("aptpython", ROOT / "standins/aptpython"),
+        StandIn("numpyabi", ROOT / "standins/numpyabi"),
+        StandIn("runitroot", ROOT / "standins/runitroot", parent="extended"),
+        StandIn("noserver", ROOT / "standins/noserver", parent="extended"),
+        StandIn("restarting", ROOT / "standins/restarting"),
     )
 }
 

@@ -8,6 +8,7 @@ and the parsed ``Facts``. The in-image parts import each other (``frame`` <- ``g
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
@@ -18,15 +19,25 @@ from ..container import ExecResult
 from ..layout import APP_ROOT
 from .inimage.frame import BEGIN, END, framed
 
-PARTS = ("frame.py", "gpu.py", "environment.py")  # the in-image parts, each after what it uses
+PARTS = ("frame.py", "gpu.py", "folders.py", "imports.py", "environment.py")  # each after what it uses
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
-# Finds the image's own python on PATH; the probe script arrives as "$1", never interpolated.
+# Runs the probe ("$1", never interpolated) with the interpreter that serves score.py: the one
+# AZUREML_INFERENCE_PYTHON_PATH names, else the shebang of the azmlinfsrv the start script finds
+# on PATH, else the first python on PATH.
 LAUNCHER = (
     f'printf "{UID_MARK}%s\\n" "$(id -u 2>/dev/null)"; '
+    "serving() { "
+    'd="$AZUREML_INFERENCE_PYTHON_PATH"; if [ -n "$d" ] && [ -x "$d/python" ]; then echo "$d/python"; return; fi; '
+    "s=$(command -v azmlinfsrv 2>/dev/null) || return 0; "
+    'IFS= read -r line < "$s" || return 0; case "$line" in "#!"*) ;; *) return 0;; esac; '
+    "set -- ${line#??}; "
+    'case "$1" in */env) command -v "$2";; *) if [ -x "$1" ]; then echo "$1"; fi;; esac; '
+    "}; "
+    'p=$(serving); if [ -n "$p" ]; then exec "$p" -c "$1" "$2" "$3"; fi; '
     "for p in python python3; do "
-    'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1" "$2"; fi; '
+    'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1" "$2" "$3"; fi; '
     f"done; echo {NO_PYTHON}; exit 127"
 )
 __all__ = ["BEGIN", "END", "Distribution", "Evidence", "Facts", "parse", "run_probe", "script"]
@@ -41,6 +52,7 @@ class Distribution:
     name: str
     version: str
     requires: tuple[str, ...] = ()
+    requires_python: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Facts:
     python_error: str | None = None
     python_version: str | None = None
     python_executable: str | None = None
+    python_on_path: str | None = None  # the `python` a shell would run, when it is not the serving one
     user_name: str | None = None
     os_release: dict[str, str] = field(default_factory=dict)
     markers: dict[str, str] = field(default_factory=dict)
@@ -89,12 +102,14 @@ class Facts:
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     gpu_evidence: tuple[Evidence, ...] = ()
+    imports: dict[str, dict[str, Any]] = field(default_factory=dict)  # distribution -> module, error
+    entry_script: dict[str, Any] = field(default_factory=dict)
+    runtime_folders: tuple[dict[str, Any], ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def version_of(self, name: str) -> str | None:
         dist = self.distributions.get(name)
         return dist.version if dist else None
-
 
 def script() -> str:
     """The in-container script: the parts in order, their imports of each other dropped."""
@@ -103,8 +118,9 @@ def script() -> str:
     return "from __future__ import annotations\n" + body
 
 
-def run_probe(container: Executor) -> Facts:
-    result = container.exec(["sh", "-c", LAUNCHER, "amlimage-probe", script(), APP_ROOT])
+def run_probe(container: Executor, wanted: Iterable[str] = ()) -> Facts:
+    """Probe the container; ``wanted``: distributions to import (in child processes) besides the frameworks."""
+    result = container.exec(["sh", "-c", LAUNCHER, "amlimage-probe", script(), APP_ROOT, ",".join(sorted(wanted))])
     return parse(result)
 
 
@@ -130,7 +146,9 @@ def parse(result: ExecResult) -> Facts:
 
 def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
     dists = {
-        str(canonicalize_name(key)): Distribution(value["name"], value["version"], tuple(value.get("requires") or ()))
+        str(canonicalize_name(key)): Distribution(
+            value["name"], value["version"], tuple(value.get("requires") or ()), value.get("requires_python")
+        )
         for key, value in raw.get("distributions", {}).items()
     }
     python, user = raw.get("python", {}), raw.get("user", {})
@@ -138,6 +156,7 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         uid=user.get("uid", uid),
         python_version=python.get("version"),
         python_executable=python.get("executable"),
+        python_on_path=python.get("on_path"),
         user_name=user.get("name"),
         os_release=raw.get("os_release", {}),
         markers=raw.get("markers", {}),
@@ -146,6 +165,9 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         frameworks=raw.get("frameworks", {}),
         folders=raw.get("folders", {}),
         gpu_evidence=tuple(Evidence(**item) for item in raw.get("gpu_evidence", [])),
+        imports=raw.get("imports", {}),
+        entry_script=raw.get("entry_script", {}),
+        runtime_folders=tuple(raw.get("runtime_folders", ())),
         raw=raw,
     )
 

@@ -9,63 +9,58 @@ from __future__ import annotations
 import os
 import platform
 import re
-import subprocess
+import shutil
 import sys
 from typing import Any
 
-from .frame import FRAMEWORK_MODULES, collect, frame, spawn
+from .folders import folder_access, runtime_folders
+from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
-
-WALK_LIMIT = 5000
-IMPORT_SNIPPET = r"""
-import json, sys
-out = {}
-try:
-    module = __import__(sys.argv[3])
-    out["version"] = str(getattr(module, "__version__", ""))
-    if sys.argv[3] == "torch":
-        out["cuda"] = module.version.cuda
-        out["cudnn"] = module.backends.cudnn.version()
-    if sys.argv[3] == "tensorflow":
-        info = module.sysconfig.get_build_info()
-        out["cuda"] = info.get("cuda_version")
-        out["cudnn"] = info.get("cudnn_version")
-except BaseException as error:
-    out["error"] = "%s: %s" % (type(error).__name__, error)
-print(sys.argv[1] + json.dumps(out, default=str) + sys.argv[2])
-"""
+from .imports import entry_script, finish_imports, start_imports
 
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def metadata_distributions() -> list[tuple[Any, Any, list[str], str | None]] | None:
+def _described(dist: Any) -> dict[str, Any]:
+    """One distribution: name, version, requirements, its modules and the Pythons it allows."""
+    name = dist.metadata["Name"]
+    if not name:
+        return {"error": "no Name in the metadata of " + str(getattr(dist, "_path", "?"))}
+    return {
+        "name": name,
+        "version": dist.version,
+        "requires": list(dist.requires or []),
+        "top_level": (dist.read_text("top_level.txt") or "").split(),
+        "requires_python": dist.metadata.get("Requires-Python"),
+    }
+
+
+def metadata_distributions() -> list[dict[str, Any]] | None:
     try:
         from importlib import metadata
-    except ImportError:
+    except ImportError:  # Python 3.7
         return None
-    found: list[tuple[Any, Any, list[str], str | None]] = []
+    found: list[dict[str, Any]] = []
     for dist in metadata.distributions():
         try:
-            found.append((dist.metadata["Name"], dist.version, dist.requires or [], None))
+            found.append(_described(dist))
         except Exception as error:
-            found.append((None, None, [], f"{type(error).__name__}: {error}"))
-        if not found[-1][0]:
-            where = str(getattr(dist, "_path", "?"))
-            found[-1] = (None, None, [], found[-1][3] or "no Name in the metadata of " + where)
+            found.append({"error": f"{type(error).__name__}: {error}"})
     return found
 
 
-def pkg_resources_distributions() -> list[tuple[Any, Any, list[str], str | None]]:
+def pkg_resources_distributions() -> list[dict[str, Any]]:
     import pkg_resources
 
-    found: list[tuple[Any, Any, list[str], str | None]] = []
+    found: list[dict[str, Any]] = []
     for dist in pkg_resources.working_set:
         try:
-            found.append((dist.project_name, dist.version, [str(r) for r in dist.requires()], None))
+            requires = [str(r) for r in dist.requires()]
+            found.append({"name": dist.project_name, "version": dist.version, "requires": requires})
         except Exception as error:
-            found.append((None, None, [], f"{type(error).__name__}: {error}"))
+            found.append({"error": f"{type(error).__name__}: {error}"})
     return found
 
 
@@ -75,25 +70,12 @@ def distributions() -> tuple[dict[str, dict[str, Any]], list[str]]:
         found = pkg_resources_distributions()
     dists: dict[str, dict[str, Any]] = {}
     broken: list[str] = []
-    for name, version, requires, error in found:
-        if error:
-            broken.append(error)
-        elif normalize(name) not in dists:
-            dists[normalize(name)] = {"name": name, "version": version, "requires": list(requires)}
+    for item in found:
+        if "error" in item:
+            broken.append(item["error"])
+        elif normalize(item["name"]) not in dists:
+            dists[normalize(item["name"])] = item
     return dists, broken
-
-
-def start_imports(dists: dict[str, dict[str, Any]]) -> list[tuple[str, subprocess.Popen[str]]]:
-    modules = sorted({FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
-    return [(module, spawn(IMPORT_SNIPPET, module)) for module in modules]
-
-
-def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
-    for module, child in children:
-        result, detail = collect(child)
-        results[module] = result if isinstance(result, dict) else {"error": f"import crashed ({detail})"}
-    return results
 
 
 def user() -> dict[str, Any]:
@@ -138,48 +120,38 @@ def marker_environment() -> dict[str, str]:
     }
 
 
-def folder_access(path: str | None) -> dict[str, Any]:
-    """Can this user read the folder, and which entries below it can anyone write?"""
-    if not path or not os.path.isdir(path):
-        return {"path": path, "exists": False}
-    world_writable: list[str] = []
-    seen = 0
-    for root, dirs, files in os.walk(path):
-        for entry in dirs + files:
-            seen += 1
-            full = os.path.join(root, entry)
-            try:
-                if os.lstat(full).st_mode & 0o002 and not os.path.islink(full):
-                    world_writable.append(full)
-            except OSError:
-                pass
-        if seen > WALK_LIMIT:
-            break
-    readable = os.access(path, os.R_OK | os.X_OK)
-    return {"path": path, "exists": True, "readable": readable, "world_writable": world_writable[:50]}
+def python_on_path() -> str | None:
+    """The ``python`` a shell in the image would run, when it is another environment than this probe's."""
+    found = (shutil.which(name) for name in ("python", "python3"))
+    return next((path for path in found if path and os.path.dirname(path) != os.path.dirname(sys.executable)), None)
 
 
-def main(default_app_root: str) -> None:
+def main(default_app_root: str, wanted: list[str]) -> None:
     dists, broken = distributions()
-    children = start_imports(dists)
+    modules, children = start_imports(dists, wanted)
     libraries = library_evidence()
     calls = start_library_calls(distinct_files(libraries))
+    app_root = os.environ.get("AML_APP_ROOT", default_app_root)
     facts: dict[str, Any] = {
-        "python": {"version": platform.python_version(), "executable": sys.executable},
+        "python": {"version": platform.python_version(), "executable": sys.executable, "on_path": python_on_path()},
         "user": user(),
         "os_release": os_release(),
         "markers": marker_environment(),
         "distributions": dists,
         "broken_distributions": broken,
         "folders": {
-            "app_root": folder_access(os.environ.get("AML_APP_ROOT", default_app_root)),
+            "app_root": folder_access(app_root),
             "model_dir": folder_access(os.environ.get("AZUREML_MODEL_DIR")),
         },
+        "runtime_folders": runtime_folders(),
+        "entry_script": entry_script(app_root, os.environ.get("AZUREML_ENTRY_SCRIPT")),
     }
-    facts["frameworks"] = finish_imports(children)
+    imported = finish_imports(children)
+    facts["frameworks"] = {m: r for m, r in imported.items() if m in FRAMEWORK_MODULES.values()}
+    facts["imports"] = {name: {"module": module, **imported.get(module, {})} for name, module in modules.items()}
     facts["gpu_evidence"] = gpu_evidence(libraries, calls, dists, facts["frameworks"])
     sys.stdout.write("\n" + frame(facts) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/var/azureml-app")
+    main(sys.argv[1] if len(sys.argv) > 1 else "/var/azureml-app", sys.argv[2].split(",") if len(sys.argv) > 2 else [])

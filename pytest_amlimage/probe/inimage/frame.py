@@ -41,13 +41,13 @@ def framed(text: str) -> Any:
     return json.loads(text[start + len(BEGIN) : end])
 
 
-def spawn(snippet: str, *args: str) -> subprocess.Popen[str]:
-    """``snippet`` in a child of this interpreter: a crash or abort there cannot take the probe down.
+def spawn(snippet: str, *args: str, python: str = "") -> subprocess.Popen[str]:
+    """``snippet`` in a child process (of this interpreter, or ``python``): a crash there cannot take the probe down.
 
     The snippet's own answer is framed with the markers passed as its first two arguments.
     """
     return subprocess.Popen(
-        [sys.executable, "-c", snippet, BEGIN, END, *args],
+        [python or sys.executable, "-c", snippet, BEGIN, END, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,

@@ -1,0 +1,132 @@
+"""What really imports in the serving interpreter: distributions' modules, and the entry script's imports.
+
+Runs inside the image under test (a part of the probe script). Standard library only, Python 3.7+.
+Every import runs in a child process, in parallel: an import can crash or hang.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import subprocess
+import sys
+from typing import Any
+
+from .frame import FRAMEWORK_MODULES, collect, spawn
+
+IMPORT_SNIPPET = r"""
+import json, sys
+out = {}
+try:
+    module = __import__(sys.argv[3])
+    out["version"] = str(getattr(module, "__version__", ""))
+    if sys.argv[3] == "torch":
+        out["cuda"] = module.version.cuda
+        out["cudnn"] = module.backends.cudnn.version()
+    if sys.argv[3] == "tensorflow":
+        info = module.sysconfig.get_build_info()
+        out["cuda"] = info.get("cuda_version")
+        out["cudnn"] = info.get("cudnn_version")
+except BaseException as error:
+    out["error"] = "%s: %s" % (type(error).__name__, str(error).strip().splitlines()[-1] if str(error).strip() else "")
+print(sys.argv[1] + json.dumps(out, default=str) + sys.argv[2])
+"""
+FIND_SNIPPET = r"""
+import importlib.util, json, sys
+found = {}
+for name in sys.argv[3:]:
+    try:
+        found[name] = importlib.util.find_spec(name) is not None
+    except Exception:
+        found[name] = False
+print(sys.argv[1] + json.dumps(found) + sys.argv[2])
+"""
+OTHER_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python")
+
+
+def module_of(name: str, dist: dict[str, Any] | None) -> str:
+    """The module a distribution is imported as: known frameworks, its top_level.txt, else its name."""
+    if name in FRAMEWORK_MODULES:
+        return FRAMEWORK_MODULES[name]
+    top = [line for line in (dist or {}).get("top_level", []) if line and not line.startswith("_")]
+    return top[0] if top else name.replace("-", "_")
+
+
+def start_imports(
+    dists: dict[str, dict[str, Any]], wanted: list[str]
+) -> tuple[dict[str, str], list[tuple[str, subprocess.Popen[str]]]]:
+    """Import each framework present and each wanted distribution's module, each in a child process."""
+    modules = {name: module_of(name, dists.get(name)) for name in wanted if name in dists}
+    modules.update({name: FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
+    children = [(module, spawn(IMPORT_SNIPPET, module)) for module in sorted(set(modules.values()))]
+    return modules, children
+
+
+def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for module, child in children:
+        result, detail = collect(child)
+        results[module] = result if isinstance(result, dict) else {"error": f"the import crashed ({detail})"}
+    return results
+
+
+def _top_level_imports(tree: ast.Module) -> list[str]:
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module.split(".")[0])
+    return sorted(set(names))
+
+
+def _decorators(function: ast.FunctionDef) -> list[str]:
+    found = []
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        found.append(target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", ""))
+    return found
+
+
+def _shape(tree: ast.Module) -> dict[str, Any]:
+    """init and run as the server sees them: present, run's *args/**kwargs, its decorators."""
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    run = functions.get("run")
+    return {
+        "functions": sorted(functions),
+        "run_varargs": bool(run and (run.args.vararg or run.args.kwarg)),
+        "run_decorators": _decorators(run) if run else [],
+    }
+
+
+def _found_elsewhere(missing: list[str]) -> dict[str, str]:
+    """For modules the serving interpreter lacks: another Python in the image that has them (apt's, say)."""
+    # An environment is its prefix, not its binary: a venv's python may be a link to the system's.
+    others = [p for p in OTHER_PYTHONS if os.path.isfile(p) and os.path.dirname(os.path.dirname(p)) != sys.prefix]
+    if not missing or not others:
+        return {}
+    result, _ = collect(spawn(FIND_SNIPPET, *missing, python=others[0]))
+    return {name: others[0] for name, ok in (result or {}).items() if ok}
+
+
+def entry_script(app_root: str, name: str | None) -> dict[str, Any]:
+    """The entry script's top-level imports, resolved as the server would (app root first on the path)."""
+    path = os.path.join(app_root, name) if name else ""
+    if not name or not os.path.isfile(path):
+        return {"path": path or None, "exists": False}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), path)
+    except (SyntaxError, UnicodeDecodeError, OSError) as error:
+        return {"path": path, "exists": True, "error": f"{type(error).__name__}: {error}"}
+    sys.path.insert(0, app_root)
+    missing = []
+    for module in _top_level_imports(tree):
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(module)
+        except (ImportError, ValueError):
+            missing.append(module)
+    sys.path.pop(0)
+    return {"path": path, "exists": True, "missing": missing, "elsewhere": _found_elsewhere(missing), **_shape(tree)}

@@ -1,0 +1,79 @@
+"""What the inference server needs of the image, read before it starts: itself, and an entry script it accepts.
+
+Pure functions of the probe's facts, like ``checks``; the facts describe the interpreter that serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from .checks import require_python
+from .errors import CheckFailed
+from .expectations import satisfies
+from .probe import Facts
+
+SERVER = "azureml-inference-server-http"
+REFUSED = "the server refuses to start"
+
+
+def server(facts: Facts) -> None:
+    """azureml-inference-server-http is in the serving interpreter, and that Python is one it supports."""
+    require_python(facts, SERVER)
+    dist = facts.distributions.get(SERVER)
+    where = f"the interpreter that serves ({facts.python_executable})"
+    if dist is None:
+        raise CheckFailed(f"{SERVER} is not installed in {where}: keep the base image's, or pip install it there")
+    try:
+        allowed = SpecifierSet(dist.requires_python or "")
+    except InvalidSpecifier:
+        return
+    if facts.python_version and not satisfies(allowed, facts.python_version):
+        raise CheckFailed(
+            f"{SERVER} {dist.version} requires Python {allowed}, but {where} is Python {facts.python_version}: "
+            f"use a base image whose Python it supports, or a {SERVER} release for this Python"
+        )
+
+
+def _shape_problems(found: dict[str, Any]) -> list[str]:
+    functions = found.get("functions") or []
+    problems = [f"it defines no {name}(): {REFUSED}" for name in ("init", "run") if name not in functions]
+    if found.get("run_varargs"):
+        problems.append(f"run() takes *args or **kwargs: {REFUSED}; give it named parameters")
+    decorators = found.get("run_decorators") or []
+    if "rawhttp" in decorators and "input_schema" in decorators:
+        problems.append(f"run() has both @rawhttp and @input_schema: {REFUSED}; keep one")
+    return problems
+
+
+def _import_problems(found: dict[str, Any], serving: str | None) -> list[str]:
+    elsewhere = found.get("elsewhere") or {}
+    problems = []
+    for module in found.get("missing") or []:
+        other = elsewhere.get(module) if isinstance(elsewhere, dict) else None
+        cause = (
+            f"it is installed for {other} (apt's Python?), which the server does not run: install it with pip "
+            f"in the environment the server runs ({serving})"
+            if other
+            else f"it is neither installed in the environment the server runs ({serving}) nor a module beside "
+            "the script: add it to your requirements, or to the script's folder"
+        )
+        problems.append(f"`import {module}` does not resolve: {cause}")
+    return problems
+
+
+def entry_script(facts: Facts) -> None:
+    """The entry script exists, parses, has what the server requires, and its top-level imports resolve."""
+    require_python(facts, "the entry script")
+    found = facts.entry_script
+    if not found.get("exists"):
+        raise CheckFailed(
+            f"the entry script {found.get('path')} is not in the container: check AZUREML_ENTRY_SCRIPT and "
+            "AML_APP_ROOT, or the COPY that should bring it"
+        )
+    if found.get("error"):
+        raise CheckFailed(f"the entry script {found['path']} does not parse: {found['error']}")
+    problems = _shape_problems(found) + _import_problems(found, facts.python_executable)
+    if problems:
+        raise CheckFailed(f"the entry script {found['path']}:\n" + "\n".join(problems))

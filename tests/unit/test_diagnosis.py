@@ -1,0 +1,60 @@
+"""Reading the cause of a failed start from the server's log, and its restarts."""
+
+from __future__ import annotations
+
+from pytest_amlimage import diagnosis
+
+INIT_FAILED = """2026-11-24 00:03:29,435 I [9] gunicorn.error - Booting worker with pid: 9
+2026-11-24 00:03:29,791 E [9] azmlinfsrv - User's init function failed
+2026-11-24 00:03:29,792 E [9] azmlinfsrv - Encountered Exception Traceback (most recent call last):
+  File "/var/azureml-app/app/score.py", line 2, in init
+    raise RuntimeError("model file corrupted: cannot load weights")
+RuntimeError: model file corrupted: cannot load weights
+The above exception was the direct cause of the following exception:
+Traceback (most recent call last):
+azureml_inference_server_http.server.user_script.UserScriptException: Caught an unhandled exception from the user script
+2026-11-24 00:03:29,920 E [8] gunicorn.error - Worker (pid:9) exited with code 3.
+"""
+IMPORT_FAILED = """2026-11-24 00:01:35,600 E [9] azmlinfsrv - Traceback (most recent call last):
+  File "/var/azureml-app/score.py", line 3, in <module>
+    from bs4 import BeautifulSoup
+ModuleNotFoundError: No module named 'bs4'
+The above exception was the direct cause of the following exception:
+azureml_inference_server_http.server.user_script.UserScriptImportException: Failed to import user script
+"""
+
+
+def test_init_raised_names_the_users_exception() -> None:
+    assert diagnosis.cause(INIT_FAILED, 111) == "init() raised: RuntimeError: model file corrupted: cannot load weights"
+
+
+def test_import_failure_names_the_module() -> None:
+    assert (
+        diagnosis.fatal(IMPORT_FAILED)
+        == "importing the entry script failed: ModuleNotFoundError: No module named 'bs4'"
+    )
+
+
+def test_configuration_runit_permission_and_exit_codes() -> None:
+    config = "===Configuration Error===\nWORKER_COUNT: value is not a valid integer\n"
+    assert diagnosis.fatal(config) == "configuration error: WORKER_COUNT: value is not a valid integer"
+    runit = "runsv azmlinfsrv: fatal: unable to open supervise/lock: file does not exist\n"
+    assert diagnosis.fatal(runit) == f"runit cannot supervise the server: {runit.strip()}"
+    denied = "PermissionError: [Errno 13] Permission denied: '/var/azureml-app/out.csv'\n"
+    assert diagnosis.fatal(denied) is None  # not fatal by itself: it may be a warning
+    assert diagnosis.cause(denied) == "permission denied: Permission denied: '/var/azureml-app/out.csv'"
+    assert diagnosis.cause("", 137) == "the container was killed (exit code 137: out of memory, or stopped)"
+    assert diagnosis.cause("all fine", None) is None
+
+
+def test_a_second_start_or_an_extra_worker_is_a_restart() -> None:
+    one = "Starting gunicorn 27\nBooting worker with pid: 9\n"
+    assert diagnosis.restarts(one, workers=1) is None
+    assert (
+        diagnosis.restarts(one * 2, workers=1) == "the server started 2 times: the supervisor restarts it after it dies"
+    )
+    two_workers = "Starting gunicorn 27\nBooting worker with pid: 9\nBooting worker with pid: 10\n"
+    assert diagnosis.restarts(two_workers, workers=2) is None
+    assert (
+        diagnosis.restarts(two_workers, workers=1) == "2 workers booted for 1 slot(s): a worker died and was replaced"
+    )
