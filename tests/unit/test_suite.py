@@ -15,7 +15,7 @@ from pytest_amlimage.session import AmlSession, ImageRun
 from pytest_amlimage.settings import Settings
 from pytest_amlimage.suite import checks_for
 
-BASE = ["non-root", "app-permissions", "pip-check", "liveness", "probe-budget", "bad-request", "swagger"]
+BASE = ["non-root", "app-permissions", "pip-check", "liveness", "probe-budget", "bad-request", "swagger", "stable"]
 
 
 @pytest.fixture
