@@ -90,8 +90,7 @@ def version(expected: Expectation, facts: Facts) -> None:
         raise CheckFailed(
             f"{expected.name} {found} is installed but `import {imported.get('module')}` fails in the interpreter "
             f"that serves ({facts.python_executable}): {imported['error']}\n"
-            "a package built against other versions of its dependencies (numpy 2 under a pandas built for "
-            "numpy 1, say): reinstall them together in one pip install"
+            "reinstall it in that environment together with what it was built against, in one pip install"
         )
 
 

@@ -47,6 +47,7 @@ CAUSES: tuple[tuple[str, str], ...] = (
     ("WORKER TIMEOUT", "a worker timed out (WORKER_TIMEOUT): init() or run() took longer than the server allows"),
 )
 RUNIT_FATAL = re.compile(r"^.*runsv(dir)?[^\n]*(fatal|unable to)[^\n]*$", re.MULTILINE)
+NOT_FOUND = re.compile(r"exec: (\S+): not found")
 PERMISSION = re.compile(r"(?:Permission denied|access denied)[^\n]*", re.IGNORECASE)
 
 
@@ -59,7 +60,14 @@ def fatal(log: str) -> str | None:
         if marker in log:
             return text.format(exception=_user_exception(log) or "see the traceback below")
     runit = RUNIT_FATAL.search(log)
-    return f"runit cannot supervise the server: {runit.group(0).strip()}" if runit else None
+    if runit:
+        return f"runit cannot supervise the server: {runit.group(0).strip()}"
+    missing = NOT_FOUND.search(log)
+    return (
+        f"the start script cannot find {missing.group(1)} on PATH: is it installed in the environment?"
+        if missing
+        else None
+    )
 
 
 def cause(log: str, exit_code: int | None = None) -> str | None:

@@ -38,6 +38,12 @@ def check_references(references: tuple[str, ...], source: str) -> tuple[str, ...
     return tuple(dict.fromkeys(references))
 
 
+def reason(error: BaseException) -> str:
+    """An engine error in one line: the engine's own explanation, without the SDK's wrapping."""
+    text = str(getattr(error, "explanation", None) or error)
+    return (text.strip().splitlines() or [type(error).__name__])[0][:300]
+
+
 def connect(docker_host: str | None) -> docker.DockerClient:
     """A client for the engine DOCKER_HOST names (or the local socket); a usage error if it does not answer."""
     import docker
@@ -48,9 +54,8 @@ def connect(docker_host: str | None) -> docker.DockerClient:
         client = docker.from_env(timeout=30)
         client.ping()
     except DockerException as error:
-        reason = str(error).splitlines()[0][:200]
         raise AmlUsageError(
-            f"cannot reach the Docker engine at {where} ({reason}): start dockerd "
+            f"cannot reach the Docker engine at {where} ({reason(error)}): start dockerd "
             "(e.g. scripts/engine.sh) or set DOCKER_HOST to a running engine"
         ) from None
     return client
@@ -83,9 +88,8 @@ def require_image(client: docker.DockerClient, reference: str) -> ImageInfo:
         client.images.pull(reference)
         return ImageInfo.from_attrs(client.api.inspect_image(reference))
     except (APIError, ImageNotFound) as error:
-        reason = str(getattr(error, "explanation", None) or error).splitlines()[0][:200]
         raise AmlUsageError(
-            f"image {reference!r} is not on the engine and pulling it failed ({reason}): "
+            f"image {reference!r} is not on the engine and pulling it failed ({reason(error)}): "
             f"build it (docker build -t {reference} .) or pull it first"
         ) from None
 

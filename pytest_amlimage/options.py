@@ -67,7 +67,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),
     Option("atol", "absolute tolerance comparing numbers in responses", "float", "ATOL", 1e-9),
     Option("memory", "memory limit of the container", "str", "SIZE", "4g"),
-    Option("cpus", "CPU limit of the container", "float", "N", 2.0),
+    Option("cpus", "CPU limit of the container (default: 2, or the engine's CPUs if fewer)", "float", "N"),
     Option(
         "label", "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)", "list", "KEY=VALUE"
     ),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import build, catalog, compare, cuda, engine, layout, samples
 from . import container as containers
+from .errors import CheckFailed
 from .imageinfo import ImageInfo
 from .probe import Facts, run_probe
 from .scoring import Readiness, wait_ready
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 
 BUILD_TAG = "pytest-amlimage-build:latest"
+DEFAULT_CPUS = 2.0  # at most: never more than the engine has
 BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
 
 
@@ -40,17 +42,28 @@ class ImageRun:
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
+        self._refused: str | None = None
         self.wanted_imports: set[str] = set()  # distributions to import in the probe (the checks' expectations)
 
     @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
-        return plan_launch(self.session.settings, self.reference, self.info.env, self.session.docker_host)
+        session = self.session
+        return plan_launch(session.settings, self.reference, self.info.env, session.docker_host, session.engine_cpus)
 
     def container(self) -> containers.AmlContainer:
-        """The image's container, started on first use; probe and readiness start with it."""
+        """The image's container, started once, on first use; probe and readiness start with it.
+
+        When the engine refuses to start it, every check that needs it fails with that one line.
+        """
         with self._lock:
+            if self._refused is not None:
+                raise CheckFailed(self._refused)
             if self._container is None:
-                self._container = self.session.start(self.plan)
+                try:
+                    self._container = self.session.start(self.plan)
+                except Exception as error:
+                    self._refused = f"the engine refused to start {self.reference}: {engine.reason(error)}"
+                    raise CheckFailed(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
                 self._facts = pool.submit(run_probe, self._container, sorted(self.wanted_imports))
                 if self._container.plan.serves:
@@ -66,9 +79,16 @@ class ImageRun:
         self.container()
         assert self._facts is not None
         try:
-            return self._facts.result()
+            facts = self._facts.result()
         except Exception:  # the server died and took the container with it, before the probe ran
             return self._facts_aside
+        return self._facts_aside if facts.python_error and not self._still_running() else facts
+
+    def _still_running(self) -> bool:
+        try:
+            return self._container is not None and self._container.state()[0]
+        except Exception:  # already removed
+            return False
 
     @functools.cached_property
     def _facts_aside(self) -> Facts:
@@ -119,7 +139,11 @@ NO_SERVER = (
 
 
 def plan_launch(
-    settings: Settings, reference: str, image_env: dict[str, str], docker_host: str | None = None
+    settings: Settings,
+    reference: str,
+    image_env: dict[str, str],
+    docker_host: str | None = None,
+    engine_cpus: float = DEFAULT_CPUS,
 ) -> containers.LaunchPlan:
     """How to start ``reference`` as the endpoint would: the platform's mounts and environment, its routes' ports.
 
@@ -136,7 +160,7 @@ def plan_launch(
         port=endpoint.scoring_route.port,
         ports=endpoint.ports,
         memory=settings.memory,
-        cpus=settings.cpus,
+        cpus=settings.cpus if settings.cpus is not None else min(DEFAULT_CPUS, engine_cpus),
         command=command,
         entrypoint=entrypoint,
         environment={**endpoint.environment, **mounted.environment},
@@ -176,6 +200,7 @@ class AmlSession:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="amlimage")
         self.images: dict[str, ImageRun] = {}
         self.client: docker.DockerClient | None = None
+        self.engine_cpus = DEFAULT_CPUS
         self.samples: list[samples.Sample] = []
         self.baseline: ImageRun | None = None
         self.built: ImageRun | None = None
@@ -187,6 +212,7 @@ class AmlSession:
         """Connect, build if asked, check every image exists, and clear what crashed runs left behind."""
         self.samples = samples.load(self.settings.samples)
         self.client = engine.connect(self.docker_host)
+        self.engine_cpus = float(self.client.info().get("NCPU") or DEFAULT_CPUS)
         if self.settings.build:
             self._build(progress)
         if self.settings.gpu:

@@ -40,7 +40,7 @@ class Settings:
     rtol: float = cast(float, default("rtol"))
     atol: float = cast(float, default("atol"))
     memory: str = cast(str, default("memory"))
-    cpus: float = cast(float, default("cpus"))
+    cpus: float | None = None  # None: 2, or the engine's CPUs if fewer
     labels: tuple[tuple[str, str], ...] = ()
     baseline: str | None = None
     lock: Path | None = None
@@ -260,7 +260,7 @@ def load(config: pytest.Config) -> Settings:
             rtol=values.number("rtol"),
             atol=values.number("atol"),
             memory=values.text("memory") or "",
-            cpus=values.number("cpus"),
+            cpus=values.optional_number("cpus"),
             labels=_pairs(values, "label"),
             baseline=engine.check_references((baseline,), values.source("baseline"))[0] if baseline else None,
             lock=_lock(values, lock_update),

@@ -50,8 +50,8 @@ def test_installed_but_unimportable_framework_shows_the_import_error(run_plugin:
     result = run_plugin("--aml-image", images["quirky"], "--aml-framework", "xgboost==0.90")
     result.stdout.fnmatch_lines(
         [
-            "*framework?xgboost?: xgboost is installed but `import xgboost` fails:",
-            "ImportError: libxgboost.so: cannot open shared object file: No such file or directory",
+            "*framework?xgboost?: xgboost 0.90 is installed but `import xgboost` fails in the interpreter that serves "
+            "(*python*): ImportError: libxgboost.so: cannot open shared object file: No such file or directory",
         ]
     )
 

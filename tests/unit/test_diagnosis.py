@@ -40,6 +40,11 @@ def test_configuration_runit_permission_and_exit_codes() -> None:
     assert diagnosis.fatal(config) == "configuration error: WORKER_COUNT: value is not a valid integer"
     runit = "runsv azmlinfsrv: fatal: unable to open supervise/lock: file does not exist\n"
     assert diagnosis.fatal(runit) == f"runit cannot supervise the server: {runit.strip()}"
+    missing = "./run: 5: exec: azmlinfsrv: not found\nazmlinfsrv exited with code 127; stopping the container\n"
+    assert (
+        diagnosis.cause(missing, 111)
+        == "the start script cannot find azmlinfsrv on PATH: is it installed in the environment?"
+    )
     denied = "PermissionError: [Errno 13] Permission denied: '/var/azureml-app/out.csv'\n"
     assert diagnosis.fatal(denied) is None  # not fatal by itself: it may be a warning
     assert diagnosis.cause(denied) == "permission denied: Permission denied: '/var/azureml-app/out.csv'"

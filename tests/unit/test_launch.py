@@ -62,3 +62,9 @@ def test_a_deployments_code_folder_model_name_and_variables(tmp_path: Path) -> N
 def test_command_override_replaces_entrypoint_and_command() -> None:
     plan = plan_launch(Settings(command=("azmlinfsrv", "--port", "5001")), "img:1", {})
     assert (plan.entrypoint, plan.command) == (["azmlinfsrv"], ["--port", "5001"])
+
+
+def test_cpus_default_to_two_or_the_engines_if_fewer() -> None:
+    assert plan_launch(Settings(), "img:1", {}, engine_cpus=16).cpus == 2.0
+    assert plan_launch(Settings(), "img:1", {}, engine_cpus=1).cpus == 1.0
+    assert plan_launch(Settings(cpus=0.5), "img:1", {}, engine_cpus=1).cpus == 0.5

@@ -1,0 +1,81 @@
+"""Verdicts that hold on real images: the interpreter that serves, imports that really work, causes named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import APPS
+
+pytestmark = pytest.mark.engine
+
+
+def test_facts_come_from_the_interpreter_that_serves(run_plugin: Any, images: dict[str, str]) -> None:
+    """System Python first on PATH (the doc's apt pattern): versions are the server's, the apt module is not."""
+    result = run_plugin("--aml-image", images["aptpython"], "--aml-expect", "numpy==1.26.4", "-rA")
+    result.stdout.fnmatch_lines_random(
+        [
+            "PASSED *::version?numpy?",
+            "*entry-script: the entry script /var/azureml-app/score.py:",
+            "`import bs4` does not resolve: it is installed for /usr/bin/python3 (apt's Python?), which the server "
+            "does not run: install it with pip in the environment the server runs (/azureml-envs/minimal/bin/python*)",
+            "*liveness: importing the entry script failed: ModuleNotFoundError: No module named 'bs4'",
+            "*: the server runs /azureml-envs/minimal/bin/python*, but `python` on PATH is /usr/bin/python3*",
+        ]
+    )
+
+
+def test_installed_but_not_importable_fails_its_version_check(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["numpyabi"], "--aml-expect", "pandas>=2", "-k", "version or pip")
+    result.assert_outcomes(passed=1, failed=1, deselected=7)
+    result.stdout.fnmatch_lines(
+        ["*version?pandas?: pandas 2.0.3 is installed but `import pandas` fails*ValueError: numpy.dtype size changed*"]
+    )
+
+
+def test_runit_folder_owned_by_root_is_named_and_fails_at_once(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["runitroot"], "-k", "permissions or liveness")
+    result.assert_outcomes(failed=2, deselected=8)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*app-permissions: /var/runit is not writable by uid 1000 (owner uid 0)*RUN chown -R dockeruser /var/runit",
+            "*liveness: runit cannot supervise the server: runsv azmlinfsrv: fatal: unable to*",
+        ]
+    )
+    assert result.duration < 30  # not the 310 s readiness timeout
+
+
+def test_a_server_missing_from_the_serving_environment(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["noserver"], "-rA")  # (-k server would select every check)
+    result.stdout.fnmatch_lines_random(["PASSED *::non-root", "PASSED *::entry-script", "FAILED *::server*"])
+    result.stdout.fnmatch_lines(
+        ["*server: azureml-inference-server-http is not installed in the interpreter that serves*"]
+    )
+
+
+def test_a_crash_loop_under_a_restarting_supervisor_stops_the_wait(run_plugin: Any, images: dict[str, str]) -> None:
+    script = APPS / "init_raises" / "score.py"
+    result = run_plugin("--aml-image", images["restarting"], f"--aml-entry-script={script}", "-k", "liveness or stable")
+    result.assert_outcomes(failed=2, deselected=8)
+    result.stdout.fnmatch_lines(
+        [
+            "*liveness: init() raised: RuntimeError: model file corrupted: cannot load weights",
+            "(stopped waiting for GET /: the log shows the server cannot come up)",
+        ]
+    )
+    assert result.duration < 30
+
+
+def test_entry_scripts_the_server_would_refuse(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    pytester.makepyfile(score="import json\n\ndef init():\n    pass\n\ndef run(*args, **kwargs):\n    return {}\n")
+    pytester.path.chmod(0o755)  # pytest's temporary folders are private: let the container's user read it
+    result = run_plugin(
+        "--aml-image", images["minimal"], f"--aml-entry-script={pytester.path / 'score.py'}", "-k", "entry"
+    )
+    result.assert_outcomes(failed=1, deselected=9)
+    result.stdout.fnmatch_lines(
+        ["*run() takes *args or **kwargs: the server refuses to start; give it named parameters"]
+    )
