@@ -71,26 +71,50 @@ def _contradictions(library: str, by_origin: dict[str, list[Evidence]]) -> list[
     return found
 
 
+def _claimed_but_absent(library: str, by_origin: dict[str, list[Evidence]], real: set[str]) -> list[str]:
+    """Environment variables naming a runtime that no installation with a library of its own provides."""
+    runtimes = {origin: _best(items) for origin, items in by_origin.items() if origin in real and origin != "framework"}
+    if not runtimes:
+        return []
+    present = ", ".join(
+        f"{'.'.join(map(str, best.parts[: AGREEING_PARTS[library]]))} ({origin})" for origin, best in runtimes.items()
+    )
+    return [
+        f"{item.source.removeprefix('env ')} names {item.version}, but no {LIBRARIES[library]} {item.parts[0]} runtime "
+        f"is in the image; the runtime present is {present}"
+        for origin, items in by_origin.items()
+        if origin not in real
+        for item in items
+        if item.parts and not any(agree(item, best) for best in runtimes.values())
+    ]
+
+
 def resolve(evidence: Sequence[Evidence], library: str) -> Resolution:
-    """One version: the installation the framework loads, else the system's, else pip's."""
+    """One version: the installation the framework loads, else the system's, else pip's.
+
+    Only installations with a library of their own count as runtimes: environment variables alone
+    (an image that says CUDA_VERSION=11.0.3 over a CUDA 12 wheel) are not one.
+    """
     items = [item for item in evidence if item.library == library]
     by_origin: dict[str, list[Evidence]] = {}
     for item in items:
         if item.version:
             by_origin.setdefault(item.origin, []).append(item)
+    real = {origin for origin, found in by_origin.items() if origin == "framework" or _anchor(found) is not None}
+    runtimes = {o: v for o, v in by_origin.items() if o in real} if real - {"framework"} else by_origin
     chosen: Evidence | None = None
-    frameworks = by_origin.get("framework", [])
+    frameworks = runtimes.get("framework", [])
     if frameworks:
-        loaded = [_best(v) for o, v in by_origin.items() if o != "framework" and agree(_best(v), frameworks[0])]
+        loaded = [_best(v) for o, v in runtimes.items() if o != "framework" and agree(_best(v), frameworks[0])]
         chosen = loaded[0] if loaded else frameworks[0]
-    elif by_origin:
-        chosen = _best(by_origin.get("system") or by_origin.get("pip") or next(iter(by_origin.values())))
+    elif runtimes:
+        chosen = _best(runtimes.get("system") or runtimes.get("pip") or next(iter(runtimes.values())))
     return Resolution(
         library,
         chosen.version if chosen else None,
         chosen.origin if chosen else None,
         tuple(items),
-        tuple(_contradictions(library, by_origin)),
+        tuple(_contradictions(library, by_origin) + _claimed_but_absent(library, by_origin, real)),
     )
 
 

@@ -59,6 +59,7 @@ STANDINS = {
         StandIn("runitroot", ROOT / "standins/runitroot", parent="extended"),
         StandIn("noserver", ROOT / "standins/noserver", parent="extended"),
         StandIn("restarting", ROOT / "standins/restarting"),
+        StandIn("cudaclaimed", ROOT / "standins/cudaclaimed"),
     )
 }
 

@@ -61,3 +61,15 @@ def test_cpu_image_has_no_cuda(run_plugin: Any, images: dict[str, str]) -> None:
     )
     result = run_plugin("--aml-image", images["gpu"], "--aml-cuda", "none", "-k", "cuda")
     result.stdout.fnmatch_lines(["*cuda: expected no CUDA runtime (--aml-cuda), but found 12.9.1*"])
+
+
+def test_cuda_claimed_by_env_lines_but_absent(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["cudaclaimed"], "--aml-cuda", "11.0.3")  # (-k cuda: every check)
+    result.assert_outcomes(passed=4, failed=2, skipped=5)  # skipped: no entry script to serve
+    result.stdout.fnmatch_lines_random(
+        [
+            "*::cuda: CUDA 12.9.79 (pip) does not satisfy ==11.0.3 (expected by --aml-cuda)*",
+            "*cuda-consistency: CUDA_VERSION names 11.0.3, but no CUDA 11 runtime is in the image; "
+            "the runtime present is 12.9 (pip)",
+        ]
+    )

@@ -79,3 +79,29 @@ def test_framework_built_for_another_cuda_major() -> None:
     evidence = [*NVIDIA_IMAGE, ev("cuda", "framework", "torch build", "12.1")]
     with pytest.raises(CheckFailed, match="torch build is for CUDA 12.1, but the image's CUDA runtime is 13.x"):
         cuda.check_framework_build(cuda.resolve(evidence, "cuda"))
+
+
+def test_cuda_claimed_by_the_environment_but_absent_is_not_a_runtime() -> None:
+    claimed = [
+        ev("cuda", "system", "env CUDA_VERSION", "11.0.3"),
+        ev("cuda", "pip", "/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12", "12"),
+        ev("cuda", "pip", "/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12 cudaRuntimeGetVersion()", "12.9"),
+        ev("cuda", "pip", "pip nvidia-cuda-runtime-cu12", "12.9.79"),
+    ]
+    resolution = cuda.resolve(claimed, "cuda")
+    assert (resolution.version, resolution.origin) == ("12.9.79", "pip")
+    assert resolution.contradictions == (
+        "CUDA_VERSION names 11.0.3, but no CUDA 11 runtime is in the image; the runtime present is 12.9 (pip)",
+    )
+    expected = cuda.parse_expectation("11.0.3", "--aml-cuda", "cuda")
+    assert expected is not None
+    with pytest.raises(CheckFailed, match=r"CUDA 12.9.79 \(pip\) does not satisfy ==11.0.3"):
+        cuda.check_version(expected, resolution)
+
+
+def test_an_environment_that_agrees_with_the_wheel_is_no_contradiction() -> None:
+    agreeing = [
+        ev("cuda", "system", "env CUDA_VERSION", "12.9.1"),
+        ev("cuda", "pip", "pip nvidia-cuda-runtime-cu12", "12.9.79"),
+    ]
+    assert cuda.resolve(agreeing, "cuda").contradictions == ()
