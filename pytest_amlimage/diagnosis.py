@@ -73,8 +73,10 @@ def fatal(log: str) -> str | None:
 def cause(log: str, exit_code: int | None = None) -> str | None:
     """The first-line reason the server did not come up, or None when neither log nor exit code says."""
     denied = PERMISSION.search(log)
+    crashed = _user_exception(log) if "Traceback (most recent call last)" in log else None
     return (
         fatal(log)
+        or (f"the server crashed at start: {crashed}" if crashed and exit_code is not None else None)
         or (f"permission denied: {denied.group(0).strip()}" if denied else None)
         or (EXIT_CODES.get(exit_code) if exit_code is not None else None)
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from . import build, catalog, checks, compare, cuda, dockerfile, regression, scoring_checks, server_checks
+from . import build, catalog, checks, compare, cuda, dockerfile, image_config, regression, scoring_checks, server_checks
 from .checks import Check
 from .errors import CheckFailed
 from .expectations import Expectation, merge
@@ -33,6 +33,7 @@ def checks_for(image: ImageRun, settings: Settings) -> Iterator[Check]:
     entry = _curated_entry(image, settings)
     yield Check("non-root", partial(_non_root, image))
     yield Check("app-permissions", partial(_app_permissions, image))
+    yield Check("image-config", partial(image_config.image_config, image.info, settings.endpoint.environment))
     yield from _version_checks(image, settings, entry)
     yield from _gpu_checks(image, settings, entry)
     yield from _scoring_checks(image, settings)

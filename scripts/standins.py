@@ -60,6 +60,7 @@ STANDINS = {
         StandIn("noserver", ROOT / "standins/noserver", parent="extended"),
         StandIn("restarting", ROOT / "standins/restarting"),
         StandIn("cudaclaimed", ROOT / "standins/cudaclaimed"),
+        StandIn("hazards", ROOT / "standins/hazards", parent="extended"),
     )
 }
 

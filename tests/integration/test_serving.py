@@ -79,3 +79,16 @@ def test_entry_scripts_the_server_would_refuse(
     result.stdout.fnmatch_lines(
         ["*run() takes *args or **kwargs: the server refuses to start; give it named parameters"]
     )
+
+
+def test_hazards_baked_into_the_image_config(run_plugin: Any, images: dict[str, str]) -> None:
+    result = run_plugin("--aml-image", images["hazards"], "-k", "image-config or liveness")
+    result.assert_outcomes(failed=2, deselected=9)
+    result.stdout.fnmatch_lines(
+        [
+            "*image-config: STORAGE_ACCOUNT_KEY looks like a secret baked into the image*",
+            "WORKER_COUNT='two' is not a whole number: the server stops at start",
+            "SERVER_PORT is set, but the server ignores it*",
+            "*liveness: the server crashed at start: ValueError: invalid literal for int() with base 10: 'two'*",
+        ]
+    )

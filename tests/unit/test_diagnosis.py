@@ -45,6 +45,10 @@ def test_configuration_runit_permission_and_exit_codes() -> None:
         diagnosis.cause(missing, 111)
         == "the start script cannot find azmlinfsrv on PATH: is it installed in the environment?"
     )
+    crash = "Traceback (most recent call last):\n  File \"amlserver.py\", line 210, in run\n"
+    crash += "ValueError: invalid literal for int() with base 10: 'two'\n"
+    expected = "the server crashed at start: ValueError: invalid literal for int() with base 10: 'two'"
+    assert diagnosis.cause(crash, 111) == expected
     denied = "PermissionError: [Errno 13] Permission denied: '/var/azureml-app/out.csv'\n"
     assert diagnosis.fatal(denied) is None  # not fatal by itself: it may be a warning
     assert diagnosis.cause(denied) == "permission denied: Permission denied: '/var/azureml-app/out.csv'"

@@ -15,7 +15,17 @@ from pytest_amlimage.session import AmlSession, ImageRun
 from pytest_amlimage.settings import Settings
 from pytest_amlimage.suite import checks_for
 
-BASE = ["non-root", "app-permissions", "pip-check", "liveness", "probe-budget", "bad-request", "swagger", "stable"]
+BASE = [
+    "non-root",
+    "app-permissions",
+    "image-config",
+    "pip-check",
+    "liveness",
+    "probe-budget",
+    "bad-request",
+    "swagger",
+    "stable",
+]
 
 
 @pytest.fixture
@@ -39,7 +49,7 @@ def test_expectations_and_the_framework(session: AmlSession) -> None:
     numpy = parse_expectation("numpy<2", "--aml-expect")
     torch = parse_expectation("torch==2.*", "--aml-framework")
     found = ids(session, Settings(expectations=(numpy,) if numpy else (), framework=torch))
-    assert found[2:5] == ["version[numpy]", "framework[torch]", "pip-check"]
+    assert found[3:6] == ["version[numpy]", "framework[torch]", "pip-check"]
 
 
 def test_a_curated_row_brings_its_packages_and_framework(session: AmlSession) -> None:

@@ -1,0 +1,53 @@
+"""Hazards baked into the image's configuration, read from what the engine says of it (no container needed)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import CheckFailed
+from .imageinfo import ImageInfo
+
+SECRET_NAME = re.compile(r"(_KEY|_SECRET|_TOKEN|PASSWORD|PASSWD|CONNECTION_STRING|INSTRUMENTATIONKEY)$", re.IGNORECASE)
+NOT_SECRETS = {"GPG_KEY"}  # Docker's official Python images: a public key's fingerprint
+INTEGERS = ("SCORING_TIMEOUT_MS", "WORKER_COUNT", "WORKER_TIMEOUT")
+PLATFORM = ("linux", "amd64")
+
+
+def _secrets(env: dict[str, str]) -> list[str]:
+    return [
+        f"{name} looks like a secret baked into the image: anyone who can pull it can read it; "
+        "set it at deployment time (environment_variables, or a key vault)"
+        for name, value in sorted(env.items())
+        if value and SECRET_NAME.search(name) and name not in NOT_SECRETS
+    ]
+
+
+def _server_settings(env: dict[str, str]) -> list[str]:
+    problems = [
+        f"{name}={env[name]!r} is not a whole number: the server stops at start"
+        for name in INTEGERS
+        if name in env and not env[name].strip().isdigit()
+    ]
+    if env.get("AZUREML_DEBUG_PORT"):
+        problems.append("AZUREML_DEBUG_PORT is set: the server waits for a debugger at every start, forever")
+    if "SERVER_PORT" in env:
+        problems.append("SERVER_PORT is set, but the server ignores it: the port is the start script's (5001)")
+    if env.get("AZUREML_EXTRA_REQUIREMENTS_TXT"):
+        problems.append(
+            "AZUREML_EXTRA_REQUIREMENTS_TXT makes the server pip install at every start: slow, and it fails "
+            "without network; install them in the image"
+        )
+    return problems
+
+
+def image_config(info: ImageInfo, deployment_env: dict[str, str]) -> None:
+    """No secrets, no start-up traps in the environment, and a platform Azure ML runs (linux/amd64)."""
+    env = {**info.env, **deployment_env}
+    problems = _secrets(info.env) + _server_settings(env)
+    if (info.os or "linux", info.architecture or "amd64") != PLATFORM:
+        problems.append(
+            f"the image is {info.os}/{info.architecture}, but online endpoints run linux/amd64: "
+            "build with --platform linux/amd64 (an Arm laptop builds arm64 by default)"
+        )
+    if problems:
+        raise CheckFailed("\n".join(problems))

@@ -1,0 +1,48 @@
+"""Hazards in the image's configuration: secrets, start-up traps, the platform it was built for."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.image_config import image_config
+from pytest_amlimage.imageinfo import ImageInfo
+
+GOOD = ImageInfo(env={"PATH": "/usr/bin", "GPG_KEY": "7169605F62C751356D054A26821A82D5", "WORKER_COUNT": "2"})
+
+
+def test_a_plain_image_passes() -> None:
+    image_config(GOOD, {})
+    image_config(ImageInfo(os="linux", architecture="amd64"), {"WORKER_COUNT": "4"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"STORAGE_ACCOUNT_KEY": "abc"}, "STORAGE_ACCOUNT_KEY looks like a secret baked into the image"),
+        ({"APPINSIGHTS_INSTRUMENTATIONKEY": "x"}, "APPINSIGHTS_INSTRUMENTATIONKEY looks like a secret"),
+        ({"DB_PASSWORD": "hunter2"}, "DB_PASSWORD looks like a secret"),
+        ({"WORKER_COUNT": "two"}, "WORKER_COUNT='two' is not a whole number: the server stops at start"),
+        ({"SCORING_TIMEOUT_MS": "5s"}, "SCORING_TIMEOUT_MS='5s' is not a whole number"),
+        ({"AZUREML_DEBUG_PORT": "5678"}, "AZUREML_DEBUG_PORT is set: the server waits for a debugger"),
+        ({"SERVER_PORT": "8080"}, "SERVER_PORT is set, but the server ignores it"),
+        (
+            {"AZUREML_EXTRA_REQUIREMENTS_TXT": "extra.txt"},
+            "AZUREML_EXTRA_REQUIREMENTS_TXT makes the server pip install",
+        ),
+    ],
+)
+def test_each_hazard_is_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(CheckFailed, match=message.replace("(", r"\(").replace(")", r"\)")):
+        image_config(ImageInfo(env=env), {})
+
+
+def test_a_deployment_variable_that_breaks_the_server_counts_but_its_secrets_do_not() -> None:
+    with pytest.raises(CheckFailed, match="WORKER_TIMEOUT='soon'"):
+        image_config(GOOD, {"WORKER_TIMEOUT": "soon"})
+    image_config(GOOD, {"API_KEY": "set at deployment time, where it belongs"})
+
+
+def test_an_arm_build_fails() -> None:
+    with pytest.raises(CheckFailed, match="the image is linux/arm64, but online endpoints run linux/amd64"):
+        image_config(ImageInfo(os="linux", architecture="arm64"), {})
