@@ -10,6 +10,7 @@ describes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,11 +119,19 @@ def resolve(evidence: Sequence[Evidence], library: str) -> Resolution:
     )
 
 
+BARE_VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
+
+
 def parse_expectation(text: str, source: str, library: str) -> Expectation | None:
-    """``11.0.3``, ``==11.0.*`` or ``none`` (no runtime at all: an empty specifier set with name 'none')."""
+    """``none`` (no runtime at all), a PEP 440 specifier (``>=12``, ``==11.0.3``), or a bare version.
+
+    A bare version is a prefix, as image names write them: ``13.0`` means ``==13.0.*`` and so takes
+    13.0.2, and ``9.19`` takes 9.19.0.56; ``11.0.3`` still takes 11.0.3 itself.
+    """
     if text.strip().lower() == "none":
         return Expectation(library, SpecifierSet(), "none", source)
-    specifier = parse_specifier(text, source, f"{library} {text}")
+    bare = BARE_VERSION.match(text)
+    specifier = parse_specifier(f"=={bare.group(1)}.*" if bare else text, source, f"{library} {text}")
     return None if specifier is None else Expectation(library, specifier, text, source)
 
 

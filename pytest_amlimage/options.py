@@ -6,7 +6,9 @@ when no source gives one, and its help text is what ``pytest --help`` shows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Union
 
 # str/list: text; float/int: non-negative numbers; flag: on or off;
@@ -90,3 +92,28 @@ BY_NAME = {option.name: option for option in OPTIONS}
 
 def default(name: str) -> Default:
     return BY_NAME[name].default
+
+BY_FLAG = {option.flag: option for option in OPTIONS}
+PATH_KINDS = ("path", "paths", "outpath", "outpaths")
+
+
+def rootdir_from_value(args: Sequence[str], invocation: Path, rootdir: Path, inifile: Path | None) -> str | None:
+    """The warning when pytest took the rootdir from a path option's value written after a space.
+
+    pytest sets plugin options aside while it finds the rootdir, so ``--aml-sample /x/s.json``
+    reads as a test path /x/s.json (pytest-dev/pytest#8846), and the configuration of the folder
+    pytest runs in may go unread; ``--aml-sample=/x/s.json`` does not.
+    """
+    if rootdir == invocation or (inifile is not None and inifile.parent in (invocation, *invocation.parents)):
+        return None
+    for flag, value in zip(args, args[1:]):
+        option = BY_FLAG.get(flag)
+        path = (invocation / value).resolve()
+        if option is None or option.kind not in PATH_KINDS or invocation in (path, *path.parents):
+            continue
+        if rootdir in (path, *path.parents):
+            return (
+                f"pytest took the rootdir {rootdir} from the value of {flag} {value} (a plugin option's value "
+                f"after a space reads as a test path): write {flag}={value}"
+            )
+    return None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .options import OPTIONS
+from .options import OPTIONS, rootdir_from_value
 
 if TYPE_CHECKING:
     from .container import AmlContainer
@@ -54,6 +54,11 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "amlimage: a built-in pytest-amlimage check")
+    params = config.invocation_params
+    if config.getoption("rootdir", None) is None:
+        moved = rootdir_from_value(params.args, params.dir, config.rootpath, config.inipath)
+        if moved:
+            config.issue_config_time_warning(pytest.PytestConfigWarning(moved), stacklevel=2)
     if not _asked(config):
         return
     from .report import RunReport
@@ -119,7 +124,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     aml = config.stash.get(SESSION_KEY, None)
-    return aml.header() if aml is not None else None
+    return aml.header() if aml is not None and aml.settings.active else None
 
 
 def _session(request: pytest.FixtureRequest) -> AmlSession:

@@ -1,4 +1,4 @@
-"""The spec file (``--aml-spec aml-image.toml``): the options' names without the ``aml_`` prefix.
+"""The spec file (``--aml-spec=aml-image.toml``): the options' names without the ``aml_`` prefix.
 
 Schema::
 

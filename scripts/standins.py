@@ -2,7 +2,8 @@
 
 Nothing can be pulled here, so the chain starts from Debian packages:
 ``debootstrap`` makes a root file system, ``docker import`` turns it into
-``amlimage/debian:bookworm``, and Dockerfiles build the stand-ins on top.
+``amlimage/debian:SUITE`` (bookworm; bullseye for Python 3.9, trixie for 3.13), and Dockerfiles
+build the stand-ins on top.
 Each image is tagged ``amlimage/NAME:latest`` and labelled with a hash of its
 inputs (build context, build arguments and the parent image id): an image
 whose hash is unchanged is not built again.
@@ -25,7 +26,7 @@ from docker.errors import ImageNotFound
 
 ROOT = Path(__file__).resolve().parent.parent
 HASH_LABEL = "io.github.pytest-amlimage.standin-hash"
-DEBIAN = "amlimage/debian:bookworm"
+DEBIAN = "amlimage/debian"  # :SUITE
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -33,7 +34,7 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 class StandIn:
     name: str
     context: Path
-    parent: str = "minimal"
+    parent: str = "minimal"  # another stand-in, or debian:SUITE
     buildargs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -44,13 +45,25 @@ class StandIn:
 STANDINS = {
     s.name: s
     for s in (
-        StandIn("minimal", ROOT / "standins/minimal", parent="debian"),
+        StandIn("minimal", ROOT / "standins/minimal", parent="debian:bookworm"),
+        StandIn(
+            "minimal-py39",
+            ROOT / "standins/minimal",
+            parent="debian:bullseye",
+            buildargs={"PACKAGES": "azureml-inference-server-http==0.8.4.2 numpy==1.26.4 pandas==2.2.3"},
+        ),
+        StandIn(
+            "minimal-py313",
+            ROOT / "standins/minimal",
+            parent="debian:trixie",
+            buildargs={"PACKAGES": "azureml-inference-server-http==1.5.1 numpy==2.3.5 pandas==2.3.3"},
+        ),
         StandIn("extended", ROOT / "examples/extend-prebuilt"),
         StandIn("rootuser", ROOT / "standins/rootuser"),
         StandIn("numpy2", ROOT / "standins/numpy2"),
         StandIn("sklearn", ROOT / "standins/sklearn"),
         StandIn("quirky", ROOT / "standins/quirky"),
-        StandIn("nopython", ROOT / "standins/nopython", parent="debian"),
+        StandIn("nopython", ROOT / "standins/nopython", parent="debian:bookworm"),
         StandIn("extended-v2", ROOT / "standins/extended-v2", parent="extended"),
         StandIn("gpu", ROOT / "standins/gpu"),
         StandIn("gpu-mismatch", ROOT / "standins/gpu-mismatch", parent="gpu"),
@@ -79,20 +92,22 @@ def _existing_hash(client: docker.DockerClient, tag: str) -> str | None:
         return None
 
 
-def ensure_debian(client: docker.DockerClient) -> str:
-    """Import a minbase Debian bookworm root file system once."""
+def ensure_debian(client: docker.DockerClient, suite: str) -> str:
+    """Import a minbase Debian root file system of ``suite`` once; its tag."""
+    tag = f"{DEBIAN}:{suite}"
     try:
-        return str(client.images.get(DEBIAN).id)
+        client.images.get(tag)
+        return tag
     except ImageNotFound:
         pass
     with tempfile.TemporaryDirectory(prefix="amlimage-rootfs-") as rootfs:
-        print(f"standins: debootstrap bookworm into {rootfs}", flush=True)
-        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", rootfs], check=True, stdout=subprocess.DEVNULL)
+        print(f"standins: debootstrap {suite} into {rootfs}", flush=True)
+        subprocess.run(["debootstrap", "--variant=minbase", suite, rootfs], check=True, stdout=subprocess.DEVNULL)
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-", DEBIAN], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["docker", "import", "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
         if tar.wait() != 0:
             raise SystemExit("standins: tar of the root file system failed")
-    return str(client.images.get(DEBIAN).id)
+    return tag
 
 
 def _build(client: docker.DockerClient, standin: StandIn, parent_tag: str, content_hash: str) -> None:
@@ -123,9 +138,8 @@ def _build(client: docker.DockerClient, standin: StandIn, parent_tag: str, conte
 
 def ensure(client: docker.DockerClient, name: str) -> str:
     """Build ``name`` (and its parents) unless its inputs are unchanged; return its tag."""
-    if name == "debian":
-        ensure_debian(client)
-        return DEBIAN
+    if name.startswith("debian:"):
+        return ensure_debian(client, name.split(":", 1)[1])
     standin = STANDINS[name]
     parent_tag = ensure(client, standin.parent)
     digest = hashlib.sha256(str(client.images.get(parent_tag).id).encode())

@@ -92,3 +92,17 @@ def test_hazards_baked_into_the_image_config(run_plugin: Any, images: dict[str, 
             "*liveness: the server crashed at start: ValueError: invalid literal for int() with base 10: 'two'*",
         ]
     )
+
+
+@pytest.mark.parametrize(("standin", "python"), [("minimal-py39", "3.9."), ("minimal-py313", "3.13.")])
+def test_good_images_across_pythons_and_server_lines_stay_green(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], standin: str, python: str
+) -> None:
+    """Debian bullseye's Python 3.9 with the server's 0.8 line, and trixie's Python 3.13 with 1.5."""
+    check = f"assert aml_environment.python_version.startswith('{python}')"
+    pytester.makepyfile(test_python=f"def test_python(aml_environment):\n    {check}\n")
+    script, model, samples = APPS / "working" / "score.py", APPS / "model", APPS.parent / "samples"
+    args = (f"--aml-entry-script={script}", f"--aml-model-dir={model}", f"--aml-sample={samples}", "-rA")
+    result = run_plugin("--aml-image", images[standin], "--aml-expect", "numpy>=1.26", *args)
+    result.assert_outcomes(passed=17)
+    result.stdout.fnmatch_lines_random(["PASSED *::server", "PASSED *::entry-script", "PASSED *::score?numbers?"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from pytest_amlimage.options import OPTIONS
@@ -92,3 +94,28 @@ def test_unreachable_engine_is_a_usage_error(pytester: pytest.Pytester, monkeypa
     line = usage_error(pytester, "--aml-image", "x:1")
     assert "cannot reach the Docker engine at tcp://127.0.0.1:9" in line
     assert "set DOCKER_HOST to a running engine" in line
+
+
+def test_a_path_option_written_with_a_space_that_moves_the_rootdir_warns(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-dev/pytest#8846: a plugin option's value after a space reads as a test path when finding the rootdir."""
+    project = pytester.mkdir("project")
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_mine.py").write_text("def test_mine():\n    pass\n")
+    elsewhere = pytester.mkdir("elsewhere")
+    (elsewhere / "request.json").write_text("{}")
+    sample = str(elsewhere / "request.json")
+    monkeypatch.chdir(project)
+    pytest_command = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
+    spaced = pytester.run(*pytest_command, "--aml-sample", sample)  # as users write it: no test path
+    spaced.stdout.fnmatch_lines(
+        [
+            f"*PytestConfigWarning: pytest took the rootdir {pytester.path} from the value of --aml-sample {sample} *"
+            f"write --aml-sample={sample}"
+        ]
+    )
+    joined = pytester.run(*pytest_command, f"--aml-sample={sample}")
+    joined.stdout.fnmatch_lines([f"rootdir: {project}", "configfile: pytest.ini"])
+    joined.stdout.no_fnmatch_line("*PytestConfigWarning*")
+    joined.assert_outcomes(passed=1)

@@ -65,7 +65,7 @@ def test_expectations_with_specifiers_and_none() -> None:
     wrong = cuda.parse_expectation("11.0.3", "--aml-curated X", "cuda")
     assert wrong is not None
     with pytest.raises(
-        CheckFailed, match=r"CUDA 13.0.2 \(system\) does not satisfy ==11.0.3 \(expected by --aml-curated X\)"
+        CheckFailed, match=r"CUDA 13.0.2 \(system\) does not satisfy ==11\.0\.3\.\* \(expected by --aml-curated X\)"
     ):
         cuda.check_version(wrong, resolved)
     none = cuda.parse_expectation("none", "--aml-cuda", "cuda")
@@ -95,7 +95,7 @@ def test_cuda_claimed_by_the_environment_but_absent_is_not_a_runtime() -> None:
     )
     expected = cuda.parse_expectation("11.0.3", "--aml-cuda", "cuda")
     assert expected is not None
-    with pytest.raises(CheckFailed, match=r"CUDA 12.9.79 \(pip\) does not satisfy ==11.0.3"):
+    with pytest.raises(CheckFailed, match=r"CUDA 12.9.79 \(pip\) does not satisfy ==11\.0\.3\.\*"):
         cuda.check_version(expected, resolution)
 
 
@@ -105,3 +105,23 @@ def test_an_environment_that_agrees_with_the_wheel_is_no_contradiction() -> None
         ev("cuda", "pip", "pip nvidia-cuda-runtime-cu12", "12.9.79"),
     ]
     assert cuda.resolve(agreeing, "cuda").contradictions == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "holds"),
+    [
+        ("13.0", "13.0.2", True),  # bare: a prefix, as image names write versions (cuda12.4)
+        ("13", "13.0.2", True),
+        ("13.0.2", "13.0.2", True),
+        ("13.1", "13.0.2", False),
+        ("9.19", "9.19.0.56", True),
+        ("9.19.0.56", "9.19.0.56", True),
+        ("==13.0", "13.0.2", False),  # an operator keeps its PEP 440 meaning
+        ("==13.0.*", "13.0.2", True),
+        (">=12.4", "13.0.2", True),
+        ("~=9.19.0", "9.19.0.56", True),
+    ],
+)
+def test_bare_versions_are_prefixes_and_operators_are_pep_440(text: str, found: str, holds: bool) -> None:
+    expected = cuda.parse_expectation(text, "--aml-cuda", "cuda")
+    assert expected is not None and expected.satisfied_by(found) is holds
