@@ -24,7 +24,7 @@ def test_build_then_test_the_example(run_plugin: Any, engine: Any, images: dict[
         "--aml-rm-built",
         "-rA",
     )
-    result.assert_outcomes(passed=13)
+    result.assert_outcomes(passed=14)
     result.stdout.fnmatch_lines_random(
         [
             f"amlimage: building {tag}: Step 9/9 : ENV AZUREML_MODEL_DIR=*",
@@ -56,7 +56,7 @@ def test_dockerfile_mistakes_have_line_numbers(
         "-k",
         "dockerfile or non-root",
     )
-    result.assert_outcomes(failed=4, deselected=9)
+    result.assert_outcomes(failed=4, deselected=10)
     result.stdout.fnmatch_lines_random(
         [
             "*dockerfile?last-user?: Dockerfile:2: the last USER is 'root:root'; add `USER dockeruser` after *",
