@@ -25,6 +25,11 @@ class CatalogEntry:
     packages: tuple[str, ...]
     cuda: str | None
     cudnn: str | None
+    status: str  # "current", or "retired": documented once, no longer built
+    python: str | None
+    cite: str  # the document or commit its facts come from
+    base: str | None = None
+    environment: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -100,10 +105,12 @@ def detect(
 
 def table() -> str:
     """The catalog as a plain-text table for `pytest --aml-list-curated`."""
-    header = ("curated environment", "framework", "device", "packages", "CUDA", "cuDNN")
+    header = ("curated environment", "status", "Python", "framework", "device", "packages", "CUDA", "cuDNN")
     rows = [header] + [
         (
             e.curated_environment,
+            e.status,
+            e.python or "-",
             f"{FRAMEWORK_LABELS.get(e.framework or '', e.framework or '-')} {e.framework_version or ''}".strip(),
             e.device.upper(),
             ", ".join(e.packages) or "-",
@@ -118,4 +125,5 @@ def table() -> str:
     return (
         "\n".join(lines)
         + "\n\nImages: mcr.microsoft.com/azureml/<short name>:latest; --aml-curated takes any of the three names."
+        + "\nretired: the 2021 documentation's images; current: Azure/azureml-assets and today's documentation."
     )

@@ -4,11 +4,22 @@ from pytest_amlimage import catalog
 from pytest_amlimage.errors import AmlUsageError
 
 
-def test_all_nine_documented_rows_ship() -> None:
+def test_the_nine_2021_rows_ship_retired_beside_todays_images() -> None:
     rows = catalog.entries()
-    assert len(rows) == 9
-    gpu = [row for row in rows if row.device == "gpu"]
+    retired = [row for row in rows if row.status == "retired"]
+    assert len(retired) == 9 and all(row.python == "3.7" and "(2021)" in row.cite for row in retired)
+    gpu = [row for row in retired if row.device == "gpu"]
     assert [(row.cuda, row.cudnn) for row in gpu] == [("11.0.3", "8.0.5.39")]
+    current = {row.curated_environment: row for row in rows if row.status == "current"}
+    assert {"minimal-py311-inference", "minimal-py312-cuda12.4-inference", "mlflow-py312-inference"} <= set(current)
+    assert current["minimal-py312-cuda12.4-inference"].cuda == "12.4"
+    assert all(row.cite for row in current.values())
+    assert "Azure/azureml-assets" in current["minimal-py311-inference"].cite
+
+
+def test_todays_images_are_found_by_their_mcr_path_with_a_dated_tag() -> None:
+    found = catalog.find("mcr.microsoft.com/azureml/curated/minimal-py311-inference:20260301.v1")
+    assert found.curated_environment == "minimal-py311-inference" and found.python == "3.11"
 
 
 @pytest.mark.parametrize(
