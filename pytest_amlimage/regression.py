@@ -38,8 +38,9 @@ class Comparison:
         return compare.diff(self.old_snapshot, self.image.snapshot)
 
     def properties(self) -> list[tuple[str, object]]:
-        changes = compare.as_json(self.changes)
-        return [("amlimage_changes", {"image": self.image.reference, "against": self.against, "changes": changes})]
+        found = {"against": self.against, "changes": compare.as_json(self.changes)}
+        found["server_changes"] = compare.server_breaking_changes(self.changes)
+        return [("amlimage_changes", {"image": self.image.reference, **found})]
 
 
 def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:

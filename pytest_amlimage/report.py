@@ -29,7 +29,7 @@ class RunReport:
         self.facts[image] = {k: v for k, v in properties.items() if k.startswith("aml_")}
         if "amlimage_changes" in properties:
             found = properties["amlimage_changes"]
-            self.changes[image] = {"against": found["against"], "changes": found["changes"]}
+            self.changes[image] = {key: found.get(key) for key in ("against", "changes", "server_changes")}
         if "amlimage_latency" in properties:
             self.latency[image] = properties["amlimage_latency"]
         if "amlimage_endpoint" in properties:
@@ -42,6 +42,12 @@ class RunReport:
         found = sorted(self.changes[image]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
         return [f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}" for c in found]
 
+    @staticmethod
+    def _server_lines(server_changes: list[str]) -> list[str]:
+        if not server_changes:
+            return []
+        return ["  the inference server's breaking changes on the way:", *(f"    {line}" for line in server_changes)]
+
     def terminal_lines(self) -> list[str]:
         lines = []
         for image, found in sorted(self.changes.items()):
@@ -50,6 +56,7 @@ class RunReport:
             lines += [
                 f"{image} against {found['against']}: {summary}",
                 *("  " + line for line in self.change_lines(image)),
+                *self._server_lines(found.get("server_changes") or []),
             ]
         for image, measured in sorted(self.latency.items()):
             if "candidate_ms" in measured:
@@ -114,6 +121,9 @@ class RunReport:
                     f"| {c['kind']} | {c['name']} | {c['old'] or '-'} | {c['new'] or '-'} |"
                     for c in sorted(data["changes"]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
                 ]
+                server = data["changes"].get("server_changes") or []
+                out += ["", "The inference server's breaking changes on the way:", ""] if server else []
+                out += [f"- {line}" for line in server]
             out.append("")
         return "\n".join(out)
 

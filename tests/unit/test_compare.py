@@ -53,3 +53,15 @@ def test_policies_and_allowances() -> None:
     compare.same_user(OLD, NEW, "baseline x")
     with pytest.raises(CheckFailed, match="runs as root"):
         compare.same_user({"user": "root (uid 0)"}, {"user": "root (uid 0)"}, "lock x")
+
+
+def test_the_servers_breaking_changes_between_two_versions_either_way() -> None:
+    up = [compare.Change("upgraded", "azureml-inference-server-http", "0.8.4.2", "1.4.1")]
+    found = compare.server_breaking_changes(up)
+    assert [line.split(":")[0] for line in found] == ["1.0.0", "1.1.0", "1.4.0", "1.4.1"]
+    assert "rawhttp" in found[2] and "azureml.contrib.services" in found[3]
+    back = [compare.Change("downgraded", "azureml-inference-server-http", "1.5.1", "1.4.1")]
+    assert compare.server_breaking_changes(back) == [
+        "1.5.0: OpenTelemetry replaces OpenCensus: logging or tracing set up with OpenCensus breaks"
+    ]
+    assert compare.server_breaking_changes([compare.Change("upgraded", "numpy", "1.26.4", "2.0.0")]) == []
