@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -26,14 +28,37 @@ def build(
     build_args: dict[str, str],
     target: str | None,
     progress: Callable[[str], None],
+    rewritten: str | None = None,
 ) -> str | None:
-    """Build ``tag``; None when it worked, else the failing step and the last lines of its output."""
+    """Build ``tag``; None when it worked, else the failing step and the last lines of its output.
+
+    ``rewritten``: the Dockerfile's text to build instead, written beside it for the build only.
+    """
     dockerfile, context = locate(path)
+    if rewritten is None:
+        return _build(client, context, dockerfile.relative_to(context).as_posix(), tag, build_args, target, progress)
+    temporary = dockerfile.with_name(f".{dockerfile.name}.amlimage-rebase")
+    temporary.write_text(rewritten)
+    try:
+        return _build(client, context, temporary.relative_to(context).as_posix(), tag, build_args, target, progress)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _build(
+    client: docker.DockerClient,
+    context: Path,
+    dockerfile: str,
+    tag: str,
+    build_args: dict[str, str],
+    target: str | None,
+    progress: Callable[[str], None],
+) -> str | None:
     tail: deque[str] = deque(maxlen=OUTPUT_TAIL)
     step = ""
     stream = client.api.build(
         path=str(context),
-        dockerfile=str(dockerfile.relative_to(context)),
+        dockerfile=dockerfile,
         tag=tag,
         buildargs=build_args,
         target=target,
@@ -52,3 +77,27 @@ def build(
             output = "\n".join(tail)
             return f"building {tag} failed at {step or 'the start'}:\n{chunk['error'].strip()}\n{output}"
     return None
+
+
+ARG_REFERENCE = re.compile(r"^\$\{?(\w+)\}?$")
+
+
+def rebased(dockerfile: Path, new_base: str, build_args: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+    """How to build ``dockerfile`` on ``new_base``: (text of a rewritten Dockerfile or None, build arguments).
+
+    Through the Dockerfile's own ARG when its final FROM names one (``FROM ${BASE_IMAGE}``), else
+    with that FROM line rewritten (its ``AS name`` and flags kept).
+    """
+    from dockerfile_parse import DockerfileParser
+
+    parser = DockerfileParser(fileobj=io.BytesIO(dockerfile.read_bytes()))
+    final = [item for item in parser.structure if item["instruction"] == "FROM"][-1]
+    words = final["value"].split()
+    position = next(i for i, word in enumerate(words) if not word.startswith("--"))
+    argument = ARG_REFERENCE.match(words[position])
+    if argument:
+        return None, {**build_args, argument.group(1): new_base}
+    words[position] = new_base
+    lines = dockerfile.read_text().splitlines(keepends=True)
+    lines[final["startline"] : final["endline"] + 1] = [f"FROM {' '.join(words)}\n"]
+    return "".join(lines), build_args

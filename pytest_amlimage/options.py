@@ -79,6 +79,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("rm_built", "remove the image --aml-build made at the end (default: keep it as cache)", "flag"),
     Option("any_base", "accept a Dockerfile whose base is not an Azure ML inference image", "flag"),
     Option("baseline", "baseline image to compare each --aml-image with (upgrade regression)", "str", "IMAGE"),
+    Option("rebase", "build --aml-build on this base too and compare it with the Dockerfile as it is", "str", "IMAGE"),
+    Option("max_base_age", "fail base-age past this many days (6 months are supported); 0: off", "int", "DAYS", 183),
     Option("lock", "environment lock file to compare with (see --aml-lock-update)", "outpath", "PATH"),
     Option("lock_update", "write the image's environment to --aml-lock instead of comparing", "flag"),
     Option("allow", "allowed change against the baseline, e.g. 'numpy>=2' (repeatable)", "list", "SPEC"),

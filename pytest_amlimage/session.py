@@ -66,6 +66,9 @@ class ImageRun:
                     raise CheckFailed(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
                 self._facts = pool.submit(run_probe, self._container, sorted(self.wanted_imports))
+                baseline = self.session.baseline
+                if baseline is not None and baseline is not self:  # both start together
+                    pool.submit(baseline.container)
                 if self._container.plan.serves:
                     settings = self.session.settings
                     route = settings.endpoint.readiness_route
@@ -188,6 +191,12 @@ def platform_layout(settings: Settings) -> layout.Mounted:
     return layout.Mounted(mounts, environment)
 
 
+def baseline_tag(tag: str) -> str:
+    """Where --aml-rebase keeps the Dockerfile built as it is: the candidate's tag, suffixed."""
+    name, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    return f"{name}:{version}-baseline"
+
+
 class AmlSession:
     """Owns the engine connection and every container of this pytest process."""
 
@@ -230,14 +239,25 @@ class AmlSession:
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
     def _build(self, progress: Callable[[str], None]) -> None:
-        """Build the candidate (tagged as the first --aml-image, else BUILD_TAG); a failure becomes its check."""
+        """Build the candidate (tagged as the first --aml-image, else BUILD_TAG); a failure becomes its check.
+
+        With --aml-rebase: the Dockerfile as it is becomes the baseline, and the candidate is built on the new base.
+        """
         settings, path = self.settings, self.settings.build
         assert self.client is not None and path is not None
-        tag = settings.images[0] if settings.images else BUILD_TAG
-        error = build.build(self.client, path, tag, dict(settings.build_args), settings.build_target, progress)
-        info = ImageInfo() if error else engine.require_image(self.client, tag)
-        self.built = ImageRun(self, tag, info, build_error=error)
+        tag, args = settings.images[0] if settings.images else BUILD_TAG, dict(settings.build_args)
+        rewritten, error = None, None
+        if settings.rebase:
+            error = build.build(self.client, path, baseline_tag(tag), args, settings.build_target, progress)
+            self.baseline = ImageRun(self, baseline_tag(tag), ImageInfo() if error else self._image(baseline_tag(tag)))
+            rewritten, args = build.rebased(build.locate(path)[0], settings.rebase, args)
+        error = error or build.build(self.client, path, tag, args, settings.build_target, progress, rewritten)
+        self.built = ImageRun(self, tag, ImageInfo() if error else self._image(tag), build_error=error)
         self.images[tag] = self.built
+
+    def _image(self, reference: str) -> ImageInfo:
+        assert self.client is not None
+        return engine.require_image(self.client, reference)
 
     def detect_curated(self, image: ImageRun) -> catalog.CatalogEntry | None:
         """The catalog row ``image`` was built from, by its base label or by shared layers."""

@@ -43,6 +43,8 @@ class Settings:
     cpus: float | None = None  # None: 2, or the engine's CPUs if fewer
     labels: tuple[tuple[str, str], ...] = ()
     baseline: str | None = None
+    rebase: str | None = None
+    max_base_age: int = cast(int, default("max_base_age"))
     lock: Path | None = None
     lock_update: bool = False
     allow: tuple[Expectation, ...] = ()
@@ -214,6 +216,10 @@ def _build(values: _Sources) -> Path | None:
 def _check_contradictions(settings: Settings) -> Settings:
     if settings.gpu and settings.cuda is not None and settings.cuda.text == "none":
         raise AmlUsageError("--aml-gpu and --aml-cuda none contradict each other: a GPU run needs CUDA; drop one")
+    if settings.rebase and settings.build is None:
+        raise AmlUsageError("--aml-rebase needs --aml-build=PATH: the Dockerfile to build on the new base")
+    if settings.rebase and settings.baseline:
+        raise AmlUsageError("--aml-rebase builds its own baseline (the Dockerfile as it is): drop --aml-baseline")
     return settings
 
 
@@ -233,6 +239,7 @@ def load(config: pytest.Config) -> Settings:
     images, build = engine.check_references(values.texts("image"), values.source("image")), _build(values)
     endpoint = _endpoint(values, images, build)
     framework, baseline, command = values.text("framework"), values.text("baseline"), values.text("command")
+    rebase = values.text("rebase")
     lock_update = values.flag("lock_update")
     return _check_contradictions(
         Settings(
@@ -263,6 +270,8 @@ def load(config: pytest.Config) -> Settings:
             cpus=values.optional_number("cpus"),
             labels=_pairs(values, "label"),
             baseline=engine.check_references((baseline,), values.source("baseline"))[0] if baseline else None,
+            rebase=engine.check_references((rebase,), values.source("rebase"))[0] if rebase else None,
+            max_base_age=int(values.number("max_base_age")),
             lock=_lock(values, lock_update),
             lock_update=lock_update,
             allow=tuple(e for e in (parse_expectation(a, values.source("allow")) for a in values.texts("allow")) if e),
