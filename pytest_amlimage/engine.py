@@ -130,6 +130,16 @@ def require_gpu(client: docker.DockerClient, docker_host: str | None) -> None:
         )
 
 
+def local_image(client: docker.DockerClient, reference: str) -> ImageInfo | None:
+    """The image if the engine holds it (never pulled), else None."""
+    from docker.errors import APIError
+
+    try:
+        return ImageInfo.from_attrs(client.api.inspect_image(reference))
+    except APIError:
+        return None
+
+
 def local_images(client: docker.DockerClient, tagged: str) -> list[ImageInfo]:
     """The images the engine holds with a tag containing ``tagged`` (only those are inspected)."""
     listed = client.api.images()

@@ -67,7 +67,7 @@ class RunReport:
         return lines
 
     def endpoint_lines(self) -> list[str]:
-        """How each image fared against the endpoint: which Python serves, probe margin, concurrent latency."""
+        """How each image fared against the endpoint: which Python serves, base age, probe margin, latency."""
         lines = [
             f"{image}: the server runs {facts['aml_python_executable']}, but `python` on PATH is "
             f"{facts['aml_python_on_path']}; every fact here is the server's interpreter's"
@@ -75,6 +75,9 @@ class RunReport:
             if facts.get("aml_python_on_path")
         ]
         for image, found in sorted(self.endpoint.items()):
+            if "base" in found:
+                base = found["base"]
+                lines.append(f"{image}: base {base['reference']} from {base['date']} ({base['age_days']} days old)")
             if "ready_s" in found:
                 margin = found["budget_s"] - found["ready_s"]
                 lines.append(

@@ -13,8 +13,9 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import build, catalog, compare, cuda, engine, layout, samples
+from . import build, catalog, compare, cuda, dockerfile, engine, layout, samples
 from . import container as containers
+from .base_age import BASE_LABELS, Base, created_date, tag_date
 from .errors import CheckFailed
 from .imageinfo import ImageInfo
 from .probe import Facts, run_probe
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 BUILD_TAG = "pytest-amlimage-build:latest"
 DEFAULT_CPUS = 2.0  # at most: never more than the engine has
-BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
 
 
 class ImageRun:
@@ -258,6 +258,21 @@ class AmlSession:
     def _image(self, reference: str) -> ImageInfo:
         assert self.client is not None
         return engine.require_image(self.client, reference)
+
+    def base_of(self, image: ImageRun) -> Base | None:
+        """The base ``image`` was built from (the Dockerfile's, the rebase's, or its label's) and its date."""
+        settings, reference = self.settings, None
+        if image is self.built and settings.build is not None:
+            path, context = build.locate(settings.build)
+            reference = settings.rebase or dockerfile.parse(path, context, dict(settings.build_args)).base
+        reference = reference or next((image.info.labels[k] for k in BASE_LABELS if k in image.info.labels), None)
+        if not reference:
+            return None
+        dated, how = tag_date(reference), "its tag"
+        if dated is None and self.client is not None:
+            local = engine.local_image(self.client, reference)
+            dated, how = (created_date(local.created) if local else None), "its creation date on the engine"
+        return Base(reference, dated, how)
 
     def detect_curated(self, image: ImageRun) -> catalog.CatalogEntry | None:
         """The catalog row ``image`` was built from, by its base label or by shared layers."""

@@ -8,13 +8,27 @@ One generator per family, each given the settings; every check is bound the same
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import build, catalog, checks, compare, cuda, dockerfile, image_config, regression, scoring_checks, server_checks
+from . import (
+    base_age,
+    build,
+    catalog,
+    checks,
+    compare,
+    cuda,
+    dockerfile,
+    image_config,
+    regression,
+    scoring_checks,
+    server_checks,
+)
+from .base_age import BASE_LABELS
 from .checks import Check
 from .errors import CheckFailed
 from .expectations import Expectation, merge
@@ -34,6 +48,8 @@ def checks_for(image: ImageRun, settings: Settings) -> Iterator[Check]:
     yield Check("non-root", partial(_non_root, image))
     yield Check("app-permissions", partial(_app_permissions, image))
     yield Check("image-config", partial(image_config.image_config, image.info, settings.endpoint.environment))
+    if image is image.session.built or any(label in image.info.labels for label in BASE_LABELS):
+        yield Check("base-age", partial(_base_age, image, settings), partial(_base_properties, image))
     yield from _version_checks(image, settings, entry)
     yield from _gpu_checks(image, settings, entry)
     yield from _scoring_checks(image, settings)
@@ -154,6 +170,18 @@ def _undetected(reference: str) -> None:
         "(no org.opencontainers.image.base.name label, and no local catalog image is its base); "
         "name it: --aml-curated NAME (see pytest --aml-list-curated)"
     )
+
+
+def _base_age(image: ImageRun, settings: Settings) -> None:
+    base_age.base_age(image.session.base_of(image), settings.max_base_age, date.today())
+
+
+def _base_properties(image: ImageRun) -> list[tuple[str, object]]:
+    base = image.session.base_of(image)
+    if base is None or base.dated is None:
+        return []
+    found = {"reference": base.reference, "date": base.dated.isoformat(), "age_days": (date.today() - base.dated).days}
+    return [("amlimage_endpoint", {"base": found})]
 
 
 def _non_root(image: ImageRun) -> None:

@@ -80,3 +80,18 @@ def test_failing_build_shows_the_step_and_its_output(
         ]
     )
     result.stdout.fnmatch_lines(["compiling-the-model"])
+
+
+def test_a_base_older_than_six_months_fails_base_age(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], engine: Any
+) -> None:
+    """Prebuilt images are tagged YYYYMMDD.vN; a base tagged like one from January 2025 is past the limit."""
+    old_base = "amlimage/minimal:20250101.v1"
+    engine.images.get(images["minimal"]).tag("amlimage/minimal", "20250101.v1")
+    args = (f"--aml-build={EXAMPLE}", "--aml-build-arg", f"BASE_IMAGE={old_base}", "--aml-any-base", "-k", "base-age")
+    result = run_plugin(*args)
+    result.assert_outcomes(failed=1, deselected=14)
+    result.stdout.fnmatch_lines(
+        [f"*base-age: the base {old_base} is from 2025-01-01 (its tag): * days old, over the limit of 183*"]
+    )
+    run_plugin(*args, "--aml-max-base-age=0").assert_outcomes(passed=1, deselected=14)

@@ -121,3 +121,36 @@ def test_bad_lock_file_is_a_usage_error(run_plugin: Any, pytester: pytest.Pytest
     result.stderr.fnmatch_lines(
         ["ERROR: lock file *broken.json is not an environment lock: write it with --aml-lock-update"]
     )
+
+
+def test_rebase_builds_both_and_shows_the_diff_the_servers_breaking_changes_and_parity(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """The example Dockerfile on an old base (server 0.8, Python 3.9) rebased on a new one (server 1.5.1)."""
+    report = pytester.path / "rebase.md"
+    result = run_plugin(
+        f"--aml-build={EXAMPLE}",
+        "--aml-build-arg",
+        f"BASE_IMAGE={images['minimal-py39']}",
+        "--aml-rebase",
+        images["minimal"],
+        "--aml-any-base",
+        f"--aml-sample={EXAMPLE / 'samples'}",
+        f"--aml-report={report}",
+        "--aml-label",
+        "purpose=rebase-test",
+        "-rA",
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "PASSED *::baseline?parity-two-rows?",
+            "*against baseline pytest-amlimage-build:latest-baseline: *",
+            "*upgraded   azureml-inference-server-http    0.8.4.2          -> 1.5.1",
+            "*changed    python                           3.9.* -> 3.11.*",
+            "  the inference server's breaking changes on the way:",
+            "    1.1.0: Pydantic 2: scoring code written for Pydantic 1 breaks",
+        ]
+    )
+    markdown = report.read_text()
+    assert "| upgraded | azureml-inference-server-http | 0.8.4.2 | 1.5.1 |" in markdown
+    assert "- 1.4.1: the azureml.contrib.services shim is gone" in markdown
