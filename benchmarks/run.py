@@ -157,6 +157,16 @@ def xdist_scaling(client: docker.DockerClient, image: str, work: Path) -> list[t
             client.images.remove(tag)
 
 
+def rebase_against_single(work: Path, rounds: int) -> tuple[float, float]:
+    """The example Dockerfile built and checked alone, and rebased (same base: both builds come from the cache)."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "extend-prebuilt"
+    build = [f"--aml-build={example}", "--aml-build-arg", "BASE_IMAGE=amlimage/minimal:latest", "--aml-any-base",
+             f"--aml-sample={example / 'samples'}"]
+    single = timed(lambda: pytest_run(build, work), rounds)
+    rebased = timed(lambda: pytest_run([*build, "--aml-rebase", "amlimage/minimal:latest"], work), rounds)
+    return single, rebased
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--image", default="amlimage/extended:latest")
@@ -175,7 +185,12 @@ def main() -> None:
         creates, execs = counts(client, lambda: pytest_run(plugin_args, work))
         found_peers = peers(image, work, rounds)
         scaling = xdist_scaling(client, image, work)
+        rebase = rebase_against_single(work, rounds)
     report(the_floor, bare, plugin, creates, execs, found_peers, with_plugin - without_plugin, scaling)
+    single, rebased = rebase
+    print(f"{'--aml-build, one image (cached build)':<52} {single:>8.2f}")
+    print(f"{'--aml-rebase, baseline and candidate (cached builds)':<52} {rebased:>8.2f} {rebased / single:>7.2f}x"
+          "  of one image (target <= 1.3)")
 
 
 def report(the_floor: float, bare: float, plugin: float, creates: int, execs: int,
