@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -30,16 +31,25 @@ def labelled(engine: Any, **labels: str) -> list[Any]:
     return list(engine.containers.list(all=True, filters={"label": wanted}))
 
 
-def start_sleeping_run(pytester: pytest.Pytester, image: str) -> subprocess.Popen[str]:
-    pytester.makepyfile(test_sleep=SLEEPING_TEST)
-    pytester.makeini("[pytest]\n")
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "--aml-image", image, "-k", "sleeps"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+@pytest.fixture
+def start_sleeping_run(pytester: pytest.Pytester) -> Iterator[Callable[[str], subprocess.Popen[str]]]:
+    """Start a pytest run whose test sleeps with a container up; killed at teardown whatever the test did."""
+    runs: list[subprocess.Popen[str]] = []
+
+    def start(image: str) -> subprocess.Popen[str]:
+        pytester.makepyfile(test_sleep=SLEEPING_TEST)
+        pytester.makeini("[pytest]\n")
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "--aml-image", image, "-k", "sleeps"]
+        runs.append(
+            subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        if run.poll() is None:
+            run.kill()
+            run.communicate(timeout=30)
 
 
 def wait_for_container(engine: Any, pid: int) -> None:
@@ -52,9 +62,9 @@ def wait_for_container(engine: Any, pid: int) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signals_remove_the_container(
-    pytester: pytest.Pytester, engine: Any, images: dict[str, str], signum: int
+    start_sleeping_run: Callable[[str], subprocess.Popen[str]], engine: Any, images: dict[str, str], signum: int
 ) -> None:
-    run = start_sleeping_run(pytester, images["extended"])
+    run = start_sleeping_run(images["extended"])
     wait_for_container(engine, run.pid)
     run.send_signal(signum)
     output, _ = run.communicate(timeout=60)
@@ -63,9 +73,9 @@ def test_signals_remove_the_container(
 
 
 def test_a_later_run_removes_what_a_killed_run_left(
-    run_plugin: Any, pytester: pytest.Pytester, engine: Any, images: dict[str, str]
+    run_plugin: Any, start_sleeping_run: Callable[[str], subprocess.Popen[str]], engine: Any, images: dict[str, str]
 ) -> None:
-    run = start_sleeping_run(pytester, images["minimal"])
+    run = start_sleeping_run(images["minimal"])
     wait_for_container(engine, run.pid)
     run.kill()
     run.wait(timeout=30)
