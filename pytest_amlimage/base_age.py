@@ -31,6 +31,27 @@ def tag_date(reference: str) -> date | None:
         return None
 
 
+AZUREML_REFERENCE = re.compile(r"mcr\.microsoft\.com/azureml/[\w./-]+:\d{8}(?:\.v\d+)?")
+ISO_DATE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+
+
+def from_image_information(text: str | None) -> Base | None:
+    """The base named in /IMAGE_INFORMATION: a dated Azure ML image reference, else the first date in it."""
+    if not text:
+        return None
+    reference = AZUREML_REFERENCE.search(text)
+    if reference:
+        return Base(reference.group(0), tag_date(reference.group(0)), "its tag, in /IMAGE_INFORMATION")
+    found = ISO_DATE.search(text)
+    if found is None:
+        return None
+    try:
+        dated = date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    except ValueError:
+        return None
+    return Base("the image's base (/IMAGE_INFORMATION)", dated, "/IMAGE_INFORMATION")
+
+
 def created_date(created: str) -> date | None:
     """The date of an inspect ``Created`` timestamp (2026-03-01T12:00:00.123456789Z)."""
     try:

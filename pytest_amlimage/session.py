@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import build, catalog, compare, cuda, dockerfile, engine, layout, samples
 from . import container as containers
-from .base_age import BASE_LABELS, Base, created_date, tag_date
+from .base_age import BASE_LABELS, Base, created_date, from_image_information, tag_date
 from .errors import CheckFailed
 from .imageinfo import ImageInfo
 from .probe import Facts, run_probe
@@ -268,7 +268,7 @@ class AmlSession:
             reference = settings.rebase or dockerfile.parse(path, context, dict(settings.build_args)).base
         reference = reference or next((image.info.labels[k] for k in BASE_LABELS if k in image.info.labels), None)
         if not reference:
-            return None
+            return from_image_information(image.facts().image_information)
         dated, how = tag_date(reference), "its tag"
         if dated is None and self.client is not None:
             local = engine.local_image(self.client, reference)

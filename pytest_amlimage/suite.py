@@ -36,6 +36,7 @@ from .probe.inimage.frame import FRAMEWORK_MODULES
 from .session import ImageRun
 from .settings import Settings
 
+AZUREML_ENV = {"AZUREML_CONDA_ENVIRONMENT_PATH", "AZUREML_CONDA_DEFAULT_ENVIRONMENT"}  # set by the prebuilt images
 CUDA_IMAGE_ENV = ("CUDA_VERSION", "NV_CUDNN_VERSION", "CUDNN_VERSION", "NVIDIA_REQUIRE_CUDA")
 
 
@@ -48,7 +49,7 @@ def checks_for(image: ImageRun, settings: Settings) -> Iterator[Check]:
     yield Check("non-root", partial(_non_root, image))
     yield Check("app-permissions", partial(_app_permissions, image))
     yield Check("image-config", partial(image_config.image_config, image.info, settings.endpoint.environment))
-    if image is image.session.built or any(label in image.info.labels for label in BASE_LABELS):
+    if image is image.session.built or set(BASE_LABELS) & set(image.info.labels) or AZUREML_ENV & set(image.info.env):
         yield Check("base-age", partial(_base_age, image, settings), partial(_base_properties, image))
     yield from _version_checks(image, settings, entry)
     yield from _gpu_checks(image, settings, entry)

@@ -105,6 +105,7 @@ class Facts:
     imports: dict[str, dict[str, Any]] = field(default_factory=dict)  # distribution -> module, error
     entry_script: dict[str, Any] = field(default_factory=dict)
     runtime_folders: tuple[dict[str, Any], ...] = ()
+    image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
     raw: dict[str, Any] = field(default_factory=dict)
 
     def version_of(self, name: str) -> str | None:
@@ -168,6 +169,7 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         imports=raw.get("imports", {}),
         entry_script=raw.get("entry_script", {}),
         runtime_folders=tuple(raw.get("runtime_folders", ())),
+        image_information=raw.get("image_information"),
         raw=raw,
     )
 

@@ -31,7 +31,7 @@ def test_gpu_image_detection_matches_the_wheel_metadata(
 ) -> None:
     pytester.makepyfile(test_versions=VERSIONS_TEST)
     result = run_plugin("--aml-image", images["gpu"], "--aml-cuda", "==12.9.*", "--aml-cudnn", ">=9", "-rA")
-    result.assert_outcomes(passed=9, skipped=5)
+    result.assert_outcomes(passed=9, skipped=6)
     result.stdout.fnmatch_lines_random(["PASSED *::cuda", "PASSED *::cudnn", "PASSED *::cuda-consistency"])
 
 
@@ -65,7 +65,7 @@ def test_cpu_image_has_no_cuda(run_plugin: Any, images: dict[str, str]) -> None:
 
 def test_cuda_claimed_by_env_lines_but_absent(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["cudaclaimed"], "--aml-cuda", "11.0.3")  # (-k cuda: every check)
-    result.assert_outcomes(passed=5, failed=2, skipped=5)  # skipped: no entry script to serve
+    result.assert_outcomes(passed=5, failed=2, skipped=6)  # skipped: no entry script to serve
     result.stdout.fnmatch_lines_random(
         [
             "* cuda: CUDA 12.9.79 (pip) does not satisfy ==11.0.3.* (expected by --aml-cuda)*",

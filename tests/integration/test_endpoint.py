@@ -32,7 +32,7 @@ def test_a_model_read_where_the_endpoint_puts_it_serves(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     result = run_plugin(deploy(pytester, images, APPS / "working" / "score.py", model=True), "-k", "liveness")
-    result.assert_outcomes(passed=1, deselected=10)
+    result.assert_outcomes(passed=1, deselected=11)
 
 
 def test_a_model_path_that_only_worked_with_the_old_layout_fails(run_plugin: Any, images: dict[str, str]) -> None:
@@ -40,7 +40,7 @@ def test_a_model_path_that_only_worked_with_the_old_layout_fails(run_plugin: Any
     result = run_plugin(
         "--aml-image", images["minimal"], f"--aml-entry-script={script}", f"--aml-model-dir={model}", "-k", "liveness"
     )
-    result.assert_outcomes(failed=1, deselected=10)
+    result.assert_outcomes(failed=1, deselected=11)
     result.stdout.fnmatch_lines(["*No such file or directory: '/var/azureml-app/azureml-models/*/1/weights.json'*"])
 
 
@@ -49,14 +49,14 @@ def test_sibling_imports_resolve_from_the_scripts_own_folder_only(
 ) -> None:
     nested = APPS / "nested" / "src"
     sibling = run_plugin(deploy(pytester, images, nested / "onlinescoring" / "score.py"), "-k", "liveness")
-    sibling.assert_outcomes(passed=1, deselected=10)
+    sibling.assert_outcomes(passed=1, deselected=11)
     # The code folder is src/, the script sits in src/onlinescoring/: the endpoint's app root is onlinescoring/.
     (pytester.path / "deployment.yml").write_text(
         f"environment:\n  image: {images['minimal']}\n"
         f"code_configuration:\n  code: {nested}\n  scoring_script: onlinescoring/score_root_import.py\n"
     )
     root = run_plugin(f"--aml-deployment={pytester.path / 'deployment.yml'}", "-k", "liveness")
-    root.assert_outcomes(failed=1, deselected=10)
+    root.assert_outcomes(failed=1, deselected=11)
     root.stdout.fnmatch_lines(["*No module named 'helpers'*"])
 
 
@@ -65,7 +65,7 @@ def test_slow_init_over_a_small_probe_budget(
 ) -> None:
     probes = "liveness_probe:\n  initial_delay: 1\n  period: 1\n  failure_threshold: 1\n"
     result = run_plugin(deploy(pytester, images, APPS / "slow_init" / "score.py", probes), "-k", "probe-budget")
-    result.assert_outcomes(failed=1, deselected=10)
+    result.assert_outcomes(failed=1, deselected=11)
     result.stdout.fnmatch_lines(
         [
             "*probe-budget: GET / did not answer 200 within the probe budget of 2 s "
@@ -79,7 +79,7 @@ def test_slow_init_within_the_budget_shows_its_margin(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     result = run_plugin(deploy(pytester, images, APPS / "slow_init" / "score.py"), "-k", "probe-budget")
-    result.assert_outcomes(passed=1, deselected=10)
+    result.assert_outcomes(passed=1, deselected=11)
     result.stdout.fnmatch_lines(
         ["*amlimage: endpoint*", "*: GET / answered after * s of a 310 s probe budget (margin * s)"]
     )
@@ -93,7 +93,7 @@ def test_run_over_the_request_timeout_would_get_408(
     extra = "request_settings:\n  request_timeout_ms: 500\n"
     args = (deploy(pytester, images, APPS / "slow_run" / "score.py", extra), "--aml-sample=request.json")
     result = run_plugin(*args, "-k", "score")
-    result.assert_outcomes(failed=1, deselected=13)
+    result.assert_outcomes(failed=1, deselected=14)
     result.stdout.fnmatch_lines(
         [
             "*score?request?: POST /score took 1??? ms (run() itself: 1* ms, by x-ms-run-fn-exec-ms): "
@@ -108,13 +108,13 @@ def test_one_sync_worker_fails_liveness_under_load_and_two_pass(
     slow = "environment_variables:\n  RUN_SECONDS: '3'\nrequest_settings:\n  request_timeout_ms: 10000\n"
     args = (deploy(pytester, images, APPS / "slow_run" / "score.py", slow), "--aml-sample=request.json")
     single = run_plugin(*args, "-k", "under-load")
-    single.assert_outcomes(failed=1, deselected=13)
+    single.assert_outcomes(failed=1, deselected=14)
     single.stdout.fnmatch_lines(
         ["*liveness-under-load: while POST /score was busy (3.* s), GET / gave no answer within the liveness probe*"]
     )
     two = slow.replace("RUN_SECONDS: '3'\n", "RUN_SECONDS: '3'\n  WORKER_COUNT: '2'\n")
     deploy(pytester, images, APPS / "slow_run" / "score.py", two)
-    run_plugin(*args, "-k", "under-load").assert_outcomes(passed=1, deselected=13)
+    run_plugin(*args, "-k", "under-load").assert_outcomes(passed=1, deselected=14)
 
 
 def test_concurrent_requests_all_answer_and_show_their_latency(
@@ -125,5 +125,5 @@ def test_concurrent_requests_all_answer_and_show_their_latency(
     )
     args = (deploy(pytester, images, APPS / "slow_run" / "score.py", extra), "--aml-sample=request.json")
     result = run_plugin(*args, "-k", "concurrency")
-    result.assert_outcomes(passed=1, deselected=13)
+    result.assert_outcomes(passed=1, deselected=14)
     result.stdout.fnmatch_lines(["*: 3 requests at once: p50 * ms, p95 * ms"])

@@ -103,7 +103,7 @@ def test_safe_defaults(aml_container):
 def test_containers_run_with_safe_defaults(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
     pytester.makepyfile(test_safety=SAFETY_TEST)
     result = run_plugin("--aml-image", images["minimal"], "--aml-model-dir", str(pytester.path), "-k", "safe")
-    result.assert_outcomes(passed=1, deselected=9)
+    result.assert_outcomes(passed=1, deselected=10)
 
 
 def test_entrypoint_exiting_at_once(run_plugin: Any, images: dict[str, str]) -> None:
@@ -194,7 +194,7 @@ def test_missing_image_is_one_usage_error(pytester: pytest.Pytester, engine: Any
 
 def test_an_engine_that_refuses_the_container_is_one_line_per_check(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["extended"], "--aml-cpus", "64")
-    result.assert_outcomes(failed=10, passed=1)
+    result.assert_outcomes(failed=11, passed=1)
     result.stdout.fnmatch_lines(["*non-root: the engine refused to start amlimage/extended:latest: *CPU*"])
     result.stdout.no_fnmatch_line("*Traceback*")
     assert len(result.stdout.lines) < 120  # was: the SDK's traceback for every check, thousands of lines

@@ -72,7 +72,7 @@ def test_allow_lists_accept_the_changes(run_plugin: Any, images: dict[str, str])
         "-k",
         "baseline",
     )
-    result.assert_outcomes(passed=5, deselected=11)
+    result.assert_outcomes(passed=5, deselected=12)
 
 
 def test_an_image_against_itself_has_no_changes(run_plugin: Any, images: dict[str, str]) -> None:
@@ -88,7 +88,7 @@ def test_an_image_against_itself_has_no_changes(run_plugin: Any, images: dict[st
         "-k",
         "baseline",
     )
-    result.assert_outcomes(passed=7, deselected=14)
+    result.assert_outcomes(passed=7, deselected=15)
     result.stdout.fnmatch_lines([f"{images['extended']} against baseline {images['extended']}: no changes"])
 
 
@@ -96,16 +96,16 @@ def test_lock_round_trip(run_plugin: Any, pytester: pytest.Pytester, images: dic
     lock = pytester.path / "aml-image.lock.json"
     run_plugin(
         "--aml-image", images["extended"], "--aml-lock", str(lock), "--aml-lock-update", "-k", "lock"
-    ).assert_outcomes(passed=1, deselected=11)
+    ).assert_outcomes(passed=1, deselected=12)
     first = lock.read_text()
     assert json.loads(first)["distributions"]["numpy"] == "1.26.4"
     run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "--aml-lock-update", "-k", "lock")
     assert lock.read_text() == first  # stable: sorted, no timestamps
     same = run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "-k", "baseline")
-    same.assert_outcomes(passed=5, deselected=11)
+    same.assert_outcomes(passed=5, deselected=12)
     same.stdout.no_fnmatch_line("accept these changes*")
     changed = run_plugin("--aml-image", images["extended-v2"], "--aml-lock", str(lock), "-k", "baseline")
-    changed.assert_outcomes(passed=2, failed=3, deselected=11)
+    changed.assert_outcomes(passed=2, failed=3, deselected=12)
     changed.stdout.fnmatch_lines(
         [
             "*against lock *aml-image.lock.json: 1 removed*",

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.engine
 
 def test_extended_example_passes_every_builtin_check(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["extended"], "-v")
-    result.assert_outcomes(passed=11)
+    result.assert_outcomes(passed=11, skipped=1)
     result.stdout.fnmatch_lines(
         [
             f"{images['extended']}::non-root PASSED*",
@@ -26,7 +26,7 @@ def test_extended_example_passes_every_builtin_check(run_plugin: Any, images: di
 
 def test_forgotten_switch_back_fails_non_root_with_the_fix(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["rootuser"])
-    result.assert_outcomes(passed=3, failed=1, skipped=5)
+    result.assert_outcomes(passed=3, failed=1, skipped=6)
     result.stdout.fnmatch_lines(
         [
             "*rootuser:latest non-root: image runs as root (Config.User is 'root:root'); "
@@ -80,7 +80,7 @@ def test_fixtures_share_one_container_with_the_builtin_checks(
     pytester.makepyfile(test_user=USER_TESTS)
     since = time.time()
     result = run_plugin("--aml-image", images["extended"])
-    result.assert_outcomes(passed=14)
+    result.assert_outcomes(passed=14, skipped=1)
     events = engine.events(
         since=since,
         until=time.time(),

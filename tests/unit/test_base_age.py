@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pytest_amlimage.base_age import Base, base_age, created_date, tag_date
+from pytest_amlimage.base_age import Base, base_age, created_date, from_image_information, tag_date
 from pytest_amlimage.errors import CheckFailed
 
 TODAY = date(2026, 11, 24)
@@ -34,3 +34,13 @@ def test_a_base_older_than_the_limit_fails_with_the_remedy() -> None:
 def test_an_unknown_base_skips_with_the_reason() -> None:
     with pytest.raises(pytest.skip.Exception, match="b:latest has no dated tag and is not on the engine"):
         base_age(Base("b:latest", None, "its tag"), 183, TODAY)
+
+
+def test_the_base_from_image_information() -> None:
+    text = "Image: mcr.microsoft.com/azureml/curated/minimal-py311-inference:20250115.v2\nBuilt by azureml-assets\n"
+    base = from_image_information(text)
+    assert base is not None and base.dated == date(2025, 1, 15)
+    assert base.reference == "mcr.microsoft.com/azureml/curated/minimal-py311-inference:20250115.v2"
+    dated_only = from_image_information("Build date: 2026-02-03\n")
+    assert dated_only is not None and dated_only.dated == date(2026, 2, 3)
+    assert from_image_information("nothing useful") is None and from_image_information(None) is None

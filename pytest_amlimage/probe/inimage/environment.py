@@ -120,6 +120,15 @@ def marker_environment() -> dict[str, str]:
     }
 
 
+def image_information(path: str = "/IMAGE_INFORMATION") -> str | None:
+    """What Azure ML's images say of themselves there (their base and build), when the file is present."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(4096)
+    except OSError:
+        return None
+
+
 def python_on_path() -> str | None:
     """The ``python`` a shell in the image would run, when it is another environment than this probe's."""
     found = (shutil.which(name) for name in ("python", "python3"))
@@ -144,6 +153,7 @@ def main(default_app_root: str, wanted: list[str]) -> None:
             "model_dir": folder_access(os.environ.get("AZUREML_MODEL_DIR")),
         },
         "runtime_folders": runtime_folders(),
+        "image_information": image_information(),
         "entry_script": entry_script(app_root, os.environ.get("AZUREML_ENTRY_SCRIPT")),
     }
     imported = finish_imports(children)
