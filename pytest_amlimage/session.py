@@ -112,6 +112,11 @@ class ImageRun:
         return {library: cuda.resolve(evidence, library) for library in cuda.LIBRARIES}
 
     @functools.cached_property
+    def base(self) -> Base | None:
+        """The base this image was built from, and its date (see ``AmlSession.base_of``), found once."""
+        return self.session.base_of(self)
+
+    @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
         """The environment as compared against a baseline or lock (see ``compare``), computed once."""
         return compare.snapshot(self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version)

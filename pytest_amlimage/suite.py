@@ -174,11 +174,11 @@ def _undetected(reference: str) -> None:
 
 
 def _base_age(image: ImageRun, settings: Settings) -> None:
-    base_age.base_age(image.session.base_of(image), settings.max_base_age, date.today())
+    base_age.base_age(image.base, settings.max_base_age, date.today())
 
 
 def _base_properties(image: ImageRun) -> list[tuple[str, object]]:
-    base = image.session.base_of(image)
+    base = image.base
     if base is None or base.dated is None:
         return []
     found = {"reference": base.reference, "date": base.dated.isoformat(), "age_days": (date.today() - base.dated).days}
