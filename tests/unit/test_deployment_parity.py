@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_amlimage import deployment
-from pytest_amlimage.session import platform_layout
+from pytest_amlimage.launch import platform_layout
 from pytest_amlimage.settings import Settings
 
 with warnings.catch_warnings():  # the SDK's schemas warn of marshmallow 4 as they are defined

@@ -1,8 +1,8 @@
 from pathlib import Path
 
 from pytest_amlimage.deployment import Endpoint
+from pytest_amlimage.launch import plan_launch
 from pytest_amlimage.layout import anonymous_name
-from pytest_amlimage.session import plan_launch
 from pytest_amlimage.settings import Settings
 
 

@@ -1,0 +1,59 @@
+"""How an image is started: as an online deployment would, or kept alive for the probe when it cannot serve."""
+
+from __future__ import annotations
+
+from . import container as containers
+from . import engine, layout
+from .settings import Settings
+
+DEFAULT_CPUS = 2.0  # at most: never more than the engine has
+
+
+def plan_launch(
+    settings: Settings,
+    reference: str,
+    image_env: dict[str, str],
+    docker_host: str | None = None,
+    engine_cpus: float = DEFAULT_CPUS,
+) -> containers.LaunchPlan:
+    """How to start ``reference`` as the endpoint would: the platform's mounts and environment, its routes' ports.
+
+    An image that cannot serve (no entry script baked in or given) is kept alive for the probe.
+    """
+    endpoint, mounted = settings.endpoint, platform_layout(settings)
+    serves = bool(settings.command or settings.entry_script or image_env.get("AZUREML_ENTRY_SCRIPT"))
+    entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE
+    if settings.command:
+        entrypoint, command = [settings.command[0]], list(settings.command[1:])
+    return containers.LaunchPlan(
+        image=reference,
+        serves=serves,
+        port=endpoint.scoring_route.port,
+        ports=endpoint.ports,
+        memory=settings.memory,
+        cpus=settings.cpus if settings.cpus is not None else min(DEFAULT_CPUS, engine_cpus),
+        command=command,
+        entrypoint=entrypoint,
+        environment={**endpoint.environment, **mounted.environment},
+        mounts=mounted.mounts,
+        gpus=settings.gpu,
+        bind_loopback=engine.engine_is_local(docker_host),
+    )
+
+
+def platform_layout(settings: Settings) -> layout.Mounted:
+    """The code and model mounts of an online deployment, and the variables that point at them."""
+    endpoint, script, model = settings.endpoint, settings.entry_script, settings.model_dir
+    mounts: dict[str, str] = {}
+    environment: dict[str, str] = {}
+    if script is not None:
+        code = endpoint.code if endpoint.code is not None and endpoint.code in script.parents else script.parent
+        code_part = layout.code_mount(code, script)
+        mounts.update(code_part.mounts)
+        environment.update(code_part.environment)
+    if model is not None:
+        directory = layout.model_dir(model, endpoint.model_name, endpoint.model_version, endpoint.model_mount_path)
+        model_part = layout.model_mount(model, directory)
+        mounts.update(model_part.mounts)
+        environment.update(model_part.environment)
+    return layout.Mounted(mounts, environment)
