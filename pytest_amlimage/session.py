@@ -81,6 +81,11 @@ class ImageRun:
 
     def facts(self) -> Facts:
         self.container()
+        return self._settled_facts
+
+    @functools.cached_property
+    def _settled_facts(self) -> Facts:
+        """The probe's facts, or the aside probe's when the container died under the probe: decided once."""
         assert self._facts is not None
         try:
             facts = self._facts.result()
@@ -204,8 +209,9 @@ class AmlSession:
         tag, args = settings.images[0] if settings.images else BUILD_TAG, dict(settings.build_args)
         rewritten, error = None, None
         if settings.rebase:
-            error = build.build(self.client, path, baseline_tag(tag), args, settings.build_target, progress)
-            self.baseline = ImageRun(self, baseline_tag(tag), ImageInfo() if error else self._image(baseline_tag(tag)))
+            baseline = baseline_tag(tag)
+            error = build.build(self.client, path, baseline, args, settings.build_target, progress)
+            self.baseline = ImageRun(self, baseline, ImageInfo() if error else self._image(baseline))
             rewritten, args = build.rebased(build.locate(path)[0], settings.rebase, args)
         error = error or build.build(self.client, path, tag, args, settings.build_target, progress, rewritten)
         self.built = ImageRun(self, tag, ImageInfo() if error else self._image(tag), build_error=error)
@@ -215,12 +221,19 @@ class AmlSession:
         assert self.client is not None
         return engine.require_image(self.client, reference)
 
+    @functools.cached_property
+    def dockerfile(self) -> dockerfile.Dockerfile | None:
+        """The Dockerfile --aml-build builds, parsed once (its final stage, its build arguments applied)."""
+        if self.settings.build is None:
+            return None
+        path, context = build.locate(self.settings.build)
+        return dockerfile.parse(path, context, dict(self.settings.build_args))
+
     def base_of(self, image: ImageRun) -> Base | None:
         """The base ``image`` was built from (the Dockerfile's, the rebase's, or its label's) and its date."""
         settings, reference = self.settings, None
-        if image is self.built and settings.build is not None:
-            path, context = build.locate(settings.build)
-            reference = settings.rebase or dockerfile.parse(path, context, dict(settings.build_args)).base
+        if image is self.built and self.dockerfile is not None:
+            reference = settings.rebase or self.dockerfile.base
         reference = reference or next((image.info.labels[k] for k in BASE_LABELS if k in image.info.labels), None)
         if not reference:
             return from_image_information(image.facts().image_information)
@@ -253,9 +266,10 @@ class AmlSession:
     def finish(self) -> None:
         """Remove every container this session started; safe to call twice."""
         self.stop.set()
-        started, self._started = self._started, []
-        with ThreadPoolExecutor(max_workers=max(1, len(started))) as removing:  # at once: each takes ~0.5 s
-            list(removing.map(_remove_quietly, started))
+        while self._started:
+            started = self._started.pop()
+            with contextlib.suppress(Exception):  # already gone: removed by hand, engine restarted
+                started.remove()
         self.pool.shutdown(wait=True)
         if self.settings.rm_built and self.built is not None and self.client is not None and not self.built.build_error:
             with contextlib.suppress(Exception):  # still used by another run: it stays
@@ -263,11 +277,6 @@ class AmlSession:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
-
-
-def _remove_quietly(started: containers.AmlContainer) -> None:
-    with contextlib.suppress(Exception):  # already gone: removed by hand, engine restarted
-        started.remove()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -1,8 +1,8 @@
 """Which built-in checks apply to an image, in the order they run: the one place checks are assembled.
 
 One generator per family, each given the settings; every check is bound the same way,
-``Check(id, partial(body, ...))``. The bodies live with their family: ``checks``, ``cuda``,
-``dockerfile``, ``scoring_checks``, ``regression``.
+``Check(id, partial(body, ...))``. The bodies live with their family: ``checks``, ``image_config``,
+``base_age``, ``cuda``, ``dockerfile``, ``server_checks``, ``scoring_checks``, ``regression``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 
 from . import (
     base_age,
-    build,
     catalog,
     checks,
     compare,
@@ -67,10 +66,9 @@ def _curated_entry(image: ImageRun, settings: Settings) -> catalog.CatalogEntry 
 
 def _dockerfile_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
     """Static checks of the Dockerfile --aml-build built, before anything runs."""
-    if settings.build is None or image is not image.session.built:
+    parsed = image.session.dockerfile
+    if parsed is None or image is not image.session.built:
         return
-    path, context = build.locate(settings.build)
-    parsed = dockerfile.parse(path, context, dict(settings.build_args))
     yield Check("dockerfile[last-user]", partial(dockerfile.last_user, parsed))
     yield Check("dockerfile[entry-paths]", partial(dockerfile.entry_paths, parsed))
     yield Check("dockerfile[base-image]", partial(dockerfile.base_image, parsed, settings.any_base))
