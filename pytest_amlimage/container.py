@@ -40,6 +40,7 @@ class LaunchPlan:
     mounts: dict[str, str] = field(default_factory=dict)
     gpus: bool = False
     bind_loopback: bool = True
+    cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
 
 
 class AmlContainer:
@@ -132,6 +133,7 @@ def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerCo
         security_opt=["no-new-privileges"],
         mem_limit=plan.memory,
         nano_cpus=int(plan.cpus * 1e9),
+        cpu_shares=plan.cpu_shares,
         detach=True,
     )
     try:

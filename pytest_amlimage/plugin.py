@@ -78,7 +78,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     aml = session.config.stash.get(SESSION_KEY, None)
     if aml is not None and aml.settings.active:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        aml.begin(progress=reporter.write_line if reporter is not None else print)
+        runs_here = not session.config.option.collectonly and session.config.getoption("dist", "no") == "no"
+        aml.begin(progress=reporter.write_line if reporter is not None else print, start_early=runs_here)
 
 
 @pytest.hookimpl(tryfirst=True)

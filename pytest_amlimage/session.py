@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 
 BUILD_TAG = "pytest-amlimage-build:latest"
+BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
 
 
 class ImageRun:
@@ -47,8 +48,14 @@ class ImageRun:
 
     @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
+        """How the endpoint would start the image; a baseline yields the CPU to the image under test.
+
+        The baseline is only compared against, while the candidate's readiness is measured against the
+        probe budgets: when both boot on the same engine, the candidate must not pay for the baseline.
+        """
         session = self.session
-        return plan_launch(session.settings, self.reference, self.info.env, session.docker_host, session.engine_cpus)
+        plan = plan_launch(session.settings, self.reference, self.info.env, session.docker_host, session.engine_cpus)
+        return dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES) if self is session.baseline else plan
 
     def container(self) -> containers.AmlContainer:
         """The image's container, started once, on first use; probe and readiness start with it.
@@ -175,11 +182,17 @@ class AmlSession:
         self.baseline: ImageRun | None = None
         self.built: ImageRun | None = None
         self.lock: dict[str, Any] | None = None
+        self.start_early = False
         self._started: list[containers.AmlContainer] = []
         self._previous_sigterm: Any = None
 
-    def begin(self, progress: Callable[[str], None] = print) -> None:
-        """Connect, build if asked, check every image exists, and clear what crashed runs left behind."""
+    def begin(self, progress: Callable[[str], None] = print, start_early: bool = False) -> None:
+        """Connect, build if asked, check every image exists, and clear what crashed runs left behind.
+
+        ``start_early``: this process runs the checks (no collect-only, no xdist), so the baseline's
+        container starts as soon as its image exists, while the candidate builds and tests are collected.
+        """
+        self.start_early = start_early
         self.samples = samples.load(self.settings.samples)
         self.client = engine.connect(self.docker_host)
         self.engine_cpus = float(self.client.info().get("NCPU") or DEFAULT_CPUS)
@@ -194,6 +207,7 @@ class AmlSession:
         if self.settings.baseline:
             reference = self.settings.baseline
             self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
+            self._start_baseline()
         if self.settings.lock and not self.settings.lock_update:
             self.lock = compare.read_lock(self.settings.lock)
         if threading.current_thread() is threading.main_thread():
@@ -212,10 +226,17 @@ class AmlSession:
             baseline = baseline_tag(tag)
             error = build.build(self.client, path, baseline, args, settings.build_target, progress)
             self.baseline = ImageRun(self, baseline, ImageInfo() if error else self._image(baseline))
+            if not error:
+                self._start_baseline()
             rewritten, args = build.rebased(build.locate(path)[0], settings.rebase, args)
         error = error or build.build(self.client, path, tag, args, settings.build_target, progress, rewritten)
         self.built = ImageRun(self, tag, ImageInfo() if error else self._image(tag), build_error=error)
         self.images[tag] = self.built
+
+    def _start_baseline(self) -> None:
+        """Start the baseline's container in the background, now if ``start_early``, else with the candidate's."""
+        if self.start_early and self.baseline is not None:
+            self.pool.submit(self.baseline.container)  # a refusal is kept: its checks report it
 
     def _image(self, reference: str) -> ImageInfo:
         assert self.client is not None
@@ -266,10 +287,9 @@ class AmlSession:
     def finish(self) -> None:
         """Remove every container this session started; safe to call twice."""
         self.stop.set()
-        while self._started:
-            started = self._started.pop()
-            with contextlib.suppress(Exception):  # already gone: removed by hand, engine restarted
-                started.remove()
+        started, self._started = self._started, []
+        for future in [self.pool.submit(_remove_quietly, each) for each in started]:
+            future.result()
         self.pool.shutdown(wait=True)
         if self.settings.rm_built and self.built is not None and self.client is not None and not self.built.build_error:
             with contextlib.suppress(Exception):  # still used by another run: it stays
@@ -277,6 +297,11 @@ class AmlSession:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
+
+
+def _remove_quietly(started: containers.AmlContainer) -> None:
+    with contextlib.suppress(Exception):  # already gone: removed by hand, engine restarted
+        started.remove()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -1,8 +1,10 @@
 from pathlib import Path
 
 from pytest_amlimage.deployment import Endpoint
+from pytest_amlimage.imageinfo import ImageInfo
 from pytest_amlimage.launch import plan_launch
 from pytest_amlimage.layout import anonymous_name
+from pytest_amlimage.session import AmlSession, ImageRun
 from pytest_amlimage.settings import Settings
 
 
@@ -68,3 +70,14 @@ def test_cpus_default_to_two_or_the_engines_if_fewer() -> None:
     assert plan_launch(Settings(), "img:1", {}, engine_cpus=16).cpus == 2.0
     assert plan_launch(Settings(), "img:1", {}, engine_cpus=1).cpus == 1.0
     assert plan_launch(Settings(cpus=0.5), "img:1", {}, engine_cpus=1).cpus == 0.5
+
+
+def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
+    session = AmlSession(Settings())
+    try:
+        candidate, baseline = ImageRun(session, "img:2", ImageInfo()), ImageRun(session, "img:1", ImageInfo())
+        session.baseline = baseline
+        assert candidate.plan.cpu_shares is None  # the engine's default weight, as on the endpoint
+        assert baseline.plan.cpu_shares is not None and baseline.plan.cpu_shares < 1024
+    finally:
+        session.finish()

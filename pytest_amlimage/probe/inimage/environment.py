@@ -24,16 +24,23 @@ def normalize(name: str) -> str:
 
 
 def _described(dist: Any) -> dict[str, Any]:
-    """One distribution: name, version, requirements, its modules and the Pythons it allows."""
-    name = dist.metadata["Name"]
+    """One distribution: name, version, requirements, its modules and the Pythons it allows.
+
+    Its metadata is parsed once: each ``dist.version`` or ``dist.requires`` would parse it again.
+    """
+    meta = dist.metadata
+    name = meta["Name"]
     if not name:
         return {"error": "no Name in the metadata of " + str(getattr(dist, "_path", "?"))}
+    requires = meta.get_all("Requires-Dist")
+    if requires is None and dist.read_text("requires.txt") is not None:  # an egg-info's own format
+        requires = dist.requires
     return {
         "name": name,
-        "version": dist.version,
-        "requires": list(dist.requires or []),
+        "version": meta["Version"],
+        "requires": list(requires or []),
         "top_level": (dist.read_text("top_level.txt") or "").split(),
-        "requires_python": dist.metadata.get("Requires-Python"),
+        "requires_python": meta.get("Requires-Python"),
     }
 
 
