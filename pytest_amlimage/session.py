@@ -288,8 +288,8 @@ class AmlSession:
         """Remove every container this session started; safe to call twice."""
         self.stop.set()
         started, self._started = self._started, []
-        for future in [self.pool.submit(_remove_quietly, each) for each in started]:
-            future.result()
+        with ThreadPoolExecutor(max_workers=max(1, len(started))) as removing:  # its own: the pool may be stuck
+            list(removing.map(_remove_quietly, started))
         self.pool.shutdown(wait=True)
         if self.settings.rm_built and self.built is not None and self.client is not None and not self.built.build_error:
             with contextlib.suppress(Exception):  # still used by another run: it stays
