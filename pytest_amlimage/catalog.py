@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -78,28 +79,43 @@ def find(name: str) -> CatalogEntry:
     )
 
 
-def detect(
-    base_names: list[str], layers: list[str], local_images: list[tuple[list[str], list[str]]]
-) -> CatalogEntry | None:
-    """The catalog row an image was built from.
-
-    ``base_names``: what the image says of its base (e.g. the OCI label
-    ``org.opencontainers.image.base.name``). ``local_images``: (tags, layers) of
-    the images the engine holds; a catalog image whose layers start the
-    candidate's layers is its base.
-    """
-    for name in base_names:
+def by_names(names: list[str]) -> CatalogEntry | None:
+    """The row one of ``names`` is (a base label's value, e.g. ``org.opencontainers.image.base.name``)."""
+    for name in names:
         try:
             return find(name)
         except AmlUsageError:
             continue
+    return None
+
+
+def named_in(text: str | None) -> CatalogEntry | None:
+    """The row a free text names (``/IMAGE_INFORMATION``, whose format is not documented).
+
+    Any of a row's names counts, as a whole word ('/' and ':' end a word, so an MCR path with a tag
+    names its row); the longest name wins, so ``minimal-py312-inference`` is not found inside
+    ``minimal-py312-cuda12.4-inference``'s text.
+    """
+    if not text:
+        return None
+    names = sorted(((n.lower(), e) for e in entries() for n in e.names), key=lambda pair: -len(pair[0]))
+    lowered = text.lower()
+    for name, entry in names:
+        if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", lowered):
+            return entry
+    return None
+
+
+def by_layers(layers: list[str], local_images: list[tuple[list[str], list[str]]]) -> CatalogEntry | None:
+    """The row of a local catalog image whose layers start ``layers``: the image's base.
+
+    ``local_images``: (tags, layers) of the images the engine holds.
+    """
     for tags, base_layers in local_images:
         if base_layers and layers[: len(base_layers)] == base_layers:
-            for tag in tags:
-                try:
-                    return find(tag)
-                except AmlUsageError:
-                    continue
+            found = by_names(tags)
+            if found is not None:
+                return found
     return None
 
 

@@ -73,6 +73,18 @@ def require_python(facts: Facts, what: str) -> None:
         raise CheckFailed(f"cannot check {what}: {facts.python_error}")
 
 
+def python(expected: str, source: str, facts: Facts) -> None:
+    """The interpreter that serves score.py is the curated environment's Python (``3.11``: any 3.11.x)."""
+    require_python(facts, f"Python {expected}")
+    found = facts.python_version or "?"
+    if found != expected and not found.startswith(expected + "."):
+        where = f" ({facts.python_executable})" if facts.python_executable else ""
+        raise CheckFailed(
+            f"Python {found} serves score.py{where}, but {source} is Python {expected}: "
+            "install your packages into the environment the base image serves from, not a new one"
+        )
+
+
 def version(expected: Expectation, facts: Facts) -> None:
     """An installed distribution satisfies a version expectation."""
     require_python(facts, expected.name)

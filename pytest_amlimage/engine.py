@@ -147,6 +147,33 @@ def local_images(client: docker.DockerClient, tagged: str) -> list[ImageInfo]:
     return [ImageInfo.from_attrs(client.api.inspect_image(image_id)) for image_id in wanted]
 
 
+def read_file(
+    client: docker.DockerClient, image: str, path: str, labels: dict[str, str], limit: int = 65536
+) -> str | None:
+    """The text of ``path`` in ``image``, read from a container that is created, never started, and removed.
+
+    None when the image has no such file, or it is not a regular file of at most ``limit`` bytes.
+    """
+    import io
+    import tarfile
+
+    from docker.errors import APIError
+
+    created = client.api.create_container(image, command=["true"], labels=labels, network_disabled=True)
+    try:
+        stream, stat = client.api.get_archive(created["Id"], path)
+        if stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit:  # Go's type bits: a folder, a link, ...
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r") as archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None and member.isfile() else None
+            return handle.read().decode("utf-8", "replace") if handle is not None else None
+    except APIError:  # no such file
+        return None
+    finally:
+        client.api.remove_container(created["Id"], force=True)
+
+
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:
     """Remove the containers crashed earlier runs left behind; returns how many."""
     from docker.errors import APIError

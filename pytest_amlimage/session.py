@@ -13,9 +13,9 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import build, catalog, compare, cuda, dockerfile, engine, samples
+from . import build, compare, cuda, dockerfile, engine, origin, samples
 from . import container as containers
-from .base_age import BASE_LABELS, Base, created_date, from_image_information, tag_date
+from .base_age import Base
 from .errors import CheckFailed
 from .imageinfo import ImageInfo
 from .launch import DEFAULT_CPUS, plan_launch
@@ -81,9 +81,7 @@ class ImageRun:
                     settings = self.session.settings
                     route = settings.endpoint.readiness_route
                     workers = settings.endpoint.workers(self.info.env)
-                    self._ready = pool.submit(
-                        wait_ready, self._container, settings.ready_timeout, stop, route, workers
-                    )
+                    self._ready = pool.submit(wait_ready, self._container, settings.ready_timeout, stop, route, workers)
             return self._container
 
     def facts(self) -> Facts:
@@ -125,8 +123,8 @@ class ImageRun:
 
     @functools.cached_property
     def base(self) -> Base | None:
-        """The base this image was built from, and its date (see ``AmlSession.base_of``), found once."""
-        return self.session.base_of(self)
+        """The base this image was built from, and its date (see ``origin.base_of``), found once."""
+        return origin.base_of(self.session, self)
 
     @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
@@ -250,31 +248,15 @@ class AmlSession:
         path, context = build.locate(self.settings.build)
         return dockerfile.parse(path, context, dict(self.settings.build_args))
 
-    def base_of(self, image: ImageRun) -> Base | None:
-        """The base ``image`` was built from (the Dockerfile's, the rebase's, or its label's) and its date."""
-        settings, reference = self.settings, None
-        if image is self.built and self.dockerfile is not None:
-            reference = settings.rebase or self.dockerfile.base
-        reference = reference or next((image.info.labels[k] for k in BASE_LABELS if k in image.info.labels), None)
-        if not reference:
-            return from_image_information(image.facts().image_information)
-        dated, how = tag_date(reference), "its tag"
-        if dated is None and self.client is not None:
-            local = engine.local_image(self.client, reference)
-            dated, how = (created_date(local.created) if local else None), "its creation date on the engine"
-        return Base(reference, dated, how)
-
-    def detect_curated(self, image: ImageRun) -> catalog.CatalogEntry | None:
-        """The catalog row ``image`` was built from, by its base label or by shared layers."""
-        assert self.client is not None
-        base_names = [image.info.labels[key] for key in BASE_LABELS if key in image.info.labels]
-        local = [(list(found.tags), list(found.layers)) for found in engine.local_images(self.client, "azureml/")]
-        return catalog.detect(base_names, list(image.info.layers), local)
+    def container_labels(self) -> dict[str, str]:
+        """The user's labels and this run's, which cleanup finds leftovers by: on every container it makes."""
+        return {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
 
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
-        labels = {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
         started = containers.start(
-            plan, labels, lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip)
+            plan,
+            self.container_labels(),
+            lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip),
         )
         self._started.append(started)
         return started

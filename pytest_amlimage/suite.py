@@ -23,6 +23,7 @@ from . import (
     cuda,
     dockerfile,
     image_config,
+    origin,
     regression,
     scoring_checks,
     server_checks,
@@ -61,7 +62,7 @@ def _curated_entry(image: ImageRun, settings: Settings) -> catalog.CatalogEntry 
         return None
     if settings.curated.lower() != "auto":
         return catalog.find(settings.curated)
-    return image.session.detect_curated(image)
+    return origin.curated_row(image.session, image)
 
 
 def _dockerfile_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
@@ -80,6 +81,8 @@ def _version_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogE
     """The curated row's expectations, overridden by the user's; the framework's apart."""
     if settings.curated and entry is None:
         yield Check("curated", partial(_undetected, image.reference))
+    if entry is not None and entry.python:
+        yield Check("python", partial(_python, image, entry))
     framework = settings.framework or (entry.framework_expectation() if entry else None)
     merged = merge(entry.expectations() if entry else [], list(settings.expectations))
     image.wanted_imports.update(e.name for e in (*merged, *([framework] if framework else [])))
@@ -166,7 +169,8 @@ def _build_failed(error: str) -> None:
 def _undetected(reference: str) -> None:
     raise CheckFailed(
         f"--aml-curated auto: cannot tell which curated image {reference} was built from "
-        "(no org.opencontainers.image.base.name label, and no local catalog image is its base); "
+        "(no org.opencontainers.image.base.name label, no /IMAGE_INFORMATION naming one, and no local "
+        "catalog image is its base); "
         "name it: --aml-curated NAME (see pytest --aml-list-curated)"
     )
 
@@ -189,6 +193,11 @@ def _non_root(image: ImageRun) -> None:
 
 def _app_permissions(image: ImageRun) -> None:
     checks.app_permissions(image.facts())
+
+
+def _python(image: ImageRun, entry: catalog.CatalogEntry) -> None:
+    assert entry.python is not None
+    checks.python(entry.python, entry.source, image.facts())
 
 
 def _version(image: ImageRun, expected: Expectation) -> None:

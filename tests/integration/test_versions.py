@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -82,12 +86,40 @@ def test_curated_row_by_name_names_itself_as_the_source(run_plugin: Any, images:
 def test_curated_auto_finds_the_base_by_its_layers(run_plugin: Any, engine: Any, images: dict[str, str]) -> None:
     engine.images.get(images["minimal"]).tag(MINIMAL_MCR, "latest")
     try:
-        result = run_plugin("--aml-image", images["extended"], "--aml-curated", "auto", "--collect-only", "-q")
-        result.stdout.no_fnmatch_line("*::curated")
+        result = run_plugin("--aml-image", images["extended"], "--aml-curated", "auto", "-rA", "-k", "python")
+        result.stdout.fnmatch_lines(["*python*Python 3.11.* serves score.py*but --aml-curated AzureML-minimal-*py37*"])
+        result.stdout.no_fnmatch_line("*::curated*")
         undetected = run_plugin("--aml-image", images["nopython"], "--aml-curated", "auto")
         undetected.stdout.fnmatch_lines(["*curated: --aml-curated auto: cannot tell which curated image*"])
     finally:
         engine.images.remove(f"{MINIMAL_MCR}:latest")
+
+
+@pytest.fixture
+def informed_image(engine: Any, images: dict[str, str]) -> Iterator[str]:
+    """The minimal stand-in with an /IMAGE_INFORMATION naming a current py311 image (no label, no local base)."""
+    tag = f"{date.today() - timedelta(days=30):%Y%m%d}.v1"  # a month old: within base-age's six months
+    text = f"Image: mcr.microsoft.com/azureml/curated/minimal-py311-inference:{tag}\n".encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("IMAGE_INFORMATION")
+        info.size, info.mode = len(text), 0o644
+        tar.addfile(info, io.BytesIO(text))
+    created = engine.containers.create(images["minimal"])
+    try:
+        created.put_archive("/", archive.getvalue())
+        image = created.commit("amlimage/informed", "test")
+    finally:
+        created.remove(force=True)
+    yield "amlimage/informed:test"
+    engine.images.remove(image.id, force=True)
+
+
+def test_curated_auto_reads_image_information(run_plugin: Any, informed_image: str) -> None:
+    result = run_plugin("--aml-image", informed_image, "--aml-curated", "auto", "-rA", "-k", "python or base-age")
+    result.stdout.fnmatch_lines_random([f"PASSED {informed_image}::python", f"PASSED {informed_image}::base-age"])
+    result.stdout.no_fnmatch_line("*::curated*")
+    result.assert_outcomes(passed=2)
 
 
 def test_spec_file_and_requirements(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:

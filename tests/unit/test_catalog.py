@@ -54,16 +54,36 @@ def test_minimal_row_expects_nothing() -> None:
     assert catalog.find("minimal-ubuntu18.04-py37-cpu-inference").expectations() == []
 
 
-def test_detect_by_base_label_then_by_shared_layers() -> None:
-    by_label = catalog.detect(["mcr.microsoft.com/azureml/xgboost-0.9-ubuntu18.04-py37-cpu-inference:latest"], [], [])
+def test_detect_by_base_label_or_by_shared_layers() -> None:
+    xgboost = "mcr.microsoft.com/azureml/xgboost-0.9-ubuntu18.04-py37-cpu-inference:latest"
+    by_label = catalog.by_names(["other:1", xgboost])
     assert by_label is not None and by_label.framework == "xgboost"
     local = [
         (["other:1"], ["a"]),
         (["mcr.microsoft.com/azureml/pytorch-1.7-ubuntu18.04-py37-cpu-inference:latest"], ["a", "b"]),
     ]
-    by_layers = catalog.detect([], ["a", "b", "c"], local)
+    by_layers = catalog.by_layers(["a", "b", "c"], local)
     assert by_layers is not None and by_layers.framework_version == "1.7"
-    assert catalog.detect([], ["x", "y"], local) is None
+    assert catalog.by_layers(["x", "y"], local) is None and catalog.by_names(["other:1"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Image: mcr.microsoft.com/azureml/curated/minimal-py311-inference:20261115.v1\n", "minimal-py311-inference"),
+        ("name=minimal-py312-cuda12.4-inference\nbuilt=2026-11-01\n", "minimal-py312-cuda12.4-inference"),
+        ("mcr.microsoft.com/azureml/minimal-py312-inference:latest", "minimal-py312-inference"),
+        ("AzureML-minimal-ubuntu22.04-py39-cpu-inference", "AzureML-minimal-ubuntu22.04-py39-cpu-inference"),
+    ],
+)
+def test_detect_by_what_image_information_names(text: str, expected: str) -> None:
+    found = catalog.named_in(text)
+    assert found is not None and found.curated_environment == expected
+
+
+def test_image_information_naming_no_row_detects_nothing() -> None:
+    assert catalog.named_in("my-minimal-py311-inference-fork 1.0") is None
+    assert catalog.named_in("") is None and catalog.named_in(None) is None
 
 
 def test_table_lists_every_row() -> None:

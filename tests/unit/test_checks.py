@@ -61,6 +61,16 @@ def test_version_without_python_says_why() -> None:
         checks.version(expected, Facts(uid=1000, python_error="no python on PATH"))
 
 
+def test_the_curated_rows_python_serves() -> None:
+    checks.python("3.11", "--aml-curated minimal-py311-inference", Facts(uid=1000, python_version="3.11.2"))
+    with pytest.raises(CheckFailed, match=r"Python 3\.12\.1 serves score\.py \(/opt/env/bin/python\), but "
+                       r"--aml-curated minimal-py311-inference is Python 3\.11"):
+        facts = Facts(uid=1000, python_version="3.12.1", python_executable="/opt/env/bin/python")
+        checks.python("3.11", "--aml-curated minimal-py311-inference", facts)
+    with pytest.raises(CheckFailed, match=r"^Python 3\.11\.0 serves score\.py, but row is Python 3\.1:"):
+        checks.python("3.1", "row", Facts(uid=1000, python_version="3.11.0"))
+
+
 def test_framework_must_import_with_a_matching_version() -> None:
     expected = parse_expectation("scikit-learn==1.5.*", "--aml-framework")
     assert expected is not None

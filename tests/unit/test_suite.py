@@ -54,7 +54,8 @@ def test_expectations_and_the_framework(session: AmlSession) -> None:
 
 def test_a_curated_row_brings_its_packages_and_framework(session: AmlSession) -> None:
     found = ids(session, Settings(curated="AzureML-sklearn-0.24.1-ubuntu18.04-py37-cpu-inference"))
-    assert [i for i in found if i.startswith(("version", "framework"))] == [
+    assert [i for i in found if i.startswith(("python", "version", "framework"))] == [
+        "python",
         "version[numpy]",
         "version[pandas]",
         "framework[scikit-learn]",
