@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from .errors import AmlUsageError
 
 ALIASES = {"sklearn": "scikit-learn", "pytorch": "torch", "tensorflow-cpu": "tensorflow"}
-NO_EXPECTATION = {"", "na", "n/a", "none", "any", "*"}
+NO_EXPECTATION = {"na", "n/a", "none", "any", "*"}  # a bare name is one: installed, any version
 _LINE = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<spec>.*?)\s*$")
 _SINGLE_EQUALS = re.compile(r"(?<![=!<>~])=(?!=)")
 _WILDCARD = re.compile(r"(~=|==)\s*(?P<prefix>\d+(?:\.\d+)*)\.[xX*]$")
@@ -71,7 +71,7 @@ def normalize_specifier(text: str) -> str:
 
 
 def parse_specifier(text: str, source: str, what: str) -> SpecifierSet | None:
-    """A specifier set, or None for ``NA``; a usage error naming ``what`` when unparseable."""
+    """A specifier set (empty: any version), or None for ``NA``; a usage error naming ``what`` when unparseable."""
     if text.strip().lower() in NO_EXPECTATION:
         return None
     try:
@@ -84,7 +84,9 @@ def parse_specifier(text: str, source: str, what: str) -> SpecifierSet | None:
 
 
 def parse_expectation(text: str, source: str) -> Expectation | None:
-    """Parse ``NAME SPEC`` (``numpy==1.20.1``, ``pandas ~= 1.1.x``); None means no expectation."""
+    """Parse ``NAME SPEC`` (``numpy==1.20.1``, ``pandas ~= 1.1.x``); None means no expectation (``NA``)."""
+    if text.strip().lower() in NO_EXPECTATION:  # a table cell with nothing in it
+        return None
     match = _LINE.match(text)
     if match is None:
         raise AmlUsageError(

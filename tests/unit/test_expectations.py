@@ -25,9 +25,15 @@ def test_quirks_pasted_from_the_docs_become_pep440(text: str, name: str, specifi
     assert (parsed.name, str(parsed.specifier)) == (name, specifier)
 
 
-@pytest.mark.parametrize("text", ["numpy NA", "numpy", "pandas n/a", "NA"])
+@pytest.mark.parametrize("text", ["numpy NA", "pandas n/a", "NA"])
 def test_na_means_no_expectation(text: str) -> None:
     assert parse_expectation(text, "x") is None
+
+
+def test_a_bare_name_means_installed_in_any_version() -> None:
+    mlflow = parse_expectation("mlflow", "x")
+    assert mlflow is not None and mlflow.shown == "any version"
+    assert mlflow.satisfied_by("2.19.0") and mlflow.satisfied_by("3.0.0rc1")
 
 
 @pytest.mark.parametrize("text", ["numpy==1.2.3.4.5.x.y", "numpy>>1", "numpy==abc", "==1.0"])

@@ -2,9 +2,11 @@ import ast
 import json
 import subprocess
 import sys
+from pathlib import PurePosixPath
 
 from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
+from pytest_amlimage.probe.inimage.imports import installed_modules, module_of
 
 
 def test_the_probe_script_parses_as_python_3_7() -> None:
@@ -52,3 +54,19 @@ def test_the_script_runs_here_and_reports_this_interpreter() -> None:
     assert facts.python_version == ".".join(map(str, sys.version_info[:3]))
     assert facts.version_of("pytest") is not None
     assert facts.markers["sys_platform"] == sys.platform
+
+
+def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> None:
+    def installed(*paths: str) -> set[str] | None:
+        return installed_modules([PurePosixPath(path) for path in paths])
+
+    blob = installed("azure/storage/blob/__init__.py", "azure/storage/blob/_models.py", "azure_blob.dist-info/RECORD")
+    assert module_of("azure-storage-blob", ["azure"], blob) == "azure.storage.blob"  # not just the namespace
+    server = installed("azureml_inference_server_http/__init__.py", "../../bin/azmlinfsrv")
+    assert module_of("azureml-inference-server-http", [], server) == "azureml_inference_server_http"
+    assert module_of("pyjwt", ["jwt"], installed("jwt/__init__.py")) == "jwt"
+    assert module_of("python-dateutil", [], installed("dateutil/__init__.py", "six.py")) == "dateutil"
+    assert module_of("six", [], installed("six.py", "six-1.16.dist-info/METADATA")) == "six"
+    assert module_of("azureml-defaults", [], installed("azureml_defaults-1.0.dist-info/METADATA")) is None  # meta
+    assert module_of("scikit-learn", [], None) == "sklearn"
+    assert module_of("some-egg", [], None) == "some_egg"  # no RECORD: its name

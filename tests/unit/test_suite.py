@@ -62,6 +62,12 @@ def test_a_curated_row_brings_its_packages_and_framework(session: AmlSession) ->
     ]
 
 
+def test_a_current_row_expects_what_its_environment_installs(session: AmlSession) -> None:
+    found = ids(session, Settings(curated="mlflow-py312-inference"))
+    assert "python" in found
+    assert {"version[azureml-ai-monitoring]", "version[mlflow]", "version[azureml-inference-server-http]"} <= set(found)
+
+
 def test_gpu_checks_follow_expectations_or_the_images_cuda_claim(session: AmlSession) -> None:
     assert "cuda-consistency" not in ids(session, Settings())
     claimed = ids(session, Settings(), ImageInfo(env={"CUDA_VERSION": "12.4.1"}))

@@ -16,17 +16,18 @@ from typing import Any
 from .folders import folder_access, runtime_folders
 from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
-from .imports import entry_script, finish_imports, start_imports
+from .imports import entry_script, finish_imports, installed_modules, module_of, start_imports
 
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _described(dist: Any) -> dict[str, Any]:
+def _described(dist: Any, wanted: list[str]) -> dict[str, Any]:
     """One distribution: name, version, requirements, its modules and the Pythons it allows.
 
     Its metadata is parsed once: each ``dist.version`` or ``dist.requires`` would parse it again.
+    A wanted distribution also gets the module it is imported as, from its RECORD.
     """
     meta = dist.metadata
     name = meta["Name"]
@@ -35,16 +36,19 @@ def _described(dist: Any) -> dict[str, Any]:
     requires = meta.get_all("Requires-Dist")
     if requires is None and dist.read_text("requires.txt") is not None:  # an egg-info's own format
         requires = dist.requires
-    return {
+    described = {
         "name": name,
         "version": meta["Version"],
         "requires": list(requires or []),
         "top_level": (dist.read_text("top_level.txt") or "").split(),
         "requires_python": meta.get("Requires-Python"),
     }
+    if normalize(name) in wanted:
+        described["module"] = module_of(normalize(name), described["top_level"], installed_modules(dist.files))
+    return described
 
 
-def metadata_distributions() -> list[dict[str, Any]] | None:
+def metadata_distributions(wanted: list[str]) -> list[dict[str, Any]] | None:
     try:
         from importlib import metadata
     except ImportError:  # Python 3.7
@@ -52,7 +56,7 @@ def metadata_distributions() -> list[dict[str, Any]] | None:
     found: list[dict[str, Any]] = []
     for dist in metadata.distributions():
         try:
-            found.append(_described(dist))
+            found.append(_described(dist, wanted))
         except Exception as error:
             found.append({"error": f"{type(error).__name__}: {error}"})
     return found
@@ -71,8 +75,8 @@ def pkg_resources_distributions() -> list[dict[str, Any]]:
     return found
 
 
-def distributions() -> tuple[dict[str, dict[str, Any]], list[str]]:
-    found = metadata_distributions()
+def distributions(wanted: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    found = metadata_distributions(wanted)
     if found is None:
         found = pkg_resources_distributions()
     dists: dict[str, dict[str, Any]] = {}
@@ -143,7 +147,7 @@ def python_on_path() -> str | None:
 
 
 def main(default_app_root: str, wanted: list[str]) -> None:
-    dists, broken = distributions()
+    dists, broken = distributions(wanted)
     modules, children = start_imports(dists, wanted)
     libraries = library_evidence()
     calls = start_library_calls(distinct_files(libraries))
@@ -165,7 +169,7 @@ def main(default_app_root: str, wanted: list[str]) -> None:
     }
     imported = finish_imports(children)
     facts["frameworks"] = {m: r for m, r in imported.items() if m in FRAMEWORK_MODULES.values()}
-    facts["imports"] = {name: {"module": module, **imported.get(module, {})} for name, module in modules.items()}
+    facts["imports"] = {name: {"module": module, **imported.get(module or "", {})} for name, module in modules.items()}
     facts["gpu_evidence"] = gpu_evidence(libraries, calls, dists, facts["frameworks"])
     sys.stdout.write("\n" + frame(facts) + "\n")
 

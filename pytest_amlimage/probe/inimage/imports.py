@@ -45,21 +45,54 @@ print(sys.argv[1] + json.dumps(found) + sys.argv[2])
 OTHER_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python")
 
 
-def module_of(name: str, dist: dict[str, Any] | None) -> str:
-    """The module a distribution is imported as: known frameworks, its top_level.txt, else its name."""
+def module_of(name: str, top_level: list[str], installed: set[str] | None) -> str | None:
+    """The module a distribution is imported as; None when it installs none (a meta-package).
+
+    ``installed``: the dotted names of the modules and packages its RECORD lists (None: unknown).
+    Known frameworks first; then the name read as a dotted path (``azure-storage-blob``:
+    ``azure.storage.blob``), as one module (``azureml_inference_server_http``), or its
+    top_level.txt (``PyJWT``: ``jwt``), whichever it installs; else its first top-level package.
+    """
     if name in FRAMEWORK_MODULES:
         return FRAMEWORK_MODULES[name]
-    top = [line for line in (dist or {}).get("top_level", []) if line and not line.startswith("_")]
-    return top[0] if top else name.replace("-", "_")
+    top = [line for line in top_level if line and not line.startswith("_")]
+    guesses = [name.replace("-", "."), name.replace("-", "_"), *top]
+    if installed is None:  # no RECORD (an egg, or Python 3.7): trust top_level.txt, else the name
+        return top[0] if top else guesses[1]
+    found = next((guess for guess in guesses if guess in installed), None)
+    return found or next((m for m in sorted(installed) if "." not in m and not m.startswith("_")), None)
+
+
+def installed_modules(files: Any) -> set[str] | None:
+    """The dotted names of the modules and packages in a distribution's RECORD (``dist.files``)."""
+    if files is None:
+        return None
+    found: set[str] = set()
+    for path in files:
+        parts = list(path.parts)
+        in_data_folder = len(parts) > 1 and "." in parts[0]  # NAME.dist-info, NAME.data, ...
+        if not parts or parts[0] in ("..", "bin") or in_data_folder or not parts[-1].endswith((".py", ".so", ".pyd")):
+            continue
+        leaf = parts[-1].split(".")[0]
+        dotted = parts[:-1] if leaf == "__init__" else [*parts[:-1], leaf]
+        found.update(".".join(dotted[:depth]) for depth in range(1, len(dotted) + 1))
+    return found
 
 
 def start_imports(
     dists: dict[str, dict[str, Any]], wanted: list[str]
-) -> tuple[dict[str, str], list[tuple[str, subprocess.Popen[str]]]]:
-    """Import each framework present and each wanted distribution's module, each in a child process."""
-    modules = {name: module_of(name, dists.get(name)) for name in wanted if name in dists}
+) -> tuple[dict[str, str | None], list[tuple[str, subprocess.Popen[str]]]]:
+    """Import each framework present and each wanted distribution's module, each in a child process.
+
+    A wanted distribution's module was found from its RECORD when it was described (``module``).
+    """
+    modules = {
+        name: dists[name]["module"] if "module" in dists[name] else module_of(name, [], None)
+        for name in wanted
+        if name in dists
+    }
     modules.update({name: FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
-    children = [(module, spawn(IMPORT_SNIPPET, module)) for module in sorted(set(modules.values()))]
+    children = [(module, spawn(IMPORT_SNIPPET, module)) for module in sorted({m for m in modules.values() if m})]
     return modules, children
 
 
