@@ -11,6 +11,26 @@ import pytest
 KINDS = ("removed", "downgraded", "upgraded", "added", "changed")
 
 
+SOON_DAYS = 30  # a base this close to the age limit is flagged before it fails
+
+
+def base_warning(base: dict[str, Any]) -> str:
+    """Why the base needs attention: over the age limit, or reaching it within SOON_DAYS; else empty."""
+    age, limit = base["age_days"], base.get("limit_days") or 0
+    if not limit or age <= limit - SOON_DAYS:
+        return ""
+    if age > limit:
+        return f"over the {limit} days Azure ML supports: rebase it (--aml-rebase)"
+    return f"reaches the {limit}-day limit in {limit - age} days: plan the rebase"
+
+
+def base_line(base: dict[str, Any]) -> str:
+    warning = base_warning(base)
+    return f"base {base['reference']} from {base['date']} ({base['age_days']} days old)" + (
+        f", {warning}" if warning else ""
+    )
+
+
 class RunReport:
     def __init__(self) -> None:
         self.checks: dict[str, dict[str, str]] = {}  # image -> check id -> outcome
@@ -76,8 +96,7 @@ class RunReport:
         ]
         for image, found in sorted(self.endpoint.items()):
             if "base" in found:
-                base = found["base"]
-                lines.append(f"{image}: base {base['reference']} from {base['date']} ({base['age_days']} days old)")
+                lines.append(f"{image}: {base_line(found['base'])}")
             if "ready_s" in found:
                 margin = found["budget_s"] - found["ready_s"]
                 lines.append(
@@ -112,6 +131,8 @@ class RunReport:
             failed = [check for check, outcome in data["checks"].items() if outcome == "failed"]
             out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
             out += [f"- failed: `{check}`" for check in failed]
+            base = (data["endpoint"] or {}).get("base")
+            out += ["", f"{'**Warning:** ' if base_warning(base) else ''}{base_line(base)}"] if base else []
             if data["changes"] is not None:
                 out += [
                     "",

@@ -50,7 +50,7 @@ def checks_for(image: ImageRun, settings: Settings) -> Iterator[Check]:
     yield Check("app-permissions", partial(_app_permissions, image))
     yield Check("image-config", partial(image_config.image_config, image.info, settings.endpoint.environment))
     if image is image.session.built or set(BASE_LABELS) & set(image.info.labels) or AZUREML_ENV & set(image.info.env):
-        yield Check("base-age", partial(_base_age, image, settings), partial(_base_properties, image))
+        yield Check("base-age", partial(_base_age, image, settings), partial(_base_properties, image, settings))
     yield from _version_checks(image, settings, entry)
     yield from _gpu_checks(image, settings, entry)
     yield from _scoring_checks(image, settings)
@@ -179,11 +179,16 @@ def _base_age(image: ImageRun, settings: Settings) -> None:
     base_age.base_age(image.base, settings.max_base_age, date.today())
 
 
-def _base_properties(image: ImageRun) -> list[tuple[str, object]]:
+def _base_properties(image: ImageRun, settings: Settings) -> list[tuple[str, object]]:
     base = image.base
     if base is None or base.dated is None:
         return []
-    found = {"reference": base.reference, "date": base.dated.isoformat(), "age_days": (date.today() - base.dated).days}
+    found = {
+        "reference": base.reference,
+        "date": base.dated.isoformat(),
+        "age_days": (date.today() - base.dated).days,
+        "limit_days": settings.max_base_age,
+    }
     return [("amlimage_endpoint", {"base": found})]
 
 

@@ -90,11 +90,17 @@ def test_a_base_older_than_six_months_fails_base_age(
     engine.images.get(images["minimal"]).tag("amlimage/minimal", "20250101.v1")
     try:
         args = (f"--aml-build={EXAMPLE}", "--aml-build-arg", f"BASE_IMAGE={old_base}", "--aml-any-base")
-        result = run_plugin(*args, "-k", "base-age")
+        result = run_plugin(*args, "-k", "base-age", "--aml-report=report.md")
         result.assert_outcomes(failed=1, deselected=14)
         result.stdout.fnmatch_lines(
-            [f"*base-age: the base {old_base} is from 2025-01-01 (its tag): * days old, over the limit of 183*"]
+            [
+                f"*base-age: the base {old_base} is from 2025-01-01 (its tag): * days old, over the limit of 183*",
+                "*amlimage: endpoint*",
+                f"*: base {old_base} from 2025-01-01 (* days old), over the 183 days Azure ML supports: rebase it*",
+            ]
         )
+        markdown = (pytester.path / "report.md").read_text()
+        assert f"**Warning:** base {old_base} from 2025-01-01" in markdown
         run_plugin(*args, "-k", "base-age", "--aml-max-base-age=0").assert_outcomes(passed=1, deselected=14)
     finally:
         engine.images.remove(old_base)

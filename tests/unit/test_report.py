@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.report import RunReport
+from pytest_amlimage.report import RunReport, base_line, base_warning
 
 CHANGES = [
     {"kind": "upgraded", "name": "numpy", "old": "1.26.4", "new": "2.0.0"},
@@ -57,3 +57,15 @@ def test_json_and_markdown_files(tmp_path: Path) -> None:
     markdown = (tmp_path / "r.md").read_text()
     assert "## `img:2`\n\n3 checks, 1 failed\n- failed: `baseline[major]`" in markdown
     assert "| removed | scipy | 1.11.0 | - |\n| upgraded | numpy | 1.26.4 | 2.0.0 |" in markdown
+
+
+def test_an_old_base_is_flagged_over_the_limit_and_a_month_before() -> None:
+    def base(age: int, limit: int = 183) -> dict[str, object]:
+        return {"reference": "mcr.microsoft.com/azureml/x:20260101.v1", "date": "2026-01-01", "age_days": age,
+                "limit_days": limit}
+
+    assert base_warning(base(100)) == ""
+    assert base_warning(base(160)) == "reaches the 183-day limit in 23 days: plan the rebase"
+    assert base_warning(base(200)).startswith("over the 183 days Azure ML supports")
+    assert base_warning(base(900, limit=0)) == ""  # the check is off
+    assert base_line(base(10)) == "base mcr.microsoft.com/azureml/x:20260101.v1 from 2026-01-01 (10 days old)"
