@@ -253,6 +253,8 @@ class AmlSession:
         return {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
 
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
+        if self.stop.is_set():  # the run is ending: a start queued in the pool would only be removed again
+            raise RuntimeError("the test run is ending")
         started = containers.start(
             plan,
             self.container_labels(),
@@ -266,13 +268,18 @@ class AmlSession:
         version = self.client.version().get("Version", "?") if self.client else "?"
         return [f"amlimage: Docker {version} at {where}; images: {', '.join(self.settings.images)}"]
 
+    def _remove_started(self) -> None:
+        """Remove the containers started so far, together, on threads of their own (the pool may be stuck)."""
+        started, self._started = self._started, []
+        with ThreadPoolExecutor(max_workers=max(1, len(started))) as removing:
+            list(removing.map(_remove_quietly, started))
+
     def finish(self) -> None:
         """Remove every container this session started; safe to call twice."""
         self.stop.set()
-        started, self._started = self._started, []
-        with ThreadPoolExecutor(max_workers=max(1, len(started))) as removing:  # its own: the pool may be stuck
-            list(removing.map(_remove_quietly, started))
-        self.pool.shutdown(wait=True)
+        self._remove_started()
+        self.pool.shutdown(wait=True)  # a start still under way in the pool (Ctrl-C) ends here...
+        self._remove_started()  # ...and its container goes too
         if self.settings.rm_built and self.built is not None and self.client is not None and not self.built.build_error:
             with contextlib.suppress(Exception):  # still used by another run: it stays
                 self.client.images.remove(self.built.reference)

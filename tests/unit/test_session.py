@@ -1,0 +1,44 @@
+"""The session's own bookkeeping: every container it starts is removed, even one still starting at the end."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from pytest_amlimage import session as sessions
+from pytest_amlimage.launch import plan_launch
+from pytest_amlimage.settings import Settings
+
+
+class Started:
+    def __init__(self) -> None:
+        self.removed = False
+
+    def remove(self) -> None:
+        self.removed = True
+
+
+def test_a_container_still_starting_when_the_run_ends_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    starting, release, started = threading.Event(), threading.Event(), Started()
+
+    def slow_start(*args: Any) -> Started:
+        starting.set()
+        release.wait(5)
+        return started
+
+    monkeypatch.setattr(sessions.containers, "start", slow_start)
+    aml = sessions.AmlSession(Settings())
+    aml.pool.submit(aml.start, plan_launch(Settings(), "img:1", {}))
+    assert starting.wait(5)
+    threading.Timer(0.2, release.set).start()  # the engine answers while finish() is under way (Ctrl-C)
+    aml.finish()
+    assert started.removed
+
+
+def test_no_container_starts_once_the_run_is_ending() -> None:
+    aml = sessions.AmlSession(Settings())
+    aml.finish()
+    with pytest.raises(RuntimeError, match="ending"):
+        aml.start(plan_launch(Settings(), "img:1", {}))
