@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -128,7 +127,7 @@ def liveness_under_load(image: ImageRun, sample: Sample, settings: Settings) -> 
     probe = endpoint.liveness_probe
     with ThreadPoolExecutor(max_workers=1) as pool:
         busy = pool.submit(post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route)
-        time.sleep(HEAD_START)
+        wait([busy], timeout=HEAD_START)  # a score done by then never kept the server busy: no need to wait on
         try:
             answer: Answer | None = _probe(container, settings)
         except CheckFailed:
