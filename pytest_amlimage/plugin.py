@@ -78,8 +78,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     aml = session.config.stash.get(SESSION_KEY, None)
     if aml is not None and aml.settings.active:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        runs_here = not session.config.option.collectonly and session.config.getoption("dist", "no") == "no"
-        aml.begin(progress=reporter.write_line if reporter is not None else print, start_early=runs_here)
+        aml.begin(progress=reporter.write_line if reporter is not None else print, start_early=_alone(session.config))
+
+
+def _alone(config: pytest.Config) -> bool:
+    """This process runs every test it collects: no --collect-only, no xdist (whose workers share the images)."""
+    xdist = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
+    return not config.option.collectonly and not xdist
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -154,3 +155,31 @@ def test_rebase_builds_both_and_shows_the_diff_the_servers_breaking_changes_and_
     markdown = report.read_text()
     assert "| upgraded | azureml-inference-server-http | 0.8.4.2 | 1.5.1 |" in markdown
     assert "- 1.4.1: the azureml.contrib.services shim is gone" in markdown
+
+
+def test_under_xdist_a_rebase_starts_one_container_per_image(
+    run_plugin: Any, engine: Any, images: dict[str, str]
+) -> None:
+    """The baseline starts early only where the tests run: never in the xdist controller or an idle worker."""
+    tag = "amlimage/xdist-rebase:test"
+    since = int(time.time())
+    try:
+        result = run_plugin(
+            f"--aml-build={EXAMPLE}",
+            f"--aml-image={tag}",
+            "--aml-build-arg",
+            f"BASE_IMAGE={images['minimal']}",
+            f"--aml-rebase={images['minimal']}",
+            "--aml-any-base",
+            "-n",
+            "2",
+            "-k",
+            "non-root or baseline",
+        )
+        result.assert_outcomes(passed=6)
+        events = engine.events(since=since, until=int(time.time()) + 1, decode=True, filters={"event": "create"})
+        started = sorted(e["Actor"]["Attributes"]["image"] for e in events if e.get("Type") == "container")
+        assert [image for image in started if image.startswith(tag)] == [tag, f"{tag}-baseline"]
+    finally:
+        for reference in (tag, f"{tag}-baseline"):
+            engine.images.remove(reference)
