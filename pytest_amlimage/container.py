@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, cast
 
@@ -41,6 +41,7 @@ class LaunchPlan:
     gpus: bool = False
     bind_loopback: bool = True
     cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
+    probe_environment: dict[str, str] = field(default_factory=dict)  # see launch.probe_environment
 
 
 class AmlContainer:
@@ -69,11 +70,14 @@ class AmlContainer:
     def env(self) -> dict[str, str]:
         return env_of(self._docker.attrs["Config"])
 
-    def exec(self, command: Sequence[str]) -> ExecResult:
-        """Run ``command`` (an argument list, never a shell string) as the container's user."""
+    def exec(self, command: Sequence[str], environment: Mapping[str, str] | None = None) -> ExecResult:
+        """Run ``command`` (an argument list, never a shell string) as the container's user.
+
+        ``environment``: variables set for this command only, over the container's.
+        """
         if isinstance(command, str):
             raise TypeError("exec() takes an argument list, e.g. ['python', '-V']")
-        result: Any = self._docker.exec_run(list(command), demux=True)  # demux: (stdout, stderr)
+        result: Any = self._docker.exec_run(list(command), demux=True, environment=dict(environment or {}))
         exit_code, (stdout, stderr) = result
         return ExecResult(int(exit_code if exit_code is not None else -1), _text(stdout), _text(stderr))
 

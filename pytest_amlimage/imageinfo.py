@@ -25,6 +25,14 @@ class ImageInfo:
     os: str = ""
     architecture: str = ""
     created: str = ""
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    working_dir: str = ""
+
+    @property
+    def command_line(self) -> tuple[str, ...]:
+        """What the container runs when started as it is: ``ENTRYPOINT`` then ``CMD``."""
+        return self.entrypoint + self.cmd
 
     @classmethod
     def from_attrs(cls, attrs: dict[str, Any]) -> ImageInfo:
@@ -41,4 +49,7 @@ class ImageInfo:
             os=str(attrs.get("Os", "")),
             architecture=str(attrs.get("Architecture", "")),
             created=str(attrs.get("Created", "")),
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            cmd=tuple(config.get("Cmd") or ()),
+            working_dir=str(config.get("WorkingDir") or ""),
         )

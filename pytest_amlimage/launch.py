@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
+import shlex
+from collections.abc import Mapping, Sequence
+
 from . import container as containers
 from . import engine, layout
+from .imageinfo import ImageInfo
+from .probe import SERVER_CWD
 from .settings import Settings
 
 DEFAULT_CPUS = 2.0  # at most: never more than the engine has
@@ -12,16 +18,26 @@ DEFAULT_CPUS = 2.0  # at most: never more than the engine has
 def plan_launch(
     settings: Settings,
     reference: str,
-    image_env: dict[str, str],
+    info: ImageInfo,
     docker_host: str | None = None,
     engine_cpus: float = DEFAULT_CPUS,
 ) -> containers.LaunchPlan:
     """How to start ``reference`` as the endpoint would: the platform's mounts and environment, its routes' ports.
 
-    An image that cannot serve (no entry script baked in or given) is kept alive for the probe.
+    An image serves when it is given or bakes in an entry script (``AZUREML_ENTRY_SCRIPT``, or its own
+    command's ``azmlinfsrv --entry_script``), or runs a server of its own (a custom container, or
+    ``--aml-command``); one that cannot serve is kept alive for the probe.
     """
     endpoint, mounted = settings.endpoint, platform_layout(settings)
-    serves = bool(settings.command or settings.entry_script or image_env.get("AZUREML_ENTRY_SCRIPT"))
+    environment = {**endpoint.environment, **mounted.environment}
+    own = probe_environment(settings.command or info.command_line, info.working_dir, {**info.env, **environment})
+    serves = bool(
+        settings.command
+        or settings.entry_script
+        or info.env.get("AZUREML_ENTRY_SCRIPT")
+        or own
+        or endpoint.custom_container
+    )
     entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE
     if settings.command:
         entrypoint, command = [settings.command[0]], list(settings.command[1:])
@@ -34,11 +50,48 @@ def plan_launch(
         cpus=settings.cpus if settings.cpus is not None else min(DEFAULT_CPUS, engine_cpus),
         command=command,
         entrypoint=entrypoint,
-        environment={**endpoint.environment, **mounted.environment},
+        environment=environment,
         mounts=mounted.mounts,
         gpus=settings.gpu,
         bind_loopback=engine.engine_is_local(docker_host),
+        probe_environment=own,
     )
+
+
+def probe_environment(command_line: Sequence[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
+    """What the probe must see to read X as ``azmlinfsrv --entry_script X`` in a command line will load it.
+
+    The server makes X absolute against its working directory, and takes that directory as
+    ``AML_APP_ROOT`` unless one is set (``merge_configuration`` in azureml_inference_server_http's
+    ``amlserver.py``); gunicorn puts the directory on the import path too. Empty when the command does
+    not start azmlinfsrv with a script; a shell's ``-c`` text is split as the shell would.
+    """
+    words = _words(command_line)
+    script = _option(words, "--entry_script")
+    if script is None or not any(posixpath.basename(word) == "azmlinfsrv" for word in words):
+        return {}
+    root = working_dir or "/"
+    found = {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}
+    return found if "AML_APP_ROOT" in environment else {**found, "AML_APP_ROOT": root}
+
+
+def _words(command_line: Sequence[str]) -> list[str]:
+    words: list[str] = []
+    for before, word in zip(("", *command_line), command_line):
+        try:
+            words += shlex.split(word) if before == "-c" else [word]
+        except ValueError:  # unbalanced quotes: the shell would refuse it too
+            words.append(word)
+    return words
+
+
+def _option(words: list[str], name: str) -> str | None:
+    for index, word in enumerate(words):
+        if word == name and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith(name + "="):
+            return word[len(name) + 1 :]
+    return None
 
 
 def platform_layout(settings: Settings) -> layout.Mounted:

@@ -5,6 +5,7 @@ Pure functions of the probe's facts, like ``checks``; the facts describe the int
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -48,17 +49,27 @@ def _shape_problems(found: dict[str, Any]) -> list[str]:
 
 
 def _import_problems(found: dict[str, Any], serving: str | None) -> list[str]:
-    elsewhere = found.get("elsewhere") or {}
+    elsewhere, beside = found.get("elsewhere") or {}, found.get("beside") or []
+    folder = posixpath.dirname(str(found.get("path")))
     problems = []
     for module in found.get("missing") or []:
         other = elsewhere.get(module) if isinstance(elsewhere, dict) else None
-        cause = (
-            f"it is installed for {other} (apt's Python?), which the server does not run: install it with pip "
-            f"in the environment the server runs ({serving})"
-            if other
-            else f"it is neither installed in the environment the server runs ({serving}) nor a module beside "
-            "the script: add it to your requirements, or to the script's folder"
-        )
+        if module in beside:
+            searched = " and ".join(found.get("searched") or [])
+            cause = (
+                f"it is beside the script in {folder}, but the server imports from {searched}, not the "
+                f"script's folder: set AML_APP_ROOT={folder}"
+            )
+        elif other:
+            cause = (
+                f"it is installed for {other} (apt's Python?), which the server does not run: install it with "
+                f"pip in the environment the server runs ({serving})"
+            )
+        else:
+            cause = (
+                f"it is neither installed in the environment the server runs ({serving}) nor a module in its "
+                "app root: add it to your requirements, or to the app's folder"
+            )
         problems.append(f"`import {module}` does not resolve: {cause}")
     return problems
 

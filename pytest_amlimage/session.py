@@ -54,7 +54,7 @@ class ImageRun:
         probe budgets: when both boot on the same engine, the candidate must not pay for the baseline.
         """
         session = self.session
-        plan = plan_launch(session.settings, self.reference, self.info.env, session.docker_host, session.engine_cpus)
+        plan = plan_launch(session.settings, self.reference, self.info, session.docker_host, session.engine_cpus)
         return dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES) if self is session.baseline else plan
 
     def container(self) -> containers.AmlContainer:
@@ -75,7 +75,8 @@ class ImageRun:
                     self._refused = f"the engine refused to start {self.reference}: {engine.reason(error)}"
                     raise CheckFailed(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
-                self._facts = pool.submit(run_probe, self._container, sorted(self.wanted_imports))
+                wanted, variables = sorted(self.wanted_imports), self.plan.probe_environment
+                self._facts = pool.submit(run_probe, self._container, wanted, variables)
 
                 if self._container.plan.serves:
                     settings = self.session.settings
@@ -111,7 +112,7 @@ class ImageRun:
         plan = dataclasses.replace(self.plan, serves=False, entrypoint=entrypoint, command=command)
         try:
             aside = self.session.start(plan)
-            return run_probe(aside, sorted(self.wanted_imports))
+            return run_probe(aside, sorted(self.wanted_imports), plan.probe_environment)
         except Exception as error:
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
@@ -152,8 +153,9 @@ class ImageRun:
 
 
 NO_SERVER = (
-    "no entry script: the image sets no AZUREML_ENTRY_SCRIPT; bake one in "
-    "(ENV AZUREML_ENTRY_SCRIPT=score.py) or pass --aml-entry-script path/score.py"
+    "no entry script: the image sets no AZUREML_ENTRY_SCRIPT and its command no azmlinfsrv --entry_script; "
+    "bake one in (ENV AZUREML_ENTRY_SCRIPT=score.py), pass --aml-entry-script path/score.py, or describe a "
+    "server of its own with --aml-deployment (inference_config)"
 )
 
 

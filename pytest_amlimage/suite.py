@@ -119,7 +119,7 @@ def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
     samples, serve = image.session.samples, scoring_checks
     if image.plan.serves and settings.command is None and not settings.endpoint.custom_container:
         yield Check("server", partial(_server, image))
-        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT"):
+        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or image.plan.probe_environment:
             yield Check("entry-script", partial(_entry_script, image))
     yield Check("liveness", partial(serve.liveness, image, settings))
     yield Check(

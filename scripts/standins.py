@@ -74,6 +74,7 @@ STANDINS = {
         StandIn("restarting", ROOT / "standins/restarting"),
         StandIn("cudaclaimed", ROOT / "standins/cudaclaimed"),
         StandIn("hazards", ROOT / "standins/hazards", parent="extended"),
+        StandIn("byoc", ROOT / "standins/byoc"),
     )
 }
 

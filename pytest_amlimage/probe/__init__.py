@@ -8,7 +8,7 @@ and the parsed ``Facts``. The in-image parts import each other (``frame`` <- ``g
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from ..container import ExecResult
 from ..layout import APP_ROOT
 from .inimage.frame import BEGIN, END, framed
+from .inimage.imports import SERVER_CWD
 
 PARTS = ("frame.py", "gpu.py", "folders.py", "imports.py", "environment.py")  # each after what it uses
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
@@ -40,11 +41,11 @@ LAUNCHER = (
     'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1" "$2" "$3"; fi; '
     f"done; echo {NO_PYTHON}; exit 127"
 )
-__all__ = ["BEGIN", "END", "Distribution", "Evidence", "Facts", "parse", "run_probe", "script"]
+__all__ = ["BEGIN", "END", "SERVER_CWD", "Distribution", "Evidence", "Facts", "parse", "run_probe", "script"]
 
 
 class Executor(Protocol):
-    def exec(self, command: list[str]) -> ExecResult: ...
+    def exec(self, command: list[str], environment: Mapping[str, str] | None = None) -> ExecResult: ...
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,13 @@ def script() -> str:
     return "from __future__ import annotations\n" + body
 
 
-def run_probe(container: Executor, wanted: Iterable[str] = ()) -> Facts:
-    """Probe the container; ``wanted``: distributions to import (in child processes) besides the frameworks."""
-    result = container.exec(["sh", "-c", LAUNCHER, "amlimage-probe", script(), APP_ROOT, ",".join(sorted(wanted))])
+def run_probe(container: Executor, wanted: Iterable[str] = (), environment: Mapping[str, str] | None = None) -> Facts:
+    """Probe the container; ``wanted``: distributions to import (in child processes) besides the frameworks.
+
+    ``environment``: ``LaunchPlan.probe_environment``, so the probe reads the entry script the server loads.
+    """
+    command = ["sh", "-c", LAUNCHER, "amlimage-probe", script(), APP_ROOT, ",".join(sorted(wanted))]
+    result = container.exec(command, environment)
     return parse(result)
 
 

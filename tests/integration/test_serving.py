@@ -106,3 +106,25 @@ def test_good_images_across_pythons_and_server_lines_stay_green(
     result = run_plugin("--aml-image", images[standin], "--aml-expect", "numpy>=1.26", *args)
     result.assert_outcomes(passed=16, skipped=1)  # 15 checks and the Python test; base-age: no dated base
     result.stdout.fnmatch_lines_random(["PASSED *::server", "PASSED *::entry-script", "PASSED *::score?numbers?"])
+
+
+def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_from_the_servers_app_root(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """`CMD azmlinfsrv --entry_script /app/score.py`: no AZUREML_ENTRY_SCRIPT, yet the image serves on its own."""
+    result = run_plugin("--aml-image", images["byoc"], "-k", "entry or liveness")
+    result.assert_outcomes(failed=2, deselected=10)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*entry-script: the entry script /app/score.py:",
+            "`import helpers` does not resolve: it is beside the script in /app, but the server imports from / and "
+            "/var/azureml-app, not the script's folder: set AML_APP_ROOT=/app",
+            "*liveness: importing the entry script failed: ModuleNotFoundError: No module named 'helpers'",
+        ]
+    )
+    (pytester.path / "request.json").write_text('{"data": [[1, 2], [3]]}')
+    fixed = pytester.makefile(
+        ".yml", deployment=f"environment:\n  image: {images['byoc']}\nenvironment_variables:\n  AML_APP_ROOT: /app\n"
+    )
+    result = run_plugin(f"--aml-deployment={fixed}", f"--aml-sample={pytester.path / 'request.json'}", "-k", "score")
+    result.assert_outcomes(passed=1, deselected=14)

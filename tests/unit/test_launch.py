@@ -4,18 +4,19 @@ from pytest_amlimage.deployment import Endpoint
 from pytest_amlimage.imageinfo import ImageInfo
 from pytest_amlimage.launch import plan_launch
 from pytest_amlimage.layout import anonymous_name
+from pytest_amlimage.probe import SERVER_CWD
 from pytest_amlimage.session import AmlSession, ImageRun
 from pytest_amlimage.settings import Settings
 
 
 def test_images_without_an_entry_script_are_kept_alive_for_the_probe() -> None:
-    plan = plan_launch(Settings(), "img:1", {})
+    plan = plan_launch(Settings(), "img:1", ImageInfo())
     assert not plan.serves
     assert (plan.entrypoint, plan.command) == (["sleep"], ["infinity"])
 
 
 def test_baked_in_entry_script_starts_the_images_own_command() -> None:
-    plan = plan_launch(Settings(), "img:1", {"AZUREML_ENTRY_SCRIPT": "score.py"})
+    plan = plan_launch(Settings(), "img:1", ImageInfo(env={"AZUREML_ENTRY_SCRIPT": "score.py"}))
     assert plan.serves and plan.entrypoint is None and plan.command is None
     assert plan.mounts == {} and plan.environment == {}
 
@@ -25,7 +26,7 @@ def test_entry_script_and_model_are_mounted_as_an_online_deployment_does(tmp_pat
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights.json").write_text("{}")
     settings = Settings(entry_script=script, model_dir=tmp_path / "model", port=8080)
-    plan = plan_launch(settings, "img:1", {})
+    plan = plan_launch(settings, "img:1", ImageInfo())
     assert plan.serves and plan.port == 5001  # the endpoint's routes, not --aml-port, once settings are loaded
     model_dir = f"/var/azureml-app/azureml-models/{anonymous_name(tmp_path / 'model')}/1"  # unnamed: its hash
     assert plan.mounts == {
@@ -48,7 +49,7 @@ def test_a_deployments_code_folder_model_name_and_variables(tmp_path: Path) -> N
     )
     script = tmp_path / "src" / "onlinescoring" / "score.py"
     settings = Settings(entry_script=script, model_dir=tmp_path / "model" / "model.pkl", endpoint=endpoint)
-    plan = plan_launch(settings, "img:1", {})
+    plan = plan_launch(settings, "img:1", ImageInfo())
     assert plan.mounts == {
         str(tmp_path / "src"): "/var/azureml-app/src",
         str(tmp_path / "model" / "model.pkl"): "/var/azureml-app/azureml-models/sklearn-model/3/model.pkl",
@@ -62,14 +63,14 @@ def test_a_deployments_code_folder_model_name_and_variables(tmp_path: Path) -> N
 
 
 def test_command_override_replaces_entrypoint_and_command() -> None:
-    plan = plan_launch(Settings(command=("azmlinfsrv", "--port", "5001")), "img:1", {})
+    plan = plan_launch(Settings(command=("azmlinfsrv", "--port", "5001")), "img:1", ImageInfo())
     assert (plan.entrypoint, plan.command) == (["azmlinfsrv"], ["--port", "5001"])
 
 
 def test_cpus_default_to_two_or_the_engines_if_fewer() -> None:
-    assert plan_launch(Settings(), "img:1", {}, engine_cpus=16).cpus == 2.0
-    assert plan_launch(Settings(), "img:1", {}, engine_cpus=1).cpus == 1.0
-    assert plan_launch(Settings(cpus=0.5), "img:1", {}, engine_cpus=1).cpus == 0.5
+    assert plan_launch(Settings(), "img:1", ImageInfo(), engine_cpus=16).cpus == 2.0
+    assert plan_launch(Settings(), "img:1", ImageInfo(), engine_cpus=1).cpus == 1.0
+    assert plan_launch(Settings(cpus=0.5), "img:1", ImageInfo(), engine_cpus=1).cpus == 0.5
 
 
 def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
@@ -81,3 +82,35 @@ def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
         assert baseline.plan.cpu_shares is not None and baseline.plan.cpu_shares < 1024
     finally:
         session.finish()
+
+
+def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the_probe_reads_that_script() -> None:
+    info = ImageInfo(cmd=("azmlinfsrv", "--entry_script", "src/score.py"), working_dir="/app")
+    plan = plan_launch(Settings(), "img:1", info)
+    assert plan.serves and plan.entrypoint is None and plan.command is None  # its own command, untouched
+    assert plan.probe_environment == {
+        "AZUREML_ENTRY_SCRIPT": "/app/src/score.py",
+        "AML_APP_ROOT": "/app",
+        SERVER_CWD: "/app",
+    }
+
+
+def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_kept() -> None:
+    info = ImageInfo(
+        entrypoint=("/bin/sh", "-c"),
+        cmd=("exec /opt/venv/bin/azmlinfsrv --entry_script=score.py --port 5001",),
+        env={"AML_APP_ROOT": "/srv"},
+    )
+    found = plan_launch(Settings(), "img:1", info).probe_environment
+    assert found == {"AZUREML_ENTRY_SCRIPT": "/score.py", SERVER_CWD: "/"}
+
+
+def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() -> None:
+    for cmd in (("python", "app.py", "--entry_script", "x.py"), ("azmlinfsrv", "--port", "5001"), ("runsvdir",)):
+        plan = plan_launch(Settings(), "img:1", ImageInfo(cmd=cmd))
+        assert not plan.serves and plan.probe_environment == {}, cmd
+
+
+def test_a_custom_container_runs_its_own_server_without_an_entry_script() -> None:
+    plan = plan_launch(Settings(endpoint=Endpoint(custom_container=True)), "img:1", ImageInfo(cmd=("torchserve",)))
+    assert plan.serves and plan.command is None and plan.probe_environment == {}

@@ -2,11 +2,12 @@ import ast
 import json
 import subprocess
 import sys
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
-from pytest_amlimage.probe.inimage.imports import installed_modules, module_of
+from pytest_amlimage.probe.inimage.folders import app_folder
+from pytest_amlimage.probe.inimage.imports import entry_script, installed_modules, module_of
 
 
 def test_the_probe_script_parses_as_python_3_7() -> None:
@@ -70,3 +71,20 @@ def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> Non
     assert module_of("azureml-defaults", [], installed("azureml_defaults-1.0.dist-info/METADATA")) is None  # meta
     assert module_of("scikit-learn", [], None) == "sklearn"
     assert module_of("some-egg", [], None) == "some_egg"  # no RECORD: its name
+
+
+def test_a_module_beside_a_script_outside_the_app_root_is_named_as_such(tmp_path: Path) -> None:
+    app, root = tmp_path / "app", tmp_path / "root"
+    app.mkdir(), root.mkdir()
+    (app / "helpers.py").write_text("")
+    (app / "score.py").write_text("import helpers\nimport json\ndef init(): pass\ndef run(data): return data\n")
+    found = entry_script(str(root), str(app / "score.py"))
+    assert (found["missing"], found["beside"], found["searched"]) == (["helpers"], ["helpers"], [str(root)])
+    assert entry_script(str(app), "score.py")["missing"] == []  # the usual layout: the script's folder is the root
+    assert entry_script(str(root), str(app / "score.py"), server_cwd=str(app))["missing"] == []  # gunicorn's cwd
+
+
+def test_the_apps_folder_is_the_app_root_unless_that_is_the_filesystems_root() -> None:
+    assert app_folder("/var/azureml-app", "score.py") == "/var/azureml-app"
+    assert app_folder("/", "/app/score.py") == "/app"
+    assert app_folder("/", None) == "/"

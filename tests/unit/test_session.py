@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_amlimage import session as sessions
+from pytest_amlimage.imageinfo import ImageInfo
 from pytest_amlimage.launch import plan_launch
 from pytest_amlimage.settings import Settings
 
@@ -30,7 +31,7 @@ def test_a_container_still_starting_when_the_run_ends_is_removed(monkeypatch: py
 
     monkeypatch.setattr(sessions.containers, "start", slow_start)
     aml = sessions.AmlSession(Settings())
-    aml.pool.submit(aml.start, plan_launch(Settings(), "img:1", {}))
+    aml.pool.submit(aml.start, plan_launch(Settings(), "img:1", ImageInfo()))
     assert starting.wait(5)
     threading.Timer(0.2, release.set).start()  # the engine answers while finish() is under way (Ctrl-C)
     aml.finish()
@@ -41,4 +42,4 @@ def test_no_container_starts_once_the_run_is_ending() -> None:
     aml = sessions.AmlSession(Settings())
     aml.finish()
     with pytest.raises(RuntimeError, match="ending"):
-        aml.start(plan_launch(Settings(), "img:1", {}))
+        aml.start(plan_launch(Settings(), "img:1", ImageInfo()))

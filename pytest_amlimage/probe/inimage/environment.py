@@ -13,10 +13,10 @@ import shutil
 import sys
 from typing import Any
 
-from .folders import folder_access, runtime_folders
+from .folders import app_folder, folder_access, runtime_folders
 from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
-from .imports import entry_script, finish_imports, installed_modules, module_of, start_imports
+from .imports import SERVER_CWD, entry_script, finish_imports, installed_modules, module_of, start_imports
 
 
 def normalize(name: str) -> str:
@@ -151,7 +151,7 @@ def main(default_app_root: str, wanted: list[str]) -> None:
     modules, children = start_imports(dists, wanted)
     libraries = library_evidence()
     calls = start_library_calls(distinct_files(libraries))
-    app_root = os.environ.get("AML_APP_ROOT", default_app_root)
+    app_root, script = os.environ.get("AML_APP_ROOT", default_app_root), os.environ.get("AZUREML_ENTRY_SCRIPT")
     facts: dict[str, Any] = {
         "python": {"version": platform.python_version(), "executable": sys.executable, "on_path": python_on_path()},
         "user": user(),
@@ -160,12 +160,12 @@ def main(default_app_root: str, wanted: list[str]) -> None:
         "distributions": dists,
         "broken_distributions": broken,
         "folders": {
-            "app_root": folder_access(app_root),
+            "app_root": folder_access(app_folder(app_root, script)),
             "model_dir": folder_access(os.environ.get("AZUREML_MODEL_DIR")),
         },
         "runtime_folders": runtime_folders(),
         "image_information": image_information(),
-        "entry_script": entry_script(app_root, os.environ.get("AZUREML_ENTRY_SCRIPT")),
+        "entry_script": entry_script(app_root, script, os.environ.get(SERVER_CWD)),
     }
     imported = finish_imports(children)
     facts["frameworks"] = {m: r for m, r in imported.items() if m in FRAMEWORK_MODULES.values()}

@@ -35,6 +35,17 @@ def folder_access(path: str | None) -> dict[str, Any]:
     return {"path": path, "exists": True, "readable": readable, "world_writable": world_writable[:50]}
 
 
+def app_folder(app_root: str, script: str | None) -> str:
+    """The folder whose permissions are the app's: the app root, or the script's own folder when the root is ``/``.
+
+    ``azmlinfsrv --entry_script /app/score.py`` started from ``/`` takes ``/`` as its app root, which holds
+    the whole system (``/tmp``, ``/proc``), not the app.
+    """
+    if os.path.realpath(app_root) == "/" and script:
+        return os.path.dirname(os.path.join(app_root, script))
+    return app_root
+
+
 def _owner(path: str) -> int | None:
     try:
         return os.stat(path).st_uid

@@ -15,6 +15,8 @@ from typing import Any
 
 from .frame import FRAMEWORK_MODULES, collect, spawn
 
+SERVER_CWD = "AMLIMAGE_SERVER_CWD"  # where the image's own command starts the server: gunicorn imports from there
+
 IMPORT_SNIPPET = r"""
 import json, sys
 out = {}
@@ -143,8 +145,8 @@ def _found_elsewhere(missing: list[str]) -> dict[str, str]:
     return {name: others[0] for name, ok in (result or {}).items() if ok}
 
 
-def entry_script(app_root: str, name: str | None) -> dict[str, Any]:
-    """The entry script's top-level imports, resolved as the server would (app root first on the path)."""
+def entry_script(app_root: str, name: str | None, server_cwd: str | None = None) -> dict[str, Any]:
+    """The entry script's top-level imports, resolved as the server would: from its app root (and working directory)."""
     path = os.path.join(app_root, name) if name else ""
     if not name or not os.path.isfile(path):
         return {"path": path or None, "exists": False}
@@ -153,7 +155,8 @@ def entry_script(app_root: str, name: str | None) -> dict[str, Any]:
             tree = ast.parse(handle.read(), path)
     except (SyntaxError, UnicodeDecodeError, OSError) as error:
         return {"path": path, "exists": True, "error": f"{type(error).__name__}: {error}"}
-    sys.path.insert(0, app_root)
+    searched = [folder for folder in (server_cwd, app_root) if folder]
+    sys.path[:0] = searched
     missing = []
     for module in _top_level_imports(tree):
         try:
@@ -161,5 +164,14 @@ def entry_script(app_root: str, name: str | None) -> dict[str, Any]:
                 missing.append(module)
         except (ImportError, ValueError):
             missing.append(module)
-    sys.path.pop(0)
-    return {"path": path, "exists": True, "missing": missing, "elsewhere": _found_elsewhere(missing), **_shape(tree)}
+    del sys.path[: len(searched)]
+    found = {"path": path, "exists": True, "missing": missing, "elsewhere": _found_elsewhere(missing)}
+    return {**found, "beside": _beside(os.path.dirname(path), searched, missing), "searched": searched, **_shape(tree)}
+
+
+def _beside(folder: str, searched: list[str], missing: list[str]) -> list[str]:
+    """Missing modules that sit in the script's folder, which the server does not import from."""
+    if os.path.realpath(folder) in {os.path.realpath(p) for p in searched}:
+        return []
+    here = (os.path.join(folder, name) for name in missing)
+    return [os.path.basename(p) for p in here if os.path.isfile(p + ".py") or os.path.isdir(p)]

@@ -1,0 +1,25 @@
+import re
+
+import pytest
+
+from pytest_amlimage import server_checks
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Facts
+
+SCRIPT = {"path": "/app/score.py", "exists": True, "functions": ["init", "run"], "searched": ["/", "/var/azureml-app"]}
+BESIDE = (
+    "it is beside the script in /app, but the server imports from / and /var/azureml-app, "
+    "not the script's folder: set AML_APP_ROOT=/app"
+)
+ELSEWHERE = "it is installed for /usr/bin/python3 (apt's Python?), which the server does not run"
+NOWHERE = "it is neither installed in the environment the server runs (/env/bin/python) nor a module in its app root"
+
+
+@pytest.mark.parametrize(
+    ("found", "cause"),
+    [({"beside": ["helpers"]}, BESIDE), ({"elsewhere": {"helpers": "/usr/bin/python3"}}, ELSEWHERE), ({}, NOWHERE)],
+)
+def test_an_import_that_does_not_resolve_names_its_cause(found: dict[str, object], cause: str) -> None:
+    facts = Facts(0, python_executable="/env/bin/python", entry_script={**SCRIPT, "missing": ["helpers"], **found})
+    with pytest.raises(CheckFailed, match=re.escape(f"`import helpers` does not resolve: {cause}")):
+        server_checks.entry_script(facts)
