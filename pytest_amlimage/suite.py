@@ -117,9 +117,11 @@ def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry
 def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
     samples, serve = image.session.samples, scoring_checks
-    if image.plan.serves and settings.command is None and not settings.endpoint.custom_container:
+    plan = image.plan
+    own_server = settings.command is not None or settings.endpoint.custom_container
+    if plan.probe_environment or (plan.serves and not own_server):  # azmlinfsrv serves
         yield Check("server", partial(_server, image))
-        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or image.plan.probe_environment:
+        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or plan.probe_environment:
             yield Check("entry-script", partial(_entry_script, image))
     yield Check("liveness", partial(serve.liveness, image, settings))
     yield Check(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.cuda import parse_expectation as cuda_expectation
+from pytest_amlimage.deployment import Endpoint
 from pytest_amlimage.expectations import parse_expectation
 from pytest_amlimage.imageinfo import ImageInfo
 from pytest_amlimage.samples import Sample
@@ -85,6 +86,26 @@ def test_samples_get_a_score_check_each(session: AmlSession, tmp_path: Path) -> 
         "liveness-under-load",
         "concurrency",
     ]
+
+
+SERVER = ["server", "entry-script"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "cmd", "expected"),
+    [
+        (Settings(), ("runsvdir", "/var/runit"), []),  # nothing to serve: kept alive for the probe
+        (Settings(), ("azmlinfsrv", "--entry_script", "score.py"), SERVER),
+        (Settings(endpoint=Endpoint(custom_container=True)), ("torchserve",), []),  # its own server
+        (Settings(endpoint=Endpoint(custom_container=True)), ("azmlinfsrv", "--entry_script=s.py"), SERVER),
+        (Settings(command=("uvicorn", "app:app")), (), []),
+    ],
+)
+def test_the_servers_checks_follow_who_serves(
+    session: AmlSession, settings: Settings, cmd: tuple[str, ...], expected: list[str]
+) -> None:
+    found = ids(session, settings, ImageInfo(cmd=cmd))
+    assert [i for i in found if i in ("server", "entry-script")] == expected
 
 
 def test_lock_update_replaces_the_comparison(session: AmlSession, tmp_path: Path) -> None:
