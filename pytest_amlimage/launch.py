@@ -61,18 +61,20 @@ def plan_launch(
 def probe_environment(command_line: Sequence[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
     """What the probe must see to read X as ``azmlinfsrv --entry_script X`` in a command line will load it.
 
-    The server makes X absolute against its working directory, and takes that directory as
-    ``AML_APP_ROOT`` unless one is set (``merge_configuration`` in azureml_inference_server_http's
-    ``amlserver.py``); gunicorn puts the directory on the import path too. Empty when the command does
-    not start azmlinfsrv with a script; a shell's ``-c`` text is split as the shell would.
+    The server makes X absolute against its working directory, takes that directory as
+    ``AML_APP_ROOT`` unless one is set, and ``--model_dir`` as ``AZUREML_MODEL_DIR``
+    (``merge_configuration`` in azureml_inference_server_http's ``amlserver.py``); gunicorn puts the
+    directory on the import path too. Empty when the command does not start azmlinfsrv with a script;
+    a shell's ``-c`` text is split as the shell would.
     """
     words = _words(command_line)
-    script = _option(words, "--entry_script")
+    script, model_dir = _option(words, "--entry_script"), _option(words, "--model_dir")
     if script is None or not any(posixpath.basename(word) == "azmlinfsrv" for word in words):
         return {}
     root = working_dir or "/"
     found = {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}
-    return found if "AML_APP_ROOT" in environment else {**found, "AML_APP_ROOT": root}
+    found.update({} if "AML_APP_ROOT" in environment else {"AML_APP_ROOT": root})
+    return found | ({"AZUREML_MODEL_DIR": posixpath.join(root, model_dir)} if model_dir else {})
 
 
 def _words(command_line: Sequence[str]) -> list[str]:

@@ -98,11 +98,11 @@ def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the
 def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_kept() -> None:
     info = ImageInfo(
         entrypoint=("/bin/sh", "-c"),
-        cmd=("exec /opt/venv/bin/azmlinfsrv --entry_script=score.py --port 5001",),
+        cmd=("exec /opt/venv/bin/azmlinfsrv --entry_script=score.py --model_dir models --port 5001",),
         env={"AML_APP_ROOT": "/srv"},
     )
     found = plan_launch(Settings(), "img:1", info).probe_environment
-    assert found == {"AZUREML_ENTRY_SCRIPT": "/score.py", SERVER_CWD: "/"}
+    assert found == {"AZUREML_ENTRY_SCRIPT": "/score.py", SERVER_CWD: "/", "AZUREML_MODEL_DIR": "/models"}
 
 
 def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() -> None:
