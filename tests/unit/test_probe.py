@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
 from pytest_amlimage.probe.inimage.folders import app_folder
@@ -73,7 +75,9 @@ def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> Non
     assert module_of("some-egg", [], None) == "some_egg"  # no RECORD: its name
 
 
-def test_a_module_beside_a_script_outside_the_app_root_is_named_as_such(tmp_path: Path) -> None:
+def test_a_module_beside_a_script_outside_the_app_root_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app, root = tmp_path / "app", tmp_path / "root"
     app.mkdir(), root.mkdir()
     (app / "helpers.py").write_text("")
@@ -82,6 +86,8 @@ def test_a_module_beside_a_script_outside_the_app_root_is_named_as_such(tmp_path
     assert (found["missing"], found["beside"], found["searched"]) == (["helpers"], ["helpers"], [str(root)])
     assert entry_script(str(app), "score.py")["missing"] == []  # the usual layout: the script's folder is the root
     assert entry_script(str(root), str(app / "score.py"), server_cwd=str(app))["missing"] == []  # gunicorn's cwd
+    monkeypatch.setenv("AZUREML_SOURCE_DIRECTORY", "../app")
+    assert entry_script(str(root), str(app / "score.py"))["missing"] == []  # the server's source directory
 
 
 def test_the_apps_folder_is_the_app_root_unless_that_is_the_filesystems_root() -> None:

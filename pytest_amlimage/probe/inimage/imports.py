@@ -146,7 +146,11 @@ def _found_elsewhere(missing: list[str]) -> dict[str, str]:
 
 
 def entry_script(app_root: str, name: str | None, server_cwd: str | None = None) -> dict[str, Any]:
-    """The entry script's top-level imports, resolved as the server would: from its app root (and working directory)."""
+    """The entry script's top-level imports, resolved from where the server imports.
+
+    That is its working directory when the image's command starts it (gunicorn's), the app root, and
+    ``AZUREML_SOURCE_DIRECTORY`` under it (azureml_inference_server_http's ``aml_blueprint.py``).
+    """
     path = os.path.join(app_root, name) if name else ""
     if not name or not os.path.isfile(path):
         return {"path": path or None, "exists": False}
@@ -155,7 +159,8 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
             tree = ast.parse(handle.read(), path)
     except (SyntaxError, UnicodeDecodeError, OSError) as error:
         return {"path": path, "exists": True, "error": f"{type(error).__name__}: {error}"}
-    searched = [folder for folder in (server_cwd, app_root) if folder]
+    source = os.environ.get("AZUREML_SOURCE_DIRECTORY")
+    searched = [folder for folder in (server_cwd, app_root, source and os.path.join(app_root, source)) if folder]
     sys.path[:0] = searched
     missing = []
     for module in _top_level_imports(tree):
