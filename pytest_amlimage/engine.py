@@ -171,7 +171,7 @@ def read_file(
     except APIError:  # no such file
         return None
     finally:
-        client.api.remove_container(created["Id"], force=True)
+        client.api.remove_container(created["Id"], force=True, v=True)  # and its anonymous volumes
 
 
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:

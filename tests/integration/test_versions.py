@@ -97,7 +97,10 @@ def test_curated_auto_finds_the_base_by_its_layers(run_plugin: Any, engine: Any,
 
 @pytest.fixture
 def informed_image(engine: Any, images: dict[str, str]) -> Iterator[str]:
-    """The minimal stand-in with an /IMAGE_INFORMATION naming a current py311 image (no label, no local base)."""
+    """The minimal stand-in with an /IMAGE_INFORMATION naming a current py311 image (no label, no local base).
+
+    It declares a VOLUME, as some images do: every container created from it makes an anonymous volume.
+    """
     tag = f"{date.today() - timedelta(days=30):%Y%m%d}.v1"  # a month old: within base-age's six months
     text = f"Image: mcr.microsoft.com/azureml/curated/minimal-py311-inference:{tag}\n".encode()
     archive = io.BytesIO()
@@ -108,18 +111,20 @@ def informed_image(engine: Any, images: dict[str, str]) -> Iterator[str]:
     created = engine.containers.create(images["minimal"])
     try:
         created.put_archive("/", archive.getvalue())
-        image = created.commit("amlimage/informed", "test")
+        image = created.commit("amlimage/informed", "test", changes=["VOLUME /var/lib/informed"])
     finally:
         created.remove(force=True)
     yield "amlimage/informed:test"
     engine.images.remove(image.id, force=True)
 
 
-def test_curated_auto_reads_image_information(run_plugin: Any, informed_image: str) -> None:
+def test_curated_auto_reads_image_information(run_plugin: Any, engine: Any, informed_image: str) -> None:
+    volumes = {volume.name for volume in engine.volumes.list()}
     result = run_plugin("--aml-image", informed_image, "--aml-curated", "auto", "-rA", "-k", "python or base-age")
     result.stdout.fnmatch_lines_random([f"PASSED {informed_image}::python", f"PASSED {informed_image}::base-age"])
     result.stdout.no_fnmatch_line("*::curated*")
     result.assert_outcomes(passed=2)
+    assert {volume.name for volume in engine.volumes.list()} <= volumes  # the file's reader left none behind
 
 
 def test_spec_file_and_requirements(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
