@@ -50,9 +50,10 @@ def non_root(config_user: str, facts: Facts) -> None:
 
 def app_permissions(facts: Facts) -> None:
     """The app root and model are readable, nothing under them world-writable, and runit's folders writable."""
+    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")  # a uid without a name
     problems = [
         f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
-        f"and server cannot start; as root: RUN chown -R {facts.user_name or 'dockeruser'} {folder['path']}"
+        f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"
         for folder in facts.runtime_folders
         if not folder.get("writable")
     ]

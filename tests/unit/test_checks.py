@@ -147,3 +147,10 @@ def test_app_permissions() -> None:
     )
     with pytest.raises(CheckFailed, match="not readable by uid 1000\n/var/azureml-app/x is world-writable"):
         checks.app_permissions(bad)
+
+
+@pytest.mark.parametrize(("name", "owner"), [("dockeruser", "dockeruser"), (None, "12345")])
+def test_runit_folders_the_user_cannot_write_name_the_chown_for_that_user(name: str | None, owner: str) -> None:
+    facts = Facts(uid=12345, user_name=name, runtime_folders=[{"path": "/var/runit", "writable": False, "owner": 0}])
+    with pytest.raises(CheckFailed, match=f"as root: RUN chown -R {owner} /var/runit"):
+        checks.app_permissions(facts)
