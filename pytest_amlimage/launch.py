@@ -80,8 +80,9 @@ def probe_environment(command_line: Sequence[str], working_dir: str, environment
 def _words(command_line: Sequence[str]) -> list[str]:
     words: list[str] = []
     for before, word in zip(("", *command_line), command_line):
+        shell_text = before.startswith("-") and not before.startswith("--") and "c" in before  # -c, -ec, -lc
         try:
-            words += shlex.split(word) if before == "-c" else [word]
+            words += shlex.split(word) if shell_text else [word]
         except ValueError:  # unbalanced quotes: the shell would refuse it too
             words.append(word)
     return words

@@ -97,7 +97,7 @@ def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the
 
 def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_kept() -> None:
     info = ImageInfo(
-        entrypoint=("/bin/sh", "-c"),
+        entrypoint=("/bin/bash", "-ec"),
         cmd=("exec /opt/venv/bin/azmlinfsrv --entry_script=score.py --model_dir models --port 5001",),
         env={"AML_APP_ROOT": "/srv"},
     )
