@@ -13,6 +13,7 @@ from .probe import SERVER_CWD
 from .settings import Settings
 
 DEFAULT_CPUS = 2.0  # at most: never more than the engine has
+SERVER_PROGRAMS = ("azmlinfsrv", "azureml_inference_server_http")  # the script, or python -m the package
 
 
 def plan_launch(
@@ -69,7 +70,7 @@ def probe_environment(command_line: Sequence[str], working_dir: str, environment
     """
     words = _words(command_line)
     script, model_dir = _option(words, "--entry_script"), _option(words, "--model_dir")
-    if script is None or not any(posixpath.basename(word) == "azmlinfsrv" for word in words):
+    if script is None or not any(posixpath.basename(word) in SERVER_PROGRAMS for word in words):
         return {}
     root = working_dir or "/"
     found = {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}

@@ -105,6 +105,11 @@ def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_
     assert found == {"AZUREML_ENTRY_SCRIPT": "/score.py", SERVER_CWD: "/", "AZUREML_MODEL_DIR": "/models"}
 
 
+def test_the_server_run_as_a_module_is_recognised() -> None:
+    info = ImageInfo(cmd=("python", "-m", "azureml_inference_server_http", "--entry_script", "/srv/score.py"))
+    assert plan_launch(Settings(), "img:1", info).probe_environment["AZUREML_ENTRY_SCRIPT"] == "/srv/score.py"
+
+
 def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() -> None:
     for cmd in (("python", "app.py", "--entry_script", "x.py"), ("azmlinfsrv", "--port", "5001"), ("runsvdir",)):
         plan = plan_launch(Settings(), "img:1", ImageInfo(cmd=cmd))
