@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import socket
@@ -45,15 +46,23 @@ def reason(error: BaseException) -> str:
 
 
 def connect(docker_host: str | None) -> docker.DockerClient:
-    """A client for the engine DOCKER_HOST names (or the local socket); a usage error if it does not answer."""
-    import docker
-    from docker.errors import DockerException
+    """A client for the engine DOCKER_HOST names (or the local socket); a usage error if it does not answer.
 
-    where = docker_host or "the local socket"
+    An ``ssh://`` engine is reached through the ``ssh`` command (its keys and known hosts), as
+    testcontainers does, so the SDK's optional paramiko is not needed.
+    """
+    import docker
+
+    where, ssh = docker_host or "the local socket", urlparse(docker_host or "").scheme == "ssh"
+    if ssh and importlib.util.find_spec("paramiko") is None:
+        raise AmlUsageError(
+            f"DOCKER_HOST={docker_host} is an ssh:// engine, which the Docker SDK reaches only with paramiko "
+            "installed: pip install 'pytest-amlimage[ssh]'"
+        )
     try:
-        client = docker.from_env(timeout=30)
+        client = docker.from_env(timeout=30, use_ssh_client=ssh)
         client.ping()
-    except DockerException as error:
+    except Exception as error:  # the SDK's own, or its transport's (sockets, ssh): all mean "not reachable"
         raise AmlUsageError(
             f"cannot reach the Docker engine at {where} ({reason(error)}): start dockerd "
             "(e.g. scripts/engine.sh) or set DOCKER_HOST to a running engine"

@@ -8,16 +8,19 @@ log() { echo "engine.sh: $*" >&2; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
-ensure_debootstrap() {  # the stand-in images start from a debootstrap'ed Debian
-    if ! command -v debootstrap >/dev/null && [[ $(id -u) -eq 0 ]]; then
-        log "installing debootstrap"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+ensure_tools() {  # debootstrap: the stand-ins' Debian; sshd: the same engine reached as ssh:// (a test)
+    local missing=()
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+    if [[ ${#missing[@]} -gt 0 && $(id -u) -eq 0 ]]; then
+        log "installing ${missing[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
 
 if command -v docker >/dev/null && engine_answers; then
     log "reusing the running engine"
-    ensure_debootstrap
+    ensure_tools
     exit 0
 fi
 if [[ -n "${DOCKER_HOST:-}" ]]; then
@@ -28,11 +31,12 @@ if [[ $(id -u) -ne 0 ]]; then
     log "no engine answers and starting one needs root; start dockerd yourself"
     exit 1
 fi
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
-    log "installing docker.io and debootstrap"
+if ! command -v dockerd >/dev/null; then
+    log "installing docker.io"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
 fi
+ensure_tools
 if ! pgrep -x dockerd >/dev/null; then
     log "starting dockerd"
     nohup dockerd >/var/log/dockerd.log 2>&1 &

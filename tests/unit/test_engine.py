@@ -1,9 +1,11 @@
 import os
 import socket
+import sys
 
 import pytest
 
 from pytest_amlimage import engine
+from pytest_amlimage.errors import AmlUsageError
 
 
 @pytest.mark.parametrize("docker_host", [None, "", "unix:///var/run/docker.sock", "npipe:////./pipe/docker_engine"])
@@ -18,6 +20,19 @@ def test_local_engines_publish_on_loopback(docker_host: str | None) -> None:
 def test_remote_engines_use_the_engines_host(docker_host: str) -> None:
     assert engine.endpoint_host(docker_host, lambda: "build-host") == "build-host"
     assert not engine.engine_is_local(docker_host)
+
+
+def test_an_ssh_engine_without_paramiko_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "paramiko", None)  # as if not installed: its import fails
+    monkeypatch.setenv("DOCKER_HOST", "ssh://ci@gpu-host")
+    with pytest.raises(AmlUsageError, match=r"^DOCKER_HOST=ssh://ci@gpu-host .* pip install 'pytest-amlimage\[ssh\]'$"):
+        engine.connect("ssh://ci@gpu-host")
+
+
+def test_an_engine_that_does_not_answer_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # the discard port: nothing listens
+    with pytest.raises(AmlUsageError, match=r"^cannot reach the Docker engine at tcp://127.0.0.1:9 \(.*\): start"):
+        engine.connect("tcp://127.0.0.1:9")
 
 
 def labels(session: str, started: float, pid: int, host: str | None = None) -> dict[str, str]:
