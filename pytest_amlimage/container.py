@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import posixpath
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from .errors import AmlUsageError
@@ -39,7 +41,7 @@ class LaunchPlan:
     environment: dict[str, str] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
     gpus: bool = False
-    bind_loopback: bool = True
+    bind_loopback: bool = True  # a local engine: published ports on 127.0.0.1, mounts from this machine
     cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
     probe_environment: dict[str, str] = field(default_factory=dict)  # see launch.probe_environment
 
@@ -109,6 +111,15 @@ class AmlContainer:
         self._wrapped.stop(force=True, delete_volume=True)
 
 
+def _files(source: Path, target: str) -> Iterator[tuple[Path, str]]:
+    """Each file under ``source`` (a file or a folder) and where it goes under ``target``."""
+    if source.is_file():
+        yield source, target
+        return
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        yield path, posixpath.join(target, path.relative_to(source).as_posix())
+
+
 def _text(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", "replace")
 
@@ -123,7 +134,11 @@ def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerCo
     if plan.command is not None:
         wrapped.with_command(plan.command)
     for host_path, container_path in plan.mounts.items():
-        wrapped.with_volume_mapping(host_path, container_path, "ro")
+        if plan.bind_loopback:
+            wrapped.with_volume_mapping(host_path, container_path, "ro")
+        else:  # a remote engine cannot see this machine's files: copied in before the container starts
+            for source, target in _files(Path(host_path), container_path):
+                wrapped.with_copy_into_container(source, target, 0o444)
     for port in plan.ports:
         cast(dict[str, Any], wrapped.ports)[f"{port}/tcp"] = ("127.0.0.1", None) if plan.bind_loopback else None
     from docker.types import DeviceRequest

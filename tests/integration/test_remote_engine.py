@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE
+from .conftest import APPS, EXAMPLE
+from .test_endpoint import deploy
 
 pytestmark = pytest.mark.engine
 SSHD = Path("/usr/sbin/sshd")
@@ -100,3 +101,21 @@ def test_an_ssh_engine_runs_the_whole_suite_and_leaves_nothing(
     result = run_plugin("--aml-image", images["extended"], f"--aml-sample={EXAMPLE / 'samples'}")
     result.stdout.fnmatch_lines([f"amlimage: Docker * at {ssh_engine}; images: {images['extended']}"])
     result.assert_outcomes(passed=14, skipped=1)  # base-age: a stand-in's base has no date
+
+
+def test_code_and_model_are_copied_into_a_remote_engines_container_read_only(
+    run_plugin: Any, pytester: pytest.Pytester, ssh_engine: str, images: dict[str, str]
+) -> None:
+    """The engine's host cannot see this machine's files: they are copied in before start, not mounted."""
+    pytester.makepyfile(
+        test_layout="""
+        def test_copied_not_mounted(aml_container):
+            mounts = aml_container.exec(["cat", "/proc/self/mounts"]).output
+            assert "/var/azureml-app" not in mounts
+            listing = aml_container.exec(["ls", "-l", "/var/azureml-app/working/score.py"]).output
+            assert listing.startswith("-r--r--r--") and " root root " in listing, listing
+        """
+    )
+    deployment = deploy(pytester, images, APPS / "working" / "score.py", model=True)
+    result = run_plugin(deployment, "--aml-sample=request.json", "-k", "score or copied")
+    result.assert_outcomes(passed=2, deselected=14)
