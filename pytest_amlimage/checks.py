@@ -48,13 +48,16 @@ def non_root(config_user: str, facts: Facts) -> None:
         raise CheckFailed(f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}")
 
 
-def app_permissions(facts: Facts) -> None:
-    """The app root and model are readable, nothing under them world-writable, and runit's folders writable."""
+def app_permissions(facts: Facts, runit: bool = True) -> None:
+    """The app root and model are readable, nothing under them world-writable, and runit's folders writable.
+
+    ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
+    """
     owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")  # a uid without a name
     problems = [
         f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
         f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"
-        for folder in facts.runtime_folders
+        for folder in (facts.runtime_folders if runit else ())
         if not folder.get("writable")
     ]
     for label, folder in sorted(facts.folders.items()):

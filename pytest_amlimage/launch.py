@@ -31,7 +31,8 @@ def plan_launch(
     """
     endpoint, mounted = settings.endpoint, platform_layout(settings)
     environment = {**endpoint.environment, **mounted.environment}
-    own = probe_environment(settings.command or info.command_line, info.working_dir, {**info.env, **environment})
+    starts = settings.command or info.command_line  # what the endpoint runs (kept alive or not here)
+    own = probe_environment(starts, info.working_dir, {**info.env, **environment})
     serves = bool(
         settings.command
         or settings.entry_script
@@ -56,6 +57,7 @@ def plan_launch(
         gpus=settings.gpu,
         bind_loopback=engine.engine_is_local(docker_host),
         probe_environment=own,
+        runit=any(posixpath.basename(word) == "runsvdir" for word in _words(starts)),
     )
 
 

@@ -199,7 +199,7 @@ def _non_root(image: ImageRun) -> None:
 
 
 def _app_permissions(image: ImageRun) -> None:
-    checks.app_permissions(image.facts())
+    checks.app_permissions(image.facts(), runit=image.plan.runit)
 
 
 def _python(image: ImageRun, entry: catalog.CatalogEntry) -> None:

@@ -116,6 +116,12 @@ def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() ->
         assert not plan.serves and plan.probe_environment == {}, cmd
 
 
+def test_runit_is_the_start_command_not_the_keep_alive() -> None:
+    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("runsvdir", "/var/runit"))).runit  # kept alive here
+    assert not plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))).runit
+    assert not plan_launch(Settings(command=("azmlinfsrv",)), "img:1", ImageInfo(cmd=("runsvdir",))).runit
+
+
 def test_a_custom_container_runs_its_own_server_without_an_entry_script() -> None:
     plan = plan_launch(Settings(endpoint=Endpoint(custom_container=True)), "img:1", ImageInfo(cmd=("torchserve",)))
     assert plan.serves and plan.command is None and plan.probe_environment == {}
