@@ -43,7 +43,7 @@ class LaunchPlan:
     gpus: bool = False
     bind_loopback: bool = True  # a local engine: published ports on 127.0.0.1, mounts from this machine
     cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
-    probe_environment: dict[str, str] = field(default_factory=dict)  # see launch.probe_environment
+    probe_environment: dict[str, str] = field(default_factory=dict)  # see start_command.server_environment
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
 
 

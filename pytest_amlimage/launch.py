@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import posixpath
-import shlex
-from collections.abc import Mapping, Sequence
-
 from . import container as containers
-from . import engine, layout
+from . import engine, layout, start_command
 from .imageinfo import ImageInfo
-from .probe import SERVER_CWD
 from .settings import Settings
 
 DEFAULT_CPUS = 2.0  # at most: never more than the engine has
-SERVER_PROGRAMS = ("azmlinfsrv", "azureml_inference_server_http")  # the script, or python -m the package
 
 
 def plan_launch(
@@ -32,7 +26,7 @@ def plan_launch(
     endpoint, mounted = settings.endpoint, platform_layout(settings)
     environment = {**endpoint.environment, **mounted.environment}
     starts = settings.command or info.command_line  # what the endpoint runs (kept alive or not here)
-    own = probe_environment(starts, info.working_dir, {**info.env, **environment})
+    own = start_command.server_environment(starts, info.working_dir, {**info.env, **environment})
     serves = bool(
         settings.command
         or settings.entry_script
@@ -57,47 +51,8 @@ def plan_launch(
         gpus=settings.gpu,
         bind_loopback=engine.engine_is_local(docker_host),
         probe_environment=own,
-        runit=any(posixpath.basename(word) == "runsvdir" for word in _words(starts)),
+        runit=start_command.runs(starts, "runsvdir"),
     )
-
-
-def probe_environment(command_line: Sequence[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
-    """What the probe must see to read X as ``azmlinfsrv --entry_script X`` in a command line will load it.
-
-    The server makes X absolute against its working directory, takes that directory as
-    ``AML_APP_ROOT`` unless one is set, and ``--model_dir`` as ``AZUREML_MODEL_DIR``
-    (``merge_configuration`` in azureml_inference_server_http's ``amlserver.py``); gunicorn puts the
-    directory on the import path too. Empty when the command does not start azmlinfsrv with a script;
-    a shell's ``-c`` text is split as the shell would.
-    """
-    words = _words(command_line)
-    script, model_dir = _option(words, "--entry_script"), _option(words, "--model_dir")
-    if script is None or not any(posixpath.basename(word) in SERVER_PROGRAMS for word in words):
-        return {}
-    root = working_dir or "/"
-    found = {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}
-    found.update({} if "AML_APP_ROOT" in environment else {"AML_APP_ROOT": root})
-    return found | ({"AZUREML_MODEL_DIR": posixpath.join(root, model_dir)} if model_dir else {})
-
-
-def _words(command_line: Sequence[str]) -> list[str]:
-    words: list[str] = []
-    for before, word in zip(("", *command_line), command_line):
-        shell_text = before.startswith("-") and not before.startswith("--") and "c" in before  # -c, -ec, -lc
-        try:
-            words += shlex.split(word) if shell_text else [word]
-        except ValueError:  # unbalanced quotes: the shell would refuse it too
-            words.append(word)
-    return words
-
-
-def _option(words: list[str], name: str) -> str | None:
-    for index, word in enumerate(words):
-        if word == name and index + 1 < len(words):
-            return words[index + 1]
-        if word.startswith(name + "="):
-            return word[len(name) + 1 :]
-    return None
 
 
 def platform_layout(settings: Settings) -> layout.Mounted:
