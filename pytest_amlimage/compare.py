@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import server_changes
 from .errors import AmlUsageError, CheckFailed
 from .expectations import Expectation
 from .imageinfo import ImageInfo
@@ -121,24 +120,12 @@ def same_cuda_major(old: dict[str, Any], new: dict[str, Any], against: str) -> N
         raise CheckFailed(f"CUDA/cuDNN major changed since {against}: " + "; ".join(found))
 
 
-@lru_cache(maxsize=1)
-def _server_changes() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath("server_changes.json").read_text())
-    return data
-
-
 def server_breaking_changes(changes: list[Change]) -> list[str]:
     """The inference server's breaking changes crossed between the two versions (upgrading or going back)."""
-    data = _server_changes()
-    moved = next((c for c in changes if c.name == data["package"] and c.old and c.new), None)
+    moved = next((c for c in changes if c.name == server_changes.package() and c.old and c.new), None)
     if moved is None or moved.old is None or moved.new is None:
         return []
-    try:
-        low, high = sorted((Version(moved.old), Version(moved.new)))
-    except InvalidVersion:
-        return []
-    crossed = [item for item in data["changes"] if low < Version(item["version"]) <= high]
-    return [f"{item['version']}: {item['change']}" for item in crossed]
+    return server_changes.between(moved.old, moved.new)
 
 
 def read_lock(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from . import server_changes
 from .checks import require_python
 from .errors import CheckFailed
 from .expectations import satisfies
@@ -70,7 +71,9 @@ def _import_problems(found: dict[str, Any], serving: str | None) -> list[str]:
                 f"it is neither installed in the environment the server runs ({serving}) nor a module in its "
                 "app root: add it to your requirements, or to the app's folder"
             )
+        change = server_changes.behind_import(module)
         problems.append(f"`import {module}` does not resolve: {cause}")
+        problems += [f"  {server_changes.package()} {change}"] if change else []
     return problems
 
 

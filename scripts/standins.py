@@ -75,6 +75,7 @@ STANDINS = {
         StandIn("cudaclaimed", ROOT / "standins/cudaclaimed"),
         StandIn("hazards", ROOT / "standins/hazards", parent="extended"),
         StandIn("byoc", ROOT / "standins/byoc"),
+        StandIn("contrib", ROOT / "standins/contrib"),
     )
 }
 

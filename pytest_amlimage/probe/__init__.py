@@ -20,7 +20,7 @@ from ..layout import APP_ROOT
 from .inimage.frame import BEGIN, END, framed
 from .inimage.imports import SERVER_CWD
 
-PARTS = ("frame.py", "gpu.py", "folders.py", "imports.py", "environment.py")  # each after what it uses
+PARTS = ("frame.py", "gpu.py", "folders.py", "resolve.py", "imports.py", "environment.py")  # each after what it uses
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"

@@ -154,7 +154,7 @@ def test_rebase_builds_both_and_shows_the_diff_the_servers_breaking_changes_and_
     )
     markdown = report.read_text()
     assert "| upgraded | azureml-inference-server-http | 0.8.4.2 | 1.5.1 |" in markdown
-    assert "- 1.4.1: the azureml.contrib.services shim is gone" in markdown
+    assert "- 1.4.1: the azureml.contrib.services package shim is gone" in markdown
 
 
 def test_under_xdist_a_rebase_starts_one_container_per_image(

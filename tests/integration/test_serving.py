@@ -128,3 +128,25 @@ def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_fr
     )
     result = run_plugin(f"--aml-deployment={fixed}", f"--aml-sample={pytester.path / 'request.json'}", "-k", "score")
     result.assert_outcomes(passed=1, deselected=14)
+
+
+def test_a_submodule_of_the_azureml_namespace_resolves_only_as_the_server_provides_it(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """`import azureml` resolves in this image; `azureml.contrib.services` does not, its aml_request does."""
+    result = run_plugin("--aml-image", images["contrib"], "-k", "entry or liveness")
+    result.assert_outcomes(failed=2, deselected=10)
+    result.stdout.fnmatch_lines_random(
+        [
+            "`import azureml.contrib.services` does not resolve: *",
+            "  azureml-inference-server-http 1.4.1: the azureml.contrib.services package shim is gone*",
+            "*liveness: importing the entry script failed: ModuleNotFoundError: No module named 'azureml.contrib'",
+        ]
+    )
+    aliased = pytester.makefile(
+        ".yml",
+        deployment=f"environment:\n  image: {images['contrib']}\n"
+        "environment_variables:\n  AZUREML_ENTRY_SCRIPT: aliased.py\n",
+    )
+    result = run_plugin(f"--aml-deployment={aliased}", "-k", "entry or liveness")
+    result.assert_outcomes(passed=2, deselected=10)

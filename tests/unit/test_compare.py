@@ -1,6 +1,6 @@
 import pytest
 
-from pytest_amlimage import compare
+from pytest_amlimage import compare, server_changes
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.expectations import parse_expectation
 
@@ -55,11 +55,18 @@ def test_policies_and_allowances() -> None:
         compare.same_user({"user": "root (uid 0)"}, {"user": "root (uid 0)"}, "lock x")
 
 
+def found_in(lines: list[str]) -> str:
+    (line,) = lines
+    return line
+
+
 def test_the_servers_breaking_changes_between_two_versions_either_way() -> None:
     up = [compare.Change("upgraded", "azureml-inference-server-http", "0.8.4.2", "1.4.1")]
     found = compare.server_breaking_changes(up)
     assert [line.split(":")[0] for line in found] == ["1.0.0", "1.1.0", "1.4.0", "1.4.1"]
     assert "rawhttp" in found[2] and "azureml.contrib.services" in found[3]
+    assert server_changes.behind_import("opencensus.ext.azure") == found_in(server_changes.between("1.4.1", "1.5.1"))
+    assert server_changes.behind_import("azureml.core") is None
     back = [compare.Change("downgraded", "azureml-inference-server-http", "1.5.1", "1.4.1")]
     assert compare.server_breaking_changes(back) == [
         "1.5.0: OpenTelemetry replaces OpenCensus: logging or tracing set up with OpenCensus breaks"

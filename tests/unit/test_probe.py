@@ -10,6 +10,7 @@ from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
 from pytest_amlimage.probe.inimage.folders import app_folder
 from pytest_amlimage.probe.inimage.imports import entry_script, installed_modules, module_of
+from pytest_amlimage.probe.inimage.resolve import resolves
 
 
 def test_the_probe_script_parses_as_python_3_7() -> None:
@@ -94,3 +95,17 @@ def test_the_apps_folder_is_the_app_root_unless_that_is_the_filesystems_root() -
     assert app_folder("/var/azureml-app", "score.py") == "/var/azureml-app"
     assert app_folder("/", "/app/score.py") == "/app"
     assert app_folder("/", None) == "/"
+
+
+def test_a_submodule_of_a_shared_namespace_must_itself_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`azureml` resolves in any image with an azureml-* package; `azureml.contrib.services` may not."""
+    site = tmp_path / "site"
+    (site / "azureml" / "ai" / "monitoring").mkdir(parents=True)
+    (site / "azureml" / "__init__.py").write_text("# Copyright (c) Microsoft.\n")  # azureml-ai-monitoring's: no code
+    (site / "azureml" / "ai" / "__init__.py").write_text('"""a namespace"""\n')
+    (site / "azureml" / "ai" / "monitoring" / "__init__.py").write_text("VERSION = 1\n")
+    (site / "coded").mkdir()
+    (site / "coded" / "__init__.py").write_text("from os import path as sub\n")  # provides submodules itself
+    monkeypatch.syspath_prepend(str(site))
+    assert resolves("azureml.ai.monitoring") and resolves("os.path") and resolves("coded.sub")
+    assert not resolves("azureml.contrib.services.aml_request") and not resolves("nowhere.at.all")

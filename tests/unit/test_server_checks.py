@@ -23,3 +23,10 @@ def test_an_import_that_does_not_resolve_names_its_cause(found: dict[str, object
     facts = Facts(0, python_executable="/env/bin/python", entry_script={**SCRIPT, "missing": ["helpers"], **found})
     with pytest.raises(CheckFailed, match=re.escape(f"`import helpers` does not resolve: {cause}")):
         server_checks.entry_script(facts)
+
+
+def test_an_import_the_server_took_away_names_the_change() -> None:
+    missing = {"missing": ["azureml.contrib.services"], "searched": ["/var/azureml-app"]}
+    facts = Facts(0, python_executable="/env/bin/python", entry_script={**SCRIPT, **missing})
+    with pytest.raises(CheckFailed, match=r"\n  azureml-inference-server-http 1\.4\.1: the azureml\.contrib\.services"):
+        server_checks.entry_script(facts)

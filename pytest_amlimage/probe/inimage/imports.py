@@ -7,13 +7,13 @@ Every import runs in a child process, in parallel: an import can crash or hang.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
 from typing import Any
 
 from .frame import FRAMEWORK_MODULES, collect, spawn
+from .resolve import resolves
 
 SERVER_CWD = "AMLIMAGE_SERVER_CWD"  # where the image's own command starts the server: gunicorn imports from there
 
@@ -42,6 +42,17 @@ for name in sys.argv[3:]:
         found[name] = importlib.util.find_spec(name) is not None
     except Exception:
         found[name] = False
+print(sys.argv[1] + json.dumps(found) + sys.argv[2])
+"""
+# The names the server registers for other modules before it loads the script (1.5.1: the
+# azureml.contrib.services.aml_request and aml_response it still answers for), by importing it as it does.
+ALIASES_SNIPPET = r"""
+import json, sys
+try:
+    import azureml_inference_server_http.server
+    found = sorted(k for k, m in list(sys.modules.items()) if m is not None and getattr(m, "__name__", k) != k)
+except BaseException:
+    found = []
 print(sys.argv[1] + json.dumps(found) + sys.argv[2])
 """
 OTHER_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python")
@@ -107,12 +118,13 @@ def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[st
 
 
 def _top_level_imports(tree: ast.Module) -> list[str]:
+    """The modules the script imports at its top level, by their whole dotted names."""
     names: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.Import):
-            names += [alias.name.split(".")[0] for alias in node.names]
+            names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module.split(".")[0])
+            names.append(node.module)
     return sorted(set(names))
 
 
@@ -162,14 +174,11 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
     source = os.environ.get("AZUREML_SOURCE_DIRECTORY")
     searched = [folder for folder in (server_cwd, app_root, source and os.path.join(app_root, source)) if folder]
     sys.path[:0] = searched
-    missing = []
-    for module in _top_level_imports(tree):
-        try:
-            if importlib.util.find_spec(module) is None:
-                missing.append(module)
-        except (ImportError, ValueError):
-            missing.append(module)
+    missing = [module for module in _top_level_imports(tree) if not resolves(module)]
     del sys.path[: len(searched)]
+    if missing and resolves("azureml_inference_server_http"):
+        aliases, _ = collect(spawn(ALIASES_SNIPPET))
+        missing = [module for module in missing if module not in (aliases or [])]
     found = {"path": path, "exists": True, "missing": missing, "elsewhere": _found_elsewhere(missing)}
     return {**found, "beside": _beside(os.path.dirname(path), searched, missing), "searched": searched, **_shape(tree)}
 
@@ -178,5 +187,5 @@ def _beside(folder: str, searched: list[str], missing: list[str]) -> list[str]:
     """Missing modules that sit in the script's folder, which the server does not import from."""
     if os.path.realpath(folder) in {os.path.realpath(p) for p in searched}:
         return []
-    here = (os.path.join(folder, name) for name in missing)
-    return [os.path.basename(p) for p in here if os.path.isfile(p + ".py") or os.path.isdir(p)]
+    here = {name: os.path.join(folder, name.split(".")[0]) for name in missing}
+    return [name for name, path in here.items() if os.path.isfile(path + ".py") or os.path.isdir(path)]
