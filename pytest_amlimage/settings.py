@@ -174,6 +174,16 @@ def _curated(name: str | None) -> str | None:
     return name
 
 
+def _command(values: _Sources) -> tuple[str, ...] | None:
+    text = values.text("command")
+    try:
+        return tuple(shlex.split(text)) if text else None
+    except ValueError as error:  # an unclosed quote
+        raise AmlUsageError(
+            f"cannot split the command {text!r} (from {values.source('command')}): {error}; quote it as a shell would"
+        ) from None
+
+
 def _gpu_library(values: _Sources, name: str) -> Expectation | None:
     text = values.text(name)
     return cuda.parse_expectation(text, values.source(name), name) if text is not None else None
@@ -238,7 +248,7 @@ def load(config: pytest.Config) -> Settings:
     values = _Sources(config)
     images, build = engine.check_references(values.texts("image"), values.source("image")), _build(values)
     endpoint = _endpoint(values, images, build)
-    framework, baseline, command = values.text("framework"), values.text("baseline"), values.text("command")
+    framework, baseline = values.text("framework"), values.text("baseline")
     rebase = values.text("rebase")
     lock_update = values.flag("lock_update")
     return _check_contradictions(
@@ -260,7 +270,7 @@ def load(config: pytest.Config) -> Settings:
             entry_script=values.path("entry_script"),
             model_dir=values.path("model_dir"),
             samples=values.paths("sample"),
-            command=tuple(shlex.split(command)) if command else None,
+            command=_command(values),
             port=int(values.number("port")),
             ready_timeout=values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
             score_timeout=values.number("score_timeout"),

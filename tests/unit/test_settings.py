@@ -103,6 +103,7 @@ def test_flags_and_pairs(tmp_path: Path) -> None:
         ({"framework": "torch=>1"}, {}, "cannot read the version expectation 'torch=>1' (from --aml-framework)*"),
         ({"expect": ["numpy==1", "numpy==2"]}, {}, "contradictory expectations for numpy from --aml-expect*"),
         ({"build": "."}, {}, "* (from --aml-build) holds no Dockerfile*"),
+        ({}, {"command": "azmlinfsrv 'my score.py"}, "cannot split the command * (from ini aml_command)*"),
     ],
 )
 def test_every_error_names_its_source(
