@@ -45,6 +45,7 @@ class LaunchPlan:
     cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
     probe_environment: dict[str, str] = field(default_factory=dict)  # see start_command.server_environment
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
+    unreachable: str | None = None  # why the endpoint could never reach the server, known before it starts
 
 
 class AmlContainer:

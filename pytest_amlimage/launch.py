@@ -52,6 +52,18 @@ def plan_launch(
         bind_loopback=engine.engine_is_local(docker_host),
         probe_environment=own,
         runit=start_command.runs(starts, "runsvdir"),
+        unreachable=_unreachable(start_command.server_port(starts), endpoint.scoring_route.port),
+    )
+
+
+def _unreachable(listens: int | None, probed: int) -> str | None:
+    """Why the endpoint could never reach the server: it listens on another port than the one probed."""
+    if listens is None or listens == probed:
+        return None
+    return (
+        f"the start command runs azmlinfsrv on port {listens}, but the endpoint probes and scores on "
+        f"{probed}: drop --port {listens} (the server's default is 5001), or declare the port in the "
+        "deployment's inference_config"
     )
 
 

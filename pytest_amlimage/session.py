@@ -78,7 +78,7 @@ class ImageRun:
                 wanted, variables = sorted(self.wanted_imports), self.plan.probe_environment
                 self._facts = pool.submit(run_probe, self._container, wanted, variables)
 
-                if self._container.plan.serves:
+                if self._container.plan.serves and not self.plan.unreachable:
                     settings = self.session.settings
                     route = settings.endpoint.readiness_route
                     workers = settings.endpoint.workers(self.info.env)
@@ -148,7 +148,7 @@ class ImageRun:
     def readiness(self) -> Readiness:
         self.container()
         if self._ready is None:
-            return Readiness(0.0, NO_SERVER)
+            return Readiness(0.0, self.plan.unreachable or NO_SERVER)
         return self._ready.result()
 
 

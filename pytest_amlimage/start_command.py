@@ -27,6 +27,15 @@ def runs(command_line: Sequence[str], program: str) -> bool:
     return any(posixpath.basename(word) == program for word in words(command_line))
 
 
+def server_port(command_line: Sequence[str]) -> int | None:
+    """The port ``azmlinfsrv --port N`` in the command listens on (None: the server's default, 5001)."""
+    said = words(command_line)
+    port = _option(said, "--port")
+    if port is None or not port.isdigit() or not any(posixpath.basename(w) in SERVER_PROGRAMS for w in said):
+        return None
+    return int(port)
+
+
 def server_environment(command_line: Sequence[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
     """What the probe must see to read X as ``azmlinfsrv --entry_script X`` in the command will load it.
 

@@ -150,3 +150,13 @@ def test_a_submodule_of_the_azureml_namespace_resolves_only_as_the_server_provid
     )
     result = run_plugin(f"--aml-deployment={aliased}", "-k", "entry or liveness")
     result.assert_outcomes(passed=2, deselected=10)
+
+
+def test_a_server_started_on_another_port_fails_liveness_at_once_with_the_reason(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    """Without the reason known up front, waiting for GET / would take the whole probe budget (310 s)."""
+    command = "azmlinfsrv --entry_script /app/score.py --port 8080"
+    result = run_plugin("--aml-image", images["byoc"], "--aml-command", command, "-k", "liveness")
+    result.assert_outcomes(failed=1, deselected=11)
+    result.stdout.fnmatch_lines(["*liveness: the start command runs azmlinfsrv on port 8080, but the endpoint *"])

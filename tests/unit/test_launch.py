@@ -116,6 +116,16 @@ def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() ->
         assert not plan.serves and plan.probe_environment == {}, cmd
 
 
+def test_a_server_on_another_port_than_the_probed_one_is_unreachable_before_it_starts() -> None:
+    moved = ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py", "--port", "8080"))
+    assert "runs azmlinfsrv on port 8080, but the endpoint probes and scores on 5001" in str(
+        plan_launch(Settings(), "img:1", moved).unreachable
+    )
+    declared = Settings(endpoint=Endpoint.on_port(8080))  # inference_config's port, or --aml-port
+    assert plan_launch(declared, "img:1", moved).unreachable is None
+    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))).unreachable is None
+
+
 def test_runit_is_the_start_command_not_the_keep_alive() -> None:
     assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("runsvdir", "/var/runit"))).runit  # kept alive here
     assert not plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))).runit
