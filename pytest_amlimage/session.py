@@ -136,8 +136,8 @@ class ImageRun:
         """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
         found: list[tuple[str, object]] = [("aml_image", self.reference), ("aml_image_id", self.info.id)]
         found += [("aml_digest", self.info.digests[0])] if self.info.digests else []
-        if self._facts is not None and self._facts.done() and self._facts.exception() is None:
-            facts = self._facts.result()
+        if self._facts is not None and self._facts.done():
+            facts = self._settled_facts  # what the checks saw: the aside probe's when the first one died
             found.append(("aml_python", facts.python_version or ""))
             found.append(("aml_python_executable", facts.python_executable or ""))
             found += [("aml_python_on_path", facts.python_on_path)] if facts.python_on_path else []
