@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,8 +82,9 @@ class AmlContainer:
         """
         if isinstance(command, str):
             raise TypeError("exec() takes an argument list, e.g. ['python', '-V']")
-        result: Any = self._docker.exec_run(list(command), demux=True, environment=dict(environment or {}))
-        exit_code, (stdout, stderr) = result
+        client = self._docker.client
+        assert client is not None  # a container the SDK returned always has its client
+        exit_code, stdout, stderr = _exec(client.api, self.id, list(command), dict(environment or {}))
         return ExecResult(int(exit_code if exit_code is not None else -1), _text(stdout), _text(stderr))
 
     def logs(self, tail: int = 200) -> str:
@@ -111,6 +113,24 @@ class AmlContainer:
 
     def remove(self) -> None:
         self._wrapped.stop(force=True, delete_volume=True)
+
+
+def _exec(api: Any, container: str, command: list[str], environment: dict[str, str]) -> tuple[Any, bytes, bytes]:
+    """(exit code, stdout, stderr) of ``command``: ``exec_run``, but closing the connection ourselves.
+
+    Over ``ssh://`` the SDK's close writes to an ssh process that has already ended and raises
+    BrokenPipeError once the output is read (docker/docker-py#3218); that close is let go.
+    """
+    from docker.utils.socket import consume_socket_output
+
+    created = api.exec_create(container, command, environment=environment)
+    stream = api.exec_start(created["Id"], stream=True, demux=True)  # a CancellableStream of (stdout, stderr)
+    try:
+        stdout, stderr = consume_socket_output(stream, demux=True)
+    finally:
+        with contextlib.suppress(OSError):
+            stream._response.close()  # what exec_run closes; CancellableStream.close() refuses ssh
+    return api.exec_inspect(created["Id"])["ExitCode"], stdout or b"", stderr or b""
 
 
 def _files(source: Path, target: str) -> Iterator[tuple[Path, str]]:
