@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import diagnosis
+from . import diagnosis, swagger_document
 from .deployment import Route
 from .errors import CheckFailed
 from .samples import Sample, require_same
@@ -196,47 +196,6 @@ def bad_request(image: ImageRun, settings: Settings) -> None:
         raise CheckFailed(f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}")
 
 
-def _schema_problems(document: dict[str, Any]) -> list[str]:
-    problems = []
-    if not ({"swagger", "openapi"} & set(document)):
-        problems.append("it names no 'swagger' or 'openapi' version")
-    if "/score" not in (document.get("paths") or {}):
-        problems.append("it has no /score path")
-    return problems
-
-
-def input_schema(document: dict[str, Any]) -> dict[str, Any]:
-    """The /score request body's schema, $ref resolved (Swagger 2 or OpenAPI 3); {} when undeclared."""
-    post = (document.get("paths") or {}).get("/score", {}).get("post", {})
-    bodies = [p.get("schema", {}) for p in post.get("parameters", []) if p.get("in") == "body"]
-    content = post.get("requestBody", {}).get("content", {}).get("application/json", {})
-    schema: dict[str, Any] = (bodies or [content.get("schema", {})])[0]
-    ref = str(schema.get("$ref", ""))
-    if ref.startswith("#/"):
-        node: Any = document
-        for part in ref[2:].split("/"):
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        schema = node if isinstance(node, dict) else {}
-    return schema
-
-
-def sample_problems(schema: dict[str, Any], samples: list[Sample]) -> list[str]:
-    """Samples whose top-level keys the declared input schema does not have, or that lack required ones."""
-    properties = set(schema.get("properties") or {})
-    if not properties:
-        return []
-    problems = []
-    for sample in samples:
-        body = json.loads(sample.body)
-        keys = set(body) if isinstance(body, dict) else set()
-        unknown, missing = sorted(keys - properties), sorted(set(schema.get("required") or []) - keys)
-        problems += (
-            [f"sample {sample.name} has keys the input schema does not: {', '.join(unknown)}"] if unknown else []
-        )
-        problems += [f"sample {sample.name} lacks required keys: {', '.join(missing)}"] if missing else []
-    return problems
-
-
 def swagger(image: ImageRun, samples: list[Sample], settings: Settings) -> None:
     container, scoring = serving(image), settings.endpoint.scoring_route
     answer = request(container, "GET", Route("/swagger.json", scoring.port), settings.score_timeout)
@@ -250,11 +209,11 @@ def swagger(image: ImageRun, samples: list[Sample], settings: Settings) -> None:
         document = answer.json()
     except ValueError:
         raise CheckFailed(f"GET /swagger.json is not JSON: {answer.body[:300]!r}") from None
-    problems = _schema_problems(document) if isinstance(document, dict) else ["it is not a JSON object"]
+    problems = swagger_document.shape_problems(document) if isinstance(document, dict) else ["not a JSON object"]
     if problems:
         raise CheckFailed("GET /swagger.json is not a valid document: " + "; ".join(problems))
-    schema = input_schema(document)
-    problems = sample_problems(schema, samples)
+    schema = swagger_document.input_schema(document)
+    problems = swagger_document.sample_problems(schema, samples)
     if schema.get("properties") and "example" in schema:  # declared by inference-schema decorators
         example = json.dumps(schema["example"]).encode()
         scored = post_sample(container, example, settings.score_timeout, scoring)
