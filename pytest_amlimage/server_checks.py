@@ -49,6 +49,16 @@ def _shape_problems(found: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _beside_cause(found: dict[str, Any], folder: str, module: str) -> str:
+    searched, root = " and ".join(found.get("searched") or []), str(found.get("app_root") or "")
+    fix = f"set AML_APP_ROOT={folder}"
+    if root and folder.startswith(root.rstrip("/") + "/"):  # in a folder of the app root: two ways
+        package = posixpath.relpath(folder, root).replace("/", ".")
+        script = posixpath.basename(str(found.get("path")))
+        fix = f"import it as {package}.{module}, or {fix} with AZUREML_ENTRY_SCRIPT={script}"
+    return f"it is beside the script in {folder}, but the server imports from {searched}, not its folder: {fix}"
+
+
 def _import_problems(found: dict[str, Any], serving: str | None) -> list[str]:
     elsewhere, beside = found.get("elsewhere") or {}, found.get("beside") or []
     folder = posixpath.dirname(str(found.get("path")))
@@ -56,11 +66,7 @@ def _import_problems(found: dict[str, Any], serving: str | None) -> list[str]:
     for module in found.get("missing") or []:
         other = elsewhere.get(module) if isinstance(elsewhere, dict) else None
         if module in beside:
-            searched = " and ".join(found.get("searched") or [])
-            cause = (
-                f"it is beside the script in {folder}, but the server imports from {searched}, not the "
-                f"script's folder: set AML_APP_ROOT={folder}"
-            )
+            cause = _beside_cause(found, folder, module)
         elif other:
             cause = (
                 f"it is installed for {other} (apt's Python?), which the server does not run: install it with "

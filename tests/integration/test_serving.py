@@ -121,7 +121,7 @@ def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_fr
         [
             "*entry-script: the entry script /app/score.py:",
             "`import helpers` does not resolve: it is beside the script in /app, but the server imports from / and "
-            "/var/azureml-app, not the script's folder: set AML_APP_ROOT=/app",
+            "/var/azureml-app, not its folder: set AML_APP_ROOT=/app",
             "*liveness: importing the entry script failed: ModuleNotFoundError: No module named 'helpers'*",
         ]
     )

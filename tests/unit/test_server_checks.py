@@ -9,7 +9,7 @@ from pytest_amlimage.probe import Facts
 SCRIPT = {"path": "/app/score.py", "exists": True, "functions": ["init", "run"], "searched": ["/", "/var/azureml-app"]}
 BESIDE = (
     "it is beside the script in /app, but the server imports from / and /var/azureml-app, "
-    "not the script's folder: set AML_APP_ROOT=/app"
+    "not its folder: set AML_APP_ROOT=/app"
 )
 ELSEWHERE = "it is installed for /usr/bin/python3 (apt's Python?), which the server does not run"
 NOWHERE = "it is neither installed in the environment the server runs (/env/bin/python) nor a module in its app root"
@@ -29,4 +29,13 @@ def test_an_import_the_server_took_away_names_the_change() -> None:
     missing = {"missing": ["azureml.contrib.services"], "searched": ["/var/azureml-app"]}
     facts = Facts(0, python_executable="/env/bin/python", entry_script={**SCRIPT, **missing})
     with pytest.raises(CheckFailed, match=r"\n  azureml-inference-server-http 1\.4\.1: the azureml\.contrib\.services"):
+        server_checks.entry_script(facts)
+
+
+def test_a_module_beside_a_script_in_a_folder_of_the_app_root_gets_both_fixes() -> None:
+    script = {**SCRIPT, "path": "/var/azureml-app/src/score.py", "app_root": "/var/azureml-app"}
+    found = {**script, "missing": ["helpers"], "beside": ["helpers"], "searched": ["/var/azureml-app"]}
+    facts = Facts(0, python_executable="/env/bin/python", entry_script=found)
+    fixes = "import it as src.helpers, or set AML_APP_ROOT=/var/azureml-app/src with AZUREML_ENTRY_SCRIPT=score.py"
+    with pytest.raises(CheckFailed, match=re.escape(fixes)):
         server_checks.entry_script(facts)

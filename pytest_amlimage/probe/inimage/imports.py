@@ -180,7 +180,8 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
         aliases, _ = collect(spawn(ALIASES_SNIPPET))
         missing = [module for module in missing if module not in (aliases or [])]
     found = {"path": path, "exists": True, "missing": missing, "elsewhere": _found_elsewhere(missing)}
-    return {**found, "beside": _beside(os.path.dirname(path), searched, missing), "searched": searched, **_shape(tree)}
+    beside = _beside(os.path.dirname(path), searched, missing)
+    return {**found, "beside": beside, "searched": searched, "app_root": app_root, **_shape(tree)}
 
 
 def _beside(folder: str, searched: list[str], missing: list[str]) -> list[str]:
