@@ -31,7 +31,7 @@ def plan_launch(
         settings.command
         or settings.entry_script
         or info.env.get("AZUREML_ENTRY_SCRIPT")
-        or own
+        or start_command.serves_script(starts)
         or endpoint.custom_container
     )
     entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE

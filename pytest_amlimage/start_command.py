@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 
 from .probe import SERVER_CWD
 
 SERVER_PROGRAMS = ("azmlinfsrv", "azureml_inference_server_http")  # the script, or python -m the package
+_VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 
 
 def words(command_line: Sequence[str]) -> list[str]:
@@ -27,13 +29,16 @@ def runs(command_line: Sequence[str], program: str) -> bool:
     return any(posixpath.basename(word) == program for word in words(command_line))
 
 
+def serves_script(command_line: Sequence[str]) -> bool:
+    """The command starts azmlinfsrv with a script (``--entry_script``), however the script is spelt."""
+    said = _server_words(command_line)
+    return said is not None and _option(said, "--entry_script") is not None
+
+
 def server_port(command_line: Sequence[str]) -> int | None:
     """The port ``azmlinfsrv --port N`` in the command listens on (None: the server's default, 5001)."""
-    said = words(command_line)
-    port = _option(said, "--port")
-    if port is None or not port.isdigit() or not any(posixpath.basename(w) in SERVER_PROGRAMS for w in said):
-        return None
-    return int(port)
+    port = _option(_server_words(command_line) or [], "--port")
+    return int(port) if port is not None and port.isdigit() else None
 
 
 def server_environment(command_line: Sequence[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
@@ -42,19 +47,30 @@ def server_environment(command_line: Sequence[str], working_dir: str, environmen
     The server makes X absolute against its working directory, takes that directory as
     ``AML_APP_ROOT`` unless one is set, and ``--model_dir`` as ``AZUREML_MODEL_DIR``
     (``merge_configuration`` in azureml_inference_server_http's ``amlserver.py``); gunicorn puts the
-    directory on the import path too. Empty when the command does not start azmlinfsrv with a script.
+    directory on the import path too. ``$VAR`` is read from ``environment``, as the shell would. Empty
+    when the command does not start azmlinfsrv with a script this can spell out.
     """
-    said = words(command_line)
+    said = [_expand(word, environment) for word in _server_words(command_line) or []]
     script, model_dir = _option(said, "--entry_script"), _option(said, "--model_dir")
-    if script is None or not any(posixpath.basename(word) in SERVER_PROGRAMS for word in said):
+    if script is None or "$" in script:
         return {}
     root = working_dir or "/"
     found = {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}
     if "AML_APP_ROOT" not in environment:
         found["AML_APP_ROOT"] = root
-    if model_dir:
+    if model_dir and "$" not in model_dir:
         found["AZUREML_MODEL_DIR"] = posixpath.join(root, model_dir)
     return found
+
+
+def _server_words(command_line: Sequence[str]) -> list[str] | None:
+    said = words(command_line)
+    return said if any(posixpath.basename(word) in SERVER_PROGRAMS for word in said) else None
+
+
+def _expand(word: str, environment: Mapping[str, str]) -> str:
+    """``$NAME`` and ``${NAME}`` from ``environment``; a name it does not hold stays as written."""
+    return _VARIABLE.sub(lambda m: environment.get(m.group(1) or m.group(2), m.group(0)), word)
 
 
 def _option(said: list[str], name: str) -> str | None:

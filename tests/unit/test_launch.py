@@ -135,3 +135,12 @@ def test_runit_is_the_start_command_not_the_keep_alive() -> None:
 def test_a_custom_container_runs_its_own_server_without_an_entry_script() -> None:
     plan = plan_launch(Settings(endpoint=Endpoint(custom_container=True)), "img:1", ImageInfo(cmd=("torchserve",)))
     assert plan.serves and plan.command is None and plan.probe_environment == {}
+
+
+def test_variables_in_a_shell_command_are_read_from_the_images_environment() -> None:
+    shell = ("/bin/sh", "-c", "exec azmlinfsrv --entry_script ${APP}/score.py --model_dir $MODELS")
+    info = ImageInfo(cmd=shell, env={"APP": "/srv", "MODELS": "/models", "AML_APP_ROOT": "/srv"})
+    found = plan_launch(Settings(), "img:1", info).probe_environment
+    assert found == {"AZUREML_ENTRY_SCRIPT": "/srv/score.py", SERVER_CWD: "/", "AZUREML_MODEL_DIR": "/models"}
+    unknown = plan_launch(Settings(), "img:1", ImageInfo(cmd=("sh", "-c", "azmlinfsrv --entry_script $SET_LATER")))
+    assert unknown.serves and unknown.probe_environment == {}  # served; the script is read where the server says
