@@ -30,9 +30,9 @@ def runs(command_line: Sequence[str], program: str) -> bool:
 
 
 def serves_script(command_line: Sequence[str]) -> bool:
-    """The command starts azmlinfsrv with a script (``--entry_script``), however the script is spelt."""
+    """The command starts azmlinfsrv with a script (``--entry_script``, or in a ``--config_file``)."""
     said = _server_words(command_line)
-    return said is not None and _option(said, "--entry_script") is not None
+    return said is not None and any(_option(said, name) is not None for name in ("--entry_script", "--config_file"))
 
 
 def server_port(command_line: Sequence[str]) -> int | None:

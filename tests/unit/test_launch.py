@@ -144,3 +144,4 @@ def test_variables_in_a_shell_command_are_read_from_the_images_environment() -> 
     assert found == {"AZUREML_ENTRY_SCRIPT": "/srv/score.py", SERVER_CWD: "/", "AZUREML_MODEL_DIR": "/models"}
     unknown = plan_launch(Settings(), "img:1", ImageInfo(cmd=("sh", "-c", "azmlinfsrv --entry_script $SET_LATER")))
     assert unknown.serves and unknown.probe_environment == {}  # served; the script is read where the server says
+    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))).serves
