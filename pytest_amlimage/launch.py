@@ -25,13 +25,13 @@ def plan_launch(
     """
     endpoint, mounted = settings.endpoint, platform_layout(settings)
     environment = {**endpoint.environment, **mounted.environment}
-    starts = settings.command or info.command_line  # what the endpoint runs (kept alive or not here)
-    own = start_command.server_environment(starts, info.working_dir, {**info.env, **environment})
+    said = start_command.words(settings.command or info.command_line)  # what the endpoint runs (kept alive or not)
+    own = start_command.server_environment(said, info.working_dir, {**info.env, **environment})
     serves = bool(
         settings.command
         or settings.entry_script
         or info.env.get("AZUREML_ENTRY_SCRIPT")
-        or start_command.serves_script(starts)
+        or start_command.serves_script(said)
         or endpoint.custom_container
     )
     entrypoint, command = (None, None) if serves else containers.KEEP_ALIVE
@@ -51,8 +51,8 @@ def plan_launch(
         gpus=settings.gpu,
         bind_loopback=engine.engine_is_local(docker_host),
         probe_environment=own,
-        runit=start_command.runs(starts, "runsvdir"),
-        unreachable=_unreachable(start_command.server_port(starts), endpoint.scoring_route.port),
+        runit=start_command.runs(said, "runsvdir"),
+        unreachable=_unreachable(start_command.server_port(said), endpoint.scoring_route.port),
     )
 
 

@@ -25,23 +25,23 @@ def words(command_line: Sequence[str]) -> list[str]:
     return found
 
 
-def runs(command_line: Sequence[str], program: str) -> bool:
-    return any(posixpath.basename(word) == program for word in words(command_line))
+def runs(said: list[str], program: str) -> bool:
+    """``said`` (the command's ``words``) runs ``program``."""
+    return any(posixpath.basename(word) == program for word in said)
 
 
-def serves_script(command_line: Sequence[str]) -> bool:
+def serves_script(said: list[str]) -> bool:
     """The command starts azmlinfsrv with a script (``--entry_script``, or in a ``--config_file``)."""
-    said = _server_words(command_line)
-    return said is not None and any(_option(said, name) is not None for name in ("--entry_script", "--config_file"))
+    return _runs_server(said) and any(_option(said, name) is not None for name in ("--entry_script", "--config_file"))
 
 
-def server_port(command_line: Sequence[str]) -> int | None:
+def server_port(said: list[str]) -> int | None:
     """The port ``azmlinfsrv --port N`` in the command listens on (None: the server's default, 5001)."""
-    port = _option(_server_words(command_line) or [], "--port")
+    port = _option(said, "--port") if _runs_server(said) else None
     return int(port) if port is not None and port.isdigit() else None
 
 
-def server_environment(command_line: Sequence[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
+def server_environment(said: list[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
     """What the probe must see to read X as ``azmlinfsrv --entry_script X`` in the command will load it.
 
     The server makes X absolute against its working directory, takes that directory as
@@ -50,8 +50,8 @@ def server_environment(command_line: Sequence[str], working_dir: str, environmen
     directory on the import path too. ``$VAR`` is read from ``environment``, as the shell would. Empty
     when the command does not start azmlinfsrv with a script this can spell out.
     """
-    said = [_expand(word, environment) for word in _server_words(command_line) or []]
-    script, model_dir = _option(said, "--entry_script"), _option(said, "--model_dir")
+    expanded = [_expand(word, environment) for word in said] if _runs_server(said) else []
+    script, model_dir = _option(expanded, "--entry_script"), _option(expanded, "--model_dir")
     if script is None or "$" in script:
         return {}
     root = working_dir or "/"
@@ -63,9 +63,8 @@ def server_environment(command_line: Sequence[str], working_dir: str, environmen
     return found
 
 
-def _server_words(command_line: Sequence[str]) -> list[str] | None:
-    said = words(command_line)
-    return said if any(posixpath.basename(word) in SERVER_PROGRAMS for word in said) else None
+def _runs_server(said: list[str]) -> bool:
+    return any(runs(said, program) for program in SERVER_PROGRAMS)
 
 
 def _expand(word: str, environment: Mapping[str, str]) -> str:
