@@ -209,7 +209,9 @@ def swagger(image: ImageRun, samples: list[Sample], settings: Settings) -> None:
         document = answer.json()
     except ValueError:
         raise CheckFailed(f"GET /swagger.json is not JSON: {answer.body[:300]!r}") from None
-    problems = swagger_document.shape_problems(document) if isinstance(document, dict) else ["not a JSON object"]
+    problems = ["it is not a JSON object"]
+    if isinstance(document, dict):
+        problems = swagger_document.shape_problems(document)
     if problems:
         raise CheckFailed("GET /swagger.json is not a valid document: " + "; ".join(problems))
     schema = swagger_document.input_schema(document)

@@ -78,7 +78,7 @@ class ImageRun:
                 wanted, variables = sorted(self.wanted_imports), self.plan.probe_environment
                 self._facts = pool.submit(run_probe, self._container, wanted, variables)
 
-                if self._container.plan.serves and not self.plan.unreachable:
+                if self.plan.serves and not self.plan.unreachable:
                     settings = self.session.settings
                     route = settings.endpoint.readiness_route
                     workers = settings.endpoint.workers(self.info.env)
