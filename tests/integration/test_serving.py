@@ -111,6 +111,14 @@ def test_good_images_across_pythons_and_server_lines_stay_green(
     result.stdout.fnmatch_lines_random(["PASSED *::server", "PASSED *::entry-script", "PASSED *::score?numbers?"])
 
 
+def with_variable(pytester: pytest.Pytester, image: str, name: str, value: str) -> str:
+    """``--aml-deployment`` for ``image`` with one environment variable set, as a deployment YAML sets it."""
+    path = pytester.makefile(
+        ".yml", deployment=f"environment:\n  image: {image}\nenvironment_variables:\n  {name}: {value}\n"
+    )
+    return f"--aml-deployment={path}"
+
+
 def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_from_the_servers_app_root(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
@@ -126,10 +134,8 @@ def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_fr
         ]
     )
     (pytester.path / "request.json").write_text('{"data": [[1, 2], [3]]}')
-    fixed = pytester.makefile(
-        ".yml", deployment=f"environment:\n  image: {images['byoc']}\nenvironment_variables:\n  AML_APP_ROOT: /app\n"
-    )
-    result = run_plugin(f"--aml-deployment={fixed}", f"--aml-sample={pytester.path / 'request.json'}", "-k", "score")
+    fixed = with_variable(pytester, images["byoc"], "AML_APP_ROOT", "/app")
+    result = run_plugin(fixed, f"--aml-sample={pytester.path / 'request.json'}", "-k", "score")
     result.assert_outcomes(passed=1, deselected=14)
 
 
@@ -146,12 +152,8 @@ def test_a_submodule_of_the_azureml_namespace_resolves_only_as_the_server_provid
             "*liveness: importing the entry script failed: ModuleNotFoundError: No module named 'azureml.contrib'*",
         ]
     )
-    aliased = pytester.makefile(
-        ".yml",
-        deployment=f"environment:\n  image: {images['contrib']}\n"
-        "environment_variables:\n  AZUREML_ENTRY_SCRIPT: aliased.py\n",
-    )
-    result = run_plugin(f"--aml-deployment={aliased}", "-k", "entry or liveness")
+    aliased = with_variable(pytester, images["contrib"], "AZUREML_ENTRY_SCRIPT", "aliased.py")
+    result = run_plugin(aliased, "-k", "entry or liveness")
     result.assert_outcomes(passed=2, deselected=10)
 
 
