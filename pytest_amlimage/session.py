@@ -97,7 +97,9 @@ class ImageRun:
             facts = self._facts.result()
         except Exception:  # the server died and took the container with it, before the probe ran
             return self._facts_aside
-        return self._facts_aside if facts.python_error and not self._still_running() else facts
+        if facts.python_error and (facts.killed or not self._still_running()):
+            return self._facts_aside  # the engine may report the container running a moment after its end
+        return facts
 
     def _still_running(self) -> bool:
         try:

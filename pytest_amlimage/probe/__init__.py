@@ -8,6 +8,7 @@ and the parsed ``Facts``. The in-image parts import each other (``frame`` <- ``g
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,6 +25,8 @@ PARTS = ("frame.py", "gpu.py", "folders.py", "resolve.py", "imports.py", "enviro
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
+_UID_LINE = re.compile(re.escape(UID_MARK) + r"[ \t]*(\d*)[^\n]*\n?")
+KILLING_SIGNALS = (signal.SIGKILL, signal.SIGTERM)  # exit code 128 + signal: what a container's end sends
 # Runs the probe ("$1", never interpolated) with the interpreter that serves score.py: the one
 # AZUREML_INFERENCE_PYTHON_PATH names, else the shebang of the azmlinfsrv the start script finds
 # on PATH, else the first python on PATH.
@@ -92,6 +95,7 @@ class Facts:
 
     uid: int | None
     python_error: str | None = None
+    killed: bool = False  # the probe was killed (as a container's ending kills it), not answered
     python_version: str | None = None
     python_executable: str | None = None
     python_on_path: str | None = None  # the `python` a shell would run, when it is not the serving one
@@ -131,11 +135,8 @@ def run_probe(container: Executor, wanted: Iterable[str] = (), environment: Mapp
 
 
 def _uid(text: str) -> int | None:
-    start = text.find(UID_MARK)
-    if start < 0:
-        return None
-    value = text[start + len(UID_MARK) :].split("\n", 1)[0].strip()
-    return int(value) if value.isdigit() else None
+    found = _UID_LINE.search(text)
+    return int(found.group(1)) if found and found.group(1) else None
 
 
 def parse(result: ExecResult) -> Facts:
@@ -145,8 +146,9 @@ def parse(result: ExecResult) -> Facts:
         return Facts(uid, python_error="no `python` or `python3` on the image's PATH")
     raw = framed(result.output)
     if not isinstance(raw, dict):
-        detail = (result.stderr or result.output).strip()[-1500:] or f"exit code {result.exit_code}"
-        return Facts(uid, python_error=f"the probe did not finish: {detail}")
+        detail = (result.stderr or _UID_LINE.sub("", result.output)).strip()[-1500:] or f"exit code {result.exit_code}"
+        killed = result.exit_code < 0 or result.exit_code - 128 in KILLING_SIGNALS
+        return Facts(uid, python_error=f"the probe did not finish: {detail}", killed=killed)
     return from_json(raw, uid)
 
 

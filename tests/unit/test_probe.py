@@ -52,6 +52,14 @@ def test_a_probe_that_dies_reports_its_stderr() -> None:
     assert facts.python_error is not None and "MemoryError" in facts.python_error
 
 
+@pytest.mark.parametrize(("exit_code", "killed"), [(137, True), (143, True), (-1, True), (1, False), (139, False)])
+def test_a_probe_killed_from_outside_says_so(exit_code: int, killed: bool) -> None:
+    """The container's end kills its execs (137) before the engine reports it stopped: such facts are no answer."""
+    facts = probe.parse(ExecResult(exit_code, f"{probe.UID_MARK}1000\n"))
+    assert facts.python_error == f"the probe did not finish: exit code {exit_code}"
+    assert facts.killed is killed
+
+
 def test_the_script_runs_here_and_reports_this_interpreter() -> None:
     result = subprocess.run([sys.executable, "-c", probe.script()], capture_output=True, text=True, check=True)
     facts = probe.parse(ExecResult(0, result.stdout))
