@@ -7,7 +7,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 
-from .probe import SERVER_CWD
+from .probe import SERVER_CWD, SERVER_PROGRAM
 
 SERVER_PROGRAMS = ("azmlinfsrv", "azureml_inference_server_http")  # the script, or python -m the package
 _VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
@@ -48,14 +48,18 @@ def server_environment(said: list[str], working_dir: str, environment: Mapping[s
     ``AML_APP_ROOT`` unless one is set, and ``--model_dir`` as ``AZUREML_MODEL_DIR``
     (``merge_configuration`` in azureml_inference_server_http's ``amlserver.py``); gunicorn puts the
     directory on the import path too. ``$VAR`` is read from ``environment``, as the shell would. Empty
-    when the command does not start azmlinfsrv with a script this can spell out.
+    when the command does not start azmlinfsrv with a script this can spell out. The program the
+    server runs with, where the command names one the PATH might not find (``/opt/env/bin/azmlinfsrv``,
+    ``/opt/env/bin/python -m azureml_inference_server_http``), goes to the probe's launcher.
     """
     expanded = [_expand(word, environment) for word in said] if _runs_server(said) else []
+    program = _server_program(expanded)
+    found = {SERVER_PROGRAM: program} if program else {}
     script, model_dir = _option(expanded, "--entry_script"), _option(expanded, "--model_dir")
     if script is None or "$" in script:
-        return {}
+        return found
     root = working_dir or "/"
-    found = {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}
+    found.update({"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root})
     if "AML_APP_ROOT" not in environment:
         found["AML_APP_ROOT"] = root
     if model_dir and "$" not in model_dir:
@@ -65,6 +69,16 @@ def server_environment(said: list[str], working_dir: str, environment: Mapping[s
 
 def _runs_server(said: list[str]) -> bool:
     return any(runs(said, program) for program in SERVER_PROGRAMS)
+
+
+def _server_program(said: list[str]) -> str | None:
+    """``/path/azmlinfsrv`` as written, or the python before ``-m azureml_inference_server_http``."""
+    for index, word in enumerate(said):
+        if "/" in word and posixpath.basename(word) == "azmlinfsrv" and "$" not in word:
+            return word
+        if word == "azureml_inference_server_http" and said[index - 1 : index] == ["-m"] and index >= 2:
+            return said[index - 2] if "$" not in said[index - 2] else None
+    return None
 
 
 def _expand(word: str, environment: Mapping[str, str]) -> str:

@@ -119,9 +119,10 @@ def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
     samples, serve = image.session.samples, scoring_checks
     plan = image.plan
     own_server = settings.command is not None or settings.endpoint.custom_container
-    if plan.probe_environment or (plan.serves and not own_server):  # azmlinfsrv serves
+    own_script = plan.probe_environment.get("AZUREML_ENTRY_SCRIPT")  # the start command's --entry_script
+    if own_script or (plan.serves and not own_server):  # azmlinfsrv serves
         yield Check("server", partial(_server, image))
-        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or plan.probe_environment:
+        if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:
             yield Check("entry-script", partial(_entry_script, image))
     yield Check("liveness", partial(serve.liveness, image, settings))
     yield Check(

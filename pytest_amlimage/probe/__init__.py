@@ -27,24 +27,20 @@ UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
 _UID_LINE = re.compile(re.escape(UID_MARK) + r"[ \t]*(\d*)[^\n]*\n?")
 KILLING_SIGNALS = (signal.SIGKILL, signal.SIGTERM)  # exit code 128 + signal: what a container's end sends
-# Runs the probe ("$1", never interpolated) with the interpreter that serves score.py: the one
-# AZUREML_INFERENCE_PYTHON_PATH names, else the shebang of the azmlinfsrv the start script finds
-# on PATH, else the first python on PATH.
-LAUNCHER = (
-    f'printf "{UID_MARK}%s\\n" "$(id -u 2>/dev/null)"; '
-    "serving() { "
-    'd="$AZUREML_INFERENCE_PYTHON_PATH"; if [ -n "$d" ] && [ -x "$d/python" ]; then echo "$d/python"; return; fi; '
-    "s=$(command -v azmlinfsrv 2>/dev/null) || return 0; "
-    'IFS= read -r line < "$s" || return 0; case "$line" in "#!"*) ;; *) return 0;; esac; '
-    "set -- ${line#??}; "
-    'case "$1" in */env) command -v "$2";; *) if [ -x "$1" ]; then echo "$1"; fi;; esac; '
-    "}; "
-    'p=$(serving); if [ -n "$p" ]; then exec "$p" -c "$1" "$2" "$3"; fi; '
-    "for p in python python3; do "
-    'if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1" "$2" "$3"; fi; '
-    f"done; echo {NO_PYTHON}; exit 127"
-)
-__all__ = ["BEGIN", "END", "SERVER_CWD", "Distribution", "Evidence", "Facts", "parse", "run_probe", "script"]
+SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
+LAUNCHER = resources.files(__package__).joinpath("launcher.sh").read_text()  # picks the serving python
+__all__ = [
+    "BEGIN",
+    "END",
+    "SERVER_CWD",
+    "SERVER_PROGRAM",
+    "Distribution",
+    "Evidence",
+    "Facts",
+    "parse",
+    "run_probe",
+    "script",
+]
 
 
 class Executor(Protocol):

@@ -4,7 +4,7 @@ from pytest_amlimage.deployment import Endpoint
 from pytest_amlimage.imageinfo import ImageInfo
 from pytest_amlimage.launch import plan_launch
 from pytest_amlimage.layout import anonymous_name
-from pytest_amlimage.probe import SERVER_CWD
+from pytest_amlimage.probe import SERVER_CWD, SERVER_PROGRAM
 from pytest_amlimage.session import AmlSession, ImageRun
 from pytest_amlimage.settings import Settings
 
@@ -102,12 +102,20 @@ def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_
         env={"AML_APP_ROOT": "/srv"},
     )
     found = plan_launch(Settings(), "img:1", info).probe_environment
-    assert found == {"AZUREML_ENTRY_SCRIPT": "/score.py", SERVER_CWD: "/", "AZUREML_MODEL_DIR": "/models"}
+    assert found == {
+        "AZUREML_ENTRY_SCRIPT": "/score.py",
+        SERVER_CWD: "/",
+        "AZUREML_MODEL_DIR": "/models",
+        SERVER_PROGRAM: "/opt/venv/bin/azmlinfsrv",  # the probe reads the python that one runs with
+    }
 
 
-def test_the_server_run_as_a_module_is_recognised() -> None:
-    info = ImageInfo(cmd=("python", "-m", "azureml_inference_server_http", "--entry_script", "/srv/score.py"))
-    assert plan_launch(Settings(), "img:1", info).probe_environment["AZUREML_ENTRY_SCRIPT"] == "/srv/score.py"
+def test_the_server_run_as_a_module_is_recognised_and_its_python_probed() -> None:
+    info = ImageInfo(cmd=("/opt/env/bin/python3", "-m", "azureml_inference_server_http", "--entry_script", "/s.py"))
+    found = plan_launch(Settings(), "img:1", info).probe_environment
+    assert found["AZUREML_ENTRY_SCRIPT"] == "/s.py" and found[SERVER_PROGRAM] == "/opt/env/bin/python3"
+    on_path = ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))  # the PATH's azmlinfsrv: the launcher finds it
+    assert plan_launch(Settings(), "img:1", on_path).probe_environment == {}
 
 
 def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() -> None:

@@ -1,5 +1,6 @@
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
@@ -66,6 +67,47 @@ def test_the_script_runs_here_and_reports_this_interpreter() -> None:
     assert facts.python_version == ".".join(map(str, sys.version_info[:3]))
     assert facts.version_of("pytest") is not None
     assert facts.markers["sys_platform"] == sys.platform
+
+
+class Launcher:
+    """The probe's launcher run by this machine's sh among scripts of our own; says which python it chose."""
+
+    def __init__(self, folder: Path) -> None:
+        self.bin, self.python = folder / "bin", folder / "envs" / "serving" / "bin" / "python3.11"
+        self.bin.mkdir()
+        self.python.parent.mkdir(parents=True)
+        self.python.symlink_to(os.path.realpath(sys.executable))
+
+    def script(self, name: str, *lines: str) -> str:
+        path = self.bin / name
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o755)
+        return str(path)
+
+    def chosen(self, **variables: str) -> str:
+        environment = {"PATH": f"{self.bin}:/usr/bin:/bin", **variables}
+        command = ["sh", "-c", probe.LAUNCHER, "probe", "import sys; print(sys.executable)", "", ""]
+        result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+        return result.stdout.splitlines()[-1]
+
+
+def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
+    launcher = Launcher(tmp_path)
+    python = str(launcher.python)
+    launcher.script("azmlinfsrv", f"#!{python}", "import server")
+    assert launcher.chosen() == python  # the shebang of the azmlinfsrv on PATH
+    assert launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python  # no python there: not that
+    (launcher.bin / "azmlinfsrv").unlink()  # now only the start command names the server
+    trampoline = ("#!/bin/sh", f"'''exec' \"{python}\" \"$0\" \"$@\"", "' '''")  # pip's, for a long path
+    assert launcher.chosen(AMLIMAGE_SERVER_PROGRAM=launcher.script("azmlinfsrv-elsewhere", *trampoline)) == python
+    assert launcher.chosen(AMLIMAGE_SERVER_PROGRAM=python) == python  # python -m azureml_inference_server_http
+
+
+def test_a_shebang_that_is_not_a_python_is_not_the_probes_interpreter(tmp_path: Path) -> None:
+    launcher = Launcher(tmp_path)
+    launcher.script("azmlinfsrv", "#!/bin/bash", "exec something-else")
+    launcher.script("python", "#!/bin/sh", f'exec {launcher.python} "$@"')
+    assert launcher.chosen() == str(launcher.python)  # the first python on PATH, through its wrapper
 
 
 def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> None:
