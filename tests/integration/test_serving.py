@@ -122,9 +122,13 @@ def with_variable(pytester: pytest.Pytester, image: str, name: str, value: str) 
 def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_from_the_servers_app_root(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    """`CMD azmlinfsrv --entry_script /app/score.py`: no AZUREML_ENTRY_SCRIPT, yet the image serves on its own."""
-    result = run_plugin("--aml-image", images["byoc"], "-k", "entry or liveness")
-    result.assert_outcomes(failed=2, deselected=10)
+    """`CMD /env/bin/azmlinfsrv --entry_script /app/score.py`: no AZUREML_ENTRY_SCRIPT, yet the image serves.
+
+    The python on PATH is apt's, without the server: the facts must come from the one the command runs.
+    """
+    result = run_plugin("--aml-image", images["byoc"], "-k", "entry or liveness or server or python", "-rA")
+    result.assert_outcomes(passed=2, failed=2, deselected=8)
+    result.stdout.fnmatch_lines_random(["PASSED *::server", "PASSED *::python", "*/azureml-envs/minimal/bin/python*"])
     result.stdout.fnmatch_lines_random(
         [
             "*entry-script: the entry script /app/score.py:",
@@ -161,7 +165,7 @@ def test_a_server_started_on_another_port_fails_liveness_at_once_with_the_reason
     run_plugin: Any, images: dict[str, str]
 ) -> None:
     """Without the reason known up front, waiting for GET / would take the whole probe budget (310 s)."""
-    command = "azmlinfsrv --entry_script /app/score.py --port 8080"
+    command = "/azureml-envs/minimal/bin/azmlinfsrv --entry_script /app/score.py --port 8080"
     result = run_plugin("--aml-image", images["byoc"], "--aml-command", command, "-k", "liveness")
     result.assert_outcomes(failed=1, deselected=11)
     result.stdout.fnmatch_lines(["*liveness: the start command runs azmlinfsrv on port 8080, but the endpoint *"])
