@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
+from . import engine
 from .errors import AmlUsageError
 from .imageinfo import env_of
 
@@ -147,12 +148,14 @@ def _text(data: bytes | None) -> str:
 
 
 def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerContainer], str]) -> AmlContainer:
-    """Start ``plan`` without Ryuk (it would pull an image); the container is removed if start fails."""
+    """Start ``plan`` without Ryuk (it would pull an image); the container is removed if anything fails
+    or interrupts the start, up to the moment it is handed back."""
     from testcontainers.core.config import testcontainers_config
     from testcontainers.core.container import DockerContainer
 
     testcontainers_config.ryuk_disabled = True
-    wrapped = DockerContainer(plan.image, env=dict(plan.environment))
+    name = engine.container_name()
+    wrapped = DockerContainer(plan.image, env=dict(plan.environment)).with_name(name)
     if plan.command is not None:
         wrapped.with_command(plan.command)
     for host_path, container_path in plan.mounts.items():
@@ -179,7 +182,13 @@ def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerCo
     )
     try:
         wrapped.start()
-    except BaseException:
-        wrapped.stop(force=True, delete_volume=True)  # removes what was created, if anything
+        return AmlContainer(plan, wrapped, host_for(wrapped))
+    except BaseException:  # also Ctrl-C, even while the engine was creating it: found by its name
+        _remove_named(wrapped, name)
         raise
-    return AmlContainer(plan, wrapped, host_for(wrapped))
+
+
+def _remove_named(wrapped: DockerContainer, name: str) -> None:
+    client = wrapped.get_docker_client().client
+    engine.remove_named(client, name)
+    client.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import socket
 import time
+import uuid
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlparse
 
@@ -168,9 +170,10 @@ def read_file(
 
     from docker.errors import APIError
 
-    created = client.api.create_container(image, command=["true"], labels=labels, network_disabled=True)
+    name = container_name()
     try:
-        stream, stat = client.api.get_archive(created["Id"], path)
+        client.api.create_container(image, command=["true"], labels=labels, network_disabled=True, name=name)
+        stream, stat = client.api.get_archive(name, path)
         if stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit:  # Go's type bits: a folder, a link, ...
             return None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r") as archive:
@@ -180,7 +183,23 @@ def read_file(
     except APIError:  # no such file
         return None
     finally:
-        client.api.remove_container(created["Id"], force=True, v=True)  # and its anonymous volumes
+        remove_named(client, name)
+
+
+def container_name() -> str:
+    """A name for a container this plugin makes: it can be removed by name even when its creation was
+    interrupted (Ctrl-C) before the engine answered with its id."""
+    return f"amlimage-{uuid.uuid4().hex[:16]}"
+
+
+def remove_named(client: docker.DockerClient, name: str) -> None:
+    """Remove the container ``name`` and its anonymous volumes, if it exists.
+
+    Never raises: it runs while another error or Ctrl-C is on its way out. What an unreachable engine
+    keeps, the next run's leftover sweep removes (by its labels).
+    """
+    with contextlib.suppress(Exception):
+        client.api.remove_container(name, force=True, v=True)
 
 
 def remove_leftovers(client: docker.DockerClient, session_id: str, started: float) -> int:

@@ -13,7 +13,11 @@ from typing import Any, Callable
 
 import pytest
 
+from pytest_amlimage import container as containers
 from pytest_amlimage.engine import PID_LABEL, PLUGIN_LABEL
+from pytest_amlimage.imageinfo import ImageInfo
+from pytest_amlimage.launch import plan_launch
+from pytest_amlimage.settings import Settings
 
 pytestmark = pytest.mark.engine
 
@@ -26,9 +30,10 @@ def test_sleeps(aml_container):
 """
 
 
-def labelled(engine: Any, **labels: str) -> list[Any]:
+def labelled(engine: Any, **labels: str) -> list[str]:
+    """Ids of the plugin's containers with ``labels`` (one listing: no inspect of each, which may be gone by then)."""
     wanted = [PLUGIN_LABEL] + [f"{key}={value}" for key, value in labels.items()]
-    return list(engine.containers.list(all=True, filters={"label": wanted}))
+    return [found["Id"] for found in engine.api.containers(all=True, filters={"label": wanted})]
 
 
 @pytest.fixture
@@ -70,6 +75,19 @@ def test_signals_remove_the_container(
     output, _ = run.communicate(timeout=60)
     assert run.returncode != 0
     assert labelled(engine, **{PID_LABEL: str(run.pid)}) == [], output
+
+
+def test_a_start_interrupted_once_the_engine_started_it_leaves_nothing(engine: Any, images: dict[str, str]) -> None:
+    """Ctrl-C after the engine started the container, before the run holds it (reading its address)."""
+    tag = uuid.uuid4().hex
+
+    def interrupted(wrapped: Any) -> str:
+        raise KeyboardInterrupt
+
+    plan = plan_launch(Settings(), images["minimal"], ImageInfo())
+    with pytest.raises(KeyboardInterrupt):
+        containers.start(plan, {PLUGIN_LABEL: "true", "test-run": tag}, interrupted)
+    assert labelled(engine, **{"test-run": tag}) == []
 
 
 def test_a_later_run_removes_what_a_killed_run_left(
