@@ -47,10 +47,10 @@ def server_environment(said: list[str], working_dir: str, environment: Mapping[s
     The server makes X absolute against its working directory, takes that directory as
     ``AML_APP_ROOT`` unless one is set, and ``--model_dir`` as ``AZUREML_MODEL_DIR``
     (``merge_configuration`` in azureml_inference_server_http's ``amlserver.py``); gunicorn puts the
-    directory on the import path too. ``$VAR`` is read from ``environment``, as the shell would. Empty
-    when the command does not start azmlinfsrv with a script this can spell out. The program the
-    server runs with, where the command names one the PATH might not find (``/opt/env/bin/azmlinfsrv``,
-    ``/opt/env/bin/python -m azureml_inference_server_http``), goes to the probe's launcher.
+    directory on the import path too. ``$VAR`` is read from ``environment``, as the shell would. No
+    script variables when the command does not start azmlinfsrv with a script this can spell out. The
+    program the server runs with, where the command names it (``/opt/env/bin/azmlinfsrv``, or the
+    python of ``python -m azureml_inference_server_http``), goes to the probe's launcher.
     """
     expanded = [_expand(word, environment) for word in said] if _runs_server(said) else []
     program = _server_program(expanded)
@@ -76,8 +76,9 @@ def _server_program(said: list[str]) -> str | None:
     for index, word in enumerate(said):
         if "/" in word and posixpath.basename(word) == "azmlinfsrv" and "$" not in word:
             return word
-        if word == "azureml_inference_server_http" and said[index - 1 : index] == ["-m"] and index >= 2:
-            return said[index - 2] if "$" not in said[index - 2] else None
+        if word == "azureml_inference_server_http" and said[index - 1 : index] == ["-m"]:
+            python = [before for before in said[: index - 1] if not before.startswith("-")][-1:]  # python3 -u -m
+            return python[0] if python and "$" not in python[0] else None
     return None
 
 

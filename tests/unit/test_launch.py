@@ -111,7 +111,8 @@ def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_
 
 
 def test_the_server_run_as_a_module_is_recognised_and_its_python_probed() -> None:
-    info = ImageInfo(cmd=("/opt/env/bin/python3", "-m", "azureml_inference_server_http", "--entry_script", "/s.py"))
+    module = ("-m", "azureml_inference_server_http", "--entry_script", "/s.py")
+    info = ImageInfo(cmd=("/opt/env/bin/python3", "-u", *module))  # the python, not its option
     found = plan_launch(Settings(), "img:1", info).probe_environment
     assert found["AZUREML_ENTRY_SCRIPT"] == "/s.py" and found[SERVER_PROGRAM] == "/opt/env/bin/python3"
     on_path = ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))  # the PATH's azmlinfsrv: the launcher finds it
