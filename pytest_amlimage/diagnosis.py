@@ -47,7 +47,8 @@ CAUSES: tuple[tuple[str, str], ...] = (
     ("WORKER TIMEOUT", "a worker timed out (WORKER_TIMEOUT): init() or run() took longer than the server allows"),
 )
 RUNIT_FATAL = re.compile(r"^.*runsv(dir)?[^\n]*(fatal|unable to)[^\n]*$", re.MULTILINE)
-NOT_FOUND = re.compile(r"exec: (\S+): not found")
+NOT_FOUND = re.compile(r"exec: (\S+): not found")  # dash's, also for a script whose #! python is gone
+NO_FILE = re.compile(r"exec (\S+): no such file or directory")  # the runtime's, for the container's own command
 PERMISSION = re.compile(r"(?:Permission denied|access denied)[^\n]*", re.IGNORECASE)
 
 
@@ -62,9 +63,12 @@ def fatal(log: str) -> str | None:
     runit = RUNIT_FATAL.search(log)
     if runit:
         return f"runit cannot supervise the server: {runit.group(0).strip()}"
-    missing = NOT_FOUND.search(log)
+    missing, no_file = NOT_FOUND.search(log), NO_FILE.search(log)
+    if no_file:
+        return f"the start command cannot run {no_file.group(1)}: it, or the python its #! line names, is not there"
     return (
-        f"the start script cannot find {missing.group(1)} on PATH: is it installed in the environment?"
+        f"the start script cannot find {missing.group(1)} on PATH: is it installed in the environment, "
+        "and is the python its #! line names there?"
         if missing
         else None
     )

@@ -22,6 +22,7 @@ REFUSED = "the server refuses to start"
 
 def server(facts: Facts) -> None:
     """azureml-inference-server-http is in the serving interpreter, and that Python is one it supports."""
+    _server_script_runs(facts.server_script)
     require_python(facts, SERVER)
     dist = facts.distributions.get(SERVER)
     where = f"the interpreter that serves ({facts.python_executable})"
@@ -35,6 +36,19 @@ def server(facts: Facts) -> None:
         raise CheckFailed(
             f"{SERVER} {dist.version} requires Python {allowed}, but {where} is Python {facts.python_version}: "
             f"use a base image whose Python it supports, or a {SERVER} release for this Python"
+        )
+
+
+def _server_script_runs(script: dict[str, Any]) -> None:
+    """The azmlinfsrv that starts names a python that is there (pip wrote its path into the script)."""
+    if script.get("error"):
+        raise CheckFailed(f"{script['path']} cannot start: the image's user cannot read it ({script['error']})")
+    if script.get("runs") is False:
+        raise CheckFailed(
+            f"{script['path']} cannot start: its first line {script['shebang']!r} names {script['interpreter']}, "
+            "which is not in the image: the environment was moved or copied after pip wrote its scripts "
+            "(COPY --from to another path, or mv); create it where it runs, "
+            f"or pip install --force-reinstall {SERVER} there"
         )
 
 

@@ -71,6 +71,7 @@ STANDINS = {
         StandIn("numpyabi", ROOT / "standins/numpyabi"),
         StandIn("runitroot", ROOT / "standins/runitroot", parent="extended"),
         StandIn("noserver", ROOT / "standins/noserver", parent="extended"),
+        StandIn("moved", ROOT / "standins/moved", parent="extended"),
         StandIn("restarting", ROOT / "standins/restarting"),
         StandIn("cudaclaimed", ROOT / "standins/cudaclaimed"),
         StandIn("hazards", ROOT / "standins/hazards", parent="extended"),

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 
 from ..container import ExecResult
 from ..layout import APP_ROOT
+from .inimage.environment import SERVER_PROGRAM
 from .inimage.frame import BEGIN, END, framed
 from .inimage.imports import SERVER_CWD
 
@@ -27,7 +28,6 @@ UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
 _UID_LINE = re.compile(re.escape(UID_MARK) + r"[ \t]*(\d*)[^\n]*\n?")
 KILLING_SIGNALS = (signal.SIGKILL, signal.SIGTERM)  # exit code 128 + signal: what a container's end sends
-SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
 LAUNCHER = resources.files(__package__).joinpath("launcher.sh").read_text()  # picks the serving python
 __all__ = [
     "BEGIN",
@@ -105,6 +105,7 @@ class Facts:
     gpu_evidence: tuple[Evidence, ...] = ()
     imports: dict[str, dict[str, Any]] = field(default_factory=dict)  # distribution -> module, error
     entry_script: dict[str, Any] = field(default_factory=dict)
+    server_script: dict[str, Any] = field(default_factory=dict)  # the azmlinfsrv that starts, and its #! line
     runtime_folders: tuple[dict[str, Any], ...] = ()
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
     raw: dict[str, Any] = field(default_factory=dict)
@@ -171,6 +172,7 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         gpu_evidence=tuple(Evidence(**item) for item in raw.get("gpu_evidence", [])),
         imports=raw.get("imports", {}),
         entry_script=raw.get("entry_script", {}),
+        server_script=raw.get("server_script") or {},
         runtime_folders=tuple(raw.get("runtime_folders", ())),
         image_information=raw.get("image_information"),
         raw=raw,

@@ -57,6 +57,20 @@ def test_a_server_missing_from_the_serving_environment(run_plugin: Any, images: 
     )
 
 
+def test_an_environment_moved_after_pip_wrote_its_scripts(run_plugin: Any, images: dict[str, str]) -> None:
+    """The moved venv's python imports the server, so only its script's #! line shows it cannot start."""
+    result = run_plugin("--aml-image", images["moved"], "-k", "server or liveness")
+    result.assert_outcomes(failed=2, deselected=10)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*server: /opt/env/bin/azmlinfsrv cannot start: its first line '#!/azureml-envs/minimal/bin/python*' "
+            "names /azureml-envs/minimal/bin/python*, which is not in the image*",
+            "*liveness: the start script cannot find azmlinfsrv on PATH: is it installed in the environment, "
+            "and is the python its #! line names there?*",
+        ]
+    )
+
+
 def test_a_crash_loop_under_a_restarting_supervisor_stops_the_wait(run_plugin: Any, images: dict[str, str]) -> None:
     script = APPS / "init_raises" / "score.py"
     result = run_plugin("--aml-image", images["restarting"], f"--aml-entry-script={script}", "-k", "liveness or stable")

@@ -41,9 +41,13 @@ def test_configuration_runit_permission_and_exit_codes() -> None:
     runit = "runsv azmlinfsrv: fatal: unable to open supervise/lock: file does not exist\n"
     assert diagnosis.fatal(runit) == f"runit cannot supervise the server: {runit.strip()}"
     missing = "./run: 5: exec: azmlinfsrv: not found\nazmlinfsrv exited with code 127; stopping the container\n"
-    assert (
-        diagnosis.cause(missing, 111)
-        == "the start script cannot find azmlinfsrv on PATH: is it installed in the environment?"
+    assert diagnosis.cause(missing, 111) == (
+        "the start script cannot find azmlinfsrv on PATH: is it installed in the environment, "
+        "and is the python its #! line names there?"
+    )
+    moved = "exec /srv/venv/bin/azmlinfsrv: no such file or directory\n"  # the runtime's, for CMD itself
+    assert diagnosis.cause(moved, 1) == (
+        "the start command cannot run /srv/venv/bin/azmlinfsrv: it, or the python its #! line names, is not there"
     )
     crash = "Traceback (most recent call last):\n  File \"amlserver.py\", line 210, in run\n"
     crash += "ValueError: invalid literal for int() with base 10: 'two'\n"

@@ -4,11 +4,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 
 from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
+from pytest_amlimage.probe.inimage.environment import server_script
 from pytest_amlimage.probe.inimage.folders import app_folder
 from pytest_amlimage.probe.inimage.imports import entry_script, installed_modules, module_of
 from pytest_amlimage.probe.inimage.resolve import resolves
@@ -99,8 +101,8 @@ def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
     assert launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python  # no python there: not that
     (launcher.bin / "azmlinfsrv").unlink()  # now only the start command names the server
     trampoline = ("#!/bin/sh", f"'''exec' \"{python}\" \"$0\" \"$@\"", "' '''")  # pip's, for a long path
-    assert launcher.chosen(AMLIMAGE_SERVER_PROGRAM=launcher.script("azmlinfsrv-elsewhere", *trampoline)) == python
-    assert launcher.chosen(AMLIMAGE_SERVER_PROGRAM=python) == python  # python -m azureml_inference_server_http
+    assert launcher.chosen(**{probe.SERVER_PROGRAM: launcher.script("azmlinfsrv-elsewhere", *trampoline)}) == python
+    assert launcher.chosen(**{probe.SERVER_PROGRAM: python}) == python  # python -m azureml_inference_server_http
 
 
 def test_a_shebang_that_is_not_a_python_is_not_the_probes_interpreter(tmp_path: Path) -> None:
@@ -108,6 +110,22 @@ def test_a_shebang_that_is_not_a_python_is_not_the_probes_interpreter(tmp_path: 
     launcher.script("azmlinfsrv", "#!/bin/bash", "exec something-else")
     launcher.script("python", "#!/bin/sh", f'exec {launcher.python} "$@"')
     assert launcher.chosen() == str(launcher.python)  # the first python on PATH, through its wrapper
+
+
+def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> None:
+    def read(name: str, *lines: str) -> dict[str, Any]:
+        path = tmp_path / name
+        path.write_bytes("\n".join(lines).encode() + b"\n")
+        return server_script(str(path)) or {}
+
+    here = read("here", f"#!{sys.executable}", "import server")
+    assert (here["shebang"], here["interpreter"], here["runs"]) == (f"#!{sys.executable}", sys.executable, True)
+    assert read("moved", "#!/build/venv/bin/python")["runs"] is False  # the environment moved after pip
+    assert read("env", "#!/usr/bin/env -S no-such-python3")["runs"] is False
+    trampoline = read("long", "#!/bin/sh", "'''exec' \"/gone/bin/python\" \"$0\" \"$@\"", "' '''")
+    assert (trampoline["interpreter"], trampoline["runs"]) == ("/gone/bin/python", False)
+    assert read("binary", "\x7fELF")["runs"] is None  # nothing to tell from
+    assert server_script("/opt/env/bin/python3") is None  # python -m the server: no script to read
 
 
 def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> None:

@@ -39,3 +39,12 @@ def test_a_module_beside_a_script_in_a_folder_of_the_app_root_gets_both_fixes() 
     fixes = "import it as src.helpers, or set AML_APP_ROOT=/var/azureml-app/src with AZUREML_ENTRY_SCRIPT=score.py"
     with pytest.raises(CheckFailed, match=re.escape(fixes)):
         server_checks.entry_script(facts)
+
+
+def test_a_server_script_whose_python_is_gone_cannot_start() -> None:
+    """An environment moved after pip wrote azmlinfsrv: a python on PATH may still answer every other fact."""
+    moved = {"path": "/srv/venv/bin/azmlinfsrv", "shebang": "#!/build/venv/bin/python", "runs": False}
+    facts = Facts(1000, python_version="3.11.2", server_script={**moved, "interpreter": "/build/venv/bin/python"})
+    expected = "/srv/venv/bin/azmlinfsrv cannot start: its first line '#!/build/venv/bin/python' names /build/venv/"
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        server_checks.server(facts)
