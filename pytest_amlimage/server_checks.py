@@ -52,6 +52,17 @@ def _server_script_runs(script: dict[str, Any]) -> None:
         )
 
 
+def _where_instead(found: dict[str, Any]) -> str:
+    """What to change when the script is not where the server looks (``AML_APP_ROOT`` joined with its name)."""
+    elsewhere = found.get("in_workdir")
+    if not elsewhere:
+        return "check AZUREML_ENTRY_SCRIPT and AML_APP_ROOT, or the COPY that should bring it"
+    return (
+        f"it is at {elsewhere}, in the image's WORKDIR, but the server looks under AML_APP_ROOT "
+        f"(default /var/azureml-app): set AML_APP_ROOT={posixpath.dirname(elsewhere)}, or COPY it there"
+    )
+
+
 def _shape_problems(found: dict[str, Any]) -> list[str]:
     functions = found.get("functions") or []
     problems = [f"it defines no {name}(): {REFUSED}" for name in ("init", "run") if name not in functions]
@@ -102,10 +113,7 @@ def entry_script(facts: Facts) -> None:
     require_python(facts, "the entry script")
     found = facts.entry_script
     if not found.get("exists"):
-        raise CheckFailed(
-            f"the entry script {found.get('path')} is not in the container: check AZUREML_ENTRY_SCRIPT and "
-            "AML_APP_ROOT, or the COPY that should bring it"
-        )
+        raise CheckFailed(f"the entry script {found.get('path')} is not in the container: {_where_instead(found)}")
     if found.get("error"):
         raise CheckFailed(f"the entry script {found['path']} does not parse: {found['error']}")
     problems = _shape_problems(found) + _import_problems(found, facts.python_executable)

@@ -128,6 +128,14 @@ def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> No
     assert server_script("/opt/env/bin/python3") is None  # python -m the server: no script to read
 
 
+def test_a_missing_entry_script_is_looked_for_in_the_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "score.py").write_text("def init(): pass\ndef run(raw): return raw\n")
+    monkeypatch.chdir(tmp_path)
+    found = entry_script("/var/azureml-app", "score.py")
+    assert (found["exists"], found["in_workdir"]) == (False, str(tmp_path / "score.py"))
+    assert entry_script("/var/azureml-app", "other.py")["in_workdir"] is None
+
+
 def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> None:
     def installed(*paths: str) -> set[str] | None:
         return installed_modules([PurePosixPath(path) for path in paths])

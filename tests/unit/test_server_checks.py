@@ -48,3 +48,12 @@ def test_a_server_script_whose_python_is_gone_cannot_start() -> None:
     expected = "/srv/venv/bin/azmlinfsrv cannot start: its first line '#!/build/venv/bin/python' names /build/venv/"
     with pytest.raises(CheckFailed, match=re.escape(expected)):
         server_checks.server(facts)
+
+
+def test_an_entry_script_in_the_workdir_but_not_the_app_root_names_the_variable_to_set() -> None:
+    missing = {"path": "/var/azureml-app/score.py", "exists": False, "in_workdir": "/app/score.py"}
+    expected = "the entry script /var/azureml-app/score.py is not in the container: it is at /app/score.py, in the "
+    expected += "image's WORKDIR, but the server looks under AML_APP_ROOT (default /var/azureml-app): "
+    expected += "set AML_APP_ROOT=/app"
+    with pytest.raises(CheckFailed, match=re.escape(expected)):
+        server_checks.entry_script(Facts(1000, python_version="3.11.2", entry_script=missing))

@@ -165,7 +165,8 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
     """
     path = os.path.join(app_root, name) if name else ""
     if not name or not os.path.isfile(path):
-        return {"path": path or None, "exists": False}
+        here = os.path.join(os.getcwd(), os.path.basename(name or ""))  # the image's WORKDIR, as a COPY . . left it
+        return {"path": path or None, "exists": False, "in_workdir": here if name and os.path.isfile(here) else None}
     try:
         with open(path, encoding="utf-8") as handle:
             tree = ast.parse(handle.read(), path)
