@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 
 from pytest_amlimage import container as containers
-from pytest_amlimage.engine import PID_LABEL, PLUGIN_LABEL
+from pytest_amlimage.engine import PID_LABEL, PLUGIN_LABEL, run_labels
 from pytest_amlimage.imageinfo import ImageInfo
 from pytest_amlimage.launch import plan_launch
 from pytest_amlimage.settings import Settings
@@ -86,7 +86,7 @@ def test_a_start_interrupted_once_the_engine_started_it_leaves_nothing(engine: A
 
     plan = plan_launch(Settings(), images["minimal"], ImageInfo())
     with pytest.raises(KeyboardInterrupt):
-        containers.start(plan, {PLUGIN_LABEL: "true", "test-run": tag}, interrupted)
+        containers.start(plan, {**run_labels(tag, time.time()), "test-run": tag}, interrupted)  # not a leftover
     assert labelled(engine, **{"test-run": tag}) == []
 
 
