@@ -147,9 +147,17 @@ def _text(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", "replace")
 
 
-def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerContainer], str]) -> AmlContainer:
-    """Start ``plan`` without Ryuk (it would pull an image); the container is removed if anything fails
-    or interrupts the start, up to the moment it is handed back."""
+def start(
+    plan: LaunchPlan,
+    labels: dict[str, str],
+    host_for: Callable[[DockerContainer], str],
+    keep: Callable[[AmlContainer], object] = lambda started: None,
+) -> AmlContainer:
+    """Start ``plan`` without Ryuk (it would pull an image).
+
+    ``keep`` records the started container for removal; until it has, anything that fails or
+    interrupts the start (Ctrl-C) removes the container here.
+    """
     from testcontainers.core.config import testcontainers_config
     from testcontainers.core.container import DockerContainer
 
@@ -182,7 +190,9 @@ def start(plan: LaunchPlan, labels: dict[str, str], host_for: Callable[[DockerCo
     )
     try:
         wrapped.start()
-        return AmlContainer(plan, wrapped, host_for(wrapped))
+        started = AmlContainer(plan, wrapped, host_for(wrapped))
+        keep(started)
+        return started
     except BaseException:  # also Ctrl-C, even while the engine was creating it: found by its name
         _remove_named(wrapped, name)
         raise

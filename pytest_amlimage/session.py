@@ -259,13 +259,12 @@ class AmlSession:
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
         if self.stop.is_set():  # the run is ending: a start queued in the pool would only be removed again
             raise RuntimeError("the test run is ending")
-        started = containers.start(
+        return containers.start(
             plan,
             self.container_labels(),
             lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip),
+            keep=lambda started: self._started.append(started),  # the list of that moment: finish() swaps it
         )
-        self._started.append(started)
-        return started
 
     def header(self) -> list[str]:
         where = self.docker_host or "local socket"

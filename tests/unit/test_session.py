@@ -24,9 +24,10 @@ class Started:
 def test_a_container_still_starting_when_the_run_ends_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
     starting, release, started = threading.Event(), threading.Event(), Started()
 
-    def slow_start(*args: Any) -> Started:
+    def slow_start(*args: Any, keep: Any) -> Started:
         starting.set()
         release.wait(5)
+        keep(started)
         return started
 
     monkeypatch.setattr(sessions.containers, "start", slow_start)
