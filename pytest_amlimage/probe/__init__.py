@@ -7,6 +7,7 @@ and the parsed ``Facts``. The in-image parts import each other (``frame`` <- ``g
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import signal
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,6 @@ from packaging.utils import canonicalize_name
 
 from ..container import ExecResult
 from ..layout import APP_ROOT
-from .inimage.environment import SERVER_PROGRAM
 from .inimage.frame import BEGIN, END, framed
 from .inimage.imports import SERVER_CWD
 
@@ -26,7 +26,10 @@ PARTS = ("frame.py", "gpu.py", "folders.py", "resolve.py", "imports.py", "enviro
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
-_UID_LINE = re.compile(re.escape(UID_MARK) + r"[ \t]*(\d*)[^\n]*\n?")
+SERVER_MARK = "@@AMLIMAGE-SERVER@@"  # path, #! program, yes/no/unreadable/missing, #! line: tab-separated
+_LAUNCHER_LINE = re.compile(rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})([^\n]*)\n?")  # said before the probe
+_SCRIPT_ERRORS = {"unreadable": "Permission denied", "missing": "No such file or directory"}
+SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
 KILLING_SIGNALS = (signal.SIGKILL, signal.SIGTERM)  # exit code 128 + signal: what a container's end sends
 LAUNCHER = resources.files(__package__).joinpath("launcher.sh").read_text()  # picks the serving python
 __all__ = [
@@ -131,22 +134,36 @@ def run_probe(container: Executor, wanted: Iterable[str] = (), environment: Mapp
     return parse(result)
 
 
-def _uid(text: str) -> int | None:
-    found = _UID_LINE.search(text)
-    return int(found.group(1)) if found and found.group(1) else None
+def _launcher_said(text: str) -> dict[str, str]:
+    """What the launcher printed before the probe ran, by marker."""
+    return {found.group(1): found.group(2) for found in _LAUNCHER_LINE.finditer(text)}
+
+
+def _server_script(line: str | None) -> dict[str, Any]:
+    """The azmlinfsrv that starts, the program its ``#!`` line names, and whether that is in the image."""
+    if line is None:
+        return {}
+    path, program, runs, first = [*line.split("\t", 3), "", "", ""][:4]
+    if runs in _SCRIPT_ERRORS:
+        return {"path": path, "error": _SCRIPT_ERRORS[runs]}
+    runs_there = {"yes": True, "no": False}.get(runs)  # None: no #! line to tell from
+    return {"path": path, "shebang": first if program else None, "interpreter": program or None, "runs": runs_there}
 
 
 def parse(result: ExecResult) -> Facts:
     """Facts from the probe's output; banners and warnings around the framed JSON are ignored."""
-    uid = _uid(result.output)
+    said = _launcher_said(result.output)
+    uid = int(said[UID_MARK]) if said.get(UID_MARK, "").strip().isdigit() else None
+    script = _server_script(said.get(SERVER_MARK))
     if NO_PYTHON in result.output:
-        return Facts(uid, python_error="no `python` or `python3` on the image's PATH")
+        return Facts(uid, python_error="no `python` or `python3` on the image's PATH", server_script=script)
     raw = framed(result.output)
     if not isinstance(raw, dict):
-        detail = (result.stderr or _UID_LINE.sub("", result.output)).strip()[-1500:] or f"exit code {result.exit_code}"
+        printed = _LAUNCHER_LINE.sub("", result.output)
+        detail = (result.stderr or printed).strip()[-1500:] or f"exit code {result.exit_code}"
         killed = result.exit_code < 0 or result.exit_code - 128 in KILLING_SIGNALS
-        return Facts(uid, python_error=f"the probe did not finish: {detail}", killed=killed)
-    return from_json(raw, uid)
+        return Facts(uid, python_error=f"the probe did not finish: {detail}", killed=killed, server_script=script)
+    return dataclasses.replace(from_json(raw, uid), server_script=script)
 
 
 def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
@@ -172,7 +189,6 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         gpu_evidence=tuple(Evidence(**item) for item in raw.get("gpu_evidence", [])),
         imports=raw.get("imports", {}),
         entry_script=raw.get("entry_script", {}),
-        server_script=raw.get("server_script") or {},
         runtime_folders=tuple(raw.get("runtime_folders", ())),
         image_information=raw.get("image_information"),
         raw=raw,

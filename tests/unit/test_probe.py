@@ -10,7 +10,6 @@ import pytest
 
 from pytest_amlimage import probe
 from pytest_amlimage.container import ExecResult
-from pytest_amlimage.probe.inimage.environment import server_script
 from pytest_amlimage.probe.inimage.folders import app_folder
 from pytest_amlimage.probe.inimage.imports import entry_script, installed_modules, module_of
 from pytest_amlimage.probe.inimage.resolve import resolves
@@ -72,7 +71,7 @@ def test_the_script_runs_here_and_reports_this_interpreter() -> None:
 
 
 class Launcher:
-    """The probe's launcher run by this machine's sh among scripts of our own; says which python it chose."""
+    """The probe's launcher run by this machine's sh among scripts of our own: which python it chose, what it read."""
 
     def __init__(self, folder: Path) -> None:
         self.bin, self.python = folder / "bin", folder / "envs" / "serving" / "bin" / "python3.11"
@@ -86,11 +85,18 @@ class Launcher:
         path.chmod(0o755)
         return str(path)
 
-    def chosen(self, **variables: str) -> str:
+    def run(self, **variables: str) -> ExecResult:
         environment = {"PATH": f"{self.bin}:/usr/bin:/bin", **variables}
         command = ["sh", "-c", probe.LAUNCHER, "probe", "import sys; print(sys.executable)", "", ""]
         result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
-        return result.stdout.splitlines()[-1]
+        return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def chosen(self, **variables: str) -> str:
+        return self.run(**variables).output.splitlines()[-1]
+
+    def server_script(self, name: str, *lines: str) -> dict[str, Any]:
+        """What the launcher reads of the script ``lines``, named by the start command."""
+        return probe.parse(self.run(**{probe.SERVER_PROGRAM: self.script(name, *lines)})).server_script
 
 
 def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
@@ -113,19 +119,16 @@ def test_a_shebang_that_is_not_a_python_is_not_the_probes_interpreter(tmp_path: 
 
 
 def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> None:
-    def read(name: str, *lines: str) -> dict[str, Any]:
-        path = tmp_path / name
-        path.write_bytes("\n".join(lines).encode() + b"\n")
-        return server_script(str(path)) or {}
-
-    here = read("here", f"#!{sys.executable}", "import server")
-    assert (here["shebang"], here["interpreter"], here["runs"]) == (f"#!{sys.executable}", sys.executable, True)
-    assert read("moved", "#!/build/venv/bin/python")["runs"] is False  # the environment moved after pip
-    assert read("env", "#!/usr/bin/env -S no-such-python3")["runs"] is False
-    trampoline = read("long", "#!/bin/sh", "'''exec' \"/gone/bin/python\" \"$0\" \"$@\"", "' '''")
+    launcher = Launcher(tmp_path)
+    python = str(launcher.python)
+    here = launcher.server_script("here", f"#!{python}", "import server")
+    assert (here["shebang"], here["interpreter"], here["runs"]) == (f"#!{python}", python, True)
+    assert launcher.server_script("moved", "#!/build/venv/bin/python")["runs"] is False  # moved after pip
+    assert launcher.server_script("env", "#!/usr/bin/env -S no-such-python3")["runs"] is False
+    trampoline = launcher.server_script("long", "#!/bin/sh", "'''exec' \"/gone/bin/python\" \"$0\" \"$@\"", "' '''")
     assert (trampoline["interpreter"], trampoline["runs"]) == ("/gone/bin/python", False)
-    assert read("binary", "\x7fELF")["runs"] is None  # nothing to tell from
-    assert server_script("/opt/env/bin/python3") is None  # python -m the server: no script to read
+    assert launcher.server_script("binary", "\x7fELF")["runs"] is None  # nothing to tell from
+    assert probe.parse(launcher.run(**{probe.SERVER_PROGRAM: python})).server_script == {}  # python -m: no script
 
 
 def test_a_missing_entry_script_is_looked_for_in_the_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,8 +18,6 @@ from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
 from .imports import SERVER_CWD, entry_script, finish_imports, installed_modules, module_of, start_imports
 
-SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
-
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -148,31 +146,6 @@ def python_on_path() -> str | None:
     return next((path for path in found if path and os.path.dirname(path) != os.path.dirname(sys.executable)), None)
 
 
-def server_script(named: str) -> dict[str, Any] | None:
-    """The azmlinfsrv the server starts from (the start command's, else PATH's) and whether the python
-    its ``#!`` line names is there: pip writes that path in, so an environment moved after it cannot start.
-
-    ``runs`` is None when the file has no ``#!`` line to read; None in all for ``python -m`` the server.
-    """
-    path = named or shutil.which("azmlinfsrv") or ""
-    if not path or os.path.basename(path).startswith("python"):
-        return None
-    try:
-        with open(path, "rb") as handle:
-            lines = handle.read(1024).decode("utf-8", "replace").splitlines()
-    except OSError as error:
-        return {"path": path, "error": str(error)}
-    words = lines[0][2:].split() if lines and lines[0].startswith("#!") else []
-    interpreter = words[0] if words else None
-    if interpreter and interpreter.endswith("/env"):  # #!/usr/bin/env python3: the PATH's
-        program = next((word for word in words[1:] if not word.startswith("-")), "")
-        interpreter = shutil.which(program) or program
-    if interpreter and interpreter.endswith("/sh") and len(lines) > 1 and lines[1].startswith("'''exec' "):
-        interpreter = lines[1].split()[1].strip('"')  # pip's trampoline for a long path
-    runs = os.access(interpreter, os.X_OK) and os.path.isabs(interpreter) if interpreter is not None else None
-    return {"path": path, "shebang": lines[0] if words else None, "interpreter": interpreter, "runs": runs}
-
-
 def main(default_app_root: str, wanted: list[str]) -> None:
     dists, broken = distributions(wanted)
     modules, children = start_imports(dists, wanted)
@@ -193,7 +166,6 @@ def main(default_app_root: str, wanted: list[str]) -> None:
         "runtime_folders": runtime_folders(),
         "image_information": image_information(),
         "entry_script": entry_script(app_root, script, os.environ.get(SERVER_CWD)),
-        "server_script": server_script(os.environ.get(SERVER_PROGRAM, "")),
     }
     imported = finish_imports(children)
     facts["frameworks"] = {m: r for m, r in imported.items() if m in FRAMEWORK_MODULES.values()}
