@@ -171,17 +171,18 @@ def read_file(
     from docker.errors import APIError
 
     name = container_name()
-    try:
+    try:  # the create inside: an interrupted one is removed by its name
         client.api.create_container(image, command=["true"], labels=labels, network_disabled=True, name=name)
-        stream, stat = client.api.get_archive(name, path)
+        try:
+            stream, stat = client.api.get_archive(name, path)
+        except APIError:  # no such file
+            return None
         if stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit:  # Go's type bits: a folder, a link, ...
             return None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r") as archive:
             member = archive.next()
             handle = archive.extractfile(member) if member is not None and member.isfile() else None
             return handle.read().decode("utf-8", "replace") if handle is not None else None
-    except APIError:  # no such file
-        return None
     finally:
         remove_named(client, name)
 
