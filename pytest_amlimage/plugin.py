@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .options import OPTIONS, rootdir_from_value
+from pytest_amlimage.config.options import OPTIONS, rootdir_from_value
 
 if TYPE_CHECKING:
-    from .container import AmlContainer
-    from .probe import Facts
-    from .report import RunReport  # noqa: F401  (named in the StashKey annotation)
-    from .scoring import ScoringClient
-    from .session import AmlSession
+    from pytest_amlimage.endpoint.scoring import ScoringClient
+    from pytest_amlimage.engine.container import AmlContainer
+    from pytest_amlimage.probe import Facts
+    from pytest_amlimage.run.report import RunReport  # noqa: F401  (named in the StashKey annotation)
+    from pytest_amlimage.run.session import AmlSession
 
 SESSION_KEY = pytest.StashKey["AmlSession"]()
 REPORT_KEY = pytest.StashKey["RunReport"]()
@@ -44,7 +44,7 @@ def _asked(config: pytest.Config) -> bool:
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("aml_list_curated"):
-        from .catalog import table
+        from pytest_amlimage.config.catalog import table
 
         print(table())
         return 0
@@ -61,9 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
             config.issue_config_time_warning(pytest.PytestConfigWarning(moved), stacklevel=2)
     if not _asked(config):
         return
-    from .report import RunReport
-    from .session import AmlSession
-    from .settings import load
+    from pytest_amlimage.config.settings import load
+    from pytest_amlimage.run.report import RunReport
+    from pytest_amlimage.run.session import AmlSession
 
     config.stash[SESSION_KEY] = AmlSession(load(config))
     config.stash[REPORT_KEY] = run_report = RunReport()
@@ -91,7 +91,7 @@ def _alone(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     aml = config.stash.get(SESSION_KEY, None)
     if aml is not None:
-        from .items import ImageCollector
+        from pytest_amlimage.run.items import ImageCollector
 
         collectors = (
             ImageCollector.from_parent(session, name=image.reference, nodeid=image.reference, image=image)
@@ -162,7 +162,7 @@ def aml_environment(request: pytest.FixtureRequest, aml_image: str) -> Facts:
 @pytest.fixture(scope="session")
 def aml_scoring(request: pytest.FixtureRequest, aml_image: str) -> ScoringClient:
     """A client for the image's scoring server: ``score(payload)``, ``url``, ``wait_ready()``."""
-    from .scoring import ScoringClient
+    from pytest_amlimage.endpoint.scoring import ScoringClient
 
     image = _session(request).images[aml_image]
     settings = image.session.settings

@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from packaging.utils import canonicalize_name
 
-from ..container import ExecResult
-from ..layout import APP_ROOT
-from .inimage.frame import BEGIN, END, framed
-from .inimage.imports import SERVER_CWD
+from pytest_amlimage.config.layout import APP_ROOT
+from pytest_amlimage.engine.container import ExecResult
+from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
+from pytest_amlimage.probe.inimage.imports import SERVER_CWD
 
 PARTS = ("frame.py", "gpu.py", "folders.py", "resolve.py", "imports.py", "environment.py")  # each after what it uses
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)

@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.engine
 
 VERSIONS_TEST = """
-from pytest_amlimage import cuda
+from pytest_amlimage.probe import cuda
 
 def test_detected_versions_are_the_wheels(aml_environment):
     cudart = aml_environment.version_of("nvidia-cuda-runtime-cu12")

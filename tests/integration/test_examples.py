@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage.options import OPTIONS
+from pytest_amlimage.config.options import OPTIONS
 
 from .conftest import EXAMPLE
 

@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 import pytest
 
-from pytest_amlimage import container as containers
-from pytest_amlimage.engine import PID_LABEL, PLUGIN_LABEL, run_labels
-from pytest_amlimage.imageinfo import ImageInfo
-from pytest_amlimage.launch import plan_launch
-from pytest_amlimage.settings import Settings
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.engine import container as containers
+from pytest_amlimage.engine.client import PID_LABEL, PLUGIN_LABEL, run_labels
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.run.launch import plan_launch
 
 pytestmark = pytest.mark.engine
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pytest_amlimage.options import OPTIONS
+from pytest_amlimage.config.options import OPTIONS
 
 
 def test_help_lists_every_option_in_its_group(pytester: pytest.Pytester) -> None:
@@ -36,7 +36,7 @@ def test_without_options_the_plugin_imports_nothing_heavy(pytester: pytest.Pytes
         def test_lazy():
             assert "docker" not in sys.modules
             assert "testcontainers" not in sys.modules
-            assert "pytest_amlimage.session" not in sys.modules
+            assert "pytest_amlimage.run.session" not in sys.modules
         """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

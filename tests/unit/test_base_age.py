@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pytest_amlimage.base_age import Base, base_age, created_date, from_image_information, tag_date
+from pytest_amlimage.checks.base_age import Base, base_age, created_date, from_image_information, tag_date
 from pytest_amlimage.errors import CheckFailed
 
 TODAY = date(2026, 11, 24)

@@ -1,6 +1,6 @@
 import pytest
 
-from pytest_amlimage import catalog
+from pytest_amlimage.config import catalog
 from pytest_amlimage.errors import AmlUsageError
 
 

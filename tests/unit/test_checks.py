@@ -1,8 +1,8 @@
 import pytest
 
-from pytest_amlimage import checks
+from pytest_amlimage.checks import versions as checks
+from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.errors import AmlUsageError, CheckFailed
-from pytest_amlimage.expectations import parse_expectation
 from pytest_amlimage.probe import Distribution, Facts
 
 MARKERS = {"python_version": "3.11", "sys_platform": "linux", "python_full_version": "3.11.2"}

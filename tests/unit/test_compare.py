@@ -1,8 +1,9 @@
 import pytest
 
-from pytest_amlimage import compare, server_changes
+from pytest_amlimage.checks import compare
+from pytest_amlimage.config.expectations import parse_expectation
+from pytest_amlimage.endpoint import server_changes
 from pytest_amlimage.errors import CheckFailed
-from pytest_amlimage.expectations import parse_expectation
 
 OLD = {
     "python": "3.11.2",

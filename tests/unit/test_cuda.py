@@ -1,8 +1,7 @@
 import pytest
 
-from pytest_amlimage import cuda
 from pytest_amlimage.errors import CheckFailed
-from pytest_amlimage.probe import Evidence
+from pytest_amlimage.probe import Evidence, cuda
 
 
 def ev(library: str, origin: str, source: str, version: str | None, error: str | None = None) -> Evidence:

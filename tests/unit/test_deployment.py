@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage import deployment
-from pytest_amlimage.deployment import Probe, Route
+from pytest_amlimage.config import deployment
+from pytest_amlimage.config.deployment import Probe, Route
 from pytest_amlimage.errors import AmlUsageError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deployment" / "deployment.yml"

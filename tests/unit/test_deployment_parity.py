@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage import deployment
-from pytest_amlimage.launch import platform_layout
-from pytest_amlimage.settings import Settings
+from pytest_amlimage.config import deployment
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.run.launch import platform_layout
 
 with warnings.catch_warnings():  # the SDK's schemas warn of marshmallow 4 as they are defined
     warnings.simplefilter("ignore")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_amlimage import diagnosis
+from pytest_amlimage.endpoint import diagnosis
 
 INIT_FAILED = """2026-11-24 00:03:29,435 I [9] gunicorn.error - Booting worker with pid: 9
 2026-11-24 00:03:29,791 E [9] azmlinfsrv - User's init function failed

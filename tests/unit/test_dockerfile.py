@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage import dockerfile
+from pytest_amlimage.checks import dockerfile
 from pytest_amlimage.errors import CheckFailed
 
 BASE = "FROM mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.options import BY_FLAG, PATH_KINDS
+from pytest_amlimage.config.options import BY_FLAG, PATH_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "examples").rglob("*.yml")), *sorted((ROOT / "examples").rglob("*.md"))]

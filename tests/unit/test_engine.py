@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pytest_amlimage import engine
+from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import AmlUsageError
 
 

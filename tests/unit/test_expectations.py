@@ -1,7 +1,7 @@
 import pytest
 
+from pytest_amlimage.config.expectations import distribution_name, merge, parse_expectation
 from pytest_amlimage.errors import AmlUsageError
-from pytest_amlimage.expectations import distribution_name, merge, parse_expectation
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_amlimage.checks.image_config import image_config
+from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import CheckFailed
-from pytest_amlimage.image_config import image_config
-from pytest_amlimage.imageinfo import ImageInfo
 
 GOOD = ImageInfo(env={"PATH": "/usr/bin", "GPG_KEY": "7169605F62C751356D054A26821A82D5", "WORKER_COUNT": "2"})
 

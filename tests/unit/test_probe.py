@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_amlimage import probe
-from pytest_amlimage.container import ExecResult
+from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.probe.inimage.folders import app_folder
 from pytest_amlimage.probe.inimage.imports import entry_script, installed_modules, module_of
 from pytest_amlimage.probe.inimage.resolve import resolves

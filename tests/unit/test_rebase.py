@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_amlimage.build import rebased
-from pytest_amlimage.session import baseline_tag
+from pytest_amlimage.engine.build import rebased
+from pytest_amlimage.run.session import baseline_tag
 
 
 def dockerfile(tmp_path: Path, text: str) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.report import RunReport, base_line, base_warning
+from pytest_amlimage.run.report import RunReport, base_line, base_warning
 
 CHANGES = [
     {"kind": "upgraded", "name": "numpy", "old": "1.26.4", "new": "2.0.0"},

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_amlimage.endpoint.samples import Sample, differences, load
 from pytest_amlimage.errors import AmlUsageError
-from pytest_amlimage.samples import Sample, differences, load
 
 
 def test_numbers_within_tolerance_are_equal() -> None:
@@ -35,7 +35,7 @@ def test_bad_samples_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_input_schema_from_swagger_2_and_openapi_3() -> None:
-    from pytest_amlimage.swagger_document import input_schema
+    from pytest_amlimage.endpoint.swagger import input_schema
 
     schema = {"type": "object", "properties": {"data": {}}, "required": ["data"]}
     swagger2 = {
@@ -58,7 +58,7 @@ def test_input_schema_from_swagger_2_and_openapi_3() -> None:
 
 def test_samples_lacking_required_keys_at_any_depth_are_named(tmp_path: Path) -> None:
     """inference-schema's pandas records: a key misspelt in a record fails before run() is called."""
-    from pytest_amlimage.swagger_document import sample_problems
+    from pytest_amlimage.endpoint.swagger import sample_problems
 
     record = {"type": "object", "required": ["age", "income"], "properties": {"age": {}, "income": {}}}
     schema = {"type": "object", "properties": {"data": {"type": "array", "items": record}, "GlobalParameters": {}}}

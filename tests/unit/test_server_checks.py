@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from pytest_amlimage import server_checks
+from pytest_amlimage.checks import server as server_checks
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
 

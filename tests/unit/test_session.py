@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage import session as sessions
-from pytest_amlimage.imageinfo import ImageInfo
-from pytest_amlimage.launch import plan_launch
-from pytest_amlimage.settings import Settings
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.run import session as sessions
+from pytest_amlimage.run.launch import plan_launch
 
 
 class Started:

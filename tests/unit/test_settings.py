@@ -9,9 +9,9 @@ from typing import Any, cast
 
 import pytest
 
+from pytest_amlimage.config.options import BY_NAME, OPTIONS
+from pytest_amlimage.config.settings import Settings, load
 from pytest_amlimage.errors import AmlUsageError
-from pytest_amlimage.options import BY_NAME, OPTIONS
-from pytest_amlimage.settings import Settings, load
 
 
 @dataclass

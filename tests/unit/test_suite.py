@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.cuda import parse_expectation as cuda_expectation
-from pytest_amlimage.deployment import Endpoint
-from pytest_amlimage.expectations import parse_expectation
-from pytest_amlimage.imageinfo import ImageInfo
-from pytest_amlimage.samples import Sample
-from pytest_amlimage.session import AmlSession, ImageRun
-from pytest_amlimage.settings import Settings
-from pytest_amlimage.suite import checks_for
+from pytest_amlimage.checks.assemble import checks_for
+from pytest_amlimage.config.deployment import Endpoint
+from pytest_amlimage.config.expectations import parse_expectation
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint.samples import Sample
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.probe.cuda import parse_expectation as cuda_expectation
+from pytest_amlimage.run.session import AmlSession, ImageRun
 
 BASE = [
     "non-root",

@@ -9,11 +9,11 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from . import server_changes
-from .errors import AmlUsageError, CheckFailed
-from .expectations import Expectation
-from .imageinfo import ImageInfo
-from .probe import Facts
+from pytest_amlimage.config.expectations import Expectation
+from pytest_amlimage.endpoint import server_changes
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.errors import AmlUsageError, CheckFailed
+from pytest_amlimage.probe import Facts
 
 WATCHED = ("numpy", "pandas", "torch", "tensorflow", "scikit-learn", "onnxruntime", "xgboost")
 FIELDS = ("python", "os", "user", "cuda", "cudnn", "ports")

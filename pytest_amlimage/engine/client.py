@@ -12,8 +12,8 @@ import uuid
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlparse
 
-from .errors import AmlUsageError
-from .imageinfo import ImageInfo
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.errors import AmlUsageError
 
 if TYPE_CHECKING:
     import docker

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from .errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed
 
 BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
 DATED_TAG = re.compile(r":(\d{4})(\d{2})(\d{2})(?:\.v\d+)?$")  # the prebuilt images' tags: 20260301.v1

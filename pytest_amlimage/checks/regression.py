@@ -7,13 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
-from . import compare
-from .errors import CheckFailed
-from .samples import Sample, require_same
-from .scoring import post_sample
-from .scoring_checks import serving
-from .session import ImageRun
-from .settings import Settings
+from pytest_amlimage.checks import compare
+from pytest_amlimage.checks.scoring import serving
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint.samples import Sample, require_same
+from pytest_amlimage.endpoint.scoring import post_sample
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.run.session import ImageRun
 
 LATENCY_REQUESTS = 5
 

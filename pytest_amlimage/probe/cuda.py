@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 
-from .container import ExecResult
-from .errors import CheckFailed
-from .expectations import Expectation, parse_specifier, satisfies
-from .probe import Evidence
+from pytest_amlimage.config.expectations import Expectation, parse_specifier, satisfies
+from pytest_amlimage.engine.container import ExecResult
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Evidence
 
 LIBRARIES = {"cuda": "CUDA", "cudnn": "cuDNN"}
 # Components that must agree: CUDA toolkit 12.9.1 ships cudart 12.9.79, so CUDA is compared on major.minor.

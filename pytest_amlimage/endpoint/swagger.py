@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .samples import Sample
+from pytest_amlimage.endpoint.samples import Sample
 
 
 def shape_problems(document: dict[str, Any]) -> list[str]:

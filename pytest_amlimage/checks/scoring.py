@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import diagnosis, swagger_document
-from .deployment import Route
-from .errors import CheckFailed
-from .samples import Sample, require_same
-from .scoring import RUN_FAILED_HEADER, Answer, log_tail, post_sample, request
+from pytest_amlimage.config.deployment import Route
+from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.endpoint import swagger as swagger_document
+from pytest_amlimage.endpoint.samples import Sample, require_same
+from pytest_amlimage.endpoint.scoring import RUN_FAILED_HEADER, Answer, log_tail, post_sample, request
+from pytest_amlimage.errors import CheckFailed
 
 if TYPE_CHECKING:
-    from .container import AmlContainer
-    from .session import ImageRun
-    from .settings import Settings
+    from pytest_amlimage.config.settings import Settings
+    from pytest_amlimage.engine.container import AmlContainer
+    from pytest_amlimage.run.session import ImageRun
 
 EXEC_HEADER = "x-ms-run-fn-exec-ms"
 LOG_WINDOW = 2000  # lines of the log read for restarts
@@ -28,7 +29,7 @@ HEAD_START = 0.1  # seconds the scoring request gets to reach the server before 
 
 def _skip_unless_serving(image: ImageRun) -> None:
     if not image.plan.serves:
-        from .session import NO_SERVER
+        from pytest_amlimage.run.session import NO_SERVER
 
         raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
 

@@ -7,14 +7,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import diagnosis
-from .errors import CheckFailed
+from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.errors import CheckFailed
 
 if TYPE_CHECKING:
     import requests
 
-    from .container import AmlContainer
-    from .deployment import Route
+    from pytest_amlimage.config.deployment import Route
+    from pytest_amlimage.engine.container import AmlContainer
 
 POLL_INTERVAL = 0.02
 STATE_EVERY = 0.2

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AmlUsageError
-from .layout import SERVER_PORT
+from pytest_amlimage.config.layout import SERVER_PORT
+from pytest_amlimage.errors import AmlUsageError
 
 GPU_SKU = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)  # the NC, ND and NV families carry NVIDIA GPUs
 

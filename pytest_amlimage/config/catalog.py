@@ -9,8 +9,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .errors import AmlUsageError
-from .expectations import Expectation, expectation, merge, parse_expectation
+from pytest_amlimage.config.expectations import Expectation, expectation, merge, parse_expectation
+from pytest_amlimage.errors import AmlUsageError
 
 FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "scikit-learn": "scikit-learn"}
 
@@ -47,7 +47,7 @@ class CatalogEntry:
 
     def cuda_expectation(self, library: str) -> Expectation | None:
         """The GPU row's CUDA or cuDNN version; nothing for CPU rows."""
-        from . import cuda
+        from pytest_amlimage.probe import cuda
 
         version = self.cuda if library == "cuda" else self.cudnn
         return cuda.parse_expectation(version, self.source, library) if version else None

@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import AmlUsageError
-from .options import BY_NAME
+from pytest_amlimage.config.options import BY_NAME
+from pytest_amlimage.errors import AmlUsageError
 
 if sys.version_info >= (3, 11):
     import tomllib

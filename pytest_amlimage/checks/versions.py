@@ -14,9 +14,9 @@ from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .errors import CheckFailed
-from .expectations import Expectation, satisfies
-from .probe import Facts
+from pytest_amlimage.config.expectations import Expectation, satisfies
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Facts
 
 ROOT_NAMES = {"", "root", "0"}
 ROOT_FIX = "add `USER dockeruser` after your root steps"
@@ -179,7 +179,7 @@ def requirements(lines: Iterable[str], source: str, facts: Facts) -> None:
 
 
 def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
-    from .errors import AmlUsageError
+    from pytest_amlimage.errors import AmlUsageError
 
     found = []
     for number, raw in enumerate(lines, 1):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from . import container as containers
-from . import engine, layout, start_command
-from .imageinfo import ImageInfo
-from .settings import Settings
+from pytest_amlimage.config import layout
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import container as containers
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.run import start_command
 
 DEFAULT_CPUS = 2.0  # at most: never more than the engine has
 

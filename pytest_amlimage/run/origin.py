@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import catalog, engine
-from .base_age import BASE_LABELS, Base, created_date, from_image_information, tag_date
+from pytest_amlimage.checks.base_age import BASE_LABELS, Base, created_date, from_image_information, tag_date
+from pytest_amlimage.config import catalog
+from pytest_amlimage.engine import client as engine
 
 if TYPE_CHECKING:
-    from .session import AmlSession, ImageRun
+    from pytest_amlimage.run.session import AmlSession, ImageRun
 
 IMAGE_INFORMATION = "/IMAGE_INFORMATION"  # what Azure ML's prebuilt images say of themselves, where present
 

@@ -7,7 +7,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 
-from .probe import SERVER_CWD, SERVER_PROGRAM
+from pytest_amlimage.probe import SERVER_CWD, SERVER_PROGRAM
 
 SERVER_PROGRAMS = ("azmlinfsrv", "azureml_inference_server_http")  # the script, or python -m the package
 _VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")

@@ -10,11 +10,11 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from . import server_changes
-from .checks import require_python
-from .errors import CheckFailed
-from .expectations import satisfies
-from .probe import Facts
+from pytest_amlimage.checks.versions import require_python
+from pytest_amlimage.config.expectations import satisfies
+from pytest_amlimage.endpoint import server_changes
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Facts
 
 SERVER = "azureml-inference-server-http"
 REFUSED = "the server refuses to start"

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from .checks import Check
-from .errors import CheckFailed
-from .session import ImageRun
-from .suite import checks_for
+from pytest_amlimage.checks.assemble import checks_for
+from pytest_amlimage.checks.versions import Check
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.run.session import ImageRun
 
 
 class CheckItem(pytest.Item):

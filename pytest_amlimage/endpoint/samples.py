@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AmlUsageError, CheckFailed
+from pytest_amlimage.errors import AmlUsageError, CheckFailed
 
 EXPECTED_SUFFIX = ".expected.json"
 SHOWN_DIFFERENCES = 20

@@ -15,26 +15,20 @@ from typing import Any
 
 import pytest
 
-from . import (
-    base_age,
-    catalog,
-    checks,
-    compare,
-    cuda,
-    dockerfile,
-    image_config,
-    origin,
-    regression,
-    scoring_checks,
-    server_checks,
-)
-from .base_age import BASE_LABELS
-from .checks import Check
-from .errors import CheckFailed
-from .expectations import Expectation, merge
-from .probe.inimage.frame import FRAMEWORK_MODULES
-from .session import ImageRun
-from .settings import Settings
+from pytest_amlimage.checks import base_age, compare, dockerfile, image_config, regression
+from pytest_amlimage.checks import scoring as scoring_checks
+from pytest_amlimage.checks import server as server_checks
+from pytest_amlimage.checks import versions as checks
+from pytest_amlimage.checks.base_age import BASE_LABELS
+from pytest_amlimage.checks.versions import Check
+from pytest_amlimage.config import catalog
+from pytest_amlimage.config.expectations import Expectation, merge
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import cuda
+from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
+from pytest_amlimage.run import origin
+from pytest_amlimage.run.session import ImageRun
 
 AZUREML_ENV = {"AZUREML_CONDA_ENVIRONMENT_PATH", "AZUREML_CONDA_DEFAULT_ENVIRONMENT"}  # set by the prebuilt images
 CUDA_IMAGE_ENV = ("CUDA_VERSION", "NV_CUDNN_VERSION", "CUDNN_VERSION", "NVIDIA_REQUIRE_CUDA")

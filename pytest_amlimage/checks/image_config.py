@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .errors import CheckFailed
-from .imageinfo import ImageInfo
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.errors import CheckFailed
 
 SECRET_NAME = re.compile(r"(_KEY|_SECRET|_TOKEN|PASSWORD|PASSWD|CONNECTION_STRING|INSTRUMENTATIONKEY)$", re.IGNORECASE)
 NOT_SECRETS = {"GPG_KEY"}  # Docker's official Python images: a public key's fingerprint

@@ -13,15 +13,19 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import build, compare, cuda, dockerfile, engine, origin, samples
-from . import container as containers
-from .base_age import Base
-from .errors import CheckFailed
-from .imageinfo import ImageInfo
-from .launch import DEFAULT_CPUS, plan_launch
-from .probe import Facts, run_probe
-from .scoring import Readiness, wait_ready
-from .settings import Settings
+from pytest_amlimage.checks import compare, dockerfile
+from pytest_amlimage.checks.base_age import Base
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint import samples
+from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
+from pytest_amlimage.engine import build
+from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import container as containers
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Facts, cuda, run_probe
+from pytest_amlimage.run import origin
+from pytest_amlimage.run.launch import DEFAULT_CPUS, plan_launch
 
 if TYPE_CHECKING:
     import docker

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
-from . import engine
-from .errors import AmlUsageError
-from .imageinfo import env_of
+from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine.image_info import env_of
+from pytest_amlimage.errors import AmlUsageError
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer

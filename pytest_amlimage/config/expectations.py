@@ -18,7 +18,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import AmlUsageError
+from pytest_amlimage.errors import AmlUsageError
 
 ALIASES = {"sklearn": "scikit-learn", "pytorch": "torch", "tensorflow-cpu": "tensorflow"}
 NO_EXPECTATION = {"na", "n/a", "none", "any", "*"}  # a bare name is one: installed, any version

@@ -13,10 +13,12 @@ from typing import Any, cast
 
 import pytest
 
-from . import catalog, cuda, deployment, engine, specfile
-from .errors import AmlUsageError
-from .expectations import Expectation, distribution_name, gather, parse_expectation
-from .options import BY_NAME, Option, default
+from pytest_amlimage.config import catalog, deployment, specfile
+from pytest_amlimage.config.expectations import Expectation, distribution_name, gather, parse_expectation
+from pytest_amlimage.config.options import BY_NAME, Option, default
+from pytest_amlimage.engine import client as engine
+from pytest_amlimage.errors import AmlUsageError
+from pytest_amlimage.probe import cuda
 
 
 @dataclass(frozen=True)

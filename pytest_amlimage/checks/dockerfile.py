@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checks import ROOT_FIX, is_root
-from .errors import CheckFailed
-from .layout import APP_ROOT
+from pytest_amlimage.checks.versions import ROOT_FIX, is_root
+from pytest_amlimage.config.layout import APP_ROOT
+from pytest_amlimage.errors import CheckFailed
 
 AZUREML_PREFIX = "mcr.microsoft.com/azureml/"
 
