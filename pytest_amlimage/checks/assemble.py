@@ -1,95 +1,125 @@
 """Which built-in checks apply to an image, in the order they run: the one place checks are assembled.
 
-One generator per family, each given the settings; every check is bound the same way,
-``Check(id, partial(body, ...))``. The bodies live with their family: ``checks``, ``image_config``,
-``base_age``, ``cuda``, ``dockerfile``, ``server_checks``, ``scoring_checks``, ``regression``.
+One generator per family, each given the settings. Every check is bound the same way,
+``Check(id, body, (inputs...))``, its body a function of its family's module (``dockerfile``, ``user``,
+``image_config``, ``base_age``, ``versions``, ``gpu``, ``server``, ``scoring``, ``baseline``); inputs known
+only once the container runs are bound as ``Later(getter)``. No check reaches for the run itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import pytest
-
-from pytest_amlimage.checks import base_age, compare, dockerfile, image_config, regression
-from pytest_amlimage.checks import scoring as scoring_checks
-from pytest_amlimage.checks import server as server_checks
-from pytest_amlimage.checks import versions as checks
-from pytest_amlimage.checks.base_age import BASE_LABELS
-from pytest_amlimage.checks.versions import Check
-from pytest_amlimage.config import catalog
-from pytest_amlimage.config.expectations import Expectation, merge
+from pytest_amlimage.checks import base_age, baseline, dockerfile, gpu, image_config, scoring, server, user, versions
+from pytest_amlimage.checks.base_age import BASE_LABELS, Base
+from pytest_amlimage.checks.check import Check, Later
+from pytest_amlimage.config.catalog import CatalogEntry
 from pytest_amlimage.config.settings import Settings
-from pytest_amlimage.errors import CheckFailed
-from pytest_amlimage.probe import cuda
+from pytest_amlimage.endpoint.samples import Sample
+from pytest_amlimage.endpoint.scoring import Readiness
+from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.probe import Facts
+from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
-from pytest_amlimage.run import origin
-from pytest_amlimage.run.session import ImageRun
+from pytest_amlimage.probe.snapshot import write_lock
 
 AZUREML_ENV = {"AZUREML_CONDA_ENVIRONMENT_PATH", "AZUREML_CONDA_DEFAULT_ENVIRONMENT"}  # set by the prebuilt images
 CUDA_IMAGE_ENV = ("CUDA_VERSION", "NV_CUDNN_VERSION", "CUDNN_VERSION", "NVIDIA_REQUIRE_CUDA")
 
 
-def checks_for(image: ImageRun, settings: Settings) -> Iterator[Check]:
+class ImageUnderTest(Protocol):
+    """What the run holds of one image: read at collection (reference, info, plan), or fetched by checks."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def info(self) -> ImageInfo: ...
+    @property
+    def build_error(self) -> str | None: ...
+    @property
+    def plan(self) -> LaunchPlan: ...
+    @property
+    def gpu(self) -> dict[str, Resolution]: ...
+    @property
+    def base(self) -> Base | None: ...
+    @property
+    def snapshot(self) -> dict[str, Any]: ...
+    def facts(self) -> Facts: ...
+    def container(self) -> AmlContainer: ...
+    def serving(self, *, detailed: bool = False) -> AmlContainer: ...
+    def serving_readiness(self) -> Readiness: ...
+    def readiness(self) -> Readiness: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the run knows beside the image: the Dockerfile it built it from, the samples, the curated row, the
+    baseline image or lock it is compared against."""
+
+    built_from: dockerfile.Dockerfile | None = None  # only for the image --aml-build built
+    curated: CatalogEntry | None = None
+    samples: tuple[Sample, ...] = ()
+    baseline: ImageUnderTest | None = None
+    lock: dict[str, Any] | None = None
+
+
+def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """Every built-in check of ``image``: Dockerfile, user, versions, GPU, scoring, regression."""
-    yield from _dockerfile_checks(image, settings)
+    yield from _dockerfile_checks(image, settings, context)
     if image.build_error:
         return
-    entry = _curated_entry(image, settings)
-    yield Check("non-root", partial(_non_root, image))
-    yield Check("app-permissions", partial(_app_permissions, image))
-    yield Check("image-config", partial(image_config.image_config, image.info, settings.endpoint.environment))
-    if image is image.session.built or set(BASE_LABELS) & set(image.info.labels) or AZUREML_ENV & set(image.info.env):
-        yield Check("base-age", partial(_base_age, image, settings), partial(_base_properties, image, settings))
-    yield from _version_checks(image, settings, entry)
-    yield from _gpu_checks(image, settings, entry)
-    yield from _scoring_checks(image, settings)
-    yield from _regression_checks(image, settings)
+    facts = Later(image.facts)
+    yield Check("non-root", user.non_root, (image.info.user, facts))
+    yield Check("app-permissions", user.app_permissions, (facts, image.plan.runit))
+    yield Check("image-config", image_config.image_config, (image.info, settings.endpoint.environment))
+    if context.built_from or set(BASE_LABELS) & set(image.info.labels) or AZUREML_ENV & set(image.info.env):
+        today, found = date.today(), partial(getattr, image, "base")
+        properties = partial(base_age.base_properties, found, settings.max_base_age, today)
+        yield Check("base-age", base_age.base_age, (Later(found), settings.max_base_age, today), properties)
+    yield from _version_checks(image, settings, context.curated)
+    yield from _gpu_checks(image, settings, context.curated)
+    yield from _scoring_checks(image, settings, context)
+    yield from _regression_checks(image, settings, context)
 
 
-def _curated_entry(image: ImageRun, settings: Settings) -> catalog.CatalogEntry | None:
-    if settings.curated is None:
-        return None
-    if settings.curated.lower() != "auto":
-        return catalog.find(settings.curated)
-    return origin.curated_row(image.session, image)
-
-
-def _dockerfile_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
+def _dockerfile_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """Static checks of the Dockerfile --aml-build built, before anything runs."""
-    parsed = image.session.dockerfile
-    if parsed is None or image is not image.session.built:
+    parsed = context.built_from
+    if parsed is None:
         return
-    yield Check("dockerfile[last-user]", partial(dockerfile.last_user, parsed))
-    yield Check("dockerfile[entry-paths]", partial(dockerfile.entry_paths, parsed))
-    yield Check("dockerfile[base-image]", partial(dockerfile.base_image, parsed, settings.any_base))
+    yield Check("dockerfile[last-user]", dockerfile.last_user, (parsed,))
+    yield Check("dockerfile[entry-paths]", dockerfile.entry_paths, (parsed,))
+    yield Check("dockerfile[base-image]", dockerfile.base_image, (parsed, settings.any_base))
     if image.build_error:
-        yield Check("build", partial(_build_failed, image.build_error))
+        yield Check("build", dockerfile.build_failed, (image.build_error,))
 
 
-def _version_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry | None) -> Iterator[Check]:
+def _version_checks(image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None) -> Iterator[Check]:
     """The curated row's expectations, overridden by the user's; the framework's apart."""
+    facts = Later(image.facts)
     if settings.curated and entry is None:
-        yield Check("curated", partial(_undetected, image.reference))
+        yield Check("curated", versions.undetected, (image.reference,))
     if entry is not None and entry.python:
-        yield Check("python", partial(_python, image, entry))
-    framework = settings.framework or (entry.framework_expectation() if entry else None)
-    merged = merge(entry.expectations() if entry else [], list(settings.expectations))
-    image.wanted_imports.update(e.name for e in (*merged, *([framework] if framework else [])))
-    for expected in (e for e in merged if framework is None or e.name != framework.name):
-        yield Check(f"version[{expected.name}]", partial(_version, image, expected))
+        yield Check("python", versions.python, (entry.python, entry.source, facts))
+    packages, framework = settings.expected_versions(entry)
+    for expected in packages:
+        yield Check(f"version[{expected.name}]", versions.version, (expected, facts))
     if framework is not None:
-        yield Check(f"framework[{framework.name}]", partial(_framework, image, framework))
-    yield Check("pip-check", partial(_pip_check, image))
+        module = FRAMEWORK_MODULES.get(framework.name, framework.name.replace("-", "_"))
+        yield Check(f"framework[{framework.name}]", versions.framework, (framework, module, facts))
+    yield Check("pip-check", versions.pip_check, (facts,))
     if settings.requirements is not None:
-        yield Check("requirements", partial(_requirements, image, settings.requirements))
+        path = settings.requirements
+        lines = Later(lambda: path.read_text().splitlines())
+        yield Check("requirements", versions.requirements, (lines, str(path), facts))
 
 
-def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry | None) -> Iterator[Check]:
+def _gpu_checks(image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None) -> Iterator[Check]:
     """CUDA/cuDNN checks: for expectations given, or for images that say they carry CUDA."""
     expected = {
         "cuda": settings.cuda or (entry.cuda_expectation("cuda") if entry else None),
@@ -97,153 +127,81 @@ def _gpu_checks(image: ImageRun, settings: Settings, entry: catalog.CatalogEntry
     }
     for library, expectation in expected.items():
         if expectation is not None:
-            yield Check(library, partial(_cuda_version, image, library, expectation))
+            yield Check(library, gpu.check_version, (expectation, Later(partial(_resolved, image, library))))
     claims_cuda = settings.endpoint.gpu or any(name in image.info.env for name in CUDA_IMAGE_ENV)
     if claims_cuda or settings.gpu or any(e is not None and e.text != "none" for e in expected.values()):
-        yield Check("cuda-consistency", partial(_cuda_consistency, image))
-        yield Check("cuda-framework", partial(_cuda_framework, image))
+        yield Check("cuda-consistency", gpu.check_consistent, (Later(lambda: list(image.gpu.values())),))
+        yield Check("cuda-framework", gpu.check_framework_build, (Later(partial(_resolved, image, "cuda")),))
     if settings.gpu:
-        yield Check("gpu-visible", partial(_gpu_visible, image))
-        for module in cuda.FRAMEWORK_SEES_GPU:
-            yield Check(f"gpu-framework[{module}]", partial(_framework_sees_gpu, image, module))
+        container = Later(image.container)
+        yield Check("gpu-visible", gpu.check_gpu_visible, (container,))
+        for module in gpu.FRAMEWORK_SEES_GPU:
+            sees = (module, Later(image.facts), container)
+            yield Check(f"gpu-framework[{module}]", gpu.check_framework_sees_gpu, sees)
 
 
-def _scoring_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
+def _resolved(image: ImageUnderTest, library: str) -> Resolution:
+    return image.gpu[library]
+
+
+def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
-    samples, serve = image.session.samples, scoring_checks
-    plan = image.plan
-    own_server = settings.command is not None or settings.endpoint.custom_container
+    plan, endpoint, samples = image.plan, settings.endpoint, list(context.samples)
+    own_server = settings.command is not None or endpoint.custom_container
     own_script = plan.probe_environment.get("AZUREML_ENTRY_SCRIPT")  # the start command's --entry_script
     if own_script or (plan.serves and not own_server):  # azmlinfsrv serves
-        yield Check("server", partial(_server, image))
+        yield Check("server", server.server, (Later(image.facts),))
         if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:
-            yield Check("entry-script", partial(_entry_script, image))
-    yield Check("liveness", partial(serve.liveness, image, settings))
-    yield Check(
-        "probe-budget", partial(serve.probe_budget, image, settings), partial(serve.probe_properties, image, settings)
-    )
+            yield Check("entry-script", server.entry_script, (Later(image.facts),))
+    serving, workers = Later(image.serving), endpoint.workers(image.info.env)
+    yield Check("liveness", scoring.liveness, (Later(partial(image.serving, detailed=True)), endpoint))
+    budget_properties = partial(scoring.probe_properties, image.readiness, endpoint)
+    yield Check("probe-budget", scoring.probe_budget, (Later(image.serving_readiness), endpoint), budget_properties)
     for sample in samples:
-        yield Check(f"score[{sample.name}]", partial(serve.score, image, sample, settings))
+        yield Check(f"score[{sample.name}]", scoring.score, (serving, sample, settings))
     if samples:
         measured: dict[str, Any] = {}
-        yield Check("liveness-under-load", partial(serve.liveness_under_load, image, samples[0], settings))
-        concurrency = partial(serve.concurrency, image, samples[0], settings, measured)
-        yield Check("concurrency", concurrency, partial(serve.concurrency_properties, measured))
-    yield Check("bad-request", partial(serve.bad_request, image, settings))
-    yield Check("swagger", partial(serve.swagger, image, samples, settings))
-    yield Check("stable", partial(serve.stable, image, settings))
+        yield Check("liveness-under-load", scoring.liveness_under_load, (serving, samples[0], settings))
+        count = scoring.concurrency_level(endpoint, workers)
+        properties = partial(scoring.concurrency_properties, measured)
+        yield Check("concurrency", scoring.concurrency, (serving, samples[0], settings, count, measured), properties)
+    yield Check("bad-request", scoring.bad_request, (serving, settings))
+    yield Check("swagger", scoring.swagger, (serving, samples, settings))
+    yield Check("stable", scoring.stable, (serving, workers))
 
 
-def _regression_checks(image: ImageRun, settings: Settings) -> Iterator[Check]:
+def _side(image: ImageUnderTest) -> baseline.Side:
+    return baseline.Side(image.reference, partial(getattr, image, "snapshot"), image.serving)
+
+
+def _regression_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """Against a baseline image or a lock file; or, with --aml-lock-update, writing the lock."""
-    session = image.session
     if settings.lock_update and settings.lock is not None:
-        yield Check("lock-update", partial(regression.write_lock, image, settings.lock))
+        yield Check("lock-update", write_lock, (settings.lock, Later(partial(getattr, image, "snapshot"))))
         return
-    if session.baseline is None and session.lock is None:
+    if context.baseline is None and context.lock is None:
         return
-    comparison = regression.Comparison(image, session.baseline, session.lock, settings.lock)
-    on_changes, on_snapshots, props = regression.on_changes, regression.on_snapshots, comparison.properties
-    yield Check("baseline[removed]", partial(on_changes, compare.no_removed, comparison, settings.allow_removed), props)
-    yield Check("baseline[downgrades]", partial(on_changes, compare.no_downgrade, comparison, settings.allow), props)
-    yield Check("baseline[major]", partial(on_changes, compare.no_major_bump, comparison, settings.allow), props)
-    yield Check("baseline[user]", partial(on_snapshots, compare.same_user, comparison))
-    yield Check("baseline[cuda]", partial(on_snapshots, compare.same_cuda_major, comparison))
-    if session.baseline is None:
+    old = _side(context.baseline) if context.baseline is not None else None
+    comparison = baseline.Comparison(_side(image), old, context.lock, settings.lock)
+    on_changes, on_snapshots, props = baseline.on_changes, baseline.on_snapshots, comparison.properties
+    yield Check("baseline[removed]", on_changes, (baseline.no_removed, comparison, settings.allow_removed), props)
+    yield Check("baseline[downgrades]", on_changes, (baseline.no_downgrade, comparison, settings.allow), props)
+    yield Check("baseline[major]", on_changes, (baseline.no_major_bump, comparison, settings.allow), props)
+    yield Check("baseline[user]", on_snapshots, (baseline.same_user, comparison))
+    yield Check("baseline[cuda]", on_snapshots, (baseline.same_cuda_major, comparison))
+    if context.baseline is None:
         return
-    for sample in session.samples:
-        yield Check(f"baseline[parity-{sample.name}]", partial(regression.parity, comparison, sample, settings))
-    if session.samples:
+    for sample in context.samples:
+        yield Check(f"baseline[parity-{sample.name}]", baseline.parity, (comparison, sample, settings))
+    if context.samples:
         measured: dict[str, float] = {}
-        latency = partial(regression.latency, comparison, session.samples[0], measured, settings)
-        yield Check("baseline[latency]", latency, partial(regression.latency_properties, image, measured))
+        properties = partial(baseline.latency_properties, image.reference, measured)
+        latency = (comparison, context.samples[0], measured, settings)
+        yield Check("baseline[latency]", baseline.latency, latency, properties)
 
 
-def _build_failed(error: str) -> None:
-    raise CheckFailed(error)
+def wanted_imports(settings: Settings, entry: CatalogEntry | None) -> list[str]:
+    """The distributions the probe imports: every package and framework a version check is about."""
+    packages, framework = settings.expected_versions(entry)
+    return sorted({e.name for e in (*packages, *([framework] if framework else []))})
 
-
-def _undetected(reference: str) -> None:
-    raise CheckFailed(
-        f"--aml-curated auto: cannot tell which curated image {reference} was built from "
-        "(no org.opencontainers.image.base.name label, no /IMAGE_INFORMATION naming one, and no local "
-        "catalog image is its base); "
-        "name it: --aml-curated NAME (see pytest --aml-list-curated)"
-    )
-
-
-def _base_age(image: ImageRun, settings: Settings) -> None:
-    base_age.base_age(image.base, settings.max_base_age, date.today())
-
-
-def _base_properties(image: ImageRun, settings: Settings) -> list[tuple[str, object]]:
-    base = image.base
-    if base is None or base.dated is None:
-        return []
-    found = {
-        "reference": base.reference,
-        "date": base.dated.isoformat(),
-        "age_days": (date.today() - base.dated).days,
-        "limit_days": settings.max_base_age,
-    }
-    return [("amlimage_endpoint", {"base": found})]
-
-
-def _non_root(image: ImageRun) -> None:
-    checks.non_root(image.info.user, image.facts())
-
-
-def _app_permissions(image: ImageRun) -> None:
-    checks.app_permissions(image.facts(), runit=image.plan.runit)
-
-
-def _python(image: ImageRun, entry: catalog.CatalogEntry) -> None:
-    assert entry.python is not None
-    checks.python(entry.python, entry.source, image.facts())
-
-
-def _version(image: ImageRun, expected: Expectation) -> None:
-    checks.version(expected, image.facts())
-
-
-def _framework(image: ImageRun, expected: Expectation) -> None:
-    module = FRAMEWORK_MODULES.get(expected.name, expected.name.replace("-", "_"))
-    checks.framework(expected, module, image.facts())
-
-
-def _pip_check(image: ImageRun) -> None:
-    checks.pip_check(image.facts())
-
-
-def _requirements(image: ImageRun, path: Path) -> None:
-    checks.requirements(path.read_text().splitlines(), str(path), image.facts())
-
-
-def _server(image: ImageRun) -> None:
-    server_checks.server(image.facts())
-
-
-def _entry_script(image: ImageRun) -> None:
-    server_checks.entry_script(image.facts())
-
-
-def _cuda_version(image: ImageRun, library: str, expected: Expectation) -> None:
-    cuda.check_version(expected, image.gpu[library])
-
-
-def _cuda_consistency(image: ImageRun) -> None:
-    cuda.check_consistent(list(image.gpu.values()))
-
-
-def _cuda_framework(image: ImageRun) -> None:
-    cuda.check_framework_build(image.gpu["cuda"])
-
-
-def _gpu_visible(image: ImageRun) -> None:
-    cuda.check_gpu_visible(image.container().exec(["nvidia-smi", "-L"]))
-
-
-def _framework_sees_gpu(image: ImageRun, module: str) -> None:
-    if module not in image.facts().frameworks:
-        raise pytest.skip.Exception(f"{module} is not installed in the image", _use_item_location=True)
-    cuda.check_framework_sees_gpu(module, image.container().exec(["python", "-c", cuda.FRAMEWORK_SEES_GPU[module]]))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Callable
 
 import pytest
 
+from pytest_amlimage.checks.check import Properties, endpoint_figures
 from pytest_amlimage.errors import CheckFailed
 
 BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
@@ -76,3 +78,12 @@ def base_age(base: Base | None, limit_days: int, today: date) -> None:
             f"{limit_days} (Azure ML supports tags up to six months older than latest). Rebase it: "
             f"--aml-rebase=<its latest tag>, or --aml-max-base-age=0 to switch the check off"
         )
+
+
+def base_properties(base: Callable[[], Base | None], limit_days: int, today: date) -> Properties:
+    """The base's reference, date and age against the limit, where the base has a date."""
+    found = base()
+    if found is None or found.dated is None:
+        return []
+    figures = {"reference": found.reference, "date": found.dated.isoformat(), "age_days": (today - found.dated).days}
+    return endpoint_figures({"base": {**figures, "limit_days": limit_days}})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_amlimage.checks.versions import ROOT_FIX, is_root
+from pytest_amlimage.checks.user import ROOT_FIX, is_root
 from pytest_amlimage.config.layout import APP_ROOT
 from pytest_amlimage.errors import CheckFailed
 
@@ -91,3 +91,8 @@ def base_image(dockerfile: Dockerfile, any_base: bool) -> None:
         f"{line}: FROM {dockerfile.base} is not an Azure ML inference image ({AZUREML_PREFIX}...); "
         "pass --aml-any-base if that is intended"
     )
+
+
+def build_failed(error: str) -> None:
+    """The build's own failure: the step and the last lines of its output."""
+    raise CheckFailed(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from pytest_amlimage.config.layout import SERVER_PORT
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import CheckFailed
 
@@ -31,7 +32,8 @@ def _server_settings(env: dict[str, str]) -> list[str]:
     if env.get("AZUREML_DEBUG_PORT"):
         problems.append("AZUREML_DEBUG_PORT is set: the server waits for a debugger at every start, forever")
     if "SERVER_PORT" in env:
-        problems.append("SERVER_PORT is set, but the server ignores it: the port is the start script's (5001)")
+        ignored = f"the port is the start script's ({SERVER_PORT})"
+        problems.append(f"SERVER_PORT is set, but the server ignores it: {ignored}")
     if env.get("AZUREML_EXTRA_REQUIREMENTS_TXT"):
         problems.append(
             "AZUREML_EXTRA_REQUIREMENTS_TXT makes the server pip install at every start: slow, and it fails "

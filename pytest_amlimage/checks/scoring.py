@@ -6,10 +6,11 @@ import json
 import statistics
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
+from pytest_amlimage.checks.check import Properties, endpoint_figures
 from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint import swagger as swagger_document
@@ -18,50 +19,34 @@ from pytest_amlimage.endpoint.scoring import RUN_FAILED_HEADER, Answer, log_tail
 from pytest_amlimage.errors import CheckFailed
 
 if TYPE_CHECKING:
+    from pytest_amlimage.config.deployment import Endpoint
     from pytest_amlimage.config.settings import Settings
+    from pytest_amlimage.endpoint.scoring import Readiness
     from pytest_amlimage.engine.container import AmlContainer
-    from pytest_amlimage.run.session import ImageRun
 
 EXEC_HEADER = "x-ms-run-fn-exec-ms"
 LOG_WINDOW = 2000  # lines of the log read for restarts
 HEAD_START = 0.1  # seconds the scoring request gets to reach the server before the liveness probe
+NEVER_ANSWERED = "the server never answered GET /; the liveness check of this image says why"
 
 
-def _skip_unless_serving(image: ImageRun) -> None:
-    if not image.plan.serves:
-        from pytest_amlimage.run.session import NO_SERVER
-
-        raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
-
-
-def serving(image: ImageRun, *, detailed: bool = False) -> AmlContainer:
-    """The container once its server answers; skips when there is no entry script to serve."""
-    _skip_unless_serving(image)
-    readiness = image.readiness()
-    if readiness.error and not detailed:
-        raise CheckFailed("the server never answered GET /; the liveness check of this image says why")
-    readiness.raise_for_error()
-    return image.container()
-
-
-def _probe(container: AmlContainer, settings: Settings) -> Answer:
+def _probe(container: AmlContainer, endpoint: Endpoint) -> Answer:
     """What the platform's liveness probe sees: the route, within the probe's timeout."""
-    probe, route = settings.endpoint.liveness_probe, settings.endpoint.liveness_route
+    probe, route = endpoint.liveness_probe, endpoint.liveness_route
     return request(container, "GET", route, probe.timeout, limit=f"the liveness probe's timeout, {probe.timeout:g} s")
 
 
-def liveness(image: ImageRun, settings: Settings) -> None:
-    answer = _probe(serving(image, detailed=True), settings)
+def liveness(container: AmlContainer, endpoint: Endpoint) -> None:
+    answer = _probe(container, endpoint)
     if answer.status != 200:
         raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")
 
 
-def probe_budget(image: ImageRun, settings: Settings) -> None:
+def probe_budget(readiness: Readiness, endpoint: Endpoint) -> None:
     """The server answered before the platform's probes would have given up on it."""
-    _skip_unless_serving(image)
-    probe, readiness = settings.endpoint.liveness_probe, image.readiness()
+    probe = endpoint.liveness_probe
     if readiness.error and readiness.seconds < probe.budget:
-        raise CheckFailed("the server never answered GET /; the liveness check of this image says why")
+        raise CheckFailed(NEVER_ANSWERED)
     if readiness.error:
         when = f"did not answer 200 within the probe budget of {probe.budget:g} s"
     elif readiness.seconds > probe.budget:
@@ -69,19 +54,20 @@ def probe_budget(image: ImageRun, settings: Settings) -> None:
     else:
         return
     raise CheckFailed(
-        f"GET / {when} ({probe.shown}, from {settings.endpoint.source}): the endpoint would restart the "
+        f"GET / {when} ({probe.shown}, from {endpoint.source}): the endpoint would restart the "
         "container. Make init() faster, or raise liveness_probe.initial_delay or failure_threshold in the "
         "deployment YAML"
     )
 
 
-def probe_properties(image: ImageRun, settings: Settings) -> list[tuple[str, object]]:
-    readiness, budget = image.readiness(), settings.endpoint.liveness_probe.budget
-    return [("amlimage_endpoint", {"ready_s": readiness.seconds, "budget_s": budget})] if not readiness.error else []
+def probe_properties(readiness: Callable[[], Readiness], endpoint: Endpoint) -> Properties:
+    found = readiness()
+    budget = endpoint.liveness_probe.budget
+    return [] if found.error else endpoint_figures({"ready_s": found.seconds, "budget_s": budget})
 
 
-def concurrency_properties(measured: dict[str, Any]) -> list[tuple[str, object]]:
-    return [("amlimage_endpoint", {"concurrency": dict(measured)})] if measured else []
+def concurrency_properties(measured: dict[str, Any]) -> Properties:
+    return endpoint_figures({"concurrency": dict(measured)} if measured else {})
 
 
 def _describe_failure(answer: Answer, container: AmlContainer) -> str:
@@ -103,8 +89,7 @@ def _within_request_timeout(answer: Answer, settings: Settings) -> None:
         )
 
 
-def score(image: ImageRun, sample: Sample, settings: Settings) -> None:
-    container = serving(image)
+def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
     answer = post_sample(container, sample.body, settings.score_timeout, settings.endpoint.scoring_route)
     if answer.status != 200:
         raise CheckFailed(_describe_failure(answer, container))
@@ -122,15 +107,15 @@ def score(image: ImageRun, sample: Sample, settings: Settings) -> None:
     require_same(actual, sample.expected, settings, heading)
 
 
-def liveness_under_load(image: ImageRun, sample: Sample, settings: Settings) -> None:
+def liveness_under_load(container: AmlContainer, sample: Sample, settings: Settings) -> None:
     """While a sample is being scored, the liveness probe still answers within its timeout."""
-    container, endpoint = serving(image), settings.endpoint
+    endpoint = settings.endpoint
     probe = endpoint.liveness_probe
     with ThreadPoolExecutor(max_workers=1) as pool:
         busy = pool.submit(post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route)
         wait([busy], timeout=HEAD_START)  # a score done by then never kept the server busy: no need to wait on
         try:
-            answer: Answer | None = _probe(container, settings)
+            answer: Answer | None = _probe(container, endpoint)
         except CheckFailed:
             answer = None
         scored = busy.result()
@@ -144,14 +129,15 @@ def liveness_under_load(image: ImageRun, sample: Sample, settings: Settings) -> 
         )
 
 
-def concurrency_level(image: ImageRun, settings: Settings) -> int:
+def concurrency_level(endpoint: Endpoint, workers: int) -> int:
     """As many requests at once as the endpoint lets through, or the server has workers; at least 2."""
-    return max(settings.endpoint.max_concurrent_requests, settings.endpoint.workers(image.info.env), 2)
+    return max(endpoint.max_concurrent_requests, workers, 2)
 
 
-def concurrency(image: ImageRun, sample: Sample, settings: Settings, measured: dict[str, Any]) -> None:
-    """Requests sent at once all get 200: none fails, resets or times out."""
-    container, count = serving(image), concurrency_level(image, settings)
+def concurrency(
+    container: AmlContainer, sample: Sample, settings: Settings, count: int, measured: dict[str, Any]
+) -> None:
+    """``count`` requests sent at once all get 200: none fails, resets or times out."""
     start = threading.Barrier(count)
 
     def one() -> Answer:
@@ -170,18 +156,16 @@ def concurrency(image: ImageRun, sample: Sample, settings: Settings, measured: d
         raise CheckFailed(f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10]))
 
 
-def stable(image: ImageRun, settings: Settings) -> None:
+def stable(container: AmlContainer, workers: int) -> None:
     """The server did not restart during the session (a crash loop can answer GET / between crashes)."""
-    container = serving(image)
     log = container.logs(tail=LOG_WINDOW)
-    found = diagnosis.restarts(log, settings.endpoint.workers(image.info.env))
+    found = diagnosis.restarts(log, workers)
     if found:
         why = diagnosis.cause(log) or "the log below shows why"
         raise CheckFailed(f"{found} during the session: {why}\n{log_tail(container)}")
 
 
-def bad_request(image: ImageRun, settings: Settings) -> None:
-    container = serving(image)
+def bad_request(container: AmlContainer, settings: Settings) -> None:
     answer = request(
         container,
         "POST",
@@ -192,13 +176,13 @@ def bad_request(image: ImageRun, settings: Settings) -> None:
     )
     if answer.status < 400:
         raise CheckFailed(f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)")
-    after = _probe(container, settings)
+    after = _probe(container, settings.endpoint)
     if after.status != 200:
         raise CheckFailed(f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}")
 
 
-def swagger(image: ImageRun, samples: list[Sample], settings: Settings) -> None:
-    container, scoring = serving(image), settings.endpoint.scoring_route
+def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) -> None:
+    scoring = settings.endpoint.scoring_route
     answer = request(container, "GET", Route("/swagger.json", scoring.port), settings.score_timeout)
     if answer.status == 404:
         raise pytest.skip.Exception(

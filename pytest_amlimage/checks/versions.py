@@ -1,4 +1,4 @@
-"""The built-in checks: pure functions of the probe's facts and the expectations.
+"""The version checks: the interpreter and the packages that serve, against the expectations.
 
 Each raises ``CheckFailed`` with what was found, what was expected, where the
 expectation came from, and what to do.
@@ -7,8 +7,6 @@ expectation came from, and what to do.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Callable
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -17,59 +15,6 @@ from packaging.utils import canonicalize_name
 from pytest_amlimage.config.expectations import Expectation, satisfies
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
-
-ROOT_NAMES = {"", "root", "0"}
-ROOT_FIX = "add `USER dockeruser` after your root steps"
-
-
-@dataclass(frozen=True)
-class Check:
-    """A built-in check bound to one image: its stable id and what running it does."""
-
-    id: str
-    run: Callable[[], None]
-    properties: Callable[[], list[tuple[str, object]]] | None = None
-
-
-def is_root(user: str) -> bool:
-    """A Docker ``USER`` value (``name[:group]``) that means root; empty is root too."""
-    return user.split(":", 1)[0].strip() in ROOT_NAMES
-
-
-def non_root(config_user: str, facts: Facts) -> None:
-    """The image is configured for, and really runs as, a user other than uid 0."""
-    if is_root(config_user):
-        shown = f"Config.User is {config_user!r}" if config_user else "Config.User is empty, which means root"
-        raise CheckFailed(f"image runs as root ({shown}); {ROOT_FIX}")
-    if facts.uid is None:
-        reason = f": {facts.python_error}" if facts.python_error else ""
-        raise CheckFailed(f"could not read the uid inside the container (Config.User is {config_user!r}){reason}")
-    if facts.uid == 0:
-        raise CheckFailed(f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}")
-
-
-def app_permissions(facts: Facts, runit: bool = True) -> None:
-    """The app root and model are readable, nothing under them world-writable, and runit's folders writable.
-
-    ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
-    """
-    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")  # a uid without a name
-    problems = [
-        f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
-        f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"
-        for folder in (facts.runtime_folders if runit else ())
-        if not folder.get("writable")
-    ]
-    for label, folder in sorted(facts.folders.items()):
-        if not folder.get("exists"):
-            continue
-        if not folder.get("readable"):
-            problems.append(f"{folder['path']} ({label}) is not readable by uid {facts.uid}")
-        problems += [f"{path} is world-writable" for path in folder.get("world_writable", [])]
-    if problems:
-        raise CheckFailed(
-            "\n".join(problems) + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
-        )
 
 
 def require_python(facts: Facts, what: str) -> None:
@@ -191,3 +136,13 @@ def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
         except InvalidRequirement as error:
             raise AmlUsageError(f"{source}:{number}: cannot read {line!r} ({error}): fix the line") from None
     return found
+
+
+def undetected(reference: str) -> None:
+    """--aml-curated auto found no row: say how it looked, and how to name one."""
+    raise CheckFailed(
+        f"--aml-curated auto: cannot tell which curated image {reference} was built from "
+        "(no org.opencontainers.image.base.name label, no /IMAGE_INFORMATION naming one, and no local "
+        "catalog image is its base); "
+        "name it: --aml-curated NAME (see pytest --aml-list-curated)"
+    )

@@ -9,7 +9,13 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from pytest_amlimage.config.expectations import Expectation, expectation, merge, parse_expectation
+from pytest_amlimage.config.expectations import (
+    Expectation,
+    expectation,
+    merge,
+    parse_expectation,
+    parse_library_expectation,
+)
 from pytest_amlimage.errors import AmlUsageError
 
 FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "scikit-learn": "scikit-learn"}
@@ -47,10 +53,8 @@ class CatalogEntry:
 
     def cuda_expectation(self, library: str) -> Expectation | None:
         """The GPU row's CUDA or cuDNN version; nothing for CPU rows."""
-        from pytest_amlimage.probe import cuda
-
         version = self.cuda if library == "cuda" else self.cudnn
-        return cuda.parse_expectation(version, self.source, library) if version else None
+        return parse_library_expectation(version, self.source, library) if version else None
 
     def framework_expectation(self) -> Expectation | None:
         if not (self.framework and self.framework_version):

@@ -142,3 +142,19 @@ def gather(
     ini_items = [parse_expectation(line, "ini aml_expect") for line in ini_lines]
     cli_items = [parse_expectation(text, "--aml-expect") for text in cli_texts]
     return merge(*(combine([e for e in group if e is not None]) for group in (spec_items, ini_items, cli_items)))
+
+
+BARE_VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
+
+
+def parse_library_expectation(text: str, source: str, library: str) -> Expectation | None:
+    """``none`` (no runtime at all), a PEP 440 specifier (``>=12``, ``==11.0.3``), or a bare version.
+
+    A bare version is a prefix, as image names write them: ``13.0`` means ``==13.0.*`` and so takes
+    13.0.2, and ``9.19`` takes 9.19.0.56; ``11.0.3`` still takes 11.0.3 itself.
+    """
+    if text.strip().lower() == "none":
+        return Expectation(library, SpecifierSet(), "none", source)
+    bare = BARE_VERSION.match(text)
+    specifier = parse_specifier(f"=={bare.group(1)}.*" if bare else text, source, f"{library} {text}")
+    return None if specifier is None else Expectation(library, specifier, text, source)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Union
 
+from pytest_amlimage.config.layout import SERVER_PORT
+
 # str/list: text; float/int: non-negative numbers; flag: on or off;
 # path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist).
 Kind = Literal["str", "list", "float", "int", "flag", "path", "paths", "outpath", "outpaths"]
@@ -63,7 +65,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
     Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
     Option("command", "command that starts the server instead of the image's own CMD", "str", "CMD"),
-    Option("port", "port the scoring server listens on inside the container", "int", "PORT", 5001),
+    Option("port", "port the scoring server listens on inside the container", "int", "PORT", SERVER_PORT),
     Option("ready_timeout", "seconds to wait for GET / to answer (default: the probe budget)", "float", "SECONDS"),
     Option("score_timeout", "seconds one scoring request may take", "float", "SECONDS", 60.0),
     Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),

@@ -14,11 +14,17 @@ from typing import Any, cast
 import pytest
 
 from pytest_amlimage.config import catalog, deployment, specfile
-from pytest_amlimage.config.expectations import Expectation, distribution_name, gather, parse_expectation
+from pytest_amlimage.config.expectations import (
+    Expectation,
+    distribution_name,
+    gather,
+    merge,
+    parse_expectation,
+    parse_library_expectation,
+)
+from pytest_amlimage.config.names import PLUGIN_LABEL, check_references
 from pytest_amlimage.config.options import BY_NAME, Option, default
-from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import AmlUsageError
-from pytest_amlimage.probe import cuda
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,6 @@ class Settings:
     model_dir: Path | None = None
     samples: tuple[Path, ...] = ()
     command: tuple[str, ...] | None = None
-    port: int = cast(int, default("port"))
     endpoint: deployment.Endpoint = field(default_factory=deployment.Endpoint)
     ready_timeout: float = deployment.Probe().budget
     score_timeout: float = cast(float, default("score_timeout"))
@@ -62,6 +67,12 @@ class Settings:
     @property
     def active(self) -> bool:
         return bool(self.images or self.build)
+
+    def expected_versions(self, row: catalog.CatalogEntry | None) -> tuple[list[Expectation], Expectation | None]:
+        """The packages a version check is about (the curated row's, overridden by the user's), and the framework."""
+        framework = self.framework or (row.framework_expectation() if row else None)
+        merged = merge(row.expectations() if row else [], list(self.expectations))
+        return [e for e in merged if framework is None or e.name != framework.name], framework
 
 
 @dataclass(frozen=True)
@@ -188,15 +199,15 @@ def _command(values: _Sources) -> tuple[str, ...] | None:
 
 def _gpu_library(values: _Sources, name: str) -> Expectation | None:
     text = values.text(name)
-    return cuda.parse_expectation(text, values.source(name), name) if text is not None else None
+    return parse_library_expectation(text, values.source(name), name) if text is not None else None
 
 
 def _pairs(values: _Sources, name: str) -> tuple[tuple[str, str], ...]:
     pairs = [value.partition("=") for value in values.texts(name)]
     for key, sep, _ in pairs:
-        if not sep or not key or key.startswith(engine.PLUGIN_LABEL):
+        if not sep or not key or key.startswith(PLUGIN_LABEL):
             raise AmlUsageError(
-                f"{values.source(name)} needs KEY=VALUE (and not the plugin's own {engine.PLUGIN_LABEL}.*)"
+                f"{values.source(name)} needs KEY=VALUE (and not the plugin's own {PLUGIN_LABEL}.*)"
             )
     return tuple((key, value) for key, _, value in pairs)
 
@@ -248,7 +259,7 @@ def _endpoint(values: _Sources, images: tuple[str, ...], build: Path | None) -> 
 
 def load(config: pytest.Config) -> Settings:
     values = _Sources(config)
-    images, build = engine.check_references(values.texts("image"), values.source("image")), _build(values)
+    images, build = check_references(values.texts("image"), values.source("image")), _build(values)
     endpoint = _endpoint(values, images, build)
     framework, baseline = values.text("framework"), values.text("baseline")
     rebase = values.text("rebase")
@@ -273,7 +284,6 @@ def load(config: pytest.Config) -> Settings:
             model_dir=values.path("model_dir"),
             samples=values.paths("sample"),
             command=_command(values),
-            port=int(values.number("port")),
             ready_timeout=values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
             score_timeout=values.number("score_timeout"),
             rtol=values.number("rtol"),
@@ -281,8 +291,8 @@ def load(config: pytest.Config) -> Settings:
             memory=values.text("memory") or "",
             cpus=values.optional_number("cpus"),
             labels=_pairs(values, "label"),
-            baseline=engine.check_references((baseline,), values.source("baseline"))[0] if baseline else None,
-            rebase=engine.check_references((rebase,), values.source("rebase"))[0] if rebase else None,
+            baseline=check_references((baseline,), values.source("baseline"))[0] if baseline else None,
+            rebase=check_references((rebase,), values.source("rebase"))[0] if rebase else None,
             max_base_age=int(values.number("max_base_age")),
             lock=_lock(values, lock_update),
             lock_update=lock_update,

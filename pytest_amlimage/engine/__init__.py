@@ -1,0 +1,1 @@
+"""The Docker engine (above config): connecting, images, building, and starting and removing containers."""

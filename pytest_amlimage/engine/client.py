@@ -5,42 +5,25 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import re
 import socket
 import time
 import uuid
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlparse
 
+from pytest_amlimage.config.names import PLUGIN_LABEL
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import AmlUsageError
 
 if TYPE_CHECKING:
     import docker
 
-PLUGIN_LABEL = "io.github.pytest-amlimage"
-SESSION_LABEL = "io.github.pytest-amlimage.session"
-STARTED_LABEL = "io.github.pytest-amlimage.started"
-HOST_LABEL = "io.github.pytest-amlimage.host"
-PID_LABEL = "io.github.pytest-amlimage.pid"
+SESSION_LABEL = f"{PLUGIN_LABEL}.session"
+STARTED_LABEL = f"{PLUGIN_LABEL}.started"
+HOST_LABEL = f"{PLUGIN_LABEL}.host"
+PID_LABEL = f"{PLUGIN_LABEL}.pid"
 FOREIGN_LEFTOVER_AGE = 24 * 3600.0
 LOCAL_SCHEMES = {"", "unix", "npipe"}
-_REFERENCE = re.compile(
-    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
-)
-
-
-def check_references(references: tuple[str, ...], source: str) -> tuple[str, ...]:
-    """The image references, each once; a usage error for one the engine could not parse."""
-    for reference in references:
-        if not _REFERENCE.match(reference):
-            raise AmlUsageError(
-                f"invalid image reference {reference!r} (from {source}): use NAME[:TAG] or NAME@sha256:DIGEST"
-            )
-    return tuple(dict.fromkeys(references))
-
-
 def reason(error: BaseException) -> str:
     """An engine error in one line: the engine's own explanation, without the SDK's wrapping."""
     text = str(getattr(error, "explanation", None) or error)

@@ -31,7 +31,17 @@ _LAUNCHER_LINE = re.compile(rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})(
 _SCRIPT_ERRORS = {"unreadable": "Permission denied", "missing": "No such file or directory"}
 SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
 KILLING_SIGNALS = (signal.SIGKILL, signal.SIGTERM)  # exit code 128 + signal: what a container's end sends
-LAUNCHER = resources.files(__package__).joinpath("launcher.sh").read_text()  # picks the serving python
+def _launcher() -> str:
+    """The launcher, which picks the serving python, with the markers it prints written in."""
+    text = resources.files(__package__).joinpath("launcher.sh").read_text()
+    for name, mark in (("UID_MARK", UID_MARK), ("SERVER_MARK", SERVER_MARK), ("NO_PYTHON", NO_PYTHON)):
+        text = text.replace(name, mark)
+    return text
+
+
+LAUNCHER = _launcher()
+
+
 __all__ = [
     "BEGIN",
     "END",

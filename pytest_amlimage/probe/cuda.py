@@ -1,4 +1,4 @@
-"""CUDA and cuDNN: resolve the probe's evidence to one version per library, and check it.
+"""CUDA and cuDNN: resolve the probe's evidence to one version per library.
 
 Evidence comes from separate installations: ``system`` (what NVIDIA's CUDA images
 install: environment, /usr/local/cuda, the loader's path), ``pip`` (NVIDIA's wheels,
@@ -10,15 +10,9 @@ describes).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from packaging.specifiers import SpecifierSet
-
-from pytest_amlimage.config.expectations import Expectation, parse_specifier, satisfies
-from pytest_amlimage.engine.container import ExecResult
-from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Evidence
 
 LIBRARIES = {"cuda": "CUDA", "cudnn": "cuDNN"}
@@ -117,81 +111,3 @@ def resolve(evidence: Sequence[Evidence], library: str) -> Resolution:
         tuple(items),
         tuple(_contradictions(library, by_origin) + _claimed_but_absent(library, by_origin, real)),
     )
-
-
-BARE_VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
-
-
-def parse_expectation(text: str, source: str, library: str) -> Expectation | None:
-    """``none`` (no runtime at all), a PEP 440 specifier (``>=12``, ``==11.0.3``), or a bare version.
-
-    A bare version is a prefix, as image names write them: ``13.0`` means ``==13.0.*`` and so takes
-    13.0.2, and ``9.19`` takes 9.19.0.56; ``11.0.3`` still takes 11.0.3 itself.
-    """
-    if text.strip().lower() == "none":
-        return Expectation(library, SpecifierSet(), "none", source)
-    bare = BARE_VERSION.match(text)
-    specifier = parse_specifier(f"=={bare.group(1)}.*" if bare else text, source, f"{library} {text}")
-    return None if specifier is None else Expectation(library, specifier, text, source)
-
-
-def check_version(expected: Expectation, resolution: Resolution) -> None:
-    label = LIBRARIES[resolution.library]
-    if expected.text == "none":
-        if resolution.version is not None:
-            raise CheckFailed(
-                f"expected no {label} runtime ({expected.source}), but found {resolution.version}:\n"
-                f"{resolution.listing()}"
-            )
-        return
-    if resolution.version is None:
-        raise CheckFailed(f"no {label} found; {expected.shown} expected by {expected.source}:\n{resolution.listing()}")
-    if not satisfies(expected.specifier, resolution.version):
-        raise CheckFailed(
-            f"{label} {resolution.version} ({resolution.origin}) does not satisfy {expected.shown} "
-            f"(expected by {expected.source}); evidence:\n{resolution.listing()}"
-        )
-
-
-def check_consistent(resolutions: list[Resolution]) -> None:
-    found = [line for r in resolutions for line in r.contradictions]
-    if found:
-        raise CheckFailed(
-            "\n".join(found) + "\nthe environment names versions the libraries do not have: "
-            "fix the ENV lines (CUDA_VERSION, NV_CUDNN_VERSION, ...) or the base image"
-        )
-
-
-def check_framework_build(cuda: Resolution) -> None:
-    """The framework was built for the CUDA major the image's runtime has."""
-    runtime = [e for e in cuda.evidence if e.origin != "framework" and e.parts]
-    for built in (e for e in cuda.evidence if e.origin == "framework" and e.parts):
-        majors = sorted({e.parts[0] for e in runtime})
-        if majors and built.parts[0] not in majors:
-            raise CheckFailed(
-                f"{built.source} is for CUDA {built.version}, but the image's CUDA runtime is "
-                f"{', '.join(map(str, majors))}.x:\n{cuda.listing()}\ninstall the framework build for the image's CUDA"
-            )
-
-
-FRAMEWORK_SEES_GPU = {
-    "torch": "import torch; print(torch.cuda.is_available())",
-    "tensorflow": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
-}
-
-
-def check_gpu_visible(exec_result: ExecResult) -> None:
-    """``nvidia-smi -L`` in the container lists a GPU."""
-    if exec_result.exit_code != 0 or "GPU " not in exec_result.output:
-        raise CheckFailed(
-            f"nvidia-smi -L in the container did not list a GPU (exit {exec_result.exit_code}): "
-            f"{(exec_result.output + exec_result.stderr).strip()[:500]}"
-        )
-
-
-def check_framework_sees_gpu(module: str, exec_result: ExecResult) -> None:
-    if exec_result.output.strip().splitlines()[-1:] != ["True"]:
-        raise CheckFailed(
-            f"{module} does not see the GPU: {(exec_result.output + exec_result.stderr).strip()[-800:]}\n"
-            "check that the framework build matches the image's CUDA (see cuda-framework)"
-        )

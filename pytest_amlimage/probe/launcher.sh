@@ -4,8 +4,8 @@
 # else the #! python of the azmlinfsrv on PATH, else the first python on PATH.
 # First it reports the azmlinfsrv that starts, the program its #! line names and whether that is
 # there: pip writes the path in, so an environment moved after it cannot start.
-# POSIX sh: images have no bash. The markers are the host's (pytest_amlimage.probe).
-printf '@@AMLIMAGE-UID@@%s\n' "$(id -u 2>/dev/null)"
+# POSIX sh: images have no bash. The host writes its markers in for UID_MARK, SERVER_MARK and NO_PYTHON.
+printf 'UID_MARK%s\n' "$(id -u 2>/dev/null)"
 
 interpreter() {  # named by a #! line "$1" (the next line "$2"): through env and pip's long-path trampoline
   case "$1" in "#!"*) ;; *) return 0;; esac
@@ -32,7 +32,7 @@ elif [ -e "$script" ]; then
 elif [ -n "$script" ]; then
   runs=missing
 fi
-if [ -n "$script" ]; then printf '@@AMLIMAGE-SERVER@@%s\t%s\t%s\t%s\n' "$script" "$program" "$runs" "$first"; fi
+if [ -n "$script" ]; then printf 'SERVER_MARK%s\t%s\t%s\t%s\n' "$script" "$program" "$runs" "$first"; fi
 
 p="$module"
 d="$AZUREML_INFERENCE_PYTHON_PATH"
@@ -42,5 +42,5 @@ if [ -n "$p" ]; then exec "$p" -c "$1" "$2" "$3"; fi
 for p in python python3; do
   if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$1" "$2" "$3"; fi
 done
-echo @@AMLIMAGE-NO-PYTHON@@
+echo NO_PYTHON
 exit 127

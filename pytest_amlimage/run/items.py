@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pytest_amlimage.checks.assemble import checks_for
-from pytest_amlimage.checks.versions import Check
+from pytest_amlimage.checks.check import Check
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.run.session import ImageRun
 
@@ -42,5 +42,6 @@ class ImageCollector(pytest.Collector):
         self.image = image
 
     def collect(self) -> list[CheckItem]:
-        found = checks_for(self.image, self.image.session.settings)
+        session = self.image.session
+        found = checks_for(self.image, session.settings, session.context(self.image))
         return [CheckItem.from_parent(self, name=c.id, check=c, image=self.image) for c in found]

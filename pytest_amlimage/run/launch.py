@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_amlimage.config import layout
+from pytest_amlimage.config.layout import SERVER_PORT
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
@@ -64,7 +65,7 @@ def _unreachable(listens: int | None, probed: int) -> str | None:
         return None
     return (
         f"the start command runs azmlinfsrv on port {listens}, but the endpoint probes and scores on "
-        f"{probed}: drop --port {listens} (the server's default is 5001), or declare the port in the "
+        f"{probed}: drop --port {listens} (the server's default is {SERVER_PORT}), or declare the port in the "
         "deployment's inference_config"
     )
 

@@ -2,52 +2,56 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Callable
 
 from pytest_amlimage.checks.base_age import BASE_LABELS, Base, created_date, from_image_information, tag_date
 from pytest_amlimage.config import catalog
 from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine.image_info import ImageInfo
 
 if TYPE_CHECKING:
-    from pytest_amlimage.run.session import AmlSession, ImageRun
+    import docker
 
 IMAGE_INFORMATION = "/IMAGE_INFORMATION"  # what Azure ML's prebuilt images say of themselves, where present
 
 
-def labelled_bases(image: ImageRun) -> list[str]:
-    return [image.info.labels[key] for key in BASE_LABELS if key in image.info.labels]
+def labelled_bases(labels: Mapping[str, str]) -> list[str]:
+    return [labels[key] for key in BASE_LABELS if key in labels]
 
 
-def base_of(session: AmlSession, image: ImageRun) -> Base | None:
-    """The base ``image`` was built from (the Dockerfile's, the rebase's, its label's or /IMAGE_INFORMATION's)."""
-    reference = None
-    if image is session.built and session.dockerfile is not None:
-        reference = session.settings.rebase or session.dockerfile.base
-    reference = reference or next(iter(labelled_bases(image)), None)
+def base_of(
+    info: ImageInfo,
+    built_on: str | None,
+    image_information: Callable[[], str | None],
+    client: docker.DockerClient | None,
+) -> Base | None:
+    """The base an image was built from: ``built_on`` (the Dockerfile's or the rebase's), its label's, or
+    its /IMAGE_INFORMATION's (read by the probe, asked only when nothing else names one), with its date."""
+    reference = built_on or next(iter(labelled_bases(info.labels)), None)
     if not reference:
-        return from_image_information(image.facts().image_information)
+        return from_image_information(image_information())
     dated, how = tag_date(reference), "its tag"
-    if dated is None and session.client is not None:
-        local = engine.local_image(session.client, reference)
+    if dated is None and client is not None:
+        local = engine.local_image(client, reference)
         dated, how = (created_date(local.created) if local else None), "its creation date on the engine"
     return Base(reference, dated, how)
 
 
-def curated_row(session: AmlSession, image: ImageRun) -> catalog.CatalogEntry | None:
-    """The catalog row ``image`` was built from: by its base label, its /IMAGE_INFORMATION, or shared layers.
+def curated_row(
+    reference: str, info: ImageInfo, client: docker.DockerClient, labels: dict[str, str]
+) -> catalog.CatalogEntry | None:
+    """The catalog row an image was built from: by its base label, its /IMAGE_INFORMATION, or shared layers.
 
     Decided at collection, before any container runs: the file is read from a container created for
-    it and never started.
+    it (with ``labels``) and never started.
     """
-    client = session.client
-    assert client is not None
     return (
-        catalog.by_names(labelled_bases(image))
-        or catalog.named_in(engine.read_file(client, image.reference, IMAGE_INFORMATION, session.container_labels()))
-        or catalog.by_layers(list(image.info.layers), _local_catalog_images(session))
+        catalog.by_names(labelled_bases(info.labels))
+        or catalog.named_in(engine.read_file(client, reference, IMAGE_INFORMATION, labels))
+        or catalog.by_layers(list(info.layers), _local_catalog_images(client))
     )
 
 
-def _local_catalog_images(session: AmlSession) -> list[tuple[list[str], list[str]]]:
-    assert session.client is not None
-    return [(list(found.tags), list(found.layers)) for found in engine.local_images(session.client, "azureml/")]
+def _local_catalog_images(client: docker.DockerClient) -> list[tuple[list[str], list[str]]]:
+    return [(list(found.tags), list(found.layers)) for found in engine.local_images(client, "azureml/")]

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from pytest_amlimage.checks.check import CHANGES, ENDPOINT, FACT_PREFIX, IMAGE, LATENCY
+
 KINDS = ("removed", "downgraded", "upgraded", "added", "changed")
 
 
@@ -42,18 +44,18 @@ class RunReport:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record one of our check reports (the call phase, or a setup that failed); a pytest hook."""
         properties: dict[str, Any] = dict(report.user_properties)
-        image = properties.get("aml_image")
+        image = properties.get(IMAGE)
         if not isinstance(image, str) or (report.when != "call" and report.passed):
             return
         self.checks.setdefault(image, {})[report.nodeid.split("::", 1)[-1]] = report.outcome
-        self.facts[image] = {k: v for k, v in properties.items() if k.startswith("aml_")}
-        if "amlimage_changes" in properties:
-            found = properties["amlimage_changes"]
+        self.facts[image] = {k: v for k, v in properties.items() if k.startswith(FACT_PREFIX)}
+        if CHANGES in properties:
+            found = properties[CHANGES]
             self.changes[image] = {key: found.get(key) for key in ("against", "changes", "server_changes")}
-        if "amlimage_latency" in properties:
-            self.latency[image] = properties["amlimage_latency"]
-        if "amlimage_endpoint" in properties:
-            self.endpoint.setdefault(image, {}).update(properties["amlimage_endpoint"])
+        if LATENCY in properties:
+            self.latency[image] = properties[LATENCY]
+        if ENDPOINT in properties:
+            self.endpoint.setdefault(image, {}).update(properties[ENDPOINT])
 
     def has_changes(self) -> bool:
         return any(found["changes"] for found in self.changes.values())
@@ -92,7 +94,7 @@ class RunReport:
             f"{image}: the server runs {facts['aml_python_executable']}, but `python` on PATH is "
             f"{facts['aml_python_on_path']}; every fact here is the server's interpreter's"
             for image, facts in sorted(self.facts.items())
-            if facts.get("aml_python_on_path")
+            if facts.get(f"{FACT_PREFIX}python_on_path")
         ]
         for image, found in sorted(self.endpoint.items()):
             if "base" in found:

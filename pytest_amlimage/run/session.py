@@ -13,8 +13,14 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
-from pytest_amlimage.checks import compare, dockerfile
+import pytest
+
+from pytest_amlimage.checks import dockerfile
+from pytest_amlimage.checks.assemble import Context, wanted_imports
 from pytest_amlimage.checks.base_age import Base
+from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
+from pytest_amlimage.checks.scoring import NEVER_ANSWERED
+from pytest_amlimage.config import catalog
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import samples
 from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
@@ -24,6 +30,7 @@ from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts, cuda, run_probe
+from pytest_amlimage.probe import snapshot as snapshots
 from pytest_amlimage.run import origin
 from pytest_amlimage.run.launch import DEFAULT_CPUS, plan_launch
 
@@ -48,7 +55,6 @@ class ImageRun:
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
         self._refused: str | None = None
-        self.wanted_imports: set[str] = set()  # distributions to import in the probe (the checks' expectations)
 
     @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
@@ -79,8 +85,8 @@ class ImageRun:
                     self._refused = f"the engine refused to start {self.reference}: {engine.reason(error)}"
                     raise CheckFailed(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
-                wanted, variables = sorted(self.wanted_imports), self.plan.probe_environment
-                self._facts = pool.submit(run_probe, self._container, wanted, variables)
+                variables = self.plan.probe_environment
+                self._facts = pool.submit(run_probe, self._container, self.wanted_imports, variables)
 
                 if self.plan.serves and not self.plan.unreachable:
                     settings = self.session.settings
@@ -118,7 +124,7 @@ class ImageRun:
         plan = dataclasses.replace(self.plan, serves=False, entrypoint=entrypoint, command=command)
         try:
             aside = self.session.start(plan)
-            return run_probe(aside, sorted(self.wanted_imports), plan.probe_environment)
+            return run_probe(aside, self.wanted_imports, plan.probe_environment)
         except Exception as error:
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
@@ -129,26 +135,44 @@ class ImageRun:
         return {library: cuda.resolve(evidence, library) for library in cuda.LIBRARIES}
 
     @functools.cached_property
+    def curated(self) -> catalog.CatalogEntry | None:
+        """The curated row the image is held to: the one named, or with ``auto`` the one it was built from."""
+        session, named = self.session, self.session.settings.curated
+        if named is None or named.lower() != "auto":
+            return catalog.find(named) if named else None
+        assert session.client is not None
+        return origin.curated_row(self.reference, self.info, session.client, session.container_labels())
+
+    @functools.cached_property
+    def wanted_imports(self) -> list[str]:
+        """The distributions the probe imports: those the version checks are about."""
+        return wanted_imports(self.session.settings, self.curated)
+
+    @functools.cached_property
     def base(self) -> Base | None:
         """The base this image was built from, and its date (see ``origin.base_of``), found once."""
-        return origin.base_of(self.session, self)
+        session, built_on = self.session, None
+        if self is session.built and session.dockerfile is not None:
+            built_on = session.settings.rebase or session.dockerfile.base
+        return origin.base_of(self.info, built_on, lambda: self.facts().image_information, session.client)
 
     @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
-        """The environment as compared against a baseline or lock (see ``compare``), computed once."""
-        return compare.snapshot(self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version)
+        """The environment as compared against a baseline or lock (see ``probe.snapshot``), computed once."""
+        return snapshots.snapshot(self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version)
 
     def properties(self) -> list[tuple[str, object]]:
         """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
-        found: list[tuple[str, object]] = [("aml_image", self.reference), ("aml_image_id", self.info.id)]
-        found += [("aml_digest", self.info.digests[0])] if self.info.digests else []
+        fact = FACT_PREFIX
+        found: list[tuple[str, object]] = [(IMAGE, self.reference), (f"{fact}image_id", self.info.id)]
+        found += [(f"{fact}digest", self.info.digests[0])] if self.info.digests else []
         if self._facts is not None and self._facts.done():
             facts = self._settled_facts  # what the checks saw: the aside probe's when the first one died
-            found.append(("aml_python", facts.python_version or ""))
-            found.append(("aml_python_executable", facts.python_executable or ""))
-            found += [("aml_python_on_path", facts.python_on_path)] if facts.python_on_path else []
-            found += [(f"aml_{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())]
-            found += [(f"aml_{n}", r.version or "none") for n, r in self.gpu.items()]
+            found.append((f"{fact}python", facts.python_version or ""))
+            found.append((f"{fact}python_executable", facts.python_executable or ""))
+            found += [(f"{fact}python_on_path", facts.python_on_path)] if facts.python_on_path else []
+            found += [(f"{fact}{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())]
+            found += [(f"{fact}{n}", r.version or "none") for n, r in self.gpu.items()]
         return found
 
     def readiness(self) -> Readiness:
@@ -156,6 +180,23 @@ class ImageRun:
         if self._ready is None:
             return Readiness(0.0, self.plan.unreachable or NO_SERVER)
         return self._ready.result()
+
+    def serving_readiness(self) -> Readiness:
+        """How the server came up; a skip when the image has nothing to serve."""
+        if not self.plan.serves:
+            raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
+        return self.readiness()
+
+    def serving(self, *, detailed: bool = False) -> containers.AmlContainer:
+        """The container once its server answers; a skip when there is nothing to serve.
+
+        ``detailed``: a server that never answered fails with its cause (liveness); otherwise with a pointer to it.
+        """
+        readiness = self.serving_readiness()
+        if readiness.error and not detailed:
+            raise CheckFailed(NEVER_ANSWERED)
+        readiness.raise_for_error()
+        return self.container()
 
 
 NO_SERVER = (
@@ -215,7 +256,7 @@ class AmlSession:
             self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
             self._start_baseline()
         if self.settings.lock and not self.settings.lock_update:
-            self.lock = compare.read_lock(self.settings.lock)
+            self.lock = snapshots.read_lock(self.settings.lock)
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
@@ -247,6 +288,11 @@ class AmlSession:
     def _image(self, reference: str) -> ImageInfo:
         assert self.client is not None
         return engine.require_image(self.client, reference)
+
+    def context(self, image: ImageRun) -> Context:
+        """What the checks of ``image`` are assembled from, beside the image itself."""
+        built_from = self.dockerfile if image is self.built else None
+        return Context(built_from, image.curated, tuple(self.samples), self.baseline, self.lock)
 
     @functools.cached_property
     def dockerfile(self) -> dockerfile.Dockerfile | None:

@@ -36,7 +36,7 @@ def serves_script(said: list[str]) -> bool:
 
 
 def server_port(said: list[str]) -> int | None:
-    """The port ``azmlinfsrv --port N`` in the command listens on (None: the server's default, 5001)."""
+    """The port ``azmlinfsrv --port N`` in the command listens on (None: the server's default, ``SERVER_PORT``)."""
     port = _option(said, "--port") if _runs_server(said) else None
     return int(port) if port is not None and port.isdigit() else None
 

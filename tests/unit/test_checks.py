@@ -1,6 +1,7 @@
 import pytest
 
-from pytest_amlimage.checks import versions as checks
+from pytest_amlimage.checks import versions
+from pytest_amlimage.checks.user import app_permissions, non_root
 from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.errors import AmlUsageError, CheckFailed
 from pytest_amlimage.probe import Distribution, Facts
@@ -16,12 +17,12 @@ def facts(uid: int | None = 1000, **versions: str) -> Facts:
 @pytest.mark.parametrize("user", ["", "root", "0", "root:root", "0:0", "root:1000"])
 def test_root_users_fail_with_the_fix(user: str) -> None:
     with pytest.raises(CheckFailed, match="image runs as root .*add `USER dockeruser` after your root steps"):
-        checks.non_root(user, facts())
+        non_root(user, facts())
 
 
 def test_root_message_quotes_the_config() -> None:
     with pytest.raises(CheckFailed) as failed:
-        checks.non_root("root:root", facts())
+        non_root("root:root", facts())
     assert str(failed.value) == (
         "image runs as root (Config.User is 'root:root'); add `USER dockeruser` after your root steps"
     )
@@ -29,16 +30,16 @@ def test_root_message_quotes_the_config() -> None:
 
 def test_a_name_resolving_to_uid_0_fails() -> None:
     with pytest.raises(CheckFailed, match="'admin' resolves to uid 0"):
-        checks.non_root("admin", facts(uid=0))
+        non_root("admin", facts(uid=0))
 
 
 def test_unknown_uid_fails() -> None:
     with pytest.raises(CheckFailed, match="could not read the uid"):
-        checks.non_root("dockeruser", facts(uid=None))
+        non_root("dockeruser", facts(uid=None))
 
 
 def test_dockeruser_passes() -> None:
-    checks.non_root("dockeruser", facts(uid=1001))
+    non_root("dockeruser", facts(uid=1001))
 
 
 def test_version_failure_says_found_expected_and_source() -> None:
@@ -48,27 +49,27 @@ def test_version_failure_says_found_expected_and_source() -> None:
         CheckFailed,
         match=r"numpy 2\.0\.1 does not satisfy ==1\.20\.1 \(expected by --aml-curated AzureML-pytorch-1\.6\)",
     ):
-        checks.version(expected, facts(numpy="2.0.1"))
+        versions.version(expected, facts(numpy="2.0.1"))
     with pytest.raises(CheckFailed, match="numpy is not installed"):
-        checks.version(expected, facts())
-    checks.version(expected, facts(numpy="1.20.1"))
+        versions.version(expected, facts())
+    versions.version(expected, facts(numpy="1.20.1"))
 
 
 def test_version_without_python_says_why() -> None:
     expected = parse_expectation("numpy==1.20.1", "x")
     assert expected is not None
     with pytest.raises(CheckFailed, match="cannot check numpy: no python"):
-        checks.version(expected, Facts(uid=1000, python_error="no python on PATH"))
+        versions.version(expected, Facts(uid=1000, python_error="no python on PATH"))
 
 
 def test_the_curated_rows_python_serves() -> None:
-    checks.python("3.11", "--aml-curated minimal-py311-inference", Facts(uid=1000, python_version="3.11.2"))
+    versions.python("3.11", "--aml-curated minimal-py311-inference", Facts(uid=1000, python_version="3.11.2"))
     with pytest.raises(CheckFailed, match=r"Python 3\.12\.1 serves score\.py \(/opt/env/bin/python\), but "
                        r"--aml-curated minimal-py311-inference is Python 3\.11"):
         facts = Facts(uid=1000, python_version="3.12.1", python_executable="/opt/env/bin/python")
-        checks.python("3.11", "--aml-curated minimal-py311-inference", facts)
+        versions.python("3.11", "--aml-curated minimal-py311-inference", facts)
     with pytest.raises(CheckFailed, match=r"^Python 3\.11\.0 serves score\.py, but row is Python 3\.1:"):
-        checks.python("3.1", "row", Facts(uid=1000, python_version="3.11.0"))
+        versions.python("3.1", "row", Facts(uid=1000, python_version="3.11.0"))
 
 
 def test_framework_must_import_with_a_matching_version() -> None:
@@ -79,13 +80,13 @@ def test_framework_must_import_with_a_matching_version() -> None:
         distributions={"scikit-learn": Distribution("scikit-learn", "1.5.2")},
         frameworks={"sklearn": {"version": "1.5.2"}},
     )
-    checks.framework(expected, "sklearn", ok)
+    versions.framework(expected, "sklearn", ok)
     broken = Facts(uid=1, distributions=ok.distributions, frameworks={"sklearn": {"error": "ImportError: libgomp"}})
     with pytest.raises(CheckFailed, match="installed but `import sklearn` fails:\nImportError: libgomp"):
-        checks.framework(expected, "sklearn", broken)
+        versions.framework(expected, "sklearn", broken)
     shadowed = Facts(uid=1, distributions=ok.distributions, frameworks={"sklearn": {"version": "0.24.1"}})
     with pytest.raises(CheckFailed, match="reports 0.24.1"):
-        checks.framework(expected, "sklearn", shadowed)
+        versions.framework(expected, "sklearn", shadowed)
 
 
 def test_conflicts_like_pip_check() -> None:
@@ -102,13 +103,13 @@ def test_conflicts_like_pip_check() -> None:
         },
         broken_distributions=("no Name in the metadata of /x/broken-1.0.dist-info",),
     )
-    assert checks.conflicts(state) == [
+    assert versions.conflicts(state) == [
         "broken metadata: no Name in the metadata of /x/broken-1.0.dist-info",
         "app 1.0 has requirement numpy<1.20, but you have numpy 1.26.4",
         "app 1.0 requires missing-pkg, which is not installed",
     ]
     with pytest.raises(CheckFailed, match="pip install -r requirements.txt"):
-        checks.pip_check(state)
+        versions.pip_check(state)
 
 
 def test_requirements_file_pins_must_hold() -> None:
@@ -120,11 +121,11 @@ def test_requirements_file_pins_must_hold() -> None:
         "",
         "onlylinux; sys_platform == 'win32'",
     ]
-    checks.requirements(lines, "requirements.txt", facts(numpy="1.26.4", pandas="2.2.3"))
+    versions.requirements(lines, "requirements.txt", facts(numpy="1.26.4", pandas="2.2.3"))
     with pytest.raises(CheckFailed, match="requirements.txt has requirement numpy==1.26.4, but you have numpy 2.1.3"):
-        checks.requirements(lines, "requirements.txt", facts(numpy="2.1.3", pandas="2.2.3"))
+        versions.requirements(lines, "requirements.txt", facts(numpy="2.1.3", pandas="2.2.3"))
     with pytest.raises(AmlUsageError, match="requirements.txt:1: cannot read"):
-        checks.requirements(["numpy=="], "requirements.txt", facts())
+        versions.requirements(["numpy=="], "requirements.txt", facts())
 
 
 def test_app_permissions() -> None:
@@ -132,7 +133,7 @@ def test_app_permissions() -> None:
         uid=1000,
         folders={"app_root": {"path": "/var/azureml-app", "exists": True, "readable": True, "world_writable": []}},
     )
-    checks.app_permissions(good)
+    app_permissions(good)
     bad = Facts(
         uid=1000,
         folders={
@@ -146,12 +147,12 @@ def test_app_permissions() -> None:
         },
     )
     with pytest.raises(CheckFailed, match="not readable by uid 1000\n/var/azureml-app/x is world-writable"):
-        checks.app_permissions(bad)
+        app_permissions(bad)
 
 
 @pytest.mark.parametrize(("name", "owner"), [("dockeruser", "dockeruser"), (None, "12345")])
 def test_runit_folders_the_user_cannot_write_name_the_chown_for_that_user(name: str | None, owner: str) -> None:
     facts = Facts(uid=12345, user_name=name, runtime_folders=[{"path": "/var/runit", "writable": False, "owner": 0}])
     with pytest.raises(CheckFailed, match=f"as root: RUN chown -R {owner} /var/runit"):
-        checks.app_permissions(facts)
-    checks.app_permissions(facts, runit=False)  # a server started without runsvdir does not need them
+        app_permissions(facts)
+    app_permissions(facts, runit=False)  # a server started without runsvdir does not need them

@@ -1,9 +1,10 @@
 import pytest
 
-from pytest_amlimage.checks import compare
+from pytest_amlimage.checks import baseline
 from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.endpoint import server_changes
 from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import snapshot
 
 OLD = {
     "python": "3.11.2",
@@ -24,7 +25,7 @@ NEW = {
 
 
 def test_diff_names_every_kind_of_change() -> None:
-    changes = {(c.kind, c.name, c.old, c.new) for c in compare.diff(OLD, NEW)}
+    changes = {(c.kind, c.name, c.old, c.new) for c in snapshot.diff(OLD, NEW)}
     assert changes == {
         ("changed", "python", "3.11.2", "3.11.9"),
         ("changed", "cuda", "11.0.3", "12.1.0"),
@@ -34,26 +35,26 @@ def test_diff_names_every_kind_of_change() -> None:
         ("removed", "six", "1.16.0", None),
         ("added", "tqdm", None, "4.0"),
     }
-    assert compare.diff(OLD, OLD) == []
+    assert snapshot.diff(OLD, OLD) == []
 
 
 def test_policies_and_allowances() -> None:
-    changes = compare.diff(OLD, NEW)
+    changes = snapshot.diff(OLD, NEW)
     with pytest.raises(CheckFailed, match="six 1.16.0"):
-        compare.no_removed(changes, (), "baseline x")
-    compare.no_removed(changes, ("six",), "baseline x")
+        baseline.no_removed(changes, (), "baseline x")
+    baseline.no_removed(changes, ("six",), "baseline x")
     with pytest.raises(CheckFailed, match="click 8.5.1 -> 8.1.7"):
-        compare.no_downgrade(changes, (), "baseline x")
+        baseline.no_downgrade(changes, (), "baseline x")
     with pytest.raises(CheckFailed, match="numpy 1.26.4 -> 2.1.3"):
-        compare.no_major_bump(changes, (), "baseline x")
+        baseline.no_major_bump(changes, (), "baseline x")
     allow = parse_expectation("numpy>=2", "--aml-allow")
     assert allow is not None
-    compare.no_major_bump(changes, (allow,), "baseline x")
+    baseline.no_major_bump(changes, (allow,), "baseline x")
     with pytest.raises(CheckFailed, match="cuda 11.0.3 -> 12.1.0"):
-        compare.same_cuda_major(OLD, NEW, "baseline x")
-    compare.same_user(OLD, NEW, "baseline x")
+        baseline.same_cuda_major(OLD, NEW, "baseline x")
+    baseline.same_user(OLD, NEW, "baseline x")
     with pytest.raises(CheckFailed, match="runs as root"):
-        compare.same_user({"user": "root (uid 0)"}, {"user": "root (uid 0)"}, "lock x")
+        baseline.same_user({"user": "root (uid 0)"}, {"user": "root (uid 0)"}, "lock x")
 
 
 def found_in(lines: list[str]) -> str:
@@ -62,14 +63,14 @@ def found_in(lines: list[str]) -> str:
 
 
 def test_the_servers_breaking_changes_between_two_versions_either_way() -> None:
-    up = [compare.Change("upgraded", "azureml-inference-server-http", "0.8.4.2", "1.4.1")]
-    found = compare.server_breaking_changes(up)
+    up = [snapshot.Change("upgraded", "azureml-inference-server-http", "0.8.4.2", "1.4.1")]
+    found = baseline.server_breaking_changes(up)
     assert [line.split(":")[0] for line in found] == ["1.0.0", "1.1.0", "1.4.0", "1.4.1"]
     assert "rawhttp" in found[2] and "azureml.contrib.services" in found[3]
     assert server_changes.behind_import("opencensus.ext.azure") == found_in(server_changes.between("1.4.1", "1.5.1"))
     assert server_changes.behind_import("azureml.core") is None
-    back = [compare.Change("downgraded", "azureml-inference-server-http", "1.5.1", "1.4.1")]
-    assert compare.server_breaking_changes(back) == [
+    back = [snapshot.Change("downgraded", "azureml-inference-server-http", "1.5.1", "1.4.1")]
+    assert baseline.server_breaking_changes(back) == [
         "1.5.0: OpenTelemetry replaces OpenCensus: logging or tracing set up with OpenCensus breaks"
     ]
-    assert compare.server_breaking_changes([compare.Change("upgraded", "numpy", "1.26.4", "2.0.0")]) == []
+    assert baseline.server_breaking_changes([snapshot.Change("upgraded", "numpy", "1.26.4", "2.0.0")]) == []

@@ -1,5 +1,7 @@
 import pytest
 
+from pytest_amlimage.checks import gpu
+from pytest_amlimage.config.expectations import parse_library_expectation
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Evidence, cuda
 
@@ -29,7 +31,7 @@ def test_two_cudnns_coexist_and_the_frameworks_one_wins() -> None:
     cudnn = cuda.resolve(with_torch, "cudnn")
     assert (cudnn.version, cudnn.origin, cudnn.contradictions) == ("9.19.0.56", "pip", ())
     assert cuda.resolve(with_torch, "cuda").version == "13.0.2"  # the toolkit version, as the catalog states it
-    cuda.check_framework_build(cuda.resolve(with_torch, "cuda"))
+    gpu.check_framework_build(cuda.resolve(with_torch, "cuda"))
 
 
 def test_without_a_framework_the_system_installation_wins() -> None:
@@ -48,36 +50,36 @@ def test_an_environment_that_disagrees_with_its_library_is_a_contradiction() -> 
         "CUDA [system]: 11.0.3 from env CUDA_VERSION contradicts 12.9.79 from /usr/local/cuda/version.json cuda_cudart",
     )
     with pytest.raises(CheckFailed, match="fix the ENV lines"):
-        cuda.check_consistent([resolution])
+        gpu.check_consistent([resolution])
 
 
 def test_toolkit_and_cudart_versions_agree_on_major_minor() -> None:
-    cuda.check_consistent([cuda.resolve(NVIDIA_IMAGE, "cuda")])
+    gpu.check_consistent([cuda.resolve(NVIDIA_IMAGE, "cuda")])
 
 
 def test_expectations_with_specifiers_and_none() -> None:
     resolved = cuda.resolve(NVIDIA_IMAGE, "cuda")
     for text in ("13.0.2", "==13.0.*", ">=13"):
-        expected = cuda.parse_expectation(text, "--aml-cuda", "cuda")
+        expected = parse_library_expectation(text, "--aml-cuda", "cuda")
         assert expected is not None
-        cuda.check_version(expected, resolved)
-    wrong = cuda.parse_expectation("11.0.3", "--aml-curated X", "cuda")
+        gpu.check_version(expected, resolved)
+    wrong = parse_library_expectation("11.0.3", "--aml-curated X", "cuda")
     assert wrong is not None
     with pytest.raises(
         CheckFailed, match=r"CUDA 13.0.2 \(system\) does not satisfy ==11\.0\.3\.\* \(expected by --aml-curated X\)"
     ):
-        cuda.check_version(wrong, resolved)
-    none = cuda.parse_expectation("none", "--aml-cuda", "cuda")
+        gpu.check_version(wrong, resolved)
+    none = parse_library_expectation("none", "--aml-cuda", "cuda")
     assert none is not None
-    cuda.check_version(none, cuda.resolve([], "cuda"))
+    gpu.check_version(none, cuda.resolve([], "cuda"))
     with pytest.raises(CheckFailed, match="expected no CUDA runtime"):
-        cuda.check_version(none, resolved)
+        gpu.check_version(none, resolved)
 
 
 def test_framework_built_for_another_cuda_major() -> None:
     evidence = [*NVIDIA_IMAGE, ev("cuda", "framework", "torch build", "12.1")]
     with pytest.raises(CheckFailed, match="torch build is for CUDA 12.1, but the image's CUDA runtime is 13.x"):
-        cuda.check_framework_build(cuda.resolve(evidence, "cuda"))
+        gpu.check_framework_build(cuda.resolve(evidence, "cuda"))
 
 
 def test_cuda_claimed_by_the_environment_but_absent_is_not_a_runtime() -> None:
@@ -92,10 +94,10 @@ def test_cuda_claimed_by_the_environment_but_absent_is_not_a_runtime() -> None:
     assert resolution.contradictions == (
         "CUDA_VERSION names 11.0.3, but no CUDA 11 runtime is in the image; the runtime present is 12.9 (pip)",
     )
-    expected = cuda.parse_expectation("11.0.3", "--aml-cuda", "cuda")
+    expected = parse_library_expectation("11.0.3", "--aml-cuda", "cuda")
     assert expected is not None
     with pytest.raises(CheckFailed, match=r"CUDA 12.9.79 \(pip\) does not satisfy ==11\.0\.3\.\*"):
-        cuda.check_version(expected, resolution)
+        gpu.check_version(expected, resolution)
 
 
 def test_an_environment_that_agrees_with_the_wheel_is_no_contradiction() -> None:
@@ -122,5 +124,5 @@ def test_an_environment_that_agrees_with_the_wheel_is_no_contradiction() -> None
     ],
 )
 def test_bare_versions_are_prefixes_and_operators_are_pep_440(text: str, found: str, holds: bool) -> None:
-    expected = cuda.parse_expectation(text, "--aml-cuda", "cuda")
+    expected = parse_library_expectation(text, "--aml-cuda", "cuda")
     assert expected is not None and expected.satisfied_by(found) is holds

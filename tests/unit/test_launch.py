@@ -25,9 +25,9 @@ def test_entry_script_and_model_are_mounted_as_an_online_deployment_does(tmp_pat
     script = tmp_path / "code" / "score.py"
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights.json").write_text("{}")
-    settings = Settings(entry_script=script, model_dir=tmp_path / "model", port=8080)
+    settings = Settings(entry_script=script, model_dir=tmp_path / "model")
     plan = plan_launch(settings, "img:1", ImageInfo())
-    assert plan.serves and plan.port == 5001  # the endpoint's routes, not --aml-port, once settings are loaded
+    assert plan.serves and plan.port == 5001  # the endpoint's scoring route
     model_dir = f"/var/azureml-app/azureml-models/{anonymous_name(tmp_path / 'model')}/1"  # unnamed: its hash
     assert plan.mounts == {
         str(tmp_path / "code"): "/var/azureml-app/code",

@@ -45,7 +45,8 @@ def spec(tmp_path: Path, text: str) -> str:
 
 def test_defaults_come_from_the_option_table(tmp_path: Path) -> None:
     found = settings(tmp_path)
-    assert (found.port, found.ready_timeout, found.score_timeout) == (5001, 310.0, 60.0)  # ready: the probe budget
+    timeouts = (found.ready_timeout, found.score_timeout)
+    assert found.endpoint.scoring_route.port == 5001 and timeouts == (310.0, 60.0)  # ready: the probe budget
     assert (found.memory, found.cpus, found.rtol, found.atol) == ("4g", None, 1e-6, 1e-9)  # cpus: the engine's
     assert found == Settings()
     assert all(BY_NAME[name].default is not None for name in ("port", "memory", "score_timeout"))

@@ -10,10 +10,10 @@ import pytest
 from pytest_amlimage.checks.assemble import checks_for
 from pytest_amlimage.config.deployment import Endpoint
 from pytest_amlimage.config.expectations import parse_expectation
+from pytest_amlimage.config.expectations import parse_library_expectation as cuda_expectation
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.probe.cuda import parse_expectation as cuda_expectation
 from pytest_amlimage.run.session import AmlSession, ImageRun
 
 BASE = [
@@ -39,7 +39,7 @@ def session() -> Iterator[AmlSession]:
 def ids(session: AmlSession, settings: Settings, info: ImageInfo | None = None) -> list[str]:
     session.settings = settings
     image = ImageRun(session, "img:1", info or ImageInfo())
-    return [check.id for check in checks_for(image, settings)]
+    return [check.id for check in checks_for(image, settings, session.context(image))]
 
 
 def test_a_plain_image_gets_the_base_checks(session: AmlSession) -> None:
@@ -130,7 +130,7 @@ def test_a_failed_build_shows_only_the_dockerfile_checks_and_the_build(session: 
     dockerfile.write_text("FROM mcr.microsoft.com/azureml/minimal-py312-inference:latest\n")
     session.settings = settings = Settings(build=dockerfile)
     session.built = image = ImageRun(session, "img:1", ImageInfo(), build_error="step 2 failed")
-    assert [c.id for c in checks_for(image, settings)] == [
+    assert [c.id for c in checks_for(image, settings, session.context(image))] == [
         "dockerfile[last-user]",
         "dockerfile[entry-paths]",
         "dockerfile[base-image]",

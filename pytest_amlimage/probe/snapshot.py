@@ -1,4 +1,4 @@
-"""Upgrade regression: an image's environment as a snapshot, the diff of two, and the policies on it."""
+"""An image's environment as a snapshot (the lock file's content), and the changes between two."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from pytest_amlimage.config.expectations import Expectation
-from pytest_amlimage.endpoint import server_changes
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.errors import AmlUsageError, CheckFailed
+from pytest_amlimage.errors import AmlUsageError
 from pytest_amlimage.probe import Facts
 
-WATCHED = ("numpy", "pandas", "torch", "tensorflow", "scikit-learn", "onnxruntime", "xgboost")
 FIELDS = ("python", "os", "user", "cuda", "cudnn", "ports")
 
 
@@ -69,63 +66,6 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         else:
             changes += [c for c in [_version_change(name, before[name], after[name])] if c]
     return changes
-
-
-def _allowed(change: Change, allowances: tuple[Expectation, ...]) -> bool:
-    return any(a.name == change.name and change.new and a.satisfied_by(change.new) for a in allowances)
-
-
-def _major(version: str | None) -> int | None:
-    try:
-        return Version(version).major if version else None
-    except InvalidVersion:
-        return None
-
-
-def no_removed(changes: list[Change], allowed: tuple[str, ...], against: str) -> None:
-    found = [c for c in changes if c.kind == "removed" and c.name not in allowed]
-    if found:
-        lines = "\n".join(f"  {c.name} {c.old}" for c in found)
-        raise CheckFailed(f"removed since {against}:\n{lines}\nreinstall them, or allow: --aml-allow-removed NAME")
-
-
-def no_downgrade(changes: list[Change], allowances: tuple[Expectation, ...], against: str) -> None:
-    found = [c for c in changes if c.kind == "downgraded" and not _allowed(c, allowances)]
-    if found:
-        lines = "\n".join(f"  {c.name} {c.old} -> {c.new}" for c in found)
-        raise CheckFailed(f"downgraded since {against}:\n{lines}\npin them back, or allow: --aml-allow 'NAME==VERSION'")
-
-
-def no_major_bump(changes: list[Change], allowances: tuple[Expectation, ...], against: str) -> None:
-    found = [
-        c
-        for c in changes
-        if c.kind == "upgraded" and c.name in WATCHED and _major(c.new) != _major(c.old) and not _allowed(c, allowances)
-    ]
-    if found:
-        lines = "\n".join(f"  {c.name} {c.old} -> {c.new}" for c in found)
-        raise CheckFailed(f"major version bumps since {against}:\n{lines}\nallow one: --aml-allow 'NAME>=MAJOR'")
-
-
-def same_user(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
-    if old.get("user") != new.get("user"):
-        raise CheckFailed(f"the image user changed since {against}: {old.get('user')} -> {new.get('user')}")
-    if "(uid 0)" in str(new.get("user")):
-        raise CheckFailed(f"the image runs as root: {new.get('user')}")
-
-
-def same_cuda_major(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
-    found = [f"{k} {old.get(k)} -> {new.get(k)}" for k in ("cuda", "cudnn") if _major(old.get(k)) != _major(new.get(k))]
-    if found:
-        raise CheckFailed(f"CUDA/cuDNN major changed since {against}: " + "; ".join(found))
-
-
-def server_breaking_changes(changes: list[Change]) -> list[str]:
-    """The inference server's breaking changes crossed between the two versions (upgrading or going back)."""
-    moved = next((c for c in changes if c.name == server_changes.package() and c.old and c.new), None)
-    if moved is None or moved.old is None or moved.new is None:
-        return []
-    return server_changes.between(moved.old, moved.new)
 
 
 def read_lock(path: Path) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""Who the image runs as, and what that user may read and write."""
+
+from __future__ import annotations
+
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Facts
+
+ROOT_NAMES = {"", "root", "0"}
+ROOT_FIX = "add `USER dockeruser` after your root steps"
+
+
+def is_root(user: str) -> bool:
+    """A Docker ``USER`` value (``name[:group]``) that means root; empty is root too."""
+    return user.split(":", 1)[0].strip() in ROOT_NAMES
+
+
+def non_root(config_user: str, facts: Facts) -> None:
+    """The image is configured for, and really runs as, a user other than uid 0."""
+    if is_root(config_user):
+        shown = f"Config.User is {config_user!r}" if config_user else "Config.User is empty, which means root"
+        raise CheckFailed(f"image runs as root ({shown}); {ROOT_FIX}")
+    if facts.uid is None:
+        reason = f": {facts.python_error}" if facts.python_error else ""
+        raise CheckFailed(f"could not read the uid inside the container (Config.User is {config_user!r}){reason}")
+    if facts.uid == 0:
+        raise CheckFailed(f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}")
+
+
+def app_permissions(facts: Facts, runit: bool = True) -> None:
+    """The app root and model are readable, nothing under them world-writable, and runit's folders writable.
+
+    ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
+    """
+    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")  # a uid without a name
+    problems = [
+        f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
+        f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"
+        for folder in (facts.runtime_folders if runit else ())
+        if not folder.get("writable")
+    ]
+    for label, folder in sorted(facts.folders.items()):
+        if not folder.get("exists"):
+            continue
+        if not folder.get("readable"):
+            problems.append(f"{folder['path']} ({label}) is not readable by uid {facts.uid}")
+        problems += [f"{path} is world-writable" for path in folder.get("world_writable", [])]
+    if problems:
+        raise CheckFailed(
+            "\n".join(problems) + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
+        )
