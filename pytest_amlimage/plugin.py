@@ -28,10 +28,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aml-image", "Azure ML inference image validation (pytest-amlimage)")
     for option in OPTIONS:
         if option.kind == "flag":
-            group.addoption(option.flag, action="store_true", dest=option.ini, default=False, help=option.described)
+            group.addoption(
+                option.flag,
+                action="store_true",
+                dest=option.ini,
+                default=False,
+                help=option.described,
+            )
         else:
             action = "append" if option.repeatable else "store"
-            group.addoption(option.flag, action=action, dest=option.ini, metavar=option.metavar, help=option.described)
+            group.addoption(
+                option.flag,
+                action=action,
+                dest=option.ini,
+                metavar=option.metavar,
+                help=option.described,
+            )
         if not option.cli_only:
             parser.addini(option.ini, option.described, type=option.ini_type)
 
@@ -67,7 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.stash[SESSION_KEY] = AmlSession(load(config))
     config.stash[REPORT_KEY] = run_report = RunReport()
-    config.pluginmanager.register(run_report, "amlimage-report")  # collects our reports as they arrive
+    config.pluginmanager.register(
+        run_report, "amlimage-report"
+    )  # collects our reports as they arrive
     if config.getoption("dist", None) == "load":
         # pytest-xdist: an image's checks share the scope "IMAGE::", so each image runs on one
         # worker and its container starts once (users' modules stay whole too).
@@ -78,7 +92,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     aml = session.config.stash.get(SESSION_KEY, None)
     if aml is not None and aml.settings.active:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        aml.begin(progress=reporter.write_line if reporter is not None else print, start_early=_alone(session.config))
+        aml.begin(
+            progress=reporter.write_line if reporter is not None else print,
+            start_early=_alone(session.config),
+        )
 
 
 def _alone(config: pytest.Config) -> bool:
@@ -88,13 +105,17 @@ def _alone(config: pytest.Config) -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     aml = config.stash.get(SESSION_KEY, None)
     if aml is not None:
         from pytest_amlimage.run.items import ImageCollector
 
         collectors = (
-            ImageCollector.from_parent(session, name=image.reference, nodeid=image.reference, image=image)
+            ImageCollector.from_parent(
+                session, name=image.reference, nodeid=image.reference, image=image
+            )
             for image in aml.images.values()
         )
         items[:0] = [item for collector in collectors for item in session.genitems(collector)]
@@ -115,17 +136,24 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.config.stash[REPORT_KEY].write(aml.settings.reports)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     run_report = config.stash.get(REPORT_KEY, None)
     if run_report is None:
         return
-    for title, lines in (("endpoint", run_report.endpoint_lines()), ("changes", run_report.terminal_lines())):
+    for title, lines in (
+        ("endpoint", run_report.endpoint_lines()),
+        ("changes", run_report.terminal_lines()),
+    ):
         if lines:
             terminalreporter.section(f"amlimage: {title}")
             for line in lines:
                 terminalreporter.write_line(line)
     if config.stash[SESSION_KEY].settings.lock and run_report.has_changes():
-        terminalreporter.write_line("accept these changes: re-run with --aml-lock-update, then commit the lock file")
+        terminalreporter.write_line(
+            "accept these changes: re-run with --aml-lock-update, then commit the lock file"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -136,7 +164,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def _session(request: pytest.FixtureRequest) -> AmlSession:
     aml = request.config.stash.get(SESSION_KEY, None)
     if aml is None or not aml.images:
-        pytest.fail("no image under test: pass --aml-image IMAGE (or set aml_image in ini)", pytrace=False)
+        pytest.fail(
+            "no image under test: pass --aml-image IMAGE (or set aml_image in ini)", pytrace=False
+        )
     return aml
 
 
@@ -166,4 +196,6 @@ def aml_scoring(request: pytest.FixtureRequest, aml_image: str) -> ScoringClient
 
     image = _session(request).images[aml_image]
     settings = image.session.settings
-    return ScoringClient(image.container(), image.readiness, settings.score_timeout, settings.endpoint.scoring_route)
+    return ScoringClient(
+        image.container(), image.readiness, settings.score_timeout, settings.endpoint.scoring_route
+    )

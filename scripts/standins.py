@@ -50,13 +50,17 @@ STANDINS = {
             "minimal-py39",
             ROOT / "standins/minimal",
             parent="debian:bullseye",
-            buildargs={"PACKAGES": "azureml-inference-server-http==0.8.4.2 numpy==1.26.4 pandas==2.2.3"},
+            buildargs={
+                "PACKAGES": "azureml-inference-server-http==0.8.4.2 numpy==1.26.4 pandas==2.2.3"
+            },
         ),
         StandIn(
             "minimal-py313",
             ROOT / "standins/minimal",
             parent="debian:trixie",
-            buildargs={"PACKAGES": "azureml-inference-server-http==1.5.1 numpy==2.3.5 pandas==2.3.3"},
+            buildargs={
+                "PACKAGES": "azureml-inference-server-http==1.5.1 numpy==2.3.5 pandas==2.3.3"
+            },
         ),
         StandIn("extended", ROOT / "examples/extend-prebuilt"),
         StandIn("rootuser", ROOT / "standins/rootuser"),
@@ -105,15 +109,23 @@ def ensure_debian(client: docker.DockerClient, suite: str) -> str:
         pass
     with tempfile.TemporaryDirectory(prefix="amlimage-rootfs-") as rootfs:
         print(f"standins: debootstrap {suite} into {rootfs}", flush=True)
-        subprocess.run(["debootstrap", "--variant=minbase", suite, rootfs], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", suite, rootfs],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["docker", "import", "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL
+        )
         if tar.wait() != 0:
             raise SystemExit("standins: tar of the root file system failed")
     return tag
 
 
-def _build(client: docker.DockerClient, standin: StandIn, parent_tag: str, content_hash: str) -> None:
+def _build(
+    client: docker.DockerClient, standin: StandIn, parent_tag: str, content_hash: str
+) -> None:
     with tempfile.TemporaryDirectory(prefix="amlimage-ctx-") as tmp:
         context = Path(tmp) / "ctx"
         shutil.copytree(standin.context, context, symlinks=True)
@@ -132,7 +144,9 @@ def _build(client: docker.DockerClient, standin: StandIn, parent_tag: str, conte
         for chunk in stream:
             if "error" in chunk:
                 print("".join(tail[-30:]), file=sys.stderr)
-                raise SystemExit(f"standins: building {standin.name} failed: {chunk['error'].strip()}")
+                raise SystemExit(
+                    f"standins: building {standin.name} failed: {chunk['error'].strip()}"
+                )
             text = chunk.get("stream", "")
             tail.append(text)
             if text.startswith("Step "):

@@ -14,7 +14,17 @@ from datetime import date
 from functools import partial
 from typing import Any, Protocol
 
-from pytest_amlimage.checks import base_age, baseline, dockerfile, gpu, image_config, scoring, server, user, versions
+from pytest_amlimage.checks import (
+    base_age,
+    baseline,
+    dockerfile,
+    gpu,
+    image_config,
+    scoring,
+    server,
+    user,
+    versions,
+)
 from pytest_amlimage.checks.base_age import BASE_LABELS, Base
 from pytest_amlimage.checks.check import Check, Later
 from pytest_amlimage.config.catalog import CatalogEntry
@@ -28,7 +38,10 @@ from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
 from pytest_amlimage.probe.snapshot import write_lock
 
-AZUREML_ENV = {"AZUREML_CONDA_ENVIRONMENT_PATH", "AZUREML_CONDA_DEFAULT_ENVIRONMENT"}  # set by the prebuilt images
+AZUREML_ENV = {
+    "AZUREML_CONDA_ENVIRONMENT_PATH",
+    "AZUREML_CONDA_DEFAULT_ENVIRONMENT",
+}  # set by the prebuilt images
 CUDA_IMAGE_ENV = ("CUDA_VERSION", "NV_CUDNN_VERSION", "CUDNN_VERSION", "NVIDIA_REQUIRE_CUDA")
 
 
@@ -76,18 +89,28 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
     facts = Later(image.facts)
     yield Check("non-root", user.non_root, (image.info.user, facts))
     yield Check("app-permissions", user.app_permissions, (facts, image.plan.runit))
-    yield Check("image-config", image_config.image_config, (image.info, settings.endpoint.environment))
-    if context.built_from or set(BASE_LABELS) & set(image.info.labels) or AZUREML_ENV & set(image.info.env):
+    yield Check(
+        "image-config", image_config.image_config, (image.info, settings.endpoint.environment)
+    )
+    if (
+        context.built_from
+        or set(BASE_LABELS) & set(image.info.labels)
+        or AZUREML_ENV & set(image.info.env)
+    ):
         today, found = date.today(), partial(getattr, image, "base")
         properties = partial(base_age.base_properties, found, settings.max_base_age, today)
-        yield Check("base-age", base_age.base_age, (Later(found), settings.max_base_age, today), properties)
+        yield Check(
+            "base-age", base_age.base_age, (Later(found), settings.max_base_age, today), properties
+        )
     yield from _version_checks(image, settings, context.curated)
     yield from _gpu_checks(image, settings, context.curated)
     yield from _scoring_checks(image, settings, context)
     yield from _regression_checks(image, settings, context)
 
 
-def _dockerfile_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
+def _dockerfile_checks(
+    image: ImageUnderTest, settings: Settings, context: Context
+) -> Iterator[Check]:
     """Static checks of the Dockerfile --aml-build built, before anything runs."""
     parsed = context.built_from
     if parsed is None:
@@ -99,7 +122,9 @@ def _dockerfile_checks(image: ImageUnderTest, settings: Settings, context: Conte
         yield Check("build", dockerfile.build_failed, (image.build_error,))
 
 
-def _version_checks(image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None) -> Iterator[Check]:
+def _version_checks(
+    image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None
+) -> Iterator[Check]:
     """The curated row's expectations, overridden by the user's; the framework's apart."""
     facts = Later(image.facts)
     if settings.curated and entry is None:
@@ -119,7 +144,9 @@ def _version_checks(image: ImageUnderTest, settings: Settings, entry: CatalogEnt
         yield Check("requirements", versions.requirements, (lines, str(path), facts))
 
 
-def _gpu_checks(image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None) -> Iterator[Check]:
+def _gpu_checks(
+    image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None
+) -> Iterator[Check]:
     """CUDA/cuDNN checks: for expectations given, or for images that say they carry CUDA."""
     expected = {
         "cuda": settings.cuda or (entry.cuda_expectation("cuda") if entry else None),
@@ -127,11 +154,21 @@ def _gpu_checks(image: ImageUnderTest, settings: Settings, entry: CatalogEntry |
     }
     for library, expectation in expected.items():
         if expectation is not None:
-            yield Check(library, gpu.check_version, (expectation, Later(partial(_resolved, image, library))))
+            yield Check(
+                library, gpu.check_version, (expectation, Later(partial(_resolved, image, library)))
+            )
     claims_cuda = settings.endpoint.gpu or any(name in image.info.env for name in CUDA_IMAGE_ENV)
-    if claims_cuda or settings.gpu or any(e is not None and e.text != "none" for e in expected.values()):
-        yield Check("cuda-consistency", gpu.check_consistent, (Later(lambda: list(image.gpu.values())),))
-        yield Check("cuda-framework", gpu.check_framework_build, (Later(partial(_resolved, image, "cuda")),))
+    if (
+        claims_cuda
+        or settings.gpu
+        or any(e is not None and e.text != "none" for e in expected.values())
+    ):
+        yield Check(
+            "cuda-consistency", gpu.check_consistent, (Later(lambda: list(image.gpu.values())),)
+        )
+        yield Check(
+            "cuda-framework", gpu.check_framework_build, (Later(partial(_resolved, image, "cuda")),)
+        )
     if settings.gpu:
         container = Later(image.container)
         yield Check("gpu-visible", gpu.check_gpu_visible, (container,))
@@ -148,23 +185,39 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
     plan, endpoint, samples = image.plan, settings.endpoint, list(context.samples)
     own_server = settings.command is not None or endpoint.custom_container
-    own_script = plan.probe_environment.get("AZUREML_ENTRY_SCRIPT")  # the start command's --entry_script
+    own_script = plan.probe_environment.get(
+        "AZUREML_ENTRY_SCRIPT"
+    )  # the start command's --entry_script
     if own_script or (plan.serves and not own_server):  # azmlinfsrv serves
         yield Check("server", server.server, (Later(image.facts),))
         if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:
             yield Check("entry-script", server.entry_script, (Later(image.facts),))
     serving, workers = Later(image.serving), endpoint.workers(image.info.env)
-    yield Check("liveness", scoring.liveness, (Later(partial(image.serving, detailed=True)), endpoint))
+    yield Check(
+        "liveness", scoring.liveness, (Later(partial(image.serving, detailed=True)), endpoint)
+    )
     budget_properties = partial(scoring.probe_properties, image.readiness, endpoint)
-    yield Check("probe-budget", scoring.probe_budget, (Later(image.serving_readiness), endpoint), budget_properties)
+    yield Check(
+        "probe-budget",
+        scoring.probe_budget,
+        (Later(image.serving_readiness), endpoint),
+        budget_properties,
+    )
     for sample in samples:
         yield Check(f"score[{sample.name}]", scoring.score, (serving, sample, settings))
     if samples:
         measured: dict[str, Any] = {}
-        yield Check("liveness-under-load", scoring.liveness_under_load, (serving, samples[0], settings))
+        yield Check(
+            "liveness-under-load", scoring.liveness_under_load, (serving, samples[0], settings)
+        )
         count = scoring.concurrency_level(endpoint, workers)
         properties = partial(scoring.concurrency_properties, measured)
-        yield Check("concurrency", scoring.concurrency, (serving, samples[0], settings, count, measured), properties)
+        yield Check(
+            "concurrency",
+            scoring.concurrency,
+            (serving, samples[0], settings, count, measured),
+            properties,
+        )
     yield Check("bad-request", scoring.bad_request, (serving, settings))
     yield Check("swagger", scoring.swagger, (serving, samples, settings))
     yield Check("stable", scoring.stable, (serving, workers))
@@ -174,25 +227,47 @@ def _side(image: ImageUnderTest) -> baseline.Side:
     return baseline.Side(image.reference, partial(getattr, image, "snapshot"), image.serving)
 
 
-def _regression_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
+def _regression_checks(
+    image: ImageUnderTest, settings: Settings, context: Context
+) -> Iterator[Check]:
     """Against a baseline image or a lock file; or, with --aml-lock-update, writing the lock."""
     if settings.lock_update and settings.lock is not None:
-        yield Check("lock-update", write_lock, (settings.lock, Later(partial(getattr, image, "snapshot"))))
+        yield Check(
+            "lock-update", write_lock, (settings.lock, Later(partial(getattr, image, "snapshot")))
+        )
         return
     if context.baseline is None and context.lock is None:
         return
     old = _side(context.baseline) if context.baseline is not None else None
     comparison = baseline.Comparison(_side(image), old, context.lock, settings.lock)
-    on_changes, on_snapshots, props = baseline.on_changes, baseline.on_snapshots, comparison.properties
-    yield Check("baseline[removed]", on_changes, (baseline.no_removed, comparison, settings.allow_removed), props)
-    yield Check("baseline[downgrades]", on_changes, (baseline.no_downgrade, comparison, settings.allow), props)
-    yield Check("baseline[major]", on_changes, (baseline.no_major_bump, comparison, settings.allow), props)
+    on_changes, on_snapshots, props = (
+        baseline.on_changes,
+        baseline.on_snapshots,
+        comparison.properties,
+    )
+    yield Check(
+        "baseline[removed]",
+        on_changes,
+        (baseline.no_removed, comparison, settings.allow_removed),
+        props,
+    )
+    yield Check(
+        "baseline[downgrades]",
+        on_changes,
+        (baseline.no_downgrade, comparison, settings.allow),
+        props,
+    )
+    yield Check(
+        "baseline[major]", on_changes, (baseline.no_major_bump, comparison, settings.allow), props
+    )
     yield Check("baseline[user]", on_snapshots, (baseline.same_user, comparison))
     yield Check("baseline[cuda]", on_snapshots, (baseline.same_cuda_major, comparison))
     if context.baseline is None:
         return
     for sample in context.samples:
-        yield Check(f"baseline[parity-{sample.name}]", baseline.parity, (comparison, sample, settings))
+        yield Check(
+            f"baseline[parity-{sample.name}]", baseline.parity, (comparison, sample, settings)
+        )
     if context.samples:
         measured: dict[str, float] = {}
         properties = partial(baseline.latency_properties, image.reference, measured)
@@ -204,4 +279,3 @@ def wanted_imports(settings: Settings, entry: CatalogEntry | None) -> list[str]:
     """The distributions the probe imports: every package and framework a version check is about."""
     packages, framework = settings.expected_versions(entry)
     return sorted({e.name for e in (*packages, *([framework] if framework else []))})
-

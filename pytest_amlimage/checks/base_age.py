@@ -13,7 +13,9 @@ from pytest_amlimage.checks.check import Properties, endpoint_figures
 from pytest_amlimage.errors import CheckFailed
 
 BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
-DATED_TAG = re.compile(r":(\d{4})(\d{2})(\d{2})(?:\.v\d+)?$")  # the prebuilt images' tags: 20260301.v1
+DATED_TAG = re.compile(
+    r":(\d{4})(\d{2})(\d{2})(?:\.v\d+)?$"
+)  # the prebuilt images' tags: 20260301.v1
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ def from_image_information(text: str | None) -> Base | None:
         return None
     reference = AZUREML_REFERENCE.search(text)
     if reference:
-        return Base(reference.group(0), tag_date(reference.group(0)), "its tag, in /IMAGE_INFORMATION")
+        return Base(
+            reference.group(0), tag_date(reference.group(0)), "its tag, in /IMAGE_INFORMATION"
+        )
     found = ISO_DATE.search(text)
     if found is None:
         return None
@@ -65,7 +69,11 @@ def created_date(created: str) -> date | None:
 def base_age(base: Base | None, limit_days: int, today: date) -> None:
     """The base is no older than ``limit_days`` (0: no limit)."""
     if base is None or base.dated is None:
-        what = f"{base.reference} has no dated tag and is not on the engine" if base else "no base is known"
+        what = (
+            f"{base.reference} has no dated tag and is not on the engine"
+            if base
+            else "no base is known"
+        )
         raise pytest.skip.Exception(
             f"cannot tell the base's age: {what} (build with --aml-build, or label the image "
             "org.opencontainers.image.base.name)",
@@ -85,5 +93,9 @@ def base_properties(base: Callable[[], Base | None], limit_days: int, today: dat
     found = base()
     if found is None or found.dated is None:
         return []
-    figures = {"reference": found.reference, "date": found.dated.isoformat(), "age_days": (today - found.dated).days}
+    figures = {
+        "reference": found.reference,
+        "date": found.dated.isoformat(),
+        "age_days": (today - found.dated).days,
+    }
     return endpoint_figures({"base": {**figures, "limit_days": limit_days}})

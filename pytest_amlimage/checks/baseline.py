@@ -38,7 +38,13 @@ class Side:
 class Comparison:
     """One candidate against its reference: the baseline image's snapshot or the lock's."""
 
-    def __init__(self, image: Side, baseline: Side | None, lock: dict[str, Any] | None, lock_path: Path | None) -> None:
+    def __init__(
+        self,
+        image: Side,
+        baseline: Side | None,
+        lock: dict[str, Any] | None,
+        lock_path: Path | None,
+    ) -> None:
         self.image = image
         self.baseline = baseline
         self.lock = lock
@@ -62,21 +68,33 @@ def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:
     assert comparison.baseline is not None
     answers = []
     for image in (comparison.baseline, comparison.image):
-        answer = post_sample(image.serving(), sample.body, settings.score_timeout, settings.endpoint.scoring_route)
+        answer = post_sample(
+            image.serving(), sample.body, settings.score_timeout, settings.endpoint.scoring_route
+        )
         if answer.status != 200:
-            raise CheckFailed(f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}")
+            raise CheckFailed(
+                f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}"
+            )
         answers.append(answer.json())
-    require_same(answers[1], answers[0], settings, f"{sample.name}: the response differs from {comparison.against}")
+    require_same(
+        answers[1],
+        answers[0],
+        settings,
+        f"{sample.name}: the response differs from {comparison.against}",
+    )
 
 
 def _median_seconds(image: Side, sample: Sample, settings: Settings) -> float:
     container, route = image.serving(), settings.endpoint.scoring_route
     return statistics.median(
-        post_sample(container, sample.body, settings.score_timeout, route).seconds for _ in range(LATENCY_REQUESTS)
+        post_sample(container, sample.body, settings.score_timeout, route).seconds
+        for _ in range(LATENCY_REQUESTS)
     )
 
 
-def latency(comparison: Comparison, sample: Sample, measured: dict[str, float], settings: Settings) -> None:
+def latency(
+    comparison: Comparison, sample: Sample, measured: dict[str, float], settings: Settings
+) -> None:
     assert comparison.baseline is not None
     measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample, settings)
     measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample, settings)
@@ -93,18 +111,24 @@ def latency_properties(reference: str, measured: dict[str, float]) -> Properties
     return [(LATENCY, {"image": reference, **measured})]
 
 
-def on_changes(policy: Callable[[list[Change], Any, str], None], comparison: Comparison, allowed: Any) -> None:
+def on_changes(
+    policy: Callable[[list[Change], Any, str], None], comparison: Comparison, allowed: Any
+) -> None:
     """A policy on what changed (removed, downgraded, major bumps), given what is allowed."""
     policy(comparison.changes, allowed, comparison.against)
 
 
-def on_snapshots(policy: Callable[[dict[str, Any], dict[str, Any], str], None], comparison: Comparison) -> None:
+def on_snapshots(
+    policy: Callable[[dict[str, Any], dict[str, Any], str], None], comparison: Comparison
+) -> None:
     """A policy on the two snapshots as wholes (user, CUDA major)."""
     policy(comparison.old_snapshot, comparison.image.snapshot(), comparison.against)
 
 
 def _allowed(change: Change, allowances: tuple[Expectation, ...]) -> bool:
-    return any(a.name == change.name and change.new and a.satisfied_by(change.new) for a in allowances)
+    return any(
+        a.name == change.name and change.new and a.satisfied_by(change.new) for a in allowances
+    )
 
 
 def _major(version: str | None) -> int | None:
@@ -118,43 +142,60 @@ def no_removed(changes: list[Change], allowed: tuple[str, ...], against: str) ->
     found = [c for c in changes if c.kind == "removed" and c.name not in allowed]
     if found:
         lines = "\n".join(f"  {c.name} {c.old}" for c in found)
-        raise CheckFailed(f"removed since {against}:\n{lines}\nreinstall them, or allow: --aml-allow-removed NAME")
+        raise CheckFailed(
+            f"removed since {against}:\n{lines}\nreinstall them, or allow: --aml-allow-removed NAME"
+        )
 
 
 def no_downgrade(changes: list[Change], allowances: tuple[Expectation, ...], against: str) -> None:
     found = [c for c in changes if c.kind == "downgraded" and not _allowed(c, allowances)]
     if found:
         lines = "\n".join(f"  {c.name} {c.old} -> {c.new}" for c in found)
-        raise CheckFailed(f"downgraded since {against}:\n{lines}\npin them back, or allow: --aml-allow 'NAME==VERSION'")
+        raise CheckFailed(
+            f"downgraded since {against}:\n{lines}\npin them back, or allow: --aml-allow 'NAME==VERSION'"
+        )
 
 
 def no_major_bump(changes: list[Change], allowances: tuple[Expectation, ...], against: str) -> None:
     found = [
         c
         for c in changes
-        if c.kind == "upgraded" and c.name in WATCHED and _major(c.new) != _major(c.old) and not _allowed(c, allowances)
+        if c.kind == "upgraded"
+        and c.name in WATCHED
+        and _major(c.new) != _major(c.old)
+        and not _allowed(c, allowances)
     ]
     if found:
         lines = "\n".join(f"  {c.name} {c.old} -> {c.new}" for c in found)
-        raise CheckFailed(f"major version bumps since {against}:\n{lines}\nallow one: --aml-allow 'NAME>=MAJOR'")
+        raise CheckFailed(
+            f"major version bumps since {against}:\n{lines}\nallow one: --aml-allow 'NAME>=MAJOR'"
+        )
 
 
 def same_user(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
     if old.get("user") != new.get("user"):
-        raise CheckFailed(f"the image user changed since {against}: {old.get('user')} -> {new.get('user')}")
+        raise CheckFailed(
+            f"the image user changed since {against}: {old.get('user')} -> {new.get('user')}"
+        )
     if "(uid 0)" in str(new.get("user")):
         raise CheckFailed(f"the image runs as root: {new.get('user')}")
 
 
 def same_cuda_major(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
-    found = [f"{k} {old.get(k)} -> {new.get(k)}" for k in ("cuda", "cudnn") if _major(old.get(k)) != _major(new.get(k))]
+    found = [
+        f"{k} {old.get(k)} -> {new.get(k)}"
+        for k in ("cuda", "cudnn")
+        if _major(old.get(k)) != _major(new.get(k))
+    ]
     if found:
         raise CheckFailed(f"CUDA/cuDNN major changed since {against}: " + "; ".join(found))
 
 
 def server_breaking_changes(changes: list[Change]) -> list[str]:
     """The inference server's breaking changes crossed between the two versions (upgrading or going back)."""
-    moved = next((c for c in changes if c.name == server_changes.package() and c.old and c.new), None)
+    moved = next(
+        (c for c in changes if c.name == server_changes.package() and c.old and c.new), None
+    )
     if moved is None or moved.old is None or moved.new is None:
         return []
     return server_changes.between(moved.old, moved.new)

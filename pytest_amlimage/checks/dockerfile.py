@@ -41,7 +41,9 @@ def last_user(dockerfile: Dockerfile) -> None:
     """The last USER of the final stage is not root (the forgotten switch back)."""
     users = [i for i in dockerfile.instructions if i["instruction"] == "USER"]
     if users and is_root(users[-1]["value"]):
-        raise CheckFailed(f"{dockerfile.where(users[-1])}: the last USER is {users[-1]['value']!r}; {ROOT_FIX}")
+        raise CheckFailed(
+            f"{dockerfile.where(users[-1])}: the last USER is {users[-1]['value']!r}; {ROOT_FIX}"
+        )
 
 
 def _copied(dockerfile: Dockerfile) -> dict[str, Path]:
@@ -70,14 +72,20 @@ def entry_paths(dockerfile: Dockerfile) -> None:
     problems = []
     script = dockerfile.envs.get("AZUREML_ENTRY_SCRIPT")
     if script:
-        full = posixpath.normpath(posixpath.join(dockerfile.envs.get("AML_APP_ROOT", APP_ROOT), script))
+        full = posixpath.normpath(
+            posixpath.join(dockerfile.envs.get("AML_APP_ROOT", APP_ROOT), script)
+        )
         if full not in copied:
-            problems.append(f"AZUREML_ENTRY_SCRIPT={script} ({full}) is not among the files the Dockerfile copies")
+            problems.append(
+                f"AZUREML_ENTRY_SCRIPT={script} ({full}) is not among the files the Dockerfile copies"
+            )
     model = dockerfile.envs.get("AZUREML_MODEL_DIR")
     if model and not any(path.startswith(posixpath.normpath(model) + "/") for path in copied):
         problems.append(f"AZUREML_MODEL_DIR={model} receives no file from a COPY")
     if problems:
-        raise CheckFailed(f"{dockerfile.path.name}: " + "\n".join(problems) + "\nfix the COPY lines or the ENV")
+        raise CheckFailed(
+            f"{dockerfile.path.name}: " + "\n".join(problems) + "\nfix the COPY lines or the ENV"
+        )
 
 
 def base_image(dockerfile: Dockerfile, any_base: bool) -> None:
@@ -85,7 +93,8 @@ def base_image(dockerfile: Dockerfile, any_base: bool) -> None:
     if any_base or dockerfile.base.startswith(AZUREML_PREFIX):
         return
     line = next(
-        (dockerfile.where(i) for i in dockerfile.instructions if i["instruction"] == "FROM"), dockerfile.path.name
+        (dockerfile.where(i) for i in dockerfile.instructions if i["instruction"] == "FROM"),
+        dockerfile.path.name,
     )
     raise CheckFailed(
         f"{line}: FROM {dockerfile.base} is not an Azure ML inference image ({AZUREML_PREFIX}...); "

@@ -21,7 +21,9 @@ def check_version(expected: Expectation, resolution: Resolution) -> None:
             )
         return
     if resolution.version is None:
-        raise CheckFailed(f"no {label} found; {expected.shown} expected by {expected.source}:\n{resolution.listing()}")
+        raise CheckFailed(
+            f"no {label} found; {expected.shown} expected by {expected.source}:\n{resolution.listing()}"
+        )
     if not satisfies(expected.specifier, resolution.version):
         raise CheckFailed(
             f"{label} {resolution.version} ({resolution.origin}) does not satisfy {expected.shown} "
@@ -69,7 +71,9 @@ def check_gpu_visible(container: AmlContainer) -> None:
 def check_framework_sees_gpu(module: str, facts: Facts, container: AmlContainer) -> None:
     """``module`` (torch, tensorflow), where installed, sees the GPU from inside the container."""
     if module not in facts.frameworks:
-        raise pytest.skip.Exception(f"{module} is not installed in the image", _use_item_location=True)
+        raise pytest.skip.Exception(
+            f"{module} is not installed in the image", _use_item_location=True
+        )
     exec_result = container.exec(["python", "-c", FRAMEWORK_SEES_GPU[module]])
     if exec_result.output.strip().splitlines()[-1:] != ["True"]:
         raise CheckFailed(

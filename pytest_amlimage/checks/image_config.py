@@ -8,7 +8,9 @@ from pytest_amlimage.config.layout import SERVER_PORT
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import CheckFailed
 
-SECRET_NAME = re.compile(r"(_KEY|_SECRET|_TOKEN|PASSWORD|PASSWD|CONNECTION_STRING|INSTRUMENTATIONKEY)$", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"(_KEY|_SECRET|_TOKEN|PASSWORD|PASSWD|CONNECTION_STRING|INSTRUMENTATIONKEY)$", re.IGNORECASE
+)
 NOT_SECRETS = {"GPG_KEY"}  # Docker's official Python images: a public key's fingerprint
 INTEGERS = ("SCORING_TIMEOUT_MS", "WORKER_COUNT", "WORKER_TIMEOUT")
 PLATFORM = ("linux", "amd64")
@@ -30,7 +32,9 @@ def _server_settings(env: dict[str, str]) -> list[str]:
         if name in env and not env[name].strip().isdigit()
     ]
     if env.get("AZUREML_DEBUG_PORT"):
-        problems.append("AZUREML_DEBUG_PORT is set: the server waits for a debugger at every start, forever")
+        problems.append(
+            "AZUREML_DEBUG_PORT is set: the server waits for a debugger at every start, forever"
+        )
     if "SERVER_PORT" in env:
         ignored = f"the port is the start script's ({SERVER_PORT})"
         problems.append(f"SERVER_PORT is set, but the server ignores it: {ignored}")

@@ -15,7 +15,13 @@ from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint import swagger as swagger_document
 from pytest_amlimage.endpoint.samples import Sample, require_same
-from pytest_amlimage.endpoint.scoring import RUN_FAILED_HEADER, Answer, log_tail, post_sample, request
+from pytest_amlimage.endpoint.scoring import (
+    RUN_FAILED_HEADER,
+    Answer,
+    log_tail,
+    post_sample,
+    request,
+)
 from pytest_amlimage.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -33,7 +39,13 @@ NEVER_ANSWERED = "the server never answered GET /; the liveness check of this im
 def _probe(container: AmlContainer, endpoint: Endpoint) -> Answer:
     """What the platform's liveness probe sees: the route, within the probe's timeout."""
     probe, route = endpoint.liveness_probe, endpoint.liveness_route
-    return request(container, "GET", route, probe.timeout, limit=f"the liveness probe's timeout, {probe.timeout:g} s")
+    return request(
+        container,
+        "GET",
+        route,
+        probe.timeout,
+        limit=f"the liveness probe's timeout, {probe.timeout:g} s",
+    )
 
 
 def liveness(container: AmlContainer, endpoint: Endpoint) -> None:
@@ -90,7 +102,9 @@ def _within_request_timeout(answer: Answer, settings: Settings) -> None:
 
 
 def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
-    answer = post_sample(container, sample.body, settings.score_timeout, settings.endpoint.scoring_route)
+    answer = post_sample(
+        container, sample.body, settings.score_timeout, settings.endpoint.scoring_route
+    )
     if answer.status != 200:
         raise CheckFailed(_describe_failure(answer, container))
     _within_request_timeout(answer, settings)
@@ -112,8 +126,12 @@ def liveness_under_load(container: AmlContainer, sample: Sample, settings: Setti
     endpoint = settings.endpoint
     probe = endpoint.liveness_probe
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route)
-        wait([busy], timeout=HEAD_START)  # a score done by then never kept the server busy: no need to wait on
+        busy = pool.submit(
+            post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route
+        )
+        wait(
+            [busy], timeout=HEAD_START
+        )  # a score done by then never kept the server busy: no need to wait on
         try:
             answer: Answer | None = _probe(container, endpoint)
         except CheckFailed:
@@ -135,14 +153,20 @@ def concurrency_level(endpoint: Endpoint, workers: int) -> int:
 
 
 def concurrency(
-    container: AmlContainer, sample: Sample, settings: Settings, count: int, measured: dict[str, Any]
+    container: AmlContainer,
+    sample: Sample,
+    settings: Settings,
+    count: int,
+    measured: dict[str, Any],
 ) -> None:
     """``count`` requests sent at once all get 200: none fails, resets or times out."""
     start = threading.Barrier(count)
 
     def one() -> Answer:
         start.wait()
-        return post_sample(container, sample.body, settings.score_timeout, settings.endpoint.scoring_route)
+        return post_sample(
+            container, sample.body, settings.score_timeout, settings.endpoint.scoring_route
+        )
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(one) for _ in range(count)]
@@ -151,9 +175,13 @@ def concurrency(
     problems += [f"{a.status}: {a.body[:200]!r}" for a in answers if a.status != 200]
     times = sorted(1000 * a.seconds for a in answers)
     if times:
-        measured.update(requests=count, p50_ms=statistics.median(times), p95_ms=times[-1 - len(times) // 20])
+        measured.update(
+            requests=count, p50_ms=statistics.median(times), p95_ms=times[-1 - len(times) // 20]
+        )
     if problems:
-        raise CheckFailed(f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10]))
+        raise CheckFailed(
+            f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10])
+        )
 
 
 def stable(container: AmlContainer, workers: int) -> None:
@@ -175,10 +203,14 @@ def bad_request(container: AmlContainer, settings: Settings) -> None:
         headers={"Content-Type": "application/json"},
     )
     if answer.status < 400:
-        raise CheckFailed(f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)")
+        raise CheckFailed(
+            f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)"
+        )
     after = _probe(container, settings.endpoint)
     if after.status != 200:
-        raise CheckFailed(f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}")
+        raise CheckFailed(
+            f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}"
+        )
 
 
 def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) -> None:
@@ -204,7 +236,10 @@ def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) 
     if schema.get("properties") and "example" in schema:  # declared by inference-schema decorators
         example = json.dumps(schema["example"]).encode()
         scored = post_sample(container, example, settings.score_timeout, scoring)
-        problems += [f"the schema's own example is rejected: {scored.status}"] if scored.status != 200 else []
+        problems += (
+            [f"the schema's own example is rejected: {scored.status}"]
+            if scored.status != 200
+            else []
+        )
     if problems:
         raise CheckFailed("the swagger's input schema does not match:\n" + "\n".join(problems))
-

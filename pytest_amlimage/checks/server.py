@@ -27,7 +27,9 @@ def server(facts: Facts) -> None:
     dist = facts.distributions.get(SERVER)
     where = f"the interpreter that serves ({facts.python_executable})"
     if dist is None:
-        raise CheckFailed(f"{SERVER} is not installed in {where}: keep the base image's, or pip install it there")
+        raise CheckFailed(
+            f"{SERVER} is not installed in {where}: keep the base image's, or pip install it there"
+        )
     try:
         allowed = SpecifierSet(dist.requires_python or "")
     except InvalidSpecifier:
@@ -42,7 +44,9 @@ def server(facts: Facts) -> None:
 def _server_script_runs(script: dict[str, Any]) -> None:
     """The azmlinfsrv that starts names a python that is there (pip wrote its path into the script)."""
     if script.get("error"):
-        raise CheckFailed(f"{script['path']} cannot start: the image's user cannot read it ({script['error']})")
+        raise CheckFailed(
+            f"{script['path']} cannot start: the image's user cannot read it ({script['error']})"
+        )
     if script.get("runs") is False:
         raise CheckFailed(
             f"{script['path']} cannot start: its first line {script['shebang']!r} names {script['interpreter']}, "
@@ -65,7 +69,9 @@ def _where_instead(found: dict[str, Any]) -> str:
 
 def _shape_problems(found: dict[str, Any]) -> list[str]:
     functions = found.get("functions") or []
-    problems = [f"it defines no {name}(): {REFUSED}" for name in ("init", "run") if name not in functions]
+    problems = [
+        f"it defines no {name}(): {REFUSED}" for name in ("init", "run") if name not in functions
+    ]
     if found.get("run_varargs"):
         problems.append(f"run() takes *args or **kwargs: {REFUSED}; give it named parameters")
     decorators = found.get("run_decorators") or []
@@ -113,7 +119,9 @@ def entry_script(facts: Facts) -> None:
     require_python(facts, "the entry script")
     found = facts.entry_script
     if not found.get("exists"):
-        raise CheckFailed(f"the entry script {found.get('path')} is not in the container: {_where_instead(found)}")
+        raise CheckFailed(
+            f"the entry script {found.get('path')} is not in the container: {_where_instead(found)}"
+        )
     if found.get("error"):
         raise CheckFailed(f"the entry script {found['path']} does not parse: {found['error']}")
     problems = _shape_problems(found) + _import_problems(found, facts.python_executable)

@@ -17,13 +17,21 @@ def is_root(user: str) -> bool:
 def non_root(config_user: str, facts: Facts) -> None:
     """The image is configured for, and really runs as, a user other than uid 0."""
     if is_root(config_user):
-        shown = f"Config.User is {config_user!r}" if config_user else "Config.User is empty, which means root"
+        shown = (
+            f"Config.User is {config_user!r}"
+            if config_user
+            else "Config.User is empty, which means root"
+        )
         raise CheckFailed(f"image runs as root ({shown}); {ROOT_FIX}")
     if facts.uid is None:
         reason = f": {facts.python_error}" if facts.python_error else ""
-        raise CheckFailed(f"could not read the uid inside the container (Config.User is {config_user!r}){reason}")
+        raise CheckFailed(
+            f"could not read the uid inside the container (Config.User is {config_user!r}){reason}"
+        )
     if facts.uid == 0:
-        raise CheckFailed(f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}")
+        raise CheckFailed(
+            f"image user {config_user!r} resolves to uid 0 inside the container; {ROOT_FIX}"
+        )
 
 
 def app_permissions(facts: Facts, runit: bool = True) -> None:
@@ -31,7 +39,9 @@ def app_permissions(facts: Facts, runit: bool = True) -> None:
 
     ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
     """
-    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")  # a uid without a name
+    owner = facts.user_name or (
+        facts.uid if facts.uid is not None else "dockeruser"
+    )  # a uid without a name
     problems = [
         f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
         f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"
@@ -46,5 +56,6 @@ def app_permissions(facts: Facts, runit: bool = True) -> None:
         problems += [f"{path} is world-writable" for path in folder.get("world_writable", [])]
     if problems:
         raise CheckFailed(
-            "\n".join(problems) + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
+            "\n".join(problems)
+            + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
         )

@@ -40,7 +40,9 @@ def version(expected: Expectation, facts: Facts) -> None:
     found = facts.version_of(expected.name)
     origin = f"expected by {expected.source}"
     if found is None:
-        raise CheckFailed(f"{expected.name} is not installed; {expected.shown} {origin}: install it in the image")
+        raise CheckFailed(
+            f"{expected.name} is not installed; {expected.shown} {origin}: install it in the image"
+        )
     if not expected.satisfied_by(found):
         raise CheckFailed(
             f"{expected.name} {found} does not satisfy {expected.shown} ({origin}); "
@@ -62,7 +64,9 @@ def framework(expected: Expectation, module: str, facts: Facts) -> None:
     if result is None:
         raise CheckFailed(f"{expected.name} is installed but the probe did not import {module}")
     if "error" in result:
-        raise CheckFailed(f"{expected.name} is installed but `import {module}` fails:\n{result['error']}")
+        raise CheckFailed(
+            f"{expected.name} is installed but `import {module}` fails:\n{result['error']}"
+        )
     imported = str(result.get("version") or "")
     if imported and not expected.satisfied_by(imported):
         raise CheckFailed(
@@ -76,7 +80,11 @@ def _unsatisfied(requirement: Requirement, facts: Facts, owner: str) -> str | No
     if found is None:
         return f"{owner} requires {requirement.name}, which is not installed"
     ok = satisfies(requirement.specifier, found)
-    return None if ok else f"{owner} has requirement {requirement}, but you have {requirement.name} {found}"
+    return (
+        None
+        if ok
+        else f"{owner} has requirement {requirement}, but you have {requirement.name} {found}"
+    )
 
 
 def _applies(requirement: Requirement, facts: Facts) -> bool:
@@ -98,7 +106,9 @@ def conflicts(facts: Facts) -> list[str]:
             except InvalidRequirement:
                 continue
             if _applies(requirement, facts):
-                problems.append(_unsatisfied(requirement, facts, f"{dist.name} {dist.version}") or "")
+                problems.append(
+                    _unsatisfied(requirement, facts, f"{dist.name} {dist.version}") or ""
+                )
     return [problem for problem in problems if problem]
 
 
@@ -107,7 +117,8 @@ def pip_check(facts: Facts) -> None:
     problems = conflicts(facts)
     if problems:
         raise CheckFailed(
-            "\n".join(problems) + "\nthe usual cause is `pip install -r requirements.txt` on top of the base image: "
+            "\n".join(problems)
+            + "\nthe usual cause is `pip install -r requirements.txt` on top of the base image: "
             "pin versions compatible with what the image already has"
         )
 
@@ -120,7 +131,9 @@ def requirements(lines: Iterable[str], source: str, facts: Facts) -> None:
         if _applies(requirement, facts):
             problems.append(_unsatisfied(requirement, facts, source) or "")
     if any(problems):
-        raise CheckFailed("\n".join(p for p in problems if p) + "\nrebuild the image, or fix the pins")
+        raise CheckFailed(
+            "\n".join(p for p in problems if p) + "\nrebuild the image, or fix the pins"
+        )
 
 
 def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
@@ -134,7 +147,9 @@ def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
         try:
             found.append(Requirement(line))
         except InvalidRequirement as error:
-            raise AmlUsageError(f"{source}:{number}: cannot read {line!r} ({error}): fix the line") from None
+            raise AmlUsageError(
+                f"{source}:{number}: cannot read {line!r} ({error}): fix the line"
+            ) from None
     return found
 
 

@@ -48,7 +48,9 @@ class CatalogEntry:
 
     def expectations(self) -> list[Expectation]:
         """Framework first, then the preinstalled packages (which may pin the framework more precisely)."""
-        found = [self.framework_expectation()] + [parse_expectation(text, self.source) for text in self.packages]
+        found = [self.framework_expectation()] + [
+            parse_expectation(text, self.source) for text in self.packages
+        ]
         return list(merge([item for item in found if item is not None]))
 
     def cuda_expectation(self, library: str) -> Expectation | None:
@@ -60,15 +62,25 @@ class CatalogEntry:
         if not (self.framework and self.framework_version):
             return None
         pinned = [
-            e for e in map(lambda t: parse_expectation(t, self.source), self.packages) if e and e.name == self.framework
+            e
+            for e in map(lambda t: parse_expectation(t, self.source), self.packages)
+            if e and e.name == self.framework
         ]
-        return pinned[0] if pinned else expectation(self.framework, f"=={self.framework_version}.*", self.source)
+        return (
+            pinned[0]
+            if pinned
+            else expectation(self.framework, f"=={self.framework_version}.*", self.source)
+        )
 
 
 @lru_cache(maxsize=1)
 def entries() -> tuple[CatalogEntry, ...]:
-    raw: dict[str, Any] = json.loads(resources.files(__package__).joinpath("catalog.json").read_text())
-    return tuple(CatalogEntry(**{**row, "packages": tuple(row["packages"])}) for row in raw["images"])
+    raw: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("catalog.json").read_text()
+    )
+    return tuple(
+        CatalogEntry(**{**row, "packages": tuple(row["packages"])}) for row in raw["images"]
+    )
 
 
 def find(name: str) -> CatalogEntry:
@@ -102,7 +114,9 @@ def named_in(text: str | None) -> CatalogEntry | None:
     """
     if not text:
         return None
-    names = sorted(((n.lower(), e) for e in entries() for n in e.names), key=lambda pair: -len(pair[0]))
+    names = sorted(
+        ((n.lower(), e) for e in entries() for n in e.names), key=lambda pair: -len(pair[0])
+    )
     lowered = text.lower()
     for name, entry in names:
         if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", lowered):
@@ -110,7 +124,9 @@ def named_in(text: str | None) -> CatalogEntry | None:
     return None
 
 
-def by_layers(layers: list[str], local_images: list[tuple[list[str], list[str]]]) -> CatalogEntry | None:
+def by_layers(
+    layers: list[str], local_images: list[tuple[list[str], list[str]]]
+) -> CatalogEntry | None:
     """The row of a local catalog image whose layers start ``layers``: the image's base.
 
     ``local_images``: (tags, layers) of the images the engine holds.
@@ -125,7 +141,16 @@ def by_layers(layers: list[str], local_images: list[tuple[list[str], list[str]]]
 
 def table() -> str:
     """The catalog as a plain-text table for `pytest --aml-list-curated`."""
-    header = ("curated environment", "status", "Python", "framework", "device", "packages", "CUDA", "cuDNN")
+    header = (
+        "curated environment",
+        "status",
+        "Python",
+        "framework",
+        "device",
+        "packages",
+        "CUDA",
+        "cuDNN",
+    )
     rows = [header] + [
         (
             e.curated_environment,
@@ -140,7 +165,9 @@ def table() -> str:
         for e in entries()
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return (
         "\n".join(lines)

@@ -15,7 +15,9 @@ from typing import Any
 from pytest_amlimage.config.layout import SERVER_PORT
 from pytest_amlimage.errors import AmlUsageError
 
-GPU_SKU = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)  # the NC, ND and NV families carry NVIDIA GPUs
+GPU_SKU = re.compile(
+    r"^Standard_N[CDV]", re.IGNORECASE
+)  # the NC, ND and NV families carry NVIDIA GPUs
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class Endpoint:
     model_version: str | None = None
     model_mount_path: str | None = None
     instance_type: str | None = None
-    custom_container: bool = False  # inference_config: a server of its own, not azureml-inference-server-http
+    custom_container: bool = (
+        False  # inference_config: a server of its own, not azureml-inference-server-http
+    )
 
     @property
     def gpu(self) -> bool:
@@ -86,7 +90,11 @@ class Endpoint:
 
     @property
     def ports(self) -> tuple[int, ...]:
-        return tuple(sorted({r.port for r in (self.liveness_route, self.readiness_route, self.scoring_route)}))
+        return tuple(
+            sorted(
+                {r.port for r in (self.liveness_route, self.readiness_route, self.scoring_route)}
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,9 @@ class _Reader:
 
     def fail(self, keys: tuple[str, ...], problem: str) -> AmlUsageError:
         line = self.lines.get(keys, self.lines.get(keys[:-1], 0)) + 1
-        return AmlUsageError(f"{self.path}:{line}: {'.'.join(keys)} {problem}: fix the deployment YAML")
+        return AmlUsageError(
+            f"{self.path}:{line}: {'.'.join(keys)} {problem}: fix the deployment YAML"
+        )
 
     def table(self, data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
         if data is None:
@@ -153,7 +163,9 @@ def _compose(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
     except yaml.MarkedYAMLError as error:
         mark = error.context_mark or error.problem_mark  # where the construct began, when known
         line = f":{mark.line + 1}" if mark else ""
-        raise AmlUsageError(f"{path}{line}: not valid YAML ({error.problem}): fix the deployment YAML") from None
+        raise AmlUsageError(
+            f"{path}{line}: not valid YAML ({error.problem}): fix the deployment YAML"
+        ) from None
     except yaml.YAMLError as error:
         raise AmlUsageError(f"{path}: not valid YAML ({error}): fix the deployment YAML") from None
     lines: dict[tuple[str, ...], int] = {}
@@ -192,14 +204,18 @@ def load(path: Path, port: int = SERVER_PORT) -> Deployment:
         scoring_route=reader.route(inference, "scoring_route", defaults.scoring_route),
         liveness_probe=reader.probe(data, "liveness_probe"),
         readiness_probe=reader.probe(data, "readiness_probe"),
-        request_timeout_ms=int(reader.number(request, ("request_settings", "request_timeout_ms"), 5000)),
+        request_timeout_ms=int(
+            reader.number(request, ("request_settings", "request_timeout_ms"), 5000)
+        ),
         max_concurrent_requests=int(
             reader.number(request, ("request_settings", "max_concurrent_requests_per_instance"), 1)
         ),
         environment={str(key): str(value) for key, value in variables.items()},
         code=(path.parent / str(code["code"])).resolve() if code.get("code") else None,
         model_name=str(model_table["name"]) if model_table.get("name") else None,
-        model_version=str(model_table["version"]) if model_table.get("version") is not None else None,
+        model_version=str(model_table["version"])
+        if model_table.get("version") is not None
+        else None,
         model_mount_path=str(data["model_mount_path"]) if data.get("model_mount_path") else None,
         instance_type=str(data["instance_type"]) if data.get("instance_type") else None,
         custom_container=bool(inference),
@@ -221,7 +237,9 @@ def _options(
         found["image"] = str(env["image"])
     build = reader.table(env.get("build"), ("environment", "build"))
     if build.get("path"):
-        found["build"] = str(Path(str(build["path"])) / str(build.get("dockerfile_path") or "Dockerfile"))
+        found["build"] = str(
+            Path(str(build["path"])) / str(build.get("dockerfile_path") or "Dockerfile")
+        )
     if code.get("code") and code.get("scoring_script"):
         found["entry_script"] = str(Path(str(code["code"])) / str(code["scoring_script"]))
     elif code:
@@ -230,5 +248,8 @@ def _options(
     if model_path:
         found["model_dir"] = str(model_path)
     elif model is not None:
-        raise reader.fail(("model",), f"is {model!r}, a model in the cloud: give a local model.path or --aml-model-dir")
+        raise reader.fail(
+            ("model",),
+            f"is {model!r}, a model in the cloud: give a local model.path or --aml-model-dir",
+        )
     return found

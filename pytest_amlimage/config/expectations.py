@@ -114,14 +114,18 @@ def combine(group: list[Expectation]) -> list[Expectation]:
             combined[item.name] = item
             continue
         first = combined[item.name]
-        pins = {s.version for s in (*first.specifier, *item.specifier) if s.operator in ("==", "===")}
+        pins = {
+            s.version for s in (*first.specifier, *item.specifier) if s.operator in ("==", "===")
+        }
         if len(pins) > 1:
             raise AmlUsageError(
                 f"contradictory expectations for {item.name} from {item.source}: "
                 f"{first.shown} and {item.shown}; keep one"
             )
         text = f"{first.text}, {item.text}"
-        combined[item.name] = Expectation(item.name, first.specifier & item.specifier, text, item.source)
+        combined[item.name] = Expectation(
+            item.name, first.specifier & item.specifier, text, item.source
+        )
     return list(combined.values())
 
 
@@ -138,10 +142,18 @@ def gather(
     spec_table: dict[str, str], spec_name: str, ini_lines: list[str], cli_texts: list[str]
 ) -> tuple[Expectation, ...]:
     """Expectations from every source, merged: the spec file's, then ini's, then the command line's win."""
-    spec_items = [expectation(name, str(spec), f"spec file {spec_name} [expect]") for name, spec in spec_table.items()]
+    spec_items = [
+        expectation(name, str(spec), f"spec file {spec_name} [expect]")
+        for name, spec in spec_table.items()
+    ]
     ini_items = [parse_expectation(line, "ini aml_expect") for line in ini_lines]
     cli_items = [parse_expectation(text, "--aml-expect") for text in cli_texts]
-    return merge(*(combine([e for e in group if e is not None]) for group in (spec_items, ini_items, cli_items)))
+    return merge(
+        *(
+            combine([e for e in group if e is not None])
+            for group in (spec_items, ini_items, cli_items)
+        )
+    )
 
 
 BARE_VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
@@ -156,5 +168,7 @@ def parse_library_expectation(text: str, source: str, library: str) -> Expectati
     if text.strip().lower() == "none":
         return Expectation(library, SpecifierSet(), "none", source)
     bare = BARE_VERSION.match(text)
-    specifier = parse_specifier(f"=={bare.group(1)}.*" if bare else text, source, f"{library} {text}")
+    specifier = parse_specifier(
+        f"=={bare.group(1)}.*" if bare else text, source, f"{library} {text}"
+    )
     return None if specifier is None else Expectation(library, specifier, text, source)

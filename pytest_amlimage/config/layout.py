@@ -31,7 +31,9 @@ class Mounted:
     environment: dict[str, str] = field(default_factory=dict)
 
 
-def model_dir(model: Path, name: str | None, version: str | None, mount_path: str | None = None) -> str:
+def model_dir(
+    model: Path, name: str | None, version: str | None, mount_path: str | None = None
+) -> str:
     """``AZUREML_MODEL_DIR`` for a model of this name and version (or the deployment's model_mount_path)."""
     if mount_path:
         return posixpath.normpath(mount_path)
@@ -62,9 +64,13 @@ def code_mount(code: Path, entry_script: Path) -> Mounted:
     inside = posixpath.join(APP_ROOT, code.name)
     relative = entry_script.parent.relative_to(code).as_posix()
     app_root = posixpath.normpath(posixpath.join(inside, relative))
-    return Mounted({str(code): inside}, {"AML_APP_ROOT": app_root, "AZUREML_ENTRY_SCRIPT": entry_script.name})
+    return Mounted(
+        {str(code): inside}, {"AML_APP_ROOT": app_root, "AZUREML_ENTRY_SCRIPT": entry_script.name}
+    )
 
 
 def model_mount(model: Path, directory: str) -> Mounted:
     """The model (a folder or a file) at ``directory/<its name>``; ``AZUREML_MODEL_DIR`` is ``directory``."""
-    return Mounted({str(model): posixpath.join(directory, model.name)}, {"AZUREML_MODEL_DIR": directory})
+    return Mounted(
+        {str(model): posixpath.join(directory, model.name)}, {"AZUREML_MODEL_DIR": directory}
+    )

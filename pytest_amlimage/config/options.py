@@ -47,47 +47,137 @@ class Option:
     @property
     def described(self) -> str:
         """The help text, with the default where there is one."""
-        return self.help if self.default in (None, False) else f"{self.help} (default {self.default})"
+        return (
+            self.help if self.default in (None, False) else f"{self.help} (default {self.default})"
+        )
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("image", "image to validate (repeatable; each runs every built-in check)", "list", "IMAGE"),
+    Option(
+        "image", "image to validate (repeatable; each runs every built-in check)", "list", "IMAGE"
+    ),
     Option("spec", "TOML spec file with expectations and scoring settings", "path", "PATH"),
-    Option("deployment", "Azure ML online deployment YAML: run the image as that deployment would", "path", "PATH"),
+    Option(
+        "deployment",
+        "Azure ML online deployment YAML: run the image as that deployment would",
+        "path",
+        "PATH",
+    ),
     Option("expect", "version expectation, e.g. 'numpy==1.20.1' (repeatable)", "list", "SPEC"),
-    Option("framework", "framework expectation, e.g. 'torch==1.6.*' (distribution and import)", "str", "SPEC"),
-    Option("curated", "apply a curated environment's expectations (name, MCR path, or 'auto')", "str", "NAME"),
-    Option("cuda", "expected CUDA version, e.g. '11.0.3' or '==11.0.*'; 'none' for a CPU image", "str", "SPEC"),
+    Option(
+        "framework",
+        "framework expectation, e.g. 'torch==1.6.*' (distribution and import)",
+        "str",
+        "SPEC",
+    ),
+    Option(
+        "curated",
+        "apply a curated environment's expectations (name, MCR path, or 'auto')",
+        "str",
+        "NAME",
+    ),
+    Option(
+        "cuda",
+        "expected CUDA version, e.g. '11.0.3' or '==11.0.*'; 'none' for a CPU image",
+        "str",
+        "SPEC",
+    ),
     Option("cudnn", "expected cuDNN version, e.g. '8.0.5.39'; 'none' for no cuDNN", "str", "SPEC"),
     Option("gpu", "start the container with all GPUs and check the GPU is visible", "flag"),
     Option("requirements", "requirements.txt whose pins must hold in the image", "path", "PATH"),
-    Option("entry_script", "entry script to mount as the app (its folder, read-only)", "path", "PATH"),
+    Option(
+        "entry_script", "entry script to mount as the app (its folder, read-only)", "path", "PATH"
+    ),
     Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
     Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
-    Option("command", "command that starts the server instead of the image's own CMD", "str", "CMD"),
-    Option("port", "port the scoring server listens on inside the container", "int", "PORT", SERVER_PORT),
-    Option("ready_timeout", "seconds to wait for GET / to answer (default: the probe budget)", "float", "SECONDS"),
+    Option(
+        "command", "command that starts the server instead of the image's own CMD", "str", "CMD"
+    ),
+    Option(
+        "port",
+        "port the scoring server listens on inside the container",
+        "int",
+        "PORT",
+        SERVER_PORT,
+    ),
+    Option(
+        "ready_timeout",
+        "seconds to wait for GET / to answer (default: the probe budget)",
+        "float",
+        "SECONDS",
+    ),
     Option("score_timeout", "seconds one scoring request may take", "float", "SECONDS", 60.0),
     Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),
     Option("atol", "absolute tolerance comparing numbers in responses", "float", "ATOL", 1e-9),
     Option("memory", "memory limit of the container", "str", "SIZE", "4g"),
-    Option("cpus", "CPU limit of the container (default: 2, or the engine's CPUs if fewer)", "float", "N"),
     Option(
-        "label", "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)", "list", "KEY=VALUE"
+        "cpus",
+        "CPU limit of the container (default: 2, or the engine's CPUs if fewer)",
+        "float",
+        "N",
     ),
-    Option("build", "build this Dockerfile (or context folder) first and test the image it makes", "path", "PATH"),
-    Option("build_arg", "KEY=VALUE build argument for --aml-build (repeatable)", "list", "KEY=VALUE"),
+    Option(
+        "label",
+        "extra KEY=VALUE label on the containers started, e.g. a CI job id (repeatable)",
+        "list",
+        "KEY=VALUE",
+    ),
+    Option(
+        "build",
+        "build this Dockerfile (or context folder) first and test the image it makes",
+        "path",
+        "PATH",
+    ),
+    Option(
+        "build_arg", "KEY=VALUE build argument for --aml-build (repeatable)", "list", "KEY=VALUE"
+    ),
     Option("build_target", "stage to build with --aml-build", "str", "STAGE"),
-    Option("rm_built", "remove the image --aml-build made at the end (default: keep it as cache)", "flag"),
+    Option(
+        "rm_built",
+        "remove the image --aml-build made at the end (default: keep it as cache)",
+        "flag",
+    ),
     Option("any_base", "accept a Dockerfile whose base is not an Azure ML inference image", "flag"),
-    Option("baseline", "baseline image to compare each --aml-image with (upgrade regression)", "str", "IMAGE"),
-    Option("rebase", "build --aml-build on this base too and compare it with the Dockerfile as it is", "str", "IMAGE"),
-    Option("max_base_age", "fail base-age past this many days (6 months are supported); 0: off", "int", "DAYS", 183),
-    Option("lock", "environment lock file to compare with (see --aml-lock-update)", "outpath", "PATH"),
-    Option("lock_update", "write the image's environment to --aml-lock instead of comparing", "flag"),
-    Option("allow", "allowed change against the baseline, e.g. 'numpy>=2' (repeatable)", "list", "SPEC"),
-    Option("allow_removed", "package that may disappear against the baseline (repeatable)", "list", "NAME"),
-    Option("max_slowdown", "fail when median scoring latency exceeds the baseline's by this factor", "float", "X"),
+    Option(
+        "baseline",
+        "baseline image to compare each --aml-image with (upgrade regression)",
+        "str",
+        "IMAGE",
+    ),
+    Option(
+        "rebase",
+        "build --aml-build on this base too and compare it with the Dockerfile as it is",
+        "str",
+        "IMAGE",
+    ),
+    Option(
+        "max_base_age",
+        "fail base-age past this many days (6 months are supported); 0: off",
+        "int",
+        "DAYS",
+        183,
+    ),
+    Option(
+        "lock", "environment lock file to compare with (see --aml-lock-update)", "outpath", "PATH"
+    ),
+    Option(
+        "lock_update", "write the image's environment to --aml-lock instead of comparing", "flag"
+    ),
+    Option(
+        "allow", "allowed change against the baseline, e.g. 'numpy>=2' (repeatable)", "list", "SPEC"
+    ),
+    Option(
+        "allow_removed",
+        "package that may disappear against the baseline (repeatable)",
+        "list",
+        "NAME",
+    ),
+    Option(
+        "max_slowdown",
+        "fail when median scoring latency exceeds the baseline's by this factor",
+        "float",
+        "X",
+    ),
     Option("report", "write a report of the run: *.json or *.md (repeatable)", "outpaths", "PATH"),
     Option("list_curated", "print the curated environment catalog and exit", "flag", cli_only=True),
 )
@@ -97,18 +187,23 @@ BY_NAME = {option.name: option for option in OPTIONS}
 def default(name: str) -> Default:
     return BY_NAME[name].default
 
+
 BY_FLAG = {option.flag: option for option in OPTIONS}
 PATH_KINDS = ("path", "paths", "outpath", "outpaths")
 
 
-def rootdir_from_value(args: Sequence[str], invocation: Path, rootdir: Path, inifile: Path | None) -> str | None:
+def rootdir_from_value(
+    args: Sequence[str], invocation: Path, rootdir: Path, inifile: Path | None
+) -> str | None:
     """The warning when pytest took the rootdir from a path option's value written after a space.
 
     pytest sets plugin options aside while it finds the rootdir, so ``--aml-sample /x/s.json``
     reads as a test path /x/s.json (pytest-dev/pytest#8846), and the configuration of the folder
     pytest runs in may go unread; ``--aml-sample=/x/s.json`` does not.
     """
-    if rootdir == invocation or (inifile is not None and inifile.parent in (invocation, *invocation.parents)):
+    if rootdir == invocation or (
+        inifile is not None and inifile.parent in (invocation, *invocation.parents)
+    ):
         return None
     for flag, value in zip(args, args[1:]):
         option = BY_FLAG.get(flag)

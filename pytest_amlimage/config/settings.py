@@ -68,7 +68,9 @@ class Settings:
     def active(self) -> bool:
         return bool(self.images or self.build)
 
-    def expected_versions(self, row: catalog.CatalogEntry | None) -> tuple[list[Expectation], Expectation | None]:
+    def expected_versions(
+        self, row: catalog.CatalogEntry | None
+    ) -> tuple[list[Expectation], Expectation | None]:
         """The packages a version check is about (the curated row's, overridden by the user's), and the framework."""
         framework = self.framework or (row.framework_expectation() if row else None)
         merged = merge(row.expectations() if row else [], list(self.expectations))
@@ -96,9 +98,15 @@ class _Sources:
         found = self.get("spec")
         if found is not None:
             path = convert(BY_NAME["spec"], found)
-            self.spec, self.spec_dir, self.spec_name = specfile.load(path, found.source), path.parent, str(path)
+            self.spec, self.spec_dir, self.spec_name = (
+                specfile.load(path, found.source),
+                path.parent,
+                str(path),
+            )
         yaml = self.path("deployment")
-        self.deployment = deployment.load(yaml, int(self.number("port"))) if yaml is not None else None
+        self.deployment = (
+            deployment.load(yaml, int(self.number("port"))) if yaml is not None else None
+        )
 
     def get(self, name: str) -> Found | None:
         option = BY_NAME[name]
@@ -151,7 +159,9 @@ def _number(option: Option, found: Found) -> float:
         number = (int if option.kind == "int" else float)(found.value)
     except (TypeError, ValueError):
         example = option.default if option.default is not None else 1
-        raise AmlUsageError(f"{found.source} {found.value!r} is not a number: give e.g. {example}") from None
+        raise AmlUsageError(
+            f"{found.source} {found.value!r} is not a number: give e.g. {example}"
+        ) from None
     if number < 0:
         raise AmlUsageError(f"{found.source} {found.value!r} must not be negative")
     return number
@@ -169,7 +179,11 @@ def _path(found: Found, text: str, must_exist: bool) -> Path:
 def convert(option: Option, found: Found) -> Any:
     """The value ``found`` read as ``option.kind`` says; a usage error naming the source when it cannot be."""
     value = found.value
-    texts = tuple([value] if isinstance(value, str) else [str(v) for v in value]) if option.repeatable else ()
+    texts = (
+        tuple([value] if isinstance(value, str) else [str(v) for v in value])
+        if option.repeatable
+        else ()
+    )
     if option.kind in ("float", "int"):
         return _number(option, found)
     if option.kind == "flag":
@@ -225,24 +239,34 @@ def _reports(values: _Sources) -> tuple[Path, ...]:
     reports = values.paths("report")
     for report in reports:
         if report.suffix not in (".json", ".md"):
-            raise AmlUsageError(f"{values.source('report')} {str(report)!r}: the report file must end in .json or .md")
+            raise AmlUsageError(
+                f"{values.source('report')} {str(report)!r}: the report file must end in .json or .md"
+            )
     return reports
 
 
 def _build(values: _Sources) -> Path | None:
     path = values.path("build")
     if path is not None and path.is_dir() and not (path / "Dockerfile").is_file():
-        raise AmlUsageError(f"{path} (from {values.source('build')}) holds no Dockerfile: name the Dockerfile itself")
+        raise AmlUsageError(
+            f"{path} (from {values.source('build')}) holds no Dockerfile: name the Dockerfile itself"
+        )
     return path
 
 
 def _check_contradictions(settings: Settings) -> Settings:
     if settings.gpu and settings.cuda is not None and settings.cuda.text == "none":
-        raise AmlUsageError("--aml-gpu and --aml-cuda none contradict each other: a GPU run needs CUDA; drop one")
+        raise AmlUsageError(
+            "--aml-gpu and --aml-cuda none contradict each other: a GPU run needs CUDA; drop one"
+        )
     if settings.rebase and settings.build is None:
-        raise AmlUsageError("--aml-rebase needs --aml-build=PATH: the Dockerfile to build on the new base")
+        raise AmlUsageError(
+            "--aml-rebase needs --aml-build=PATH: the Dockerfile to build on the new base"
+        )
     if settings.rebase and settings.baseline:
-        raise AmlUsageError("--aml-rebase builds its own baseline (the Dockerfile as it is): drop --aml-baseline")
+        raise AmlUsageError(
+            "--aml-rebase builds its own baseline (the Dockerfile as it is): drop --aml-baseline"
+        )
     return settings
 
 
@@ -274,7 +298,9 @@ def load(config: pytest.Config) -> Settings:
                 config.getini("aml_expect"),
                 config.getoption("aml_expect") or [],
             ),
-            framework=parse_expectation(framework, values.source("framework")) if framework else None,
+            framework=parse_expectation(framework, values.source("framework"))
+            if framework
+            else None,
             curated=_curated(values.text("curated")),
             cuda=_gpu_library(values, "cuda"),
             cudnn=_gpu_library(values, "cudnn"),
@@ -291,12 +317,20 @@ def load(config: pytest.Config) -> Settings:
             memory=values.text("memory") or "",
             cpus=values.optional_number("cpus"),
             labels=_pairs(values, "label"),
-            baseline=check_references((baseline,), values.source("baseline"))[0] if baseline else None,
+            baseline=check_references((baseline,), values.source("baseline"))[0]
+            if baseline
+            else None,
             rebase=check_references((rebase,), values.source("rebase"))[0] if rebase else None,
             max_base_age=int(values.number("max_base_age")),
             lock=_lock(values, lock_update),
             lock_update=lock_update,
-            allow=tuple(e for e in (parse_expectation(a, values.source("allow")) for a in values.texts("allow")) if e),
+            allow=tuple(
+                e
+                for e in (
+                    parse_expectation(a, values.source("allow")) for a in values.texts("allow")
+                )
+                if e
+            ),
             allow_removed=tuple(distribution_name(name) for name in values.texts("allow_removed")),
             max_slowdown=values.optional_number("max_slowdown"),
             reports=_reports(values),

@@ -45,7 +45,11 @@ def load(path: Path, source: str) -> dict[str, Any]:
     known = (set(BY_NAME) - NOT_IN_SPEC) | TABLE_KEYS
     for key, value in data.items():
         if key not in known:
-            raise AmlUsageError(f"spec file {path}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
+            raise AmlUsageError(
+                f"spec file {path}: unknown key {key!r}; known keys: {', '.join(sorted(known))}"
+            )
         if key == "expect" and not isinstance(value, dict):
-            raise AmlUsageError(f'spec file {path}: [expect] must be a table, e.g. numpy = "==1.20.1"')
+            raise AmlUsageError(
+                f'spec file {path}: [expect] must be a table, e.g. numpy = "==1.20.1"'
+            )
     return data

@@ -21,7 +21,11 @@ EXIT_CODES = {
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*$", re.MULTILINE)
-SERVER_WRAPPERS = ("azureml_inference_server_http", "UserScriptException", "UserScriptImportException")
+SERVER_WRAPPERS = (
+    "azureml_inference_server_http",
+    "UserScriptException",
+    "UserScriptImportException",
+)
 
 
 def _user_exception(log: str) -> str | None:
@@ -44,11 +48,18 @@ CAUSES: tuple[tuple[str, str], ...] = (
     ("Failed to import user script", "importing the entry script failed: {exception}"),
     ("UserScriptImportException", "importing the entry script failed: {exception}"),
     ("No score script found", "no entry script found: check AZUREML_ENTRY_SCRIPT and AML_APP_ROOT"),
-    ("WORKER TIMEOUT", "a worker timed out (WORKER_TIMEOUT): init() or run() took longer than the server allows"),
+    (
+        "WORKER TIMEOUT",
+        "a worker timed out (WORKER_TIMEOUT): init() or run() took longer than the server allows",
+    ),
 )
 RUNIT_FATAL = re.compile(r"^.*runsv(dir)?[^\n]*(fatal|unable to)[^\n]*$", re.MULTILINE)
-NOT_FOUND = re.compile(r"exec: (\S+): not found")  # dash's, also for a script whose #! python is gone
-NO_FILE = re.compile(r"exec (\S+): no such file or directory")  # the runtime's, for the container's own command
+NOT_FOUND = re.compile(
+    r"exec: (\S+): not found"
+)  # dash's, also for a script whose #! python is gone
+NO_FILE = re.compile(
+    r"exec (\S+): no such file or directory"
+)  # the runtime's, for the container's own command
 PERMISSION = re.compile(r"(?:Permission denied|access denied)[^\n]*", re.IGNORECASE)
 
 
@@ -80,7 +91,9 @@ def cause(log: str, exit_code: int | None = None) -> str | None:
     crashed = _user_exception(log) if "Traceback (most recent call last)" in log else None
     return (
         fatal(log)
-        or (f"the server crashed at start: {crashed}" if crashed and exit_code is not None else None)
+        or (
+            f"the server crashed at start: {crashed}" if crashed and exit_code is not None else None
+        )
         or (f"permission denied: {denied.group(0).strip()}" if denied else None)
         or (EXIT_CODES.get(exit_code) if exit_code is not None else None)
     )

@@ -31,13 +31,17 @@ def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
-        raise AmlUsageError(f"{what} {path} is not valid JSON ({error}): fix or remove the file") from None
+        raise AmlUsageError(
+            f"{what} {path} is not valid JSON ({error}): fix or remove the file"
+        ) from None
 
 
 def _load_one(path: Path) -> Sample:
     _read_json(path, "sample request")
     expected_path = path.with_name(path.name[: -len(".json")] + EXPECTED_SUFFIX)
-    expected = _read_json(expected_path, "expected response") if expected_path.is_file() else NOTHING
+    expected = (
+        _read_json(expected_path, "expected response") if expected_path.is_file() else NOTHING
+    )
     return Sample(path.name[: -len(".json")], path, path.read_bytes(), expected)
 
 
@@ -48,10 +52,14 @@ def load(paths: tuple[Path, ...]) -> list[Sample]:
         if path.is_dir():
             found = sorted(p for p in path.glob("*.json") if not p.name.endswith(EXPECTED_SUFFIX))
             if not found:
-                raise AmlUsageError(f"sample folder {path} holds no *.json request: add one or drop the option")
+                raise AmlUsageError(
+                    f"sample folder {path} holds no *.json request: add one or drop the option"
+                )
             files += found
         elif not path.name.endswith(".json") or path.name.endswith(EXPECTED_SUFFIX):
-            raise AmlUsageError(f"sample {path} must be a request file named *.json (not *{EXPECTED_SUFFIX})")
+            raise AmlUsageError(
+                f"sample {path} must be a request file named *.json (not *{EXPECTED_SUFFIX})"
+            )
         else:
             files.append(path)
     samples = [_load_one(path) for path in dict.fromkeys(files)]
@@ -61,7 +69,9 @@ def load(paths: tuple[Path, ...]) -> list[Sample]:
     return samples
 
 
-def differences(actual: Any, expected: Any, rtol: float, atol: float, where: str = "$") -> list[str]:
+def differences(
+    actual: Any, expected: Any, rtol: float, atol: float, where: str = "$"
+) -> list[str]:
     """Where ``actual`` differs from ``expected``; numbers within tolerance are equal."""
     if _is_number(actual) and _is_number(expected):
         if math.isclose(float(actual), float(expected), rel_tol=rtol, abs_tol=atol):
@@ -78,7 +88,9 @@ def differences(actual: Any, expected: Any, rtol: float, atol: float, where: str
         if len(actual) != len(expected):
             return [f"{where}: {len(actual)} items != expected {len(expected)}"]
         return [
-            d for i, (a, e) in enumerate(zip(actual, expected)) for d in differences(a, e, rtol, atol, f"{where}[{i}]")
+            d
+            for i, (a, e) in enumerate(zip(actual, expected))
+            for d in differences(a, e, rtol, atol, f"{where}[{i}]")
         ]
     same = actual == expected and isinstance(actual, bool) == isinstance(expected, bool)
     return [] if same else [f"{where}: {actual!r} != expected {expected!r}"]

@@ -48,7 +48,9 @@ def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
 
     try:
         return http.get(url, timeout=max(timeout, 0.05)).status_code == 200
-    except requests.RequestException:  # a published port resets connections until the server listens
+    except (
+        requests.RequestException
+    ):  # a published port resets connections until the server listens
         return False
 
 
@@ -68,7 +70,12 @@ def wait_ready(
 
 
 def _poll(
-    container: AmlContainer, timeout: float, stop: threading.Event, started: float, route: Route, workers: int
+    container: AmlContainer,
+    timeout: float,
+    stop: threading.Event,
+    started: float,
+    route: Route,
+    workers: int,
 ) -> Readiness:
     import requests
 
@@ -76,7 +83,9 @@ def _poll(
     with requests.Session() as http:
         while not stop.is_set():
             now = time.monotonic()
-            if now >= next_state:  # every 200 ms: has the container exited, or its log said why it cannot start?
+            if (
+                now >= next_state
+            ):  # every 200 ms: has the container exited, or its log said why it cannot start?
                 running, exit_code = container.state()
                 if not running:
                     return Readiness(now - started, _exited(container, exit_code))
@@ -105,7 +114,11 @@ def _hopeless(container: AmlContainer, workers: int) -> str | None:
 def _exited(container: AmlContainer, exit_code: int | None) -> str:
     found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4), exit_code)
     exited = f"the container exited with code {exit_code} before the server answered GET /"
-    return f"{found} ({exited})\n{log_tail(container)}" if found else f"{exited}\n{log_tail(container)}"
+    return (
+        f"{found} ({exited})\n{log_tail(container)}"
+        if found
+        else f"{exited}\n{log_tail(container)}"
+    )
 
 
 def _timed_out(container: AmlContainer, timeout: float, url: str) -> str:
@@ -123,7 +136,11 @@ class ScoringClient:
     """The ``aml_scoring`` fixture: ``url``, ``wait_ready()``, ``score(payload)``."""
 
     def __init__(
-        self, container: AmlContainer, readiness: Callable[[], Readiness], score_timeout: float, route: Route
+        self,
+        container: AmlContainer,
+        readiness: Callable[[], Readiness],
+        score_timeout: float,
+        route: Route,
     ) -> None:
         self.container = container
         self._readiness = readiness
@@ -189,7 +206,9 @@ def request(
             for chunk in reply.iter_content(65536):
                 body += chunk
                 if len(body) > MAX_BODY:
-                    raise CheckFailed(f"{method} {path}: the response is larger than {MAX_BODY // 2**20} MB")
+                    raise CheckFailed(
+                        f"{method} {path}: the response is larger than {MAX_BODY // 2**20} MB"
+                    )
             headers = {k.lower(): v for k, v in reply.headers.items()}
             return Answer(reply.status_code, headers, body, time.perf_counter() - started)
     except requests.Timeout:
@@ -202,4 +221,6 @@ def request(
 
 def post_sample(container: AmlContainer, body: bytes, timeout: float, route: Route) -> Answer:
     """``POST`` a JSON sample body to the scoring route."""
-    return request(container, "POST", route, timeout, data=body, headers={"Content-Type": "application/json"})
+    return request(
+        container, "POST", route, timeout, data=body, headers={"Content-Type": "application/json"}
+    )

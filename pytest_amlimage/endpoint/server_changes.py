@@ -12,7 +12,9 @@ from packaging.version import InvalidVersion, Version
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath("server_changes.json").read_text())
+    data: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("server_changes.json").read_text()
+    )
     return data
 
 

@@ -46,16 +46,26 @@ def sample_problems(schema: dict[str, Any], samples: list[Sample]) -> list[str]:
     for sample in samples:
         body = json.loads(sample.body)
         unknown = ", ".join(sorted(set(body) - properties)) if isinstance(body, dict) else ""
-        problems += [f"sample {sample.name} has keys the input schema does not: {unknown}"] if unknown else []
+        problems += (
+            [f"sample {sample.name} has keys the input schema does not: {unknown}"]
+            if unknown
+            else []
+        )
         for where, keys in _missing(schema, body, ""):
-            problems.append(f"sample {sample.name}{f' at {where}' if where else ''} lacks required keys: {keys}")
+            problems.append(
+                f"sample {sample.name}{f' at {where}' if where else ''} lacks required keys: {keys}"
+            )
     return problems
 
 
 def _missing(schema: dict[str, Any], value: Any, where: str) -> list[tuple[str, str]]:
     """(where, the required keys missing there), walking the schema's properties and items down the value."""
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [found for i, item in enumerate(value) for found in _missing(schema["items"], item, f"{where}[{i}]")]
+        return [
+            found
+            for i, item in enumerate(value)
+            for found in _missing(schema["items"], item, f"{where}[{i}]")
+        ]
     if not isinstance(value, dict):
         return []
     keys = ", ".join(key for key in schema.get("required") or [] if key not in value)

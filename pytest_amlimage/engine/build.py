@@ -36,11 +36,27 @@ def build(
     """
     dockerfile, context = locate(path)
     if rewritten is None:
-        return _build(client, context, dockerfile.relative_to(context).as_posix(), tag, build_args, target, progress)
+        return _build(
+            client,
+            context,
+            dockerfile.relative_to(context).as_posix(),
+            tag,
+            build_args,
+            target,
+            progress,
+        )
     temporary = dockerfile.with_name(f".{dockerfile.name}.amlimage-rebase")
     temporary.write_text(rewritten)
     try:
-        return _build(client, context, temporary.relative_to(context).as_posix(), tag, build_args, target, progress)
+        return _build(
+            client,
+            context,
+            temporary.relative_to(context).as_posix(),
+            tag,
+            build_args,
+            target,
+            progress,
+        )
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -82,7 +98,9 @@ def _build(
 ARG_REFERENCE = re.compile(r"^\$\{?(\w+)\}?$")
 
 
-def rebased(dockerfile: Path, new_base: str, build_args: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+def rebased(
+    dockerfile: Path, new_base: str, build_args: dict[str, str]
+) -> tuple[str | None, dict[str, str]]:
     """How to build ``dockerfile`` on ``new_base``: (text of a rewritten Dockerfile or None, build arguments).
 
     Through the Dockerfile's own ARG when its final FROM names one (``FROM ${BASE_IMAGE}``), else

@@ -24,6 +24,8 @@ HOST_LABEL = f"{PLUGIN_LABEL}.host"
 PID_LABEL = f"{PLUGIN_LABEL}.pid"
 FOREIGN_LEFTOVER_AGE = 24 * 3600.0
 LOCAL_SCHEMES = {"", "unix", "npipe"}
+
+
 def reason(error: BaseException) -> str:
     """An engine error in one line: the engine's own explanation, without the SDK's wrapping."""
     text = str(getattr(error, "explanation", None) or error)
@@ -47,7 +49,9 @@ def connect(docker_host: str | None) -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=30, use_ssh_client=ssh)
         client.ping()
-    except Exception as error:  # the SDK's own, or its transport's (sockets, ssh): all mean "not reachable"
+    except (
+        Exception
+    ) as error:  # the SDK's own, or its transport's (sockets, ssh): all mean "not reachable"
         raise AmlUsageError(
             f"cannot reach the Docker engine at {where} ({reason(error)}): start dockerd "
             "(e.g. scripts/engine.sh) or set DOCKER_HOST to a running engine"
@@ -137,7 +141,9 @@ def local_image(client: docker.DockerClient, reference: str) -> ImageInfo | None
 def local_images(client: docker.DockerClient, tagged: str) -> list[ImageInfo]:
     """The images the engine holds with a tag containing ``tagged`` (only those are inspected)."""
     listed = client.api.images()
-    wanted = [item["Id"] for item in listed if any(tagged in tag for tag in item.get("RepoTags") or ())]
+    wanted = [
+        item["Id"] for item in listed if any(tagged in tag for tag in item.get("RepoTags") or ())
+    ]
     return [ImageInfo.from_attrs(client.api.inspect_image(image_id)) for image_id in wanted]
 
 
@@ -155,12 +161,16 @@ def read_file(
 
     name = container_name()
     try:  # the create inside: an interrupted one is removed by its name
-        client.api.create_container(image, command=["true"], labels=labels, network_disabled=True, name=name)
+        client.api.create_container(
+            image, command=["true"], labels=labels, network_disabled=True, name=name
+        )
         try:
             stream, stat = client.api.get_archive(name, path)
         except APIError:  # no such file
             return None
-        if stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit:  # Go's type bits: a folder, a link, ...
+        if (
+            stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit
+        ):  # Go's type bits: a folder, a link, ...
             return None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r") as archive:
             member = archive.next()
@@ -197,7 +207,9 @@ def remove_leftovers(client: docker.DockerClient, session_id: str, started: floa
             try:
                 client.api.remove_container(container["Id"], force=True, v=True)
                 removed += 1
-            except APIError:  # another run is removing it (409) or has (404): not ours to fight over
+            except (
+                APIError
+            ):  # another run is removing it (409) or has (404): not ours to fight over
                 pass
     return removed
 

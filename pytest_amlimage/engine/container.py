@@ -43,11 +43,17 @@ class LaunchPlan:
     environment: dict[str, str] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
     gpus: bool = False
-    bind_loopback: bool = True  # a local engine: published ports on 127.0.0.1, mounts from this machine
+    bind_loopback: bool = (
+        True  # a local engine: published ports on 127.0.0.1, mounts from this machine
+    )
     cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
-    probe_environment: dict[str, str] = field(default_factory=dict)  # see start_command.server_environment
+    probe_environment: dict[str, str] = field(
+        default_factory=dict
+    )  # see start_command.server_environment
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
-    unreachable: str | None = None  # why the endpoint could never reach the server, known before it starts
+    unreachable: str | None = (
+        None  # why the endpoint could never reach the server, known before it starts
+    )
 
 
 class AmlContainer:
@@ -76,7 +82,9 @@ class AmlContainer:
     def env(self) -> dict[str, str]:
         return env_of(self._docker.attrs["Config"])
 
-    def exec(self, command: Sequence[str], environment: Mapping[str, str] | None = None) -> ExecResult:
+    def exec(
+        self, command: Sequence[str], environment: Mapping[str, str] | None = None
+    ) -> ExecResult:
         """Run ``command`` (an argument list, never a shell string) as the container's user.
 
         ``environment``: variables set for this command only, over the container's.
@@ -85,8 +93,12 @@ class AmlContainer:
             raise TypeError("exec() takes an argument list, e.g. ['python', '-V']")
         client = self._docker.client
         assert client is not None  # a container the SDK returned always has its client
-        exit_code, stdout, stderr = _exec(client.api, self.id, list(command), dict(environment or {}))
-        return ExecResult(int(exit_code if exit_code is not None else -1), _text(stdout), _text(stderr))
+        exit_code, stdout, stderr = _exec(
+            client.api, self.id, list(command), dict(environment or {})
+        )
+        return ExecResult(
+            int(exit_code if exit_code is not None else -1), _text(stdout), _text(stderr)
+        )
 
     def logs(self, tail: int = 200) -> str:
         """The last ``tail`` lines of the container's log (bounded, however much it wrote)."""
@@ -96,7 +108,9 @@ class AmlContainer:
         """(running, exit code once it has exited)."""
         self._docker.reload()
         status = self._docker.attrs["State"]
-        return bool(status.get("Running")), None if status.get("Running") else int(status.get("ExitCode", -1))
+        return bool(status.get("Running")), None if status.get("Running") else int(
+            status.get("ExitCode", -1)
+        )
 
     def host_port(self, port: int | None = None) -> int:
         """The host port that ``port`` (default: the server's) is published on."""
@@ -116,7 +130,9 @@ class AmlContainer:
         self._wrapped.stop(force=True, delete_volume=True)
 
 
-def _exec(api: Any, container: str, command: list[str], environment: dict[str, str]) -> tuple[Any, bytes, bytes]:
+def _exec(
+    api: Any, container: str, command: list[str], environment: dict[str, str]
+) -> tuple[Any, bytes, bytes]:
     """(exit code, stdout, stderr) of ``command``: ``exec_run``, but closing the connection ourselves.
 
     Over ``ssh://`` the SDK's close writes to an ssh process that has already ended and raises
@@ -125,7 +141,9 @@ def _exec(api: Any, container: str, command: list[str], environment: dict[str, s
     from docker.utils.socket import consume_socket_output
 
     created = api.exec_create(container, command, environment=environment)
-    stream = api.exec_start(created["Id"], stream=True, demux=True)  # a CancellableStream of (stdout, stderr)
+    stream = api.exec_start(
+        created["Id"], stream=True, demux=True
+    )  # a CancellableStream of (stdout, stderr)
     try:
         stdout, stderr = consume_socket_output(stream, demux=True)
     finally:
@@ -173,7 +191,9 @@ def start(
             for source, target in _files(Path(host_path), container_path):
                 wrapped.with_copy_into_container(source, target, 0o444)
     for port in plan.ports:
-        cast(dict[str, Any], wrapped.ports)[f"{port}/tcp"] = ("127.0.0.1", None) if plan.bind_loopback else None
+        cast(dict[str, Any], wrapped.ports)[f"{port}/tcp"] = (
+            ("127.0.0.1", None) if plan.bind_loopback else None
+        )
     from docker.types import DeviceRequest
 
     gpus = [DeviceRequest(count=-1, capabilities=[["gpu"]])] if plan.gpus else None

@@ -22,19 +22,41 @@ from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
 from pytest_amlimage.probe.inimage.imports import SERVER_CWD
 
-PARTS = ("frame.py", "gpu.py", "folders.py", "resolve.py", "imports.py", "environment.py")  # each after what it uses
+PARTS = (
+    "frame.py",
+    "gpu.py",
+    "folders.py",
+    "resolve.py",
+    "imports.py",
+    "environment.py",
+)  # each after what it uses
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
-SERVER_MARK = "@@AMLIMAGE-SERVER@@"  # path, #! program, yes/no/unreadable/missing, #! line: tab-separated
-_LAUNCHER_LINE = re.compile(rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})([^\n]*)\n?")  # said before the probe
+SERVER_MARK = (
+    "@@AMLIMAGE-SERVER@@"  # path, #! program, yes/no/unreadable/missing, #! line: tab-separated
+)
+_LAUNCHER_LINE = re.compile(
+    rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})([^\n]*)\n?"
+)  # said before the probe
 _SCRIPT_ERRORS = {"unreadable": "Permission denied", "missing": "No such file or directory"}
-SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
-KILLING_SIGNALS = (signal.SIGKILL, signal.SIGTERM)  # exit code 128 + signal: what a container's end sends
+SERVER_PROGRAM = (
+    "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
+)
+KILLING_SIGNALS = (
+    signal.SIGKILL,
+    signal.SIGTERM,
+)  # exit code 128 + signal: what a container's end sends
+
+
 def _launcher() -> str:
     """The launcher, which picks the serving python, with the markers it prints written in."""
     text = resources.files(__package__).joinpath("launcher.sh").read_text()
-    for name, mark in (("UID_MARK", UID_MARK), ("SERVER_MARK", SERVER_MARK), ("NO_PYTHON", NO_PYTHON)):
+    for name, mark in (
+        ("UID_MARK", UID_MARK),
+        ("SERVER_MARK", SERVER_MARK),
+        ("NO_PYTHON", NO_PYTHON),
+    ):
         text = text.replace(name, mark)
     return text
 
@@ -57,7 +79,9 @@ __all__ = [
 
 
 class Executor(Protocol):
-    def exec(self, command: list[str], environment: Mapping[str, str] | None = None) -> ExecResult: ...
+    def exec(
+        self, command: list[str], environment: Mapping[str, str] | None = None
+    ) -> ExecResult: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +116,9 @@ class Evidence:
         return self.source.startswith("env ")
 
     def shown(self) -> str:
-        return f"{self.version or '?'} from {self.source}" + (f" ({self.error})" if self.error else "")
+        return f"{self.version or '?'} from {self.source}" + (
+            f" ({self.error})" if self.error else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -107,7 +133,9 @@ class Facts:
     killed: bool = False  # the probe was killed (as a container's ending kills it), not answered
     python_version: str | None = None
     python_executable: str | None = None
-    python_on_path: str | None = None  # the `python` a shell would run, when it is not the serving one
+    python_on_path: str | None = (
+        None  # the `python` a shell would run, when it is not the serving one
+    )
     user_name: str | None = None
     os_release: dict[str, str] = field(default_factory=dict)
     markers: dict[str, str] = field(default_factory=dict)
@@ -116,9 +144,13 @@ class Facts:
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     gpu_evidence: tuple[Evidence, ...] = ()
-    imports: dict[str, dict[str, Any]] = field(default_factory=dict)  # distribution -> module, error
+    imports: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # distribution -> module, error
     entry_script: dict[str, Any] = field(default_factory=dict)
-    server_script: dict[str, Any] = field(default_factory=dict)  # the azmlinfsrv that starts, and its #! line
+    server_script: dict[str, Any] = field(
+        default_factory=dict
+    )  # the azmlinfsrv that starts, and its #! line
     runtime_folders: tuple[dict[str, Any], ...] = ()
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
     raw: dict[str, Any] = field(default_factory=dict)
@@ -127,6 +159,7 @@ class Facts:
         dist = self.distributions.get(name)
         return dist.version if dist else None
 
+
 def script() -> str:
     """The in-container script: the parts in order, their imports of each other dropped."""
     folder = resources.files(__package__).joinpath("inimage")
@@ -134,7 +167,9 @@ def script() -> str:
     return "from __future__ import annotations\n" + body
 
 
-def run_probe(container: Executor, wanted: Iterable[str] = (), environment: Mapping[str, str] | None = None) -> Facts:
+def run_probe(
+    container: Executor, wanted: Iterable[str] = (), environment: Mapping[str, str] | None = None
+) -> Facts:
     """Probe the container; ``wanted``: distributions to import (in child processes) besides the frameworks.
 
     ``environment``: ``LaunchPlan.probe_environment``, so the probe reads the entry script the server loads.
@@ -157,7 +192,12 @@ def _server_script(line: str | None) -> dict[str, Any]:
     if runs in _SCRIPT_ERRORS:
         return {"path": path, "error": _SCRIPT_ERRORS[runs]}
     runs_there = {"yes": True, "no": False}.get(runs)  # None: no #! line to tell from
-    return {"path": path, "shebang": first if program else None, "interpreter": program or None, "runs": runs_there}
+    return {
+        "path": path,
+        "shebang": first if program else None,
+        "interpreter": program or None,
+        "runs": runs_there,
+    }
 
 
 def parse(result: ExecResult) -> Facts:
@@ -166,20 +206,30 @@ def parse(result: ExecResult) -> Facts:
     uid = int(said[UID_MARK]) if said.get(UID_MARK, "").strip().isdigit() else None
     script = _server_script(said.get(SERVER_MARK))
     if NO_PYTHON in result.output:
-        return Facts(uid, python_error="no `python` or `python3` on the image's PATH", server_script=script)
+        return Facts(
+            uid, python_error="no `python` or `python3` on the image's PATH", server_script=script
+        )
     raw = framed(result.output)
     if not isinstance(raw, dict):
         printed = _LAUNCHER_LINE.sub("", result.output)
         detail = (result.stderr or printed).strip()[-1500:] or f"exit code {result.exit_code}"
         killed = result.exit_code < 0 or result.exit_code - 128 in KILLING_SIGNALS
-        return Facts(uid, python_error=f"the probe did not finish: {detail}", killed=killed, server_script=script)
+        return Facts(
+            uid,
+            python_error=f"the probe did not finish: {detail}",
+            killed=killed,
+            server_script=script,
+        )
     return dataclasses.replace(from_json(raw, uid), server_script=script)
 
 
 def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
     dists = {
         str(canonicalize_name(key)): Distribution(
-            value["name"], value["version"], tuple(value.get("requires") or ()), value.get("requires_python")
+            value["name"],
+            value["version"],
+            tuple(value.get("requires") or ()),
+            value.get("requires_python"),
         )
         for key, value in raw.get("distributions", {}).items()
     }
@@ -203,4 +253,3 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         image_information=raw.get("image_information"),
         raw=raw,
     )
-

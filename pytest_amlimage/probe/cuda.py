@@ -66,13 +66,20 @@ def _contradictions(library: str, by_origin: dict[str, list[Evidence]]) -> list[
     return found
 
 
-def _claimed_but_absent(library: str, by_origin: dict[str, list[Evidence]], real: set[str]) -> list[str]:
+def _claimed_but_absent(
+    library: str, by_origin: dict[str, list[Evidence]], real: set[str]
+) -> list[str]:
     """Environment variables naming a runtime that no installation with a library of its own provides."""
-    runtimes = {origin: _best(items) for origin, items in by_origin.items() if origin in real and origin != "framework"}
+    runtimes = {
+        origin: _best(items)
+        for origin, items in by_origin.items()
+        if origin in real and origin != "framework"
+    }
     if not runtimes:
         return []
     present = ", ".join(
-        f"{'.'.join(map(str, best.parts[: AGREEING_PARTS[library]]))} ({origin})" for origin, best in runtimes.items()
+        f"{'.'.join(map(str, best.parts[: AGREEING_PARTS[library]]))} ({origin})"
+        for origin, best in runtimes.items()
     )
     return [
         f"{item.source.removeprefix('env ')} names {item.version}, but no {LIBRARIES[library]} {item.parts[0]} runtime "
@@ -95,15 +102,27 @@ def resolve(evidence: Sequence[Evidence], library: str) -> Resolution:
     for item in items:
         if item.version:
             by_origin.setdefault(item.origin, []).append(item)
-    real = {origin for origin, found in by_origin.items() if origin == "framework" or _anchor(found) is not None}
-    runtimes = {o: v for o, v in by_origin.items() if o in real} if real - {"framework"} else by_origin
+    real = {
+        origin
+        for origin, found in by_origin.items()
+        if origin == "framework" or _anchor(found) is not None
+    }
+    runtimes = (
+        {o: v for o, v in by_origin.items() if o in real} if real - {"framework"} else by_origin
+    )
     chosen: Evidence | None = None
     frameworks = runtimes.get("framework", [])
     if frameworks:
-        loaded = [_best(v) for o, v in runtimes.items() if o != "framework" and agree(_best(v), frameworks[0])]
+        loaded = [
+            _best(v)
+            for o, v in runtimes.items()
+            if o != "framework" and agree(_best(v), frameworks[0])
+        ]
         chosen = loaded[0] if loaded else frameworks[0]
     elif runtimes:
-        chosen = _best(runtimes.get("system") or runtimes.get("pip") or next(iter(runtimes.values())))
+        chosen = _best(
+            runtimes.get("system") or runtimes.get("pip") or next(iter(runtimes.values()))
+        )
     return Resolution(
         library,
         chosen.version if chosen else None,

@@ -34,7 +34,9 @@ def snapshot(facts: Facts, info: ImageInfo, cuda: str | None, cudnn: str | None)
         "cuda": cuda,
         "cudnn": cudnn,
         "ports": ",".join(info.exposed_ports) or None,
-        "env": {key: info.env[key] for key in sorted(info.env) if key.startswith(("AZUREML_", "AML_"))},
+        "env": {
+            key: info.env[key] for key in sorted(info.env) if key.startswith(("AZUREML_", "AML_"))
+        },
         "distributions": {name: dist.version for name, dist in sorted(facts.distributions.items())},
     }
 
@@ -50,7 +52,11 @@ def _version_change(name: str, old: str, new: str) -> Change | None:
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    changes = [Change("changed", f, str(old.get(f)), str(new.get(f))) for f in FIELDS if old.get(f) != new.get(f)]
+    changes = [
+        Change("changed", f, str(old.get(f)), str(new.get(f)))
+        for f in FIELDS
+        if old.get(f) != new.get(f)
+    ]
     old_env, new_env = old.get("env", {}), new.get("env", {})
     changes += [
         Change("changed", f"env {key}", old_env.get(key), new_env.get(key))
@@ -72,9 +78,13 @@ def read_lock(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise AmlUsageError(f"lock file {path} cannot be read ({error}): write it with --aml-lock-update") from None
+        raise AmlUsageError(
+            f"lock file {path} cannot be read ({error}): write it with --aml-lock-update"
+        ) from None
     if not isinstance(data, dict) or "distributions" not in data:
-        raise AmlUsageError(f"lock file {path} is not an environment lock: write it with --aml-lock-update")
+        raise AmlUsageError(
+            f"lock file {path} is not an environment lock: write it with --aml-lock-update"
+        )
     return data
 
 

@@ -28,7 +28,9 @@ def plan_launch(
     """
     endpoint, mounted = settings.endpoint, platform_layout(settings)
     environment = {**endpoint.environment, **mounted.environment}
-    said = start_command.words(settings.command or info.command_line)  # what the endpoint runs (kept alive or not)
+    said = start_command.words(
+        settings.command or info.command_line
+    )  # what the endpoint runs (kept alive or not)
     own = start_command.server_environment(said, info.working_dir, {**info.env, **environment})
     serves = bool(
         settings.command
@@ -76,12 +78,18 @@ def platform_layout(settings: Settings) -> layout.Mounted:
     mounts: dict[str, str] = {}
     environment: dict[str, str] = {}
     if script is not None:
-        code = endpoint.code if endpoint.code is not None and endpoint.code in script.parents else script.parent
+        code = (
+            endpoint.code
+            if endpoint.code is not None and endpoint.code in script.parents
+            else script.parent
+        )
         code_part = layout.code_mount(code, script)
         mounts.update(code_part.mounts)
         environment.update(code_part.environment)
     if model is not None:
-        directory = layout.model_dir(model, endpoint.model_name, endpoint.model_version, endpoint.model_mount_path)
+        directory = layout.model_dir(
+            model, endpoint.model_name, endpoint.model_version, endpoint.model_mount_path
+        )
         model_part = layout.model_mount(model, directory)
         mounts.update(model_part.mounts)
         environment.update(model_part.environment)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable
 
-from pytest_amlimage.checks.base_age import BASE_LABELS, Base, created_date, from_image_information, tag_date
+from pytest_amlimage.checks.base_age import (
+    BASE_LABELS,
+    Base,
+    created_date,
+    from_image_information,
+    tag_date,
+)
 from pytest_amlimage.config import catalog
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine.image_info import ImageInfo
@@ -13,7 +19,9 @@ from pytest_amlimage.engine.image_info import ImageInfo
 if TYPE_CHECKING:
     import docker
 
-IMAGE_INFORMATION = "/IMAGE_INFORMATION"  # what Azure ML's prebuilt images say of themselves, where present
+IMAGE_INFORMATION = (
+    "/IMAGE_INFORMATION"  # what Azure ML's prebuilt images say of themselves, where present
+)
 
 
 def labelled_bases(labels: Mapping[str, str]) -> list[str]:
@@ -34,7 +42,10 @@ def base_of(
     dated, how = tag_date(reference), "its tag"
     if dated is None and client is not None:
         local = engine.local_image(client, reference)
-        dated, how = (created_date(local.created) if local else None), "its creation date on the engine"
+        dated, how = (
+            (created_date(local.created) if local else None),
+            "its creation date on the engine",
+        )
     return Base(reference, dated, how)
 
 
@@ -54,4 +65,6 @@ def curated_row(
 
 
 def _local_catalog_images(client: docker.DockerClient) -> list[tuple[list[str], list[str]]]:
-    return [(list(found.tags), list(found.layers)) for found in engine.local_images(client, "azureml/")]
+    return [
+        (list(found.tags), list(found.layers)) for found in engine.local_images(client, "azureml/")
+    ]

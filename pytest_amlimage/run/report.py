@@ -39,7 +39,9 @@ class RunReport:
         self.facts: dict[str, dict[str, Any]] = {}
         self.changes: dict[str, dict[str, Any]] = {}  # image -> {"against", "changes"}
         self.latency: dict[str, dict[str, Any]] = {}
-        self.endpoint: dict[str, dict[str, Any]] = {}  # image -> probe budget and concurrency figures
+        self.endpoint: dict[
+            str, dict[str, Any]
+        ] = {}  # image -> probe budget and concurrency figures
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record one of our check reports (the call phase, or a setup that failed); a pytest hook."""
@@ -51,7 +53,9 @@ class RunReport:
         self.facts[image] = {k: v for k, v in properties.items() if k.startswith(FACT_PREFIX)}
         if CHANGES in properties:
             found = properties[CHANGES]
-            self.changes[image] = {key: found.get(key) for key in ("against", "changes", "server_changes")}
+            self.changes[image] = {
+                key: found.get(key) for key in ("against", "changes", "server_changes")
+            }
         if LATENCY in properties:
             self.latency[image] = properties[LATENCY]
         if ENDPOINT in properties:
@@ -61,14 +65,22 @@ class RunReport:
         return any(found["changes"] for found in self.changes.values())
 
     def change_lines(self, image: str) -> list[str]:
-        found = sorted(self.changes[image]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
-        return [f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}" for c in found]
+        found = sorted(
+            self.changes[image]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"])
+        )
+        return [
+            f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}"
+            for c in found
+        ]
 
     @staticmethod
     def _server_lines(server_changes: list[str]) -> list[str]:
         if not server_changes:
             return []
-        return ["  the inference server's breaking changes on the way:", *(f"    {line}" for line in server_changes)]
+        return [
+            "  the inference server's breaking changes on the way:",
+            *(f"    {line}" for line in server_changes),
+        ]
 
     def terminal_lines(self) -> list[str]:
         lines = []
@@ -134,7 +146,11 @@ class RunReport:
             out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
             out += [f"- failed: `{check}`" for check in failed]
             base = (data["endpoint"] or {}).get("base")
-            out += ["", f"{'**Warning:** ' if base_warning(base) else ''}{base_line(base)}"] if base else []
+            out += (
+                ["", f"{'**Warning:** ' if base_warning(base) else ''}{base_line(base)}"]
+                if base
+                else []
+            )
             if data["changes"] is not None:
                 out += [
                     "",
@@ -145,15 +161,26 @@ class RunReport:
                 ]
                 out += [
                     f"| {c['kind']} | {c['name']} | {c['old'] or '-'} | {c['new'] or '-'} |"
-                    for c in sorted(data["changes"]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"]))
+                    for c in sorted(
+                        data["changes"]["changes"],
+                        key=lambda c: (KINDS.index(c["kind"]), c["name"]),
+                    )
                 ]
                 server = data["changes"].get("server_changes") or []
-                out += ["", "The inference server's breaking changes on the way:", ""] if server else []
+                out += (
+                    ["", "The inference server's breaking changes on the way:", ""]
+                    if server
+                    else []
+                )
                 out += [f"- {line}" for line in server]
             out.append("")
         return "\n".join(out)
 
     def write(self, paths: tuple[Path, ...]) -> None:
         for path in paths:
-            text = self.as_markdown() if path.suffix == ".md" else json.dumps(self.as_json(), indent=2, sort_keys=True)
+            text = (
+                self.as_markdown()
+                if path.suffix == ".md"
+                else json.dumps(self.as_json(), indent=2, sort_keys=True)
+            )
             path.write_text(text + "\n", encoding="utf-8")

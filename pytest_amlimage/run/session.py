@@ -45,7 +45,9 @@ BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
 class ImageRun:
     """One image under test: its inspect data, its container, its facts and readiness."""
 
-    def __init__(self, session: AmlSession, reference: str, info: ImageInfo, build_error: str | None = None) -> None:
+    def __init__(
+        self, session: AmlSession, reference: str, info: ImageInfo, build_error: str | None = None
+    ) -> None:
         self.session = session
         self.reference = reference
         self.info = info
@@ -64,8 +66,14 @@ class ImageRun:
         probe budgets: when both boot on the same engine, the candidate must not pay for the baseline.
         """
         session = self.session
-        plan = plan_launch(session.settings, self.reference, self.info, session.docker_host, session.engine_cpus)
-        return dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES) if self is session.baseline else plan
+        plan = plan_launch(
+            session.settings, self.reference, self.info, session.docker_host, session.engine_cpus
+        )
+        return (
+            dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES)
+            if self is session.baseline
+            else plan
+        )
 
     def container(self) -> containers.AmlContainer:
         """The image's container, started once, on first use; probe and readiness start with it.
@@ -82,17 +90,23 @@ class ImageRun:
                 try:
                     self._container = self.session.start(self.plan)
                 except Exception as error:
-                    self._refused = f"the engine refused to start {self.reference}: {engine.reason(error)}"
+                    self._refused = (
+                        f"the engine refused to start {self.reference}: {engine.reason(error)}"
+                    )
                     raise CheckFailed(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
                 variables = self.plan.probe_environment
-                self._facts = pool.submit(run_probe, self._container, self.wanted_imports, variables)
+                self._facts = pool.submit(
+                    run_probe, self._container, self.wanted_imports, variables
+                )
 
                 if self.plan.serves and not self.plan.unreachable:
                     settings = self.session.settings
                     route = settings.endpoint.readiness_route
                     workers = settings.endpoint.workers(self.info.env)
-                    self._ready = pool.submit(wait_ready, self._container, settings.ready_timeout, stop, route, workers)
+                    self._ready = pool.submit(
+                        wait_ready, self._container, settings.ready_timeout, stop, route, workers
+                    )
             return self._container
 
     def facts(self) -> Facts:
@@ -108,7 +122,9 @@ class ImageRun:
         except Exception:  # the server died and took the container with it, before the probe ran
             return self._facts_aside
         if facts.python_error and (facts.killed or not self._still_running()):
-            return self._facts_aside  # the engine may report the container running a moment after its end
+            return (
+                self._facts_aside
+            )  # the engine may report the container running a moment after its end
         return facts
 
     def _still_running(self) -> bool:
@@ -141,7 +157,9 @@ class ImageRun:
         if named is None or named.lower() != "auto":
             return catalog.find(named) if named else None
         assert session.client is not None
-        return origin.curated_row(self.reference, self.info, session.client, session.container_labels())
+        return origin.curated_row(
+            self.reference, self.info, session.client, session.container_labels()
+        )
 
     @functools.cached_property
     def wanted_imports(self) -> list[str]:
@@ -154,24 +172,37 @@ class ImageRun:
         session, built_on = self.session, None
         if self is session.built and session.dockerfile is not None:
             built_on = session.settings.rebase or session.dockerfile.base
-        return origin.base_of(self.info, built_on, lambda: self.facts().image_information, session.client)
+        return origin.base_of(
+            self.info, built_on, lambda: self.facts().image_information, session.client
+        )
 
     @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
         """The environment as compared against a baseline or lock (see ``probe.snapshot``), computed once."""
-        return snapshots.snapshot(self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version)
+        return snapshots.snapshot(
+            self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version
+        )
 
     def properties(self) -> list[tuple[str, object]]:
         """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
         fact = FACT_PREFIX
-        found: list[tuple[str, object]] = [(IMAGE, self.reference), (f"{fact}image_id", self.info.id)]
+        found: list[tuple[str, object]] = [
+            (IMAGE, self.reference),
+            (f"{fact}image_id", self.info.id),
+        ]
         found += [(f"{fact}digest", self.info.digests[0])] if self.info.digests else []
         if self._facts is not None and self._facts.done():
-            facts = self._settled_facts  # what the checks saw: the aside probe's when the first one died
+            facts = (
+                self._settled_facts
+            )  # what the checks saw: the aside probe's when the first one died
             found.append((f"{fact}python", facts.python_version or ""))
             found.append((f"{fact}python_executable", facts.python_executable or ""))
-            found += [(f"{fact}python_on_path", facts.python_on_path)] if facts.python_on_path else []
-            found += [(f"{fact}{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())]
+            found += (
+                [(f"{fact}python_on_path", facts.python_on_path)] if facts.python_on_path else []
+            )
+            found += [
+                (f"{fact}{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())
+            ]
             found += [(f"{fact}{n}", r.version or "none") for n, r in self.gpu.items()]
         return found
 
@@ -221,7 +252,9 @@ class AmlSession:
         self.id = uuid.uuid4().hex
         self.started = time.time()
         self.stop = threading.Event()
-        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlimage")  # 2 images x 3 tasks
+        self.pool = ThreadPoolExecutor(
+            max_workers=8, thread_name_prefix="amlimage"
+        )  # 2 images x 3 tasks
         self.images: dict[str, ImageRun] = {}
         self.client: docker.DockerClient | None = None
         self.engine_cpus = DEFAULT_CPUS
@@ -250,7 +283,9 @@ class AmlSession:
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             if reference not in self.images:
-                self.images[reference] = ImageRun(self, reference, engine.require_image(self.client, reference))
+                self.images[reference] = ImageRun(
+                    self, reference, engine.require_image(self.client, reference)
+                )
         if self.settings.baseline:
             reference = self.settings.baseline
             self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
@@ -272,12 +307,18 @@ class AmlSession:
         if settings.rebase:
             baseline = baseline_tag(tag)
             error = build.build(self.client, path, baseline, args, settings.build_target, progress)
-            self.baseline = ImageRun(self, baseline, ImageInfo() if error else self._image(baseline))
+            self.baseline = ImageRun(
+                self, baseline, ImageInfo() if error else self._image(baseline)
+            )
             if not error:
                 self._start_baseline()
             rewritten, args = build.rebased(build.locate(path)[0], settings.rebase, args)
-        error = error or build.build(self.client, path, tag, args, settings.build_target, progress, rewritten)
-        self.built = ImageRun(self, tag, ImageInfo() if error else self._image(tag), build_error=error)
+        error = error or build.build(
+            self.client, path, tag, args, settings.build_target, progress, rewritten
+        )
+        self.built = ImageRun(
+            self, tag, ImageInfo() if error else self._image(tag), build_error=error
+        )
         self.images[tag] = self.built
 
     def _start_baseline(self) -> None:
@@ -307,13 +348,17 @@ class AmlSession:
         return {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
 
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
-        if self.stop.is_set():  # the run is ending: a start queued in the pool would only be removed again
+        if (
+            self.stop.is_set()
+        ):  # the run is ending: a start queued in the pool would only be removed again
             raise RuntimeError("the test run is ending")
         return containers.start(
             plan,
             self.container_labels(),
             lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip),
-            keep=lambda started: self._started.append(started),  # the list of that moment: finish() swaps it
+            keep=lambda started: self._started.append(
+                started
+            ),  # the list of that moment: finish() swaps it
         )
 
     def header(self) -> list[str]:
@@ -333,7 +378,12 @@ class AmlSession:
         self._remove_started()
         self.pool.shutdown(wait=True)  # a start still under way in the pool (Ctrl-C) ends here...
         self._remove_started()  # ...and its container goes too
-        if self.settings.rm_built and self.built is not None and self.client is not None and not self.built.build_error:
+        if (
+            self.settings.rm_built
+            and self.built is not None
+            and self.client is not None
+            and not self.built.build_error
+        ):
             with contextlib.suppress(Exception):  # still used by another run: it stays
                 self.client.images.remove(self.built.reference)
         if self._previous_sigterm is not None:

@@ -9,7 +9,10 @@ from collections.abc import Mapping, Sequence
 
 from pytest_amlimage.probe import SERVER_CWD, SERVER_PROGRAM
 
-SERVER_PROGRAMS = ("azmlinfsrv", "azureml_inference_server_http")  # the script, or python -m the package
+SERVER_PROGRAMS = (
+    "azmlinfsrv",
+    "azureml_inference_server_http",
+)  # the script, or python -m the package
 _VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 
 
@@ -32,7 +35,9 @@ def runs(said: list[str], program: str) -> bool:
 
 def serves_script(said: list[str]) -> bool:
     """The command starts azmlinfsrv with a script (``--entry_script``, or in a ``--config_file``)."""
-    return _runs_server(said) and any(_option(said, name) is not None for name in ("--entry_script", "--config_file"))
+    return _runs_server(said) and any(
+        _option(said, name) is not None for name in ("--entry_script", "--config_file")
+    )
 
 
 def server_port(said: list[str]) -> int | None:
@@ -41,7 +46,9 @@ def server_port(said: list[str]) -> int | None:
     return int(port) if port is not None and port.isdigit() else None
 
 
-def server_environment(said: list[str], working_dir: str, environment: Mapping[str, str]) -> dict[str, str]:
+def server_environment(
+    said: list[str], working_dir: str, environment: Mapping[str, str]
+) -> dict[str, str]:
     """What the probe must see to read X as ``azmlinfsrv --entry_script X`` in the command will load it.
 
     The server makes X absolute against its working directory, takes that directory as
@@ -59,7 +66,9 @@ def server_environment(said: list[str], working_dir: str, environment: Mapping[s
     if script is None or "$" in script:
         return found
     root = working_dir or "/"
-    found.update({"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root})
+    found.update(
+        {"AZUREML_ENTRY_SCRIPT": posixpath.normpath(posixpath.join(root, script)), SERVER_CWD: root}
+    )
     if "AML_APP_ROOT" not in environment:
         found["AML_APP_ROOT"] = root
     if model_dir and "$" not in model_dir:
@@ -77,7 +86,9 @@ def _server_program(said: list[str]) -> str | None:
         if "/" in word and posixpath.basename(word) == "azmlinfsrv" and "$" not in word:
             return word
         if word == "azureml_inference_server_http" and said[index - 1 : index] == ["-m"]:
-            python = [before for before in said[: index - 1] if not before.startswith("-")][-1:]  # python3 -u -m
+            python = [before for before in said[: index - 1] if not before.startswith("-")][
+                -1:
+            ]  # python3 -u -m
             return python[0] if python and "$" not in python[0] else None
     return None
 

@@ -59,7 +59,9 @@ def our_containers(engine: Any) -> list[Any]:
 def run_plugin(pytester: pytest.Pytester, engine: Any, images: dict[str, str]) -> Iterator[Any]:
     """Run pytest with the plugin in-process; afterwards, no container of ours may be left."""
 
-    ini = pytester.makeini("[pytest]\n")  # keep this repository's own configuration out of the inner runs
+    ini = pytester.makeini(
+        "[pytest]\n"
+    )  # keep this repository's own configuration out of the inner runs
 
     def run(*args: str) -> pytest.RunResult:
         return pytester.runpytest(

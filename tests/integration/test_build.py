@@ -70,7 +70,9 @@ def test_dockerfile_mistakes_have_line_numbers(
 def test_failing_build_shows_the_step_and_its_output(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    pytester.makefile("", Dockerfile=f"FROM {images['minimal']}\nRUN echo compiling-the-model && exit 3\n")
+    pytester.makefile(
+        "", Dockerfile=f"FROM {images['minimal']}\nRUN echo compiling-the-model && exit 3\n"
+    )
     result = run_plugin("--aml-build", ".", "--aml-any-base")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -89,7 +91,12 @@ def test_a_base_older_than_six_months_fails_base_age(
     old_base = "amlimage/minimal:20250101.v1"
     engine.images.get(images["minimal"]).tag("amlimage/minimal", "20250101.v1")
     try:
-        args = (f"--aml-build={EXAMPLE}", "--aml-build-arg", f"BASE_IMAGE={old_base}", "--aml-any-base")
+        args = (
+            f"--aml-build={EXAMPLE}",
+            "--aml-build-arg",
+            f"BASE_IMAGE={old_base}",
+            "--aml-any-base",
+        )
         result = run_plugin(*args, "-k", "base-age", "--aml-report=report.md")
         result.assert_outcomes(failed=1, deselected=14)
         result.stdout.fnmatch_lines(
@@ -101,6 +108,8 @@ def test_a_base_older_than_six_months_fails_base_age(
         )
         markdown = (pytester.path / "report.md").read_text()
         assert f"**Warning:** base {old_base} from 2025-01-01" in markdown
-        run_plugin(*args, "-k", "base-age", "--aml-max-base-age=0").assert_outcomes(passed=1, deselected=14)
+        run_plugin(*args, "-k", "base-age", "--aml-max-base-age=0").assert_outcomes(
+            passed=1, deselected=14
+        )
     finally:
         engine.images.remove(old_base)

@@ -30,12 +30,18 @@ def test_gpu_image_detection_matches_the_wheel_metadata(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     pytester.makepyfile(test_versions=VERSIONS_TEST)
-    result = run_plugin("--aml-image", images["gpu"], "--aml-cuda", "==12.9.*", "--aml-cudnn", ">=9", "-rA")
+    result = run_plugin(
+        "--aml-image", images["gpu"], "--aml-cuda", "==12.9.*", "--aml-cudnn", ">=9", "-rA"
+    )
     result.assert_outcomes(passed=9, skipped=6)
-    result.stdout.fnmatch_lines_random(["PASSED *::cuda", "PASSED *::cudnn", "PASSED *::cuda-consistency"])
+    result.stdout.fnmatch_lines_random(
+        ["PASSED *::cuda", "PASSED *::cudnn", "PASSED *::cuda-consistency"]
+    )
 
 
-def test_mismatched_environment_is_flagged_with_its_evidence(run_plugin: Any, images: dict[str, str]) -> None:
+def test_mismatched_environment_is_flagged_with_its_evidence(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin(
         "--aml-image",
         images["gpu-mismatch"],
@@ -55,7 +61,14 @@ def test_mismatched_environment_is_flagged_with_its_evidence(run_plugin: Any, im
 def test_cpu_image_has_no_cuda(run_plugin: Any, images: dict[str, str]) -> None:
     assert (
         run_plugin(
-            "--aml-image", images["minimal"], "--aml-cuda", "none", "--aml-cudnn", "none", "-k", "cuda or cudnn"
+            "--aml-image",
+            images["minimal"],
+            "--aml-cuda",
+            "none",
+            "--aml-cudnn",
+            "none",
+            "-k",
+            "cuda or cudnn",
         ).ret
         == 0
     )
@@ -64,7 +77,9 @@ def test_cpu_image_has_no_cuda(run_plugin: Any, images: dict[str, str]) -> None:
 
 
 def test_cuda_claimed_by_env_lines_but_absent(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["cudaclaimed"], "--aml-cuda", "11.0.3")  # (-k cuda: every check)
+    result = run_plugin(
+        "--aml-image", images["cudaclaimed"], "--aml-cuda", "11.0.3"
+    )  # (-k cuda: every check)
     result.assert_outcomes(passed=5, failed=2, skipped=6)  # skipped: no entry script to serve
     result.stdout.fnmatch_lines_random(
         [

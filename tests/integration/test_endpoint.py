@@ -14,11 +14,17 @@ pytestmark = pytest.mark.engine
 
 
 def deploy(
-    pytester: pytest.Pytester, images: dict[str, str], script: Path, extra: str = "", model: bool = False
+    pytester: pytest.Pytester,
+    images: dict[str, str],
+    script: Path,
+    extra: str = "",
+    model: bool = False,
 ) -> str:
     """A deployment YAML for ``script`` (its code folder: the script's folder) on the minimal stand-in."""
     code = script.parent
-    model_lines = f"model:\n  name: weights\n  version: 3\n  path: {APPS / 'model'}\n" if model else ""
+    model_lines = (
+        f"model:\n  name: weights\n  version: 3\n  path: {APPS / 'model'}\n" if model else ""
+    )
     (pytester.path / "request.json").write_text('{"data": [1, 2.5]}')
     pytester.makefile(
         ".yml",
@@ -31,24 +37,37 @@ def deploy(
 def test_a_model_read_where_the_endpoint_puts_it_serves(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    result = run_plugin(deploy(pytester, images, APPS / "working" / "score.py", model=True), "-k", "liveness")
+    result = run_plugin(
+        deploy(pytester, images, APPS / "working" / "score.py", model=True), "-k", "liveness"
+    )
     result.assert_outcomes(passed=1, deselected=11)
 
 
-def test_a_model_path_that_only_worked_with_the_old_layout_fails(run_plugin: Any, images: dict[str, str]) -> None:
+def test_a_model_path_that_only_worked_with_the_old_layout_fails(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     script, model = APPS / "old_layout" / "score.py", APPS / "model"
     result = run_plugin(
-        "--aml-image", images["minimal"], f"--aml-entry-script={script}", f"--aml-model-dir={model}", "-k", "liveness"
+        "--aml-image",
+        images["minimal"],
+        f"--aml-entry-script={script}",
+        f"--aml-model-dir={model}",
+        "-k",
+        "liveness",
     )
     result.assert_outcomes(failed=1, deselected=11)
-    result.stdout.fnmatch_lines(["*No such file or directory: '/var/azureml-app/azureml-models/*/1/weights.json'*"])
+    result.stdout.fnmatch_lines(
+        ["*No such file or directory: '/var/azureml-app/azureml-models/*/1/weights.json'*"]
+    )
 
 
 def test_sibling_imports_resolve_from_the_scripts_own_folder_only(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     nested = APPS / "nested" / "src"
-    sibling = run_plugin(deploy(pytester, images, nested / "onlinescoring" / "score.py"), "-k", "liveness")
+    sibling = run_plugin(
+        deploy(pytester, images, nested / "onlinescoring" / "score.py"), "-k", "liveness"
+    )
     sibling.assert_outcomes(passed=1, deselected=11)
     # The code folder is src/, the script sits in src/onlinescoring/: the endpoint's app root is onlinescoring/.
     (pytester.path / "deployment.yml").write_text(
@@ -64,7 +83,9 @@ def test_slow_init_over_a_small_probe_budget(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     probes = "liveness_probe:\n  initial_delay: 1\n  period: 1\n  failure_threshold: 1\n"
-    result = run_plugin(deploy(pytester, images, APPS / "slow_init" / "score.py", probes), "-k", "probe-budget")
+    result = run_plugin(
+        deploy(pytester, images, APPS / "slow_init" / "score.py", probes), "-k", "probe-budget"
+    )
     result.assert_outcomes(failed=1, deselected=11)
     result.stdout.fnmatch_lines(
         [
@@ -78,7 +99,9 @@ def test_slow_init_over_a_small_probe_budget(
 def test_slow_init_within_the_budget_shows_its_margin(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    result = run_plugin(deploy(pytester, images, APPS / "slow_init" / "score.py"), "-k", "probe-budget")
+    result = run_plugin(
+        deploy(pytester, images, APPS / "slow_init" / "score.py"), "-k", "probe-budget"
+    )
     result.assert_outcomes(passed=1, deselected=11)
     result.stdout.fnmatch_lines(
         ["*amlimage: endpoint*", "*: GET / answered after * s of a 310 s probe budget (margin * s)"]
@@ -91,7 +114,10 @@ def test_run_over_the_request_timeout_would_get_408(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     extra = "request_settings:\n  request_timeout_ms: 500\n"
-    args = (deploy(pytester, images, APPS / "slow_run" / "score.py", extra), "--aml-sample=request.json")
+    args = (
+        deploy(pytester, images, APPS / "slow_run" / "score.py", extra),
+        "--aml-sample=request.json",
+    )
     result = run_plugin(*args, "-k", "score")
     result.assert_outcomes(failed=1, deselected=14)
     result.stdout.fnmatch_lines(
@@ -106,11 +132,16 @@ def test_one_sync_worker_fails_liveness_under_load_and_two_pass(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     slow = "environment_variables:\n  RUN_SECONDS: '3'\nrequest_settings:\n  request_timeout_ms: 10000\n"
-    args = (deploy(pytester, images, APPS / "slow_run" / "score.py", slow), "--aml-sample=request.json")
+    args = (
+        deploy(pytester, images, APPS / "slow_run" / "score.py", slow),
+        "--aml-sample=request.json",
+    )
     single = run_plugin(*args, "-k", "under-load")
     single.assert_outcomes(failed=1, deselected=14)
     single.stdout.fnmatch_lines(
-        ["*liveness-under-load: while POST /score was busy (3.* s), GET / gave no answer within the liveness probe*"]
+        [
+            "*liveness-under-load: while POST /score was busy (3.* s), GET / gave no answer within the liveness probe*"
+        ]
     )
     two = slow.replace("RUN_SECONDS: '3'\n", "RUN_SECONDS: '3'\n  WORKER_COUNT: '2'\n")
     deploy(pytester, images, APPS / "slow_run" / "score.py", two)
@@ -121,9 +152,13 @@ def test_concurrent_requests_all_answer_and_show_their_latency(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     extra = (
-        "environment_variables:\n  RUN_SECONDS: '0.2'\nrequest_settings:\n  max_concurrent_requests_per_instance: 3\n"
+        "environment_variables:\n  RUN_SECONDS: '0.2'\n"
+        "request_settings:\n  max_concurrent_requests_per_instance: 3\n"
     )
-    args = (deploy(pytester, images, APPS / "slow_run" / "score.py", extra), "--aml-sample=request.json")
+    args = (
+        deploy(pytester, images, APPS / "slow_run" / "score.py", extra),
+        "--aml-sample=request.json",
+    )
     result = run_plugin(*args, "-k", "concurrency")
     result.assert_outcomes(passed=1, deselected=14)
     result.stdout.fnmatch_lines(["*: 3 requests at once: p50 * ms, p95 * ms"])

@@ -16,13 +16,19 @@ pytestmark = pytest.mark.engine
 EXAMPLES = EXAMPLE.parent
 
 
-def test_extend_prebuilt_example_passes_with_its_spec(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-spec", str(EXAMPLE / "aml-image.toml"), "-rA", "--junitxml", "junit.xml")
+def test_extend_prebuilt_example_passes_with_its_spec(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    result = run_plugin(
+        "--aml-spec", str(EXAMPLE / "aml-image.toml"), "-rA", "--junitxml", "junit.xml"
+    )
     result.assert_outcomes(passed=17, skipped=1)
     result.stdout.fnmatch_lines_random(["PASSED *::score?two-rows?", "PASSED *::requirements"])
 
 
-def test_deployment_example_serves_as_the_endpoint_would(run_plugin: Any, images: dict[str, str]) -> None:
+def test_deployment_example_serves_as_the_endpoint_would(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin(f"--aml-spec={EXAMPLES / 'deployment' / 'aml-image.toml'}", "-rA")
     result.assert_outcomes(passed=15, skipped=1)
     result.stdout.fnmatch_lines_random(
@@ -35,7 +41,9 @@ def test_deployment_example_serves_as_the_endpoint_would(run_plugin: Any, images
     )
 
 
-def test_junit_xml_has_the_image_facts(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_junit_xml_has_the_image_facts(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     run_plugin("--aml-image", images["extended"], "--junitxml", "junit.xml", "-k", "non-root")
     case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase")
     assert case is not None
@@ -46,15 +54,23 @@ def test_junit_xml_has_the_image_facts(run_plugin: Any, pytester: pytest.Pyteste
     assert properties["aml_cuda"] == "none"
 
 
-def test_upgrade_check_example(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_upgrade_check_example(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     spec = pytester.path / "aml-image.toml"
     spec.write_text(
-        (EXAMPLES / "upgrade-check" / "aml-image.toml").read_text().replace("../extend-prebuilt", str(EXAMPLE))
+        (EXAMPLES / "upgrade-check" / "aml-image.toml")
+        .read_text()
+        .replace("../extend-prebuilt", str(EXAMPLE))
     )
     result = run_plugin("--aml-spec", str(spec), "-k", "baseline", "-rA")
     result.assert_outcomes(passed=6, failed=1, deselected=15)
-    result.stdout.fnmatch_lines_random(["FAILED *::baseline?parity-two-rows?*", "PASSED *::baseline?major?"])
-    assert "| upgraded | numpy | 1.26.4 | 2.1.3 |" in (pytester.path / "upgrade-report.md").read_text()
+    result.stdout.fnmatch_lines_random(
+        ["FAILED *::baseline?parity-two-rows?*", "PASSED *::baseline?major?"]
+    )
+    assert (
+        "| upgraded | numpy | 1.26.4 | 2.1.3 |" in (pytester.path / "upgrade-report.md").read_text()
+    )
 
 
 @pytest.mark.parametrize("template", ["github-actions.yml", "azure-pipelines.yml"])

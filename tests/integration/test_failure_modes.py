@@ -37,16 +37,35 @@ def labelled(engine: Any, **labels: str) -> list[str]:
 
 
 @pytest.fixture
-def start_sleeping_run(pytester: pytest.Pytester) -> Iterator[Callable[[str], subprocess.Popen[str]]]:
+def start_sleeping_run(
+    pytester: pytest.Pytester,
+) -> Iterator[Callable[[str], subprocess.Popen[str]]]:
     """Start a pytest run whose test sleeps with a container up; killed at teardown whatever the test did."""
     runs: list[subprocess.Popen[str]] = []
 
     def start(image: str) -> subprocess.Popen[str]:
         pytester.makepyfile(test_sleep=SLEEPING_TEST)
         pytester.makeini("[pytest]\n")
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "--aml-image", image, "-k", "sleeps"]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            "--aml-image",
+            image,
+            "-k",
+            "sleeps",
+        ]
         runs.append(
-            subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            subprocess.Popen(
+                command,
+                cwd=pytester.path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         )
         return runs[-1]
 
@@ -67,7 +86,10 @@ def wait_for_container(engine: Any, pid: int) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signals_remove_the_container(
-    start_sleeping_run: Callable[[str], subprocess.Popen[str]], engine: Any, images: dict[str, str], signum: int
+    start_sleeping_run: Callable[[str], subprocess.Popen[str]],
+    engine: Any,
+    images: dict[str, str],
+    signum: int,
 ) -> None:
     run = start_sleeping_run(images["extended"])
     wait_for_container(engine, run.pid)
@@ -77,7 +99,9 @@ def test_signals_remove_the_container(
     assert labelled(engine, **{PID_LABEL: str(run.pid)}) == [], output
 
 
-def test_a_start_interrupted_once_the_engine_started_it_leaves_nothing(engine: Any, images: dict[str, str]) -> None:
+def test_a_start_interrupted_once_the_engine_started_it_leaves_nothing(
+    engine: Any, images: dict[str, str]
+) -> None:
     """Ctrl-C after the engine started the container, before the run holds it (reading its address)."""
     tag = uuid.uuid4().hex
 
@@ -86,18 +110,25 @@ def test_a_start_interrupted_once_the_engine_started_it_leaves_nothing(engine: A
 
     plan = plan_launch(Settings(), images["minimal"], ImageInfo())
     with pytest.raises(KeyboardInterrupt):
-        containers.start(plan, {**run_labels(tag, time.time()), "test-run": tag}, interrupted)  # not a leftover
+        containers.start(
+            plan, {**run_labels(tag, time.time()), "test-run": tag}, interrupted
+        )  # not a leftover
     assert labelled(engine, **{"test-run": tag}) == []
 
 
 def test_a_later_run_removes_what_a_killed_run_left(
-    run_plugin: Any, start_sleeping_run: Callable[[str], subprocess.Popen[str]], engine: Any, images: dict[str, str]
+    run_plugin: Any,
+    start_sleeping_run: Callable[[str], subprocess.Popen[str]],
+    engine: Any,
+    images: dict[str, str],
 ) -> None:
     run = start_sleeping_run(images["minimal"])
     wait_for_container(engine, run.pid)
     run.kill()
     run.wait(timeout=30)
-    assert len(labelled(engine, **{PID_LABEL: str(run.pid)})) == 1  # SIGKILL: nothing could clean up
+    assert (
+        len(labelled(engine, **{PID_LABEL: str(run.pid)})) == 1
+    )  # SIGKILL: nothing could clean up
     run_plugin("--aml-image", images["minimal"], "--collect-only")
     assert labelled(engine, **{PID_LABEL: str(run.pid)}) == []
 
@@ -118,14 +149,26 @@ def test_safe_defaults(aml_container):
 """
 
 
-def test_containers_run_with_safe_defaults(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_containers_run_with_safe_defaults(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     pytester.makepyfile(test_safety=SAFETY_TEST)
-    result = run_plugin("--aml-image", images["minimal"], "--aml-model-dir", str(pytester.path), "-k", "safe")
+    result = run_plugin(
+        "--aml-image", images["minimal"], "--aml-model-dir", str(pytester.path), "-k", "safe"
+    )
     result.assert_outcomes(passed=1, deselected=10)
 
 
 def test_entrypoint_exiting_at_once(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["extended"], "--aml-command", "false", "--aml-expect", "numpy>=1", "-rA")
+    result = run_plugin(
+        "--aml-image",
+        images["extended"],
+        "--aml-command",
+        "false",
+        "--aml-expect",
+        "numpy>=1",
+        "-rA",
+    )
     result.stdout.fnmatch_lines_random(
         [
             "*liveness: the container exited with code 1 before the server answered GET /",
@@ -136,13 +179,17 @@ def test_entrypoint_exiting_at_once(run_plugin: Any, images: dict[str, str]) -> 
 
 
 def test_server_that_never_opens_the_port(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["extended"], "--aml-command", "sleep 600", "--aml-ready-timeout", "1")
+    result = run_plugin(
+        "--aml-image", images["extended"], "--aml-command", "sleep 600", "--aml-ready-timeout", "1"
+    )
     result.stdout.fnmatch_lines(["*liveness: the server did not answer GET / with 200 within 1 s*"])
 
 
 def test_log_flood_keeps_only_the_tail(run_plugin: Any, images: dict[str, str]) -> None:
     flood = "sh -c 'yes flooding-the-log | head -n 2000000; sleep 600'"
-    result = run_plugin("--aml-image", images["extended"], "--aml-command", flood, "--aml-ready-timeout", "2", "-rN")
+    result = run_plugin(
+        "--aml-image", images["extended"], "--aml-command", flood, "--aml-ready-timeout", "2", "-rN"
+    )
     result.stdout.fnmatch_lines(["*did not answer GET / with 200 within 2 s*", "flooding-the-log"])
     assert result.stdout.str().count("flooding-the-log") <= 110
 
@@ -168,9 +215,15 @@ def test_two_runs_at_once_and_xdist_do_not_collide(
     tag = uuid.uuid4().hex
     command = [sys.executable, "-m", "pytest", *plugin_args(images, tag)]
     runs = [
-        subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
         subprocess.Popen(
-            [*command, "-n", "2"], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ),
+        subprocess.Popen(
+            [*command, "-n", "2"],
+            cwd=pytester.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         ),
     ]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
@@ -193,7 +246,9 @@ def test_xdist_starts_each_images_container_once(
         decode=True,
         filters={"type": "container", "event": "create", "label": f"test-run={tag}"},
     )
-    assert sorted(event["from"] for event in events) == sorted([images["minimal"], images["extended"]])
+    assert sorted(event["from"] for event in events) == sorted(
+        [images["minimal"], images["extended"]]
+    )
     assert os.environ.get("CI") is None or labelled(engine, **{"test-run": tag}) == []
 
 
@@ -210,9 +265,15 @@ def test_missing_image_is_one_usage_error(pytester: pytest.Pytester, engine: Any
     result.stderr.no_fnmatch_line("*Traceback*")
 
 
-def test_an_engine_that_refuses_the_container_is_one_line_per_check(run_plugin: Any, images: dict[str, str]) -> None:
+def test_an_engine_that_refuses_the_container_is_one_line_per_check(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["extended"], "--aml-cpus", "64")
     result.assert_outcomes(failed=11, passed=1)
-    result.stdout.fnmatch_lines(["*non-root: the engine refused to start amlimage/extended:latest: *CPU*"])
+    result.stdout.fnmatch_lines(
+        ["*non-root: the engine refused to start amlimage/extended:latest: *CPU*"]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")
-    assert len(result.stdout.lines) < 120  # was: the SDK's traceback for every check, thousands of lines
+    assert (
+        len(result.stdout.lines) < 120
+    )  # was: the SDK's traceback for every check, thousands of lines

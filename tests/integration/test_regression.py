@@ -47,7 +47,9 @@ def test_every_difference_and_policy_outcome(
             f"{images['extended-v2']} median scoring latency: * ms (baseline * ms)",
         ]
     )
-    report = json.loads((pytester.path / "report.json").read_text())["images"][images["extended-v2"]]
+    report = json.loads((pytester.path / "report.json").read_text())["images"][
+        images["extended-v2"]
+    ]
     assert {(c["kind"], c["name"]) for c in report["changes"]["changes"]} == {
         ("removed", "tzdata"),
         ("downgraded", "click"),
@@ -90,22 +92,42 @@ def test_an_image_against_itself_has_no_changes(run_plugin: Any, images: dict[st
         "baseline",
     )
     result.assert_outcomes(passed=7, deselected=15)
-    result.stdout.fnmatch_lines([f"{images['extended']} against baseline {images['extended']}: no changes"])
+    result.stdout.fnmatch_lines(
+        [f"{images['extended']} against baseline {images['extended']}: no changes"]
+    )
 
 
-def test_lock_round_trip(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_lock_round_trip(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     lock = pytester.path / "aml-image.lock.json"
     run_plugin(
-        "--aml-image", images["extended"], "--aml-lock", str(lock), "--aml-lock-update", "-k", "lock"
+        "--aml-image",
+        images["extended"],
+        "--aml-lock",
+        str(lock),
+        "--aml-lock-update",
+        "-k",
+        "lock",
     ).assert_outcomes(passed=1, deselected=12)
     first = lock.read_text()
     assert json.loads(first)["distributions"]["numpy"] == "1.26.4"
-    run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "--aml-lock-update", "-k", "lock")
+    run_plugin(
+        "--aml-image",
+        images["extended"],
+        "--aml-lock",
+        str(lock),
+        "--aml-lock-update",
+        "-k",
+        "lock",
+    )
     assert lock.read_text() == first  # stable: sorted, no timestamps
     same = run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "-k", "baseline")
     same.assert_outcomes(passed=5, deselected=12)
     same.stdout.no_fnmatch_line("accept these changes*")
-    changed = run_plugin("--aml-image", images["extended-v2"], "--aml-lock", str(lock), "-k", "baseline")
+    changed = run_plugin(
+        "--aml-image", images["extended-v2"], "--aml-lock", str(lock), "-k", "baseline"
+    )
     changed.assert_outcomes(passed=2, failed=3, deselected=12)
     changed.stdout.fnmatch_lines(
         [
@@ -115,12 +137,16 @@ def test_lock_round_trip(run_plugin: Any, pytester: pytest.Pytester, images: dic
     )
 
 
-def test_bad_lock_file_is_a_usage_error(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_bad_lock_file_is_a_usage_error(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     pytester.makefile(".json", broken="[1, 2]")
     result = run_plugin("--aml-image", images["extended"], "--aml-lock", "broken.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: lock file *broken.json is not an environment lock: write it with --aml-lock-update"]
+        [
+            "ERROR: lock file *broken.json is not an environment lock: write it with --aml-lock-update"
+        ]
     )
 
 
@@ -177,8 +203,12 @@ def test_under_xdist_a_rebase_starts_one_container_per_image(
             "non-root or baseline",
         )
         result.assert_outcomes(passed=6)
-        events = engine.events(since=since, until=int(time.time()) + 1, decode=True, filters={"event": "create"})
-        started = sorted(e["Actor"]["Attributes"]["image"] for e in events if e.get("Type") == "container")
+        events = engine.events(
+            since=since, until=int(time.time()) + 1, decode=True, filters={"event": "create"}
+        )
+        started = sorted(
+            e["Actor"]["Attributes"]["image"] for e in events if e.get("Type") == "container"
+        )
         assert [image for image in started if image.startswith(tag)] == [tag, f"{tag}-baseline"]
     finally:
         for reference in (tag, f"{tag}-baseline"):

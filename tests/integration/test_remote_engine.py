@@ -42,7 +42,9 @@ def _free_port() -> int:
 def _configure(folder: Path, port: int) -> tuple[Path, Path]:
     """Host and client keys, the server's config and the client's; returns (sshd_config, ssh_config)."""
     for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name)], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name)], check=True
+        )
     shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
     server = folder / "sshd_config"
     server.write_text(
@@ -67,7 +69,9 @@ def ssh_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
     port = _free_port()
     server, client = _configure(tmp_path, port)
-    sshd = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(server)], stderr=subprocess.PIPE, text=True)
+    sshd = subprocess.Popen(
+        [str(SSHD), "-D", "-e", "-f", str(server)], stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_for(port, sshd)
         wrapper = tmp_path / "bin"
@@ -99,7 +103,9 @@ def test_an_ssh_engine_runs_the_whole_suite_and_leaves_nothing(
     run_plugin: Any, ssh_engine: str, images: dict[str, str]
 ) -> None:
     result = run_plugin("--aml-image", images["extended"], f"--aml-sample={EXAMPLE / 'samples'}")
-    result.stdout.fnmatch_lines([f"amlimage: Docker * at {ssh_engine}; images: {images['extended']}"])
+    result.stdout.fnmatch_lines(
+        [f"amlimage: Docker * at {ssh_engine}; images: {images['extended']}"]
+    )
     result.assert_outcomes(passed=14, skipped=1)  # base-age: a stand-in's base has no date
 
 

@@ -41,7 +41,9 @@ def test_tolerance_is_configurable(run_plugin: Any, images: dict[str, str]) -> N
     result.stdout.fnmatch_lines(["*$.scaled?1?: 7.5 != expected 7.5000000001*"])
 
 
-def test_init_raising_fails_liveness_at_once_with_the_traceback(run_plugin: Any, images: dict[str, str]) -> None:
+def test_init_raising_fails_liveness_at_once_with_the_traceback(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = serve(run_plugin, images, "init_raises", "--aml-ready-timeout", "100")
     result.assert_outcomes(passed=6, failed=8, skipped=1)
     result.stdout.fnmatch_lines(
@@ -71,11 +73,15 @@ def test_run_raising_is_reported_as_such(run_plugin: Any, images: dict[str, str]
 
 
 def test_slow_init_is_waited_for(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["minimal"], "--aml-entry-script", str(APPS / "slow_init" / "score.py"))
+    result = run_plugin(
+        "--aml-image", images["minimal"], "--aml-entry-script", str(APPS / "slow_init" / "score.py")
+    )
     result.assert_outcomes(passed=11, skipped=1)
 
 
-def test_slow_init_beyond_the_timeout_fails_with_the_log(run_plugin: Any, images: dict[str, str]) -> None:
+def test_slow_init_beyond_the_timeout_fails_with_the_log(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin(
         "--aml-image",
         images["minimal"],
@@ -85,12 +91,16 @@ def test_slow_init_beyond_the_timeout_fails_with_the_log(run_plugin: Any, images
         "0.5",
     )
     result.assert_outcomes(passed=6, failed=5, skipped=1)
-    result.stdout.fnmatch_lines(["*did not answer GET / with 200 within 0.5 s*", "*Hint: a slow init()*"])
+    result.stdout.fnmatch_lines(
+        ["*did not answer GET / with 200 within 0.5 s*", "*Hint: a slow init()*"]
+    )
 
 
 def test_hanging_run_hits_the_score_timeout(run_plugin: Any, images: dict[str, str]) -> None:
     result = serve(run_plugin, images, "hangs", "--aml-score-timeout", "1")
-    result.stdout.fnmatch_lines(["*score?numbers?: POST /score: no answer within 1 s (--aml-score-timeout)*"])
+    result.stdout.fnmatch_lines(
+        ["*score?numbers?: POST /score: no answer within 1 s (--aml-score-timeout)*"]
+    )
 
 
 def test_non_json_and_huge_responses(run_plugin: Any, images: dict[str, str]) -> None:
@@ -98,15 +108,23 @@ def test_non_json_and_huge_responses(run_plugin: Any, images: dict[str, str]) ->
     serve(run_plugin, images, "huge").stdout.fnmatch_lines(["*the response is larger than 10 MB*"])
 
 
-def test_decorated_script_serves_a_swagger_with_its_schema(run_plugin: Any, images: dict[str, str]) -> None:
+def test_decorated_script_serves_a_swagger_with_its_schema(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin(
-        "--aml-image", images["minimal"], "--aml-entry-script", str(APPS / "decorated" / "score.py"), "-rA"
+        "--aml-image",
+        images["minimal"],
+        "--aml-entry-script",
+        str(APPS / "decorated" / "score.py"),
+        "-rA",
     )
     result.assert_outcomes(passed=11, skipped=1)
     result.stdout.fnmatch_lines(["PASSED *::swagger"])
 
 
-def test_baked_in_code_and_model_serve_without_options(run_plugin: Any, images: dict[str, str]) -> None:
+def test_baked_in_code_and_model_serve_without_options(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin(
         "--aml-image",
         images["extended"],
@@ -125,7 +143,9 @@ def test_image_entry_script_missing_from_the_image(
         "--aml-command",
         "azmlinfsrv --entry_script /var/azureml-app/nothing-here.py --port 5001",
     )
-    result.assert_outcomes(passed=5, failed=6, skipped=1)  # server passes; entry-script, liveness and on fail
+    result.assert_outcomes(
+        passed=5, failed=6, skipped=1
+    )  # server passes; entry-script, liveness and on fail
     result.stdout.fnmatch_lines_random(
         [
             "*entry-script: the entry script /var/azureml-app/nothing-here.py is not in the container*",
@@ -150,5 +170,8 @@ def test_swagger_schema_must_match_the_samples(
     )
     result.assert_outcomes(failed=1, deselected=14)
     result.stdout.fnmatch_lines(
-        ["*swagger: the swagger's input schema does not match:", "sample rows has keys the input schema does not: rows"]
+        [
+            "*swagger: the swagger's input schema does not match:",
+            "sample rows has keys the input schema does not: rows",
+        ]
     )

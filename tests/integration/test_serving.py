@@ -11,7 +11,9 @@ from .conftest import APPS
 pytestmark = pytest.mark.engine
 
 
-def test_facts_come_from_the_interpreter_that_serves(run_plugin: Any, images: dict[str, str]) -> None:
+def test_facts_come_from_the_interpreter_that_serves(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     """System Python first on PATH (the doc's apt pattern): versions are the server's, the apt module is not.
 
     A liveness verdict may end with the container's exit code, when the wait saw the exit first.
@@ -29,15 +31,24 @@ def test_facts_come_from_the_interpreter_that_serves(run_plugin: Any, images: di
     )
 
 
-def test_installed_but_not_importable_fails_its_version_check(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["numpyabi"], "--aml-expect", "pandas>=2", "-k", "version or pip")
+def test_installed_but_not_importable_fails_its_version_check(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    result = run_plugin(
+        "--aml-image", images["numpyabi"], "--aml-expect", "pandas>=2", "-k", "version or pip"
+    )
     result.assert_outcomes(passed=1, failed=1, deselected=9)
     result.stdout.fnmatch_lines(
-        ["*version?pandas?: pandas 2.0.3 is installed but `import pandas` fails*ValueError: numpy.dtype size changed*"]
+        [
+            "*version?pandas?: pandas 2.0.3 is installed but `import pandas` fails"
+            "*ValueError: numpy.dtype size changed*"
+        ]
     )
 
 
-def test_runit_folder_owned_by_root_is_named_and_fails_at_once(run_plugin: Any, images: dict[str, str]) -> None:
+def test_runit_folder_owned_by_root_is_named_and_fails_at_once(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["runitroot"], "-k", "permissions or liveness")
     result.assert_outcomes(failed=2, deselected=10)
     result.stdout.fnmatch_lines_random(
@@ -49,15 +60,23 @@ def test_runit_folder_owned_by_root_is_named_and_fails_at_once(run_plugin: Any, 
     assert result.duration < 30  # not the 310 s readiness timeout
 
 
-def test_a_server_missing_from_the_serving_environment(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["noserver"], "-rA")  # (-k server would select every check)
-    result.stdout.fnmatch_lines_random(["PASSED *::non-root", "PASSED *::entry-script", "FAILED *::server*"])
+def test_a_server_missing_from_the_serving_environment(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    result = run_plugin(
+        "--aml-image", images["noserver"], "-rA"
+    )  # (-k server would select every check)
+    result.stdout.fnmatch_lines_random(
+        ["PASSED *::non-root", "PASSED *::entry-script", "FAILED *::server*"]
+    )
     result.stdout.fnmatch_lines(
         ["*server: azureml-inference-server-http is not installed in the interpreter that serves*"]
     )
 
 
-def test_an_environment_moved_after_pip_wrote_its_scripts(run_plugin: Any, images: dict[str, str]) -> None:
+def test_an_environment_moved_after_pip_wrote_its_scripts(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     """The moved venv's python imports the server, so only its script's #! line shows it cannot start."""
     result = run_plugin("--aml-image", images["moved"], "-k", "server or liveness")
     result.assert_outcomes(failed=2, deselected=10)
@@ -71,9 +90,17 @@ def test_an_environment_moved_after_pip_wrote_its_scripts(run_plugin: Any, image
     )
 
 
-def test_a_crash_loop_under_a_restarting_supervisor_stops_the_wait(run_plugin: Any, images: dict[str, str]) -> None:
+def test_a_crash_loop_under_a_restarting_supervisor_stops_the_wait(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     script = APPS / "init_raises" / "score.py"
-    result = run_plugin("--aml-image", images["restarting"], f"--aml-entry-script={script}", "-k", "liveness or stable")
+    result = run_plugin(
+        "--aml-image",
+        images["restarting"],
+        f"--aml-entry-script={script}",
+        "-k",
+        "liveness or stable",
+    )
     result.assert_outcomes(failed=2, deselected=10)
     result.stdout.fnmatch_lines(
         [
@@ -87,10 +114,18 @@ def test_a_crash_loop_under_a_restarting_supervisor_stops_the_wait(run_plugin: A
 def test_entry_scripts_the_server_would_refuse(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    pytester.makepyfile(score="import json\n\ndef init():\n    pass\n\ndef run(*args, **kwargs):\n    return {}\n")
-    pytester.path.chmod(0o755)  # pytest's temporary folders are private: let the container's user read it
+    pytester.makepyfile(
+        score="import json\n\ndef init():\n    pass\n\ndef run(*args, **kwargs):\n    return {}\n"
+    )
+    pytester.path.chmod(
+        0o755
+    )  # pytest's temporary folders are private: let the container's user read it
     result = run_plugin(
-        "--aml-image", images["minimal"], f"--aml-entry-script={pytester.path / 'score.py'}", "-k", "entry"
+        "--aml-image",
+        images["minimal"],
+        f"--aml-entry-script={pytester.path / 'score.py'}",
+        "-k",
+        "entry",
     )
     result.assert_outcomes(failed=1, deselected=11)
     result.stdout.fnmatch_lines(
@@ -111,7 +146,9 @@ def test_hazards_baked_into_the_image_config(run_plugin: Any, images: dict[str, 
     )
 
 
-@pytest.mark.parametrize(("standin", "python"), [("minimal-py39", "3.9."), ("minimal-py313", "3.13.")])
+@pytest.mark.parametrize(
+    ("standin", "python"), [("minimal-py39", "3.9."), ("minimal-py313", "3.13.")]
+)
 def test_good_images_across_pythons_and_server_lines_stay_green(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], standin: str, python: str
 ) -> None:
@@ -119,16 +156,26 @@ def test_good_images_across_pythons_and_server_lines_stay_green(
     check = f"assert aml_environment.python_version.startswith('{python}')"
     pytester.makepyfile(test_python=f"def test_python(aml_environment):\n    {check}\n")
     script, model, samples = APPS / "working" / "score.py", APPS / "model", APPS.parent / "samples"
-    args = (f"--aml-entry-script={script}", f"--aml-model-dir={model}", f"--aml-sample={samples}", "-rA")
+    args = (
+        f"--aml-entry-script={script}",
+        f"--aml-model-dir={model}",
+        f"--aml-sample={samples}",
+        "-rA",
+    )
     result = run_plugin("--aml-image", images[standin], "--aml-expect", "numpy>=1.26", *args)
-    result.assert_outcomes(passed=16, skipped=1)  # 15 checks and the Python test; base-age: no dated base
-    result.stdout.fnmatch_lines_random(["PASSED *::server", "PASSED *::entry-script", "PASSED *::score?numbers?"])
+    result.assert_outcomes(
+        passed=16, skipped=1
+    )  # 15 checks and the Python test; base-age: no dated base
+    result.stdout.fnmatch_lines_random(
+        ["PASSED *::server", "PASSED *::entry-script", "PASSED *::score?numbers?"]
+    )
 
 
 def with_variable(pytester: pytest.Pytester, image: str, name: str, value: str) -> str:
     """``--aml-deployment`` for ``image`` with one environment variable set, as a deployment YAML sets it."""
     path = pytester.makefile(
-        ".yml", deployment=f"environment:\n  image: {image}\nenvironment_variables:\n  {name}: {value}\n"
+        ".yml",
+        deployment=f"environment:\n  image: {image}\nenvironment_variables:\n  {name}: {value}\n",
     )
     return f"--aml-deployment={path}"
 
@@ -187,4 +234,6 @@ def test_a_server_started_on_another_port_fails_liveness_at_once_with_the_reason
     command = "/azureml-envs/minimal/bin/azmlinfsrv --entry_script /app/score.py --port 8080"
     result = run_plugin("--aml-image", images["byoc"], "--aml-command", command, "-k", "liveness")
     result.assert_outcomes(failed=1, deselected=11)
-    result.stdout.fnmatch_lines(["*liveness: the start command runs azmlinfsrv on port 8080, but the endpoint *"])
+    result.stdout.fnmatch_lines(
+        ["*liveness: the start command runs azmlinfsrv on port 8080, but the endpoint *"]
+    )

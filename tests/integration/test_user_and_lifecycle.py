@@ -13,7 +13,9 @@ from pytest_amlimage.engine.client import PID_LABEL, PLUGIN_LABEL
 pytestmark = pytest.mark.engine
 
 
-def test_extended_example_passes_every_builtin_check(run_plugin: Any, images: dict[str, str]) -> None:
+def test_extended_example_passes_every_builtin_check(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["extended"], "-v")
     result.assert_outcomes(passed=11, skipped=1)
     result.stdout.fnmatch_lines(
@@ -24,7 +26,9 @@ def test_extended_example_passes_every_builtin_check(run_plugin: Any, images: di
     )
 
 
-def test_forgotten_switch_back_fails_non_root_with_the_fix(run_plugin: Any, images: dict[str, str]) -> None:
+def test_forgotten_switch_back_fails_non_root_with_the_fix(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["rootuser"])
     result.assert_outcomes(passed=3, failed=1, skipped=6)
     result.stdout.fnmatch_lines(
@@ -37,9 +41,13 @@ def test_forgotten_switch_back_fails_non_root_with_the_fix(run_plugin: Any, imag
 
 
 def test_each_image_gets_every_check(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["minimal"], "--aml-image", images["extended"], "--collect-only", "-q")
+    result = run_plugin(
+        "--aml-image", images["minimal"], "--aml-image", images["extended"], "--collect-only", "-q"
+    )
     for image in (images["minimal"], images["extended"]):
-        result.stdout.fnmatch_lines([f"{image}::non-root", f"{image}::pip-check", f"{image}::swagger"])
+        result.stdout.fnmatch_lines(
+            [f"{image}::non-root", f"{image}::pip-check", f"{image}::swagger"]
+        )
 
 
 def test_ini_configures_and_the_command_line_wins(
@@ -85,12 +93,18 @@ def test_fixtures_share_one_container_with_the_builtin_checks(
         since=since,
         until=time.time(),
         decode=True,
-        filters={"type": "container", "event": "create", "label": [PLUGIN_LABEL, f"{PID_LABEL}={os.getpid()}"]},
+        filters={
+            "type": "container",
+            "event": "create",
+            "label": [PLUGIN_LABEL, f"{PID_LABEL}={os.getpid()}"],
+        },
     )
     assert len(list(events)) == 1
 
 
-def test_fixtures_without_an_image_fail_with_the_remedy(run_plugin: Any, pytester: pytest.Pytester) -> None:
+def test_fixtures_without_an_image_fail_with_the_remedy(
+    run_plugin: Any, pytester: pytest.Pytester
+) -> None:
     pytester.makepyfile("def test_it(aml_container):\n    pass\n")
     result = run_plugin()
     result.assert_outcomes(errors=1)

@@ -44,13 +44,19 @@ def test_numpy_1_and_numpy_2_images(run_plugin: Any, images: dict[str, str]) -> 
 
 
 def test_framework_distribution_and_import(run_plugin: Any, images: dict[str, str]) -> None:
-    passing = run_plugin("--aml-image", images["sklearn"], "--aml-framework", "sklearn==1.5.*", "-rA")
+    passing = run_plugin(
+        "--aml-image", images["sklearn"], "--aml-framework", "sklearn==1.5.*", "-rA"
+    )
     passing.stdout.fnmatch_lines([f"PASSED {images['sklearn']}::framework?scikit-learn?"])
     wrong = run_plugin("--aml-image", images["sklearn"], "--aml-framework", "scikit-learn==0.24.1")
-    wrong.stdout.fnmatch_lines(["*scikit-learn 1.5.2 does not satisfy ==0.24.1 (expected by --aml-framework)*"])
+    wrong.stdout.fnmatch_lines(
+        ["*scikit-learn 1.5.2 does not satisfy ==0.24.1 (expected by --aml-framework)*"]
+    )
 
 
-def test_installed_but_unimportable_framework_shows_the_import_error(run_plugin: Any, images: dict[str, str]) -> None:
+def test_installed_but_unimportable_framework_shows_the_import_error(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["quirky"], "--aml-framework", "xgboost==0.90")
     result.stdout.fnmatch_lines(
         [
@@ -60,7 +66,9 @@ def test_installed_but_unimportable_framework_shows_the_import_error(run_plugin:
     )
 
 
-def test_banners_and_broken_metadata_do_not_break_the_probe(run_plugin: Any, images: dict[str, str]) -> None:
+def test_banners_and_broken_metadata_do_not_break_the_probe(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["quirky"], "--aml-expect", "numpy==1.26.4", "-rA")
     result.stdout.fnmatch_lines_random(
         [
@@ -72,7 +80,9 @@ def test_banners_and_broken_metadata_do_not_break_the_probe(run_plugin: Any, ima
     )
 
 
-def test_curated_row_by_name_names_itself_as_the_source(run_plugin: Any, images: dict[str, str]) -> None:
+def test_curated_row_by_name_names_itself_as_the_source(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin("--aml-image", images["sklearn"], "--aml-curated", SKLEARN_ROW, "-rA")
     result.stdout.fnmatch_lines_random(
         [
@@ -83,14 +93,22 @@ def test_curated_row_by_name_names_itself_as_the_source(run_plugin: Any, images:
     )
 
 
-def test_curated_auto_finds_the_base_by_its_layers(run_plugin: Any, engine: Any, images: dict[str, str]) -> None:
+def test_curated_auto_finds_the_base_by_its_layers(
+    run_plugin: Any, engine: Any, images: dict[str, str]
+) -> None:
     engine.images.get(images["minimal"]).tag(MINIMAL_MCR, "latest")
     try:
-        result = run_plugin("--aml-image", images["extended"], "--aml-curated", "auto", "-rA", "-k", "python")
-        result.stdout.fnmatch_lines(["*python*Python 3.11.* serves score.py*but --aml-curated AzureML-minimal-*py37*"])
+        result = run_plugin(
+            "--aml-image", images["extended"], "--aml-curated", "auto", "-rA", "-k", "python"
+        )
+        result.stdout.fnmatch_lines(
+            ["*python*Python 3.11.* serves score.py*but --aml-curated AzureML-minimal-*py37*"]
+        )
         result.stdout.no_fnmatch_line("*::curated*")
         undetected = run_plugin("--aml-image", images["nopython"], "--aml-curated", "auto")
-        undetected.stdout.fnmatch_lines(["*curated: --aml-curated auto: cannot tell which curated image*"])
+        undetected.stdout.fnmatch_lines(
+            ["*curated: --aml-curated auto: cannot tell which curated image*"]
+        )
     finally:
         engine.images.remove(f"{MINIMAL_MCR}:latest")
 
@@ -118,16 +136,26 @@ def informed_image(engine: Any, images: dict[str, str]) -> Iterator[str]:
     engine.images.remove(image.id, force=True)
 
 
-def test_curated_auto_reads_image_information(run_plugin: Any, engine: Any, informed_image: str) -> None:
+def test_curated_auto_reads_image_information(
+    run_plugin: Any, engine: Any, informed_image: str
+) -> None:
     volumes = {volume.name for volume in engine.volumes.list()}
-    result = run_plugin("--aml-image", informed_image, "--aml-curated", "auto", "-rA", "-k", "python or base-age")
-    result.stdout.fnmatch_lines_random([f"PASSED {informed_image}::python", f"PASSED {informed_image}::base-age"])
+    result = run_plugin(
+        "--aml-image", informed_image, "--aml-curated", "auto", "-rA", "-k", "python or base-age"
+    )
+    result.stdout.fnmatch_lines_random(
+        [f"PASSED {informed_image}::python", f"PASSED {informed_image}::base-age"]
+    )
     result.stdout.no_fnmatch_line("*::curated*")
     result.assert_outcomes(passed=2)
-    assert {volume.name for volume in engine.volumes.list()} <= volumes  # the file's reader left none behind
+    assert {
+        volume.name for volume in engine.volumes.list()
+    } <= volumes  # the file's reader left none behind
 
 
-def test_spec_file_and_requirements(run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]) -> None:
+def test_spec_file_and_requirements(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
     pytester.makefile(".txt", requirements="numpy==1.26.4\npandas>=3\n")
     pytester.makefile(
         ".toml",
@@ -146,8 +174,18 @@ def test_spec_file_and_requirements(run_plugin: Any, pytester: pytest.Pytester, 
     )
 
 
-def test_no_python_fails_versions_with_the_reason_but_non_root_runs(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin("--aml-image", images["nopython"], "--aml-expect", "numpy", "--aml-expect", "pandas>=1", "-rA")
+def test_no_python_fails_versions_with_the_reason_but_non_root_runs(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    result = run_plugin(
+        "--aml-image",
+        images["nopython"],
+        "--aml-expect",
+        "numpy",
+        "--aml-expect",
+        "pandas>=1",
+        "-rA",
+    )
     result.stdout.fnmatch_lines_random(
         [
             f"PASSED {images['nopython']}::non-root",

@@ -55,16 +55,36 @@ def usage_error(pytester: pytest.Pytester, *args: str) -> str:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--aml-image", "Not A Reference"], "invalid image reference 'Not A Reference' (from --aml-image)"),
-        (["--aml-image", "x:1", "--aml-expect", "numpy>>1"], "cannot read the version expectation 'numpy>>1'"),
-        (["--aml-image", "x:1", "--aml-curated", "AzureML-nope"], "unknown curated environment 'AzureML-nope'"),
-        (["--aml-image", "x:1", "--aml-spec", "missing.toml"], "missing.toml (from --aml-spec) does not exist"),
-        (["--aml-image", "x:1", "--aml-requirements", "nope.txt"], "nope.txt (from --aml-requirements) does not exist"),
-        (["--aml-image", "x:1", "--aml-ready-timeout", "soon"], "--aml-ready-timeout 'soon' is not a number"),
+        (
+            ["--aml-image", "Not A Reference"],
+            "invalid image reference 'Not A Reference' (from --aml-image)",
+        ),
+        (
+            ["--aml-image", "x:1", "--aml-expect", "numpy>>1"],
+            "cannot read the version expectation 'numpy>>1'",
+        ),
+        (
+            ["--aml-image", "x:1", "--aml-curated", "AzureML-nope"],
+            "unknown curated environment 'AzureML-nope'",
+        ),
+        (
+            ["--aml-image", "x:1", "--aml-spec", "missing.toml"],
+            "missing.toml (from --aml-spec) does not exist",
+        ),
+        (
+            ["--aml-image", "x:1", "--aml-requirements", "nope.txt"],
+            "nope.txt (from --aml-requirements) does not exist",
+        ),
+        (
+            ["--aml-image", "x:1", "--aml-ready-timeout", "soon"],
+            "--aml-ready-timeout 'soon' is not a number",
+        ),
         (["--aml-image", "x:1", "--aml-atol", "-1"], "--aml-atol '-1' must not be negative"),
     ],
 )
-def test_bad_options_are_one_line_usage_errors(pytester: pytest.Pytester, args: list[str], expected: str) -> None:
+def test_bad_options_are_one_line_usage_errors(
+    pytester: pytest.Pytester, args: list[str], expected: str
+) -> None:
     assert expected in usage_error(pytester, *args)
 
 
@@ -89,7 +109,9 @@ def test_sample_that_is_not_json(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_unreachable_engine_is_a_usage_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_engine_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
     line = usage_error(pytester, "--aml-image", "x:1")
     assert "cannot reach the Docker engine at tcp://127.0.0.1:9" in line
@@ -108,7 +130,9 @@ def test_a_path_option_written_with_a_space_that_moves_the_rootdir_warns(
     sample = str(elsewhere / "request.json")
     monkeypatch.chdir(project)
     pytest_command = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
-    spaced = pytester.run(*pytest_command, "--aml-sample", sample)  # as users write it: no test path
+    spaced = pytester.run(
+        *pytest_command, "--aml-sample", sample
+    )  # as users write it: no test path
     spaced.stdout.fnmatch_lines(
         [
             f"*PytestConfigWarning: pytest took the rootdir {pytester.path} from the value of --aml-sample {sample} *"

@@ -6,14 +6,22 @@ from datetime import date
 
 import pytest
 
-from pytest_amlimage.checks.base_age import Base, base_age, created_date, from_image_information, tag_date
+from pytest_amlimage.checks.base_age import (
+    Base,
+    base_age,
+    created_date,
+    from_image_information,
+    tag_date,
+)
 from pytest_amlimage.errors import CheckFailed
 
 TODAY = date(2026, 11, 24)
 
 
 def test_dates_from_tags_and_timestamps() -> None:
-    assert tag_date("mcr.microsoft.com/azureml/curated/minimal-py311-inference:20260301.v1") == date(2026, 3, 1)
+    assert tag_date(
+        "mcr.microsoft.com/azureml/curated/minimal-py311-inference:20260301.v1"
+    ) == date(2026, 3, 1)
     assert tag_date("myregistry:5000/base:20251130") == date(2025, 11, 30)
     assert tag_date("mcr.microsoft.com/azureml/minimal-py312-inference:latest") is None
     assert tag_date("base:20261399.v1") is None
@@ -22,9 +30,12 @@ def test_dates_from_tags_and_timestamps() -> None:
 
 
 def test_a_base_older_than_the_limit_fails_with_the_remedy() -> None:
-    old = Base("mcr.microsoft.com/azureml/minimal-py312-inference:20250101.v1", date(2025, 1, 1), "its tag")
+    old = Base(
+        "mcr.microsoft.com/azureml/minimal-py312-inference:20250101.v1", date(2025, 1, 1), "its tag"
+    )
     with pytest.raises(
-        CheckFailed, match=r"from 2025-01-01 \(its tag\): 692 days old, over the limit of 183.*--aml-rebase"
+        CheckFailed,
+        match=r"from 2025-01-01 \(its tag\): 692 days old, over the limit of 183.*--aml-rebase",
     ):
         base_age(old, 183, TODAY)
     base_age(old, 0, TODAY)  # switched off
@@ -32,7 +43,9 @@ def test_a_base_older_than_the_limit_fails_with_the_remedy() -> None:
 
 
 def test_an_unknown_base_skips_with_the_reason() -> None:
-    with pytest.raises(pytest.skip.Exception, match="b:latest has no dated tag and is not on the engine"):
+    with pytest.raises(
+        pytest.skip.Exception, match="b:latest has no dated tag and is not on the engine"
+    ):
         base_age(Base("b:latest", None, "its tag"), 183, TODAY)
 
 

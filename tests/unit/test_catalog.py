@@ -7,11 +7,17 @@ from pytest_amlimage.errors import AmlUsageError
 def test_the_nine_2021_rows_ship_retired_beside_todays_images() -> None:
     rows = catalog.entries()
     retired = [row for row in rows if row.status == "retired"]
-    assert len(retired) == 9 and all(row.python == "3.7" and "(2021)" in row.cite for row in retired)
+    assert len(retired) == 9 and all(
+        row.python == "3.7" and "(2021)" in row.cite for row in retired
+    )
     gpu = [row for row in retired if row.device == "gpu"]
     assert [(row.cuda, row.cudnn) for row in gpu] == [("11.0.3", "8.0.5.39")]
     current = {row.curated_environment: row for row in rows if row.status == "current"}
-    assert {"minimal-py311-inference", "minimal-py312-cuda12.4-inference", "mlflow-py312-inference"} <= set(current)
+    assert {
+        "minimal-py311-inference",
+        "minimal-py312-cuda12.4-inference",
+        "mlflow-py312-inference",
+    } <= set(current)
     assert current["minimal-py312-cuda12.4-inference"].cuda == "12.4"
     assert all(row.cite for row in current.values())
     assert "Azure/azureml-assets" in current["minimal-py311-inference"].cite
@@ -46,7 +52,8 @@ def test_row_expectations_include_framework_and_quirky_packages() -> None:
     found = {e.name: str(e.specifier) for e in row.expectations()}
     assert found == {"tensorflow": "==1.15.*", "pandas": "==0.25.1", "numpy": "==1.20.1"}
     assert all(
-        e.source == "--aml-curated AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference" for e in row.expectations()
+        e.source == "--aml-curated AzureML-tensorflow-1.15-ubuntu18.04-py37-cpu-inference"
+        for e in row.expectations()
     )
 
 
@@ -60,7 +67,10 @@ def test_detect_by_base_label_or_by_shared_layers() -> None:
     assert by_label is not None and by_label.framework == "xgboost"
     local = [
         (["other:1"], ["a"]),
-        (["mcr.microsoft.com/azureml/pytorch-1.7-ubuntu18.04-py37-cpu-inference:latest"], ["a", "b"]),
+        (
+            ["mcr.microsoft.com/azureml/pytorch-1.7-ubuntu18.04-py37-cpu-inference:latest"],
+            ["a", "b"],
+        ),
     ]
     by_layers = catalog.by_layers(["a", "b", "c"], local)
     assert by_layers is not None and by_layers.framework_version == "1.7"
@@ -70,10 +80,19 @@ def test_detect_by_base_label_or_by_shared_layers() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Image: mcr.microsoft.com/azureml/curated/minimal-py311-inference:20261115.v1\n", "minimal-py311-inference"),
-        ("name=minimal-py312-cuda12.4-inference\nbuilt=2026-11-01\n", "minimal-py312-cuda12.4-inference"),
+        (
+            "Image: mcr.microsoft.com/azureml/curated/minimal-py311-inference:20261115.v1\n",
+            "minimal-py311-inference",
+        ),
+        (
+            "name=minimal-py312-cuda12.4-inference\nbuilt=2026-11-01\n",
+            "minimal-py312-cuda12.4-inference",
+        ),
         ("mcr.microsoft.com/azureml/minimal-py312-inference:latest", "minimal-py312-inference"),
-        ("AzureML-minimal-ubuntu22.04-py39-cpu-inference", "AzureML-minimal-ubuntu22.04-py39-cpu-inference"),
+        (
+            "AzureML-minimal-ubuntu22.04-py39-cpu-inference",
+            "AzureML-minimal-ubuntu22.04-py39-cpu-inference",
+        ),
     ],
 )
 def test_detect_by_what_image_information_names(text: str, expected: str) -> None:

@@ -16,7 +16,9 @@ def facts(uid: int | None = 1000, **versions: str) -> Facts:
 
 @pytest.mark.parametrize("user", ["", "root", "0", "root:root", "0:0", "root:1000"])
 def test_root_users_fail_with_the_fix(user: str) -> None:
-    with pytest.raises(CheckFailed, match="image runs as root .*add `USER dockeruser` after your root steps"):
+    with pytest.raises(
+        CheckFailed, match="image runs as root .*add `USER dockeruser` after your root steps"
+    ):
         non_root(user, facts())
 
 
@@ -63,12 +65,19 @@ def test_version_without_python_says_why() -> None:
 
 
 def test_the_curated_rows_python_serves() -> None:
-    versions.python("3.11", "--aml-curated minimal-py311-inference", Facts(uid=1000, python_version="3.11.2"))
-    with pytest.raises(CheckFailed, match=r"Python 3\.12\.1 serves score\.py \(/opt/env/bin/python\), but "
-                       r"--aml-curated minimal-py311-inference is Python 3\.11"):
+    versions.python(
+        "3.11", "--aml-curated minimal-py311-inference", Facts(uid=1000, python_version="3.11.2")
+    )
+    with pytest.raises(
+        CheckFailed,
+        match=r"Python 3\.12\.1 serves score\.py \(/opt/env/bin/python\), but "
+        r"--aml-curated minimal-py311-inference is Python 3\.11",
+    ):
         facts = Facts(uid=1000, python_version="3.12.1", python_executable="/opt/env/bin/python")
         versions.python("3.11", "--aml-curated minimal-py311-inference", facts)
-    with pytest.raises(CheckFailed, match=r"^Python 3\.11\.0 serves score\.py, but row is Python 3\.1:"):
+    with pytest.raises(
+        CheckFailed, match=r"^Python 3\.11\.0 serves score\.py, but row is Python 3\.1:"
+    ):
         versions.python("3.1", "row", Facts(uid=1000, python_version="3.11.0"))
 
 
@@ -81,10 +90,18 @@ def test_framework_must_import_with_a_matching_version() -> None:
         frameworks={"sklearn": {"version": "1.5.2"}},
     )
     versions.framework(expected, "sklearn", ok)
-    broken = Facts(uid=1, distributions=ok.distributions, frameworks={"sklearn": {"error": "ImportError: libgomp"}})
-    with pytest.raises(CheckFailed, match="installed but `import sklearn` fails:\nImportError: libgomp"):
+    broken = Facts(
+        uid=1,
+        distributions=ok.distributions,
+        frameworks={"sklearn": {"error": "ImportError: libgomp"}},
+    )
+    with pytest.raises(
+        CheckFailed, match="installed but `import sklearn` fails:\nImportError: libgomp"
+    ):
         versions.framework(expected, "sklearn", broken)
-    shadowed = Facts(uid=1, distributions=ok.distributions, frameworks={"sklearn": {"version": "0.24.1"}})
+    shadowed = Facts(
+        uid=1, distributions=ok.distributions, frameworks={"sklearn": {"version": "0.24.1"}}
+    )
     with pytest.raises(CheckFailed, match="reports 0.24.1"):
         versions.framework(expected, "sklearn", shadowed)
 
@@ -97,7 +114,12 @@ def test_conflicts_like_pip_check() -> None:
             "app": Distribution(
                 "app",
                 "1.0",
-                ("numpy<1.20", "missing-pkg>=1", "pandas; python_version < '3'", "extra-only; extra == 'gpu'"),
+                (
+                    "numpy<1.20",
+                    "missing-pkg>=1",
+                    "pandas; python_version < '3'",
+                    "extra-only; extra == 'gpu'",
+                ),
             ),
             "numpy": Distribution("numpy", "1.26.4"),
         },
@@ -122,7 +144,10 @@ def test_requirements_file_pins_must_hold() -> None:
         "onlylinux; sys_platform == 'win32'",
     ]
     versions.requirements(lines, "requirements.txt", facts(numpy="1.26.4", pandas="2.2.3"))
-    with pytest.raises(CheckFailed, match="requirements.txt has requirement numpy==1.26.4, but you have numpy 2.1.3"):
+    with pytest.raises(
+        CheckFailed,
+        match="requirements.txt has requirement numpy==1.26.4, but you have numpy 2.1.3",
+    ):
         versions.requirements(lines, "requirements.txt", facts(numpy="2.1.3", pandas="2.2.3"))
     with pytest.raises(AmlUsageError, match="requirements.txt:1: cannot read"):
         versions.requirements(["numpy=="], "requirements.txt", facts())
@@ -131,7 +156,14 @@ def test_requirements_file_pins_must_hold() -> None:
 def test_app_permissions() -> None:
     good = Facts(
         uid=1000,
-        folders={"app_root": {"path": "/var/azureml-app", "exists": True, "readable": True, "world_writable": []}},
+        folders={
+            "app_root": {
+                "path": "/var/azureml-app",
+                "exists": True,
+                "readable": True,
+                "world_writable": [],
+            }
+        },
     )
     app_permissions(good)
     bad = Facts(
@@ -146,13 +178,21 @@ def test_app_permissions() -> None:
             "model_dir": {"path": None, "exists": False},
         },
     )
-    with pytest.raises(CheckFailed, match="not readable by uid 1000\n/var/azureml-app/x is world-writable"):
+    with pytest.raises(
+        CheckFailed, match="not readable by uid 1000\n/var/azureml-app/x is world-writable"
+    ):
         app_permissions(bad)
 
 
 @pytest.mark.parametrize(("name", "owner"), [("dockeruser", "dockeruser"), (None, "12345")])
-def test_runit_folders_the_user_cannot_write_name_the_chown_for_that_user(name: str | None, owner: str) -> None:
-    facts = Facts(uid=12345, user_name=name, runtime_folders=[{"path": "/var/runit", "writable": False, "owner": 0}])
+def test_runit_folders_the_user_cannot_write_name_the_chown_for_that_user(
+    name: str | None, owner: str
+) -> None:
+    facts = Facts(
+        uid=12345,
+        user_name=name,
+        runtime_folders=[{"path": "/var/runit", "writable": False, "owner": 0}],
+    )
     with pytest.raises(CheckFailed, match=f"as root: RUN chown -R {owner} /var/runit"):
         app_permissions(facts)
     app_permissions(facts, runit=False)  # a server started without runsvdir does not need them

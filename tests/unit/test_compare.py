@@ -67,10 +67,15 @@ def test_the_servers_breaking_changes_between_two_versions_either_way() -> None:
     found = baseline.server_breaking_changes(up)
     assert [line.split(":")[0] for line in found] == ["1.0.0", "1.1.0", "1.4.0", "1.4.1"]
     assert "rawhttp" in found[2] and "azureml.contrib.services" in found[3]
-    assert server_changes.behind_import("opencensus.ext.azure") == found_in(server_changes.between("1.4.1", "1.5.1"))
+    assert server_changes.behind_import("opencensus.ext.azure") == found_in(
+        server_changes.between("1.4.1", "1.5.1")
+    )
     assert server_changes.behind_import("azureml.core") is None
     back = [snapshot.Change("downgraded", "azureml-inference-server-http", "1.5.1", "1.4.1")]
     assert baseline.server_breaking_changes(back) == [
         "1.5.0: OpenTelemetry replaces OpenCensus: logging or tracing set up with OpenCensus breaks"
     ]
-    assert baseline.server_breaking_changes([snapshot.Change("upgraded", "numpy", "1.26.4", "2.0.0")]) == []
+    assert (
+        baseline.server_breaking_changes([snapshot.Change("upgraded", "numpy", "1.26.4", "2.0.0")])
+        == []
+    )

@@ -6,7 +6,9 @@ from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Evidence, cuda
 
 
-def ev(library: str, origin: str, source: str, version: str | None, error: str | None = None) -> Evidence:
+def ev(
+    library: str, origin: str, source: str, version: str | None, error: str | None = None
+) -> Evidence:
     return Evidence(library, origin, source, version, error)
 
 
@@ -30,7 +32,9 @@ def test_two_cudnns_coexist_and_the_frameworks_one_wins() -> None:
     ]
     cudnn = cuda.resolve(with_torch, "cudnn")
     assert (cudnn.version, cudnn.origin, cudnn.contradictions) == ("9.19.0.56", "pip", ())
-    assert cuda.resolve(with_torch, "cuda").version == "13.0.2"  # the toolkit version, as the catalog states it
+    assert (
+        cuda.resolve(with_torch, "cuda").version == "13.0.2"
+    )  # the toolkit version, as the catalog states it
     gpu.check_framework_build(cuda.resolve(with_torch, "cuda"))
 
 
@@ -66,7 +70,8 @@ def test_expectations_with_specifiers_and_none() -> None:
     wrong = parse_library_expectation("11.0.3", "--aml-curated X", "cuda")
     assert wrong is not None
     with pytest.raises(
-        CheckFailed, match=r"CUDA 13.0.2 \(system\) does not satisfy ==11\.0\.3\.\* \(expected by --aml-curated X\)"
+        CheckFailed,
+        match=r"CUDA 13.0.2 \(system\) does not satisfy ==11\.0\.3\.\* \(expected by --aml-curated X\)",
     ):
         gpu.check_version(wrong, resolved)
     none = parse_library_expectation("none", "--aml-cuda", "cuda")
@@ -78,7 +83,9 @@ def test_expectations_with_specifiers_and_none() -> None:
 
 def test_framework_built_for_another_cuda_major() -> None:
     evidence = [*NVIDIA_IMAGE, ev("cuda", "framework", "torch build", "12.1")]
-    with pytest.raises(CheckFailed, match="torch build is for CUDA 12.1, but the image's CUDA runtime is 13.x"):
+    with pytest.raises(
+        CheckFailed, match="torch build is for CUDA 12.1, but the image's CUDA runtime is 13.x"
+    ):
         gpu.check_framework_build(cuda.resolve(evidence, "cuda"))
 
 
@@ -86,7 +93,12 @@ def test_cuda_claimed_by_the_environment_but_absent_is_not_a_runtime() -> None:
     claimed = [
         ev("cuda", "system", "env CUDA_VERSION", "11.0.3"),
         ev("cuda", "pip", "/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12", "12"),
-        ev("cuda", "pip", "/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12 cudaRuntimeGetVersion()", "12.9"),
+        ev(
+            "cuda",
+            "pip",
+            "/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12 cudaRuntimeGetVersion()",
+            "12.9",
+        ),
         ev("cuda", "pip", "pip nvidia-cuda-runtime-cu12", "12.9.79"),
     ]
     resolution = cuda.resolve(claimed, "cuda")
@@ -123,6 +135,8 @@ def test_an_environment_that_agrees_with_the_wheel_is_no_contradiction() -> None
         ("~=9.19.0", "9.19.0.56", True),
     ],
 )
-def test_bare_versions_are_prefixes_and_operators_are_pep_440(text: str, found: str, holds: bool) -> None:
+def test_bare_versions_are_prefixes_and_operators_are_pep_440(
+    text: str, found: str, holds: bool
+) -> None:
     expected = parse_library_expectation(text, "--aml-cuda", "cuda")
     assert expected is not None and expected.satisfied_by(found) is holds

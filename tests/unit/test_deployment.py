@@ -27,10 +27,16 @@ def test_the_bundled_example() -> None:
         "entry_script": "src/score.py",
         "model_dir": "./model",
     }
-    assert (endpoint.model_name, endpoint.model_version, endpoint.code) == ("linear-model", "1", EXAMPLE.parent / "src")
+    assert (endpoint.model_name, endpoint.model_version, endpoint.code) == (
+        "linear-model",
+        "1",
+        EXAMPLE.parent / "src",
+    )
     assert (endpoint.request_timeout_ms, endpoint.max_concurrent_requests) == (3000, 2)
     assert endpoint.environment == {"WORKER_COUNT": "2"}
-    assert endpoint.liveness_probe == Probe(10, 10, 2, 30, 1) and endpoint.liveness_probe.budget == 310
+    assert (
+        endpoint.liveness_probe == Probe(10, 10, 2, 30, 1) and endpoint.liveness_probe.budget == 310
+    )
     assert not endpoint.gpu and endpoint.ports == (5001,)
 
 
@@ -38,7 +44,9 @@ def test_defaults_are_the_platforms(tmp_path: Path) -> None:
     endpoint = load(tmp_path, "name: blue\nenvironment:\n  image: img:1\n").endpoint
     assert (endpoint.request_timeout_ms, endpoint.max_concurrent_requests) == (5000, 1)
     assert endpoint.liveness_probe.budget == endpoint.readiness_probe.budget == 310
-    assert endpoint.scoring_route == Route("/score", 5001) and endpoint.liveness_route == Route("/", 5001)
+    assert endpoint.scoring_route == Route("/score", 5001) and endpoint.liveness_route == Route(
+        "/", 5001
+    )
 
 
 def test_custom_container_routes_build_and_gpu_sku(tmp_path: Path) -> None:
@@ -59,8 +67,14 @@ unknown_key: [ignored, as the CLI ignores it]
 """,
     )
     endpoint = found.endpoint
-    assert found.options == {"build": "context/docker/Dockerfile.gpu", "model_dir": "./half_plus_two"}
-    assert endpoint.scoring_route == Route("/v1/models/m:predict", 8502) and endpoint.ports == (8501, 8502)
+    assert found.options == {
+        "build": "context/docker/Dockerfile.gpu",
+        "model_dir": "./half_plus_two",
+    }
+    assert endpoint.scoring_route == Route("/v1/models/m:predict", 8502) and endpoint.ports == (
+        8501,
+        8502,
+    )
     assert endpoint.model_mount_path == "/var/tfserving-model-mount" and endpoint.gpu
     assert endpoint.liveness_probe.budget == 7 and endpoint.liveness_probe.timeout == 0.5
 
@@ -68,14 +82,23 @@ unknown_key: [ignored, as the CLI ignores it]
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("model:\n  path: [a\n", r"deployment.yml:2: not valid YAML \(.*\): fix the deployment YAML$"),
+        (
+            "model:\n  path: [a\n",
+            r"deployment.yml:2: not valid YAML \(.*\): fix the deployment YAML$",
+        ),
         (
             "request_settings:\n  request_timeout_ms: soon\n",
             r"yml:2: request_settings.request_timeout_ms is",
         ),
         ("liveness_probe: 5\n", r"deployment.yml:1: liveness_probe must be a mapping"),
-        ("model: azureml:my-model:3\n", r"deployment.yml:1: model is 'azureml:my-model:3', a model in the cloud"),
-        ("code_configuration:\n  code: ./src\n", r"deployment.yml:1: code_configuration needs both code and scoring"),
+        (
+            "model: azureml:my-model:3\n",
+            r"deployment.yml:1: model is 'azureml:my-model:3', a model in the cloud",
+        ),
+        (
+            "code_configuration:\n  code: ./src\n",
+            r"deployment.yml:1: code_configuration needs both code and scoring",
+        ),
         ("- a list\n", r"deployment.yml:1: \(top\) must be a mapping"),
     ],
 )

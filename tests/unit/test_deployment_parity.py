@@ -45,18 +45,28 @@ def test_the_yaml_reads_as_the_sdk_reads_it(path: Path) -> None:
     code = theirs.code_configuration
     assert ("entry_script" in ours.options) == (code is not None)
     if code is not None:
-        assert (base / ours.options["entry_script"]).resolve() == (base / code.code / code.scoring_script).resolve()
+        assert (base / ours.options["entry_script"]).resolve() == (
+            base / code.code / code.scoring_script
+        ).resolve()
     assert (base / ours.options["model_dir"]).resolve() == Path(theirs.model.path).resolve()
-    assert endpoint.environment == {k: str(v) for k, v in (theirs.environment_variables or {}).items()}
+    assert endpoint.environment == {
+        k: str(v) for k, v in (theirs.environment_variables or {}).items()
+    }
     assert endpoint.instance_type == theirs.instance_type
     assert endpoint.model_mount_path == getattr(theirs, "model_mount_path", None)
     if theirs.request_settings is not None:
         assert endpoint.request_timeout_ms == theirs.request_settings.request_timeout_ms
-        assert endpoint.max_concurrent_requests == theirs.request_settings.max_concurrent_requests_per_instance
+        assert (
+            endpoint.max_concurrent_requests
+            == theirs.request_settings.max_concurrent_requests_per_instance
+        )
     for name in ("liveness_probe", "readiness_probe"):
         probe = getattr(theirs, name)
         if probe is not None:
-            assert getattr(endpoint, name).budget == probe.initial_delay + probe.period * probe.failure_threshold
+            assert (
+                getattr(endpoint, name).budget
+                == probe.initial_delay + probe.period * probe.failure_threshold
+            )
             assert getattr(endpoint, name).timeout == probe.timeout
     if environment.inference_config is not None:
         for name in ("liveness_route", "readiness_route", "scoring_route"):
@@ -86,10 +96,16 @@ def test_the_container_layout_is_the_local_endpoints(path: Path) -> None:
     )
     mounted = platform_layout(settings)
     expected = {
-        key: posixpath.normpath(value) for key, value in context.environment.items() if key in mounted.environment
+        key: posixpath.normpath(value)
+        for key, value in context.environment.items()
+        if key in mounted.environment
     }
     assert mounted.environment == expected
-    binds = {host: spec["bind"] for volume in context.volumes.values() for host, spec in volume.items()}
+    binds = {
+        host: spec["bind"] for volume in context.volumes.values() for host, spec in volume.items()
+    }
     model_dir = posixpath.normpath(binds.pop(str(model.resolve().parent)))
-    assert mounted.mounts.pop(str(model.resolve())) == posixpath.join(model_dir, model.name)  # the model itself
+    assert mounted.mounts.pop(str(model.resolve())) == posixpath.join(
+        model_dir, model.name
+    )  # the model itself
     assert {host: posixpath.normpath(inside) for host, inside in binds.items()} == mounted.mounts

@@ -25,7 +25,10 @@ azureml_inference_server_http.server.user_script.UserScriptImportException: Fail
 
 
 def test_init_raised_names_the_users_exception() -> None:
-    assert diagnosis.cause(INIT_FAILED, 111) == "init() raised: RuntimeError: model file corrupted: cannot load weights"
+    assert (
+        diagnosis.cause(INIT_FAILED, 111)
+        == "init() raised: RuntimeError: model file corrupted: cannot load weights"
+    )
 
 
 def test_import_failure_names_the_module() -> None:
@@ -37,7 +40,9 @@ def test_import_failure_names_the_module() -> None:
 
 def test_configuration_runit_permission_and_exit_codes() -> None:
     config = "===Configuration Error===\nWORKER_COUNT: value is not a valid integer\n"
-    assert diagnosis.fatal(config) == "configuration error: WORKER_COUNT: value is not a valid integer"
+    assert (
+        diagnosis.fatal(config) == "configuration error: WORKER_COUNT: value is not a valid integer"
+    )
     runit = "runsv azmlinfsrv: fatal: unable to open supervise/lock: file does not exist\n"
     assert diagnosis.fatal(runit) == f"runit cannot supervise the server: {runit.strip()}"
     missing = "./run: 5: exec: azmlinfsrv: not found\nazmlinfsrv exited with code 127; stopping the container\n"
@@ -49,14 +54,22 @@ def test_configuration_runit_permission_and_exit_codes() -> None:
     assert diagnosis.cause(moved, 1) == (
         "the start command cannot run /srv/venv/bin/azmlinfsrv: it, or the python its #! line names, is not there"
     )
-    crash = "Traceback (most recent call last):\n  File \"amlserver.py\", line 210, in run\n"
+    crash = 'Traceback (most recent call last):\n  File "amlserver.py", line 210, in run\n'
     crash += "ValueError: invalid literal for int() with base 10: 'two'\n"
-    expected = "the server crashed at start: ValueError: invalid literal for int() with base 10: 'two'"
+    expected = (
+        "the server crashed at start: ValueError: invalid literal for int() with base 10: 'two'"
+    )
     assert diagnosis.cause(crash, 111) == expected
     denied = "PermissionError: [Errno 13] Permission denied: '/var/azureml-app/out.csv'\n"
     assert diagnosis.fatal(denied) is None  # not fatal by itself: it may be a warning
-    assert diagnosis.cause(denied) == "permission denied: Permission denied: '/var/azureml-app/out.csv'"
-    assert diagnosis.cause("", 137) == "the container was killed (exit code 137: out of memory, or stopped)"
+    assert (
+        diagnosis.cause(denied)
+        == "permission denied: Permission denied: '/var/azureml-app/out.csv'"
+    )
+    assert (
+        diagnosis.cause("", 137)
+        == "the container was killed (exit code 137: out of memory, or stopped)"
+    )
     assert diagnosis.cause("all fine", None) is None
 
 
@@ -64,10 +77,12 @@ def test_a_second_start_or_an_extra_worker_is_a_restart() -> None:
     one = "Starting gunicorn 27\nBooting worker with pid: 9\n"
     assert diagnosis.restarts(one, workers=1) is None
     assert (
-        diagnosis.restarts(one * 2, workers=1) == "the server started 2 times: the supervisor restarts it after it dies"
+        diagnosis.restarts(one * 2, workers=1)
+        == "the server started 2 times: the supervisor restarts it after it dies"
     )
     two_workers = "Starting gunicorn 27\nBooting worker with pid: 9\nBooting worker with pid: 10\n"
     assert diagnosis.restarts(two_workers, workers=2) is None
     assert (
-        diagnosis.restarts(two_workers, workers=1) == "2 workers booted for 1 slot(s): a worker died and was replaced"
+        diagnosis.restarts(two_workers, workers=1)
+        == "2 workers booted for 1 slot(s): a worker died and was replaced"
     )

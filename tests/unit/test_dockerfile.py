@@ -12,7 +12,9 @@ from pytest_amlimage.errors import CheckFailed
 BASE = "FROM mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest\n"
 
 
-def parse(tmp_path: Path, text: str, build_args: dict[str, str] | None = None) -> dockerfile.Dockerfile:
+def parse(
+    tmp_path: Path, text: str, build_args: dict[str, str] | None = None
+) -> dockerfile.Dockerfile:
     path = tmp_path / "Dockerfile"
     path.write_text(text)
     (tmp_path / "code").mkdir(exist_ok=True)
@@ -24,7 +26,9 @@ def parse(tmp_path: Path, text: str, build_args: dict[str, str] | None = None) -
 
 def test_root_left_as_the_last_user_names_the_line(tmp_path: Path) -> None:
     parsed = parse(tmp_path, BASE + "USER root:root\nRUN apt-get update\n")
-    with pytest.raises(CheckFailed, match=r"Dockerfile:2: the last USER is 'root:root'; add `USER dockeruser`"):
+    with pytest.raises(
+        CheckFailed, match=r"Dockerfile:2: the last USER is 'root:root'; add `USER dockeruser`"
+    ):
         dockerfile.last_user(parsed)
     dockerfile.last_user(parse(tmp_path, BASE + "USER root\nRUN true\nUSER dockeruser\n"))
     dockerfile.last_user(parse(tmp_path, BASE + "RUN true\n"))  # inherits the base's user
@@ -41,18 +45,27 @@ def test_entry_paths_must_be_copied_in(tmp_path: Path) -> None:
         "COPY model /var/azureml-app/azureml-models\nENV AZUREML_MODEL_DIR=/var/azureml-app/azureml-models\n"
     )
     dockerfile.entry_paths(parse(tmp_path, good))
-    bad = BASE + "COPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=main.py AZUREML_MODEL_DIR=/models\n"
+    bad = (
+        BASE
+        + "COPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=main.py AZUREML_MODEL_DIR=/models\n"
+    )
     with pytest.raises(CheckFailed) as error:
         dockerfile.entry_paths(parse(tmp_path, bad))
-    assert "AZUREML_ENTRY_SCRIPT=main.py (/var/azureml-app/main.py) is not among the files" in str(error.value)
+    assert "AZUREML_ENTRY_SCRIPT=main.py (/var/azureml-app/main.py) is not among the files" in str(
+        error.value
+    )
     assert "AZUREML_MODEL_DIR=/models receives no file from a COPY" in str(error.value)
 
 
 def test_base_image_must_be_azure_mls_unless_allowed(tmp_path: Path) -> None:
     dockerfile.base_image(parse(tmp_path, BASE), any_base=False)
     foreign = parse(tmp_path, "ARG BASE=python:3.11\nFROM ${BASE}\n")
-    with pytest.raises(CheckFailed, match=r"Dockerfile:2: FROM python:3.11 is not an Azure ML inference image"):
+    with pytest.raises(
+        CheckFailed, match=r"Dockerfile:2: FROM python:3.11 is not an Azure ML inference image"
+    ):
         dockerfile.base_image(foreign, any_base=False)
     dockerfile.base_image(foreign, any_base=True)
-    arg = parse(tmp_path, "ARG BASE=python:3.11\nFROM ${BASE}\n", {"BASE": "mcr.microsoft.com/azureml/x:1"})
+    arg = parse(
+        tmp_path, "ARG BASE=python:3.11\nFROM ${BASE}\n", {"BASE": "mcr.microsoft.com/azureml/x:1"}
+    )
     dockerfile.base_image(arg, any_base=False)

@@ -10,7 +10,11 @@ import pytest
 from pytest_amlimage.config.options import BY_FLAG, PATH_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "examples").rglob("*.yml")), *sorted((ROOT / "examples").rglob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "examples").rglob("*.yml")),
+    *sorted((ROOT / "examples").rglob("*.md")),
+]
 FLAG = re.compile(r"--aml-[a-z-]+[a-z]")
 
 

@@ -8,7 +8,9 @@ from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import AmlUsageError
 
 
-@pytest.mark.parametrize("docker_host", [None, "", "unix:///var/run/docker.sock", "npipe:////./pipe/docker_engine"])
+@pytest.mark.parametrize(
+    "docker_host", [None, "", "unix:///var/run/docker.sock", "npipe:////./pipe/docker_engine"]
+)
 def test_local_engines_publish_on_loopback(docker_host: str | None) -> None:
     def remote() -> str:
         raise AssertionError("a local engine must not ask for a remote address")
@@ -22,16 +24,23 @@ def test_remote_engines_use_the_engines_host(docker_host: str) -> None:
     assert not engine.engine_is_local(docker_host)
 
 
-def test_an_ssh_engine_without_paramiko_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_ssh_engine_without_paramiko_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(sys.modules, "paramiko", None)  # as if not installed: its import fails
     monkeypatch.setenv("DOCKER_HOST", "ssh://ci@gpu-host")
-    with pytest.raises(AmlUsageError, match=r"^DOCKER_HOST=ssh://ci@gpu-host .* pip install 'pytest-amlimage\[ssh\]'$"):
+    with pytest.raises(
+        AmlUsageError,
+        match=r"^DOCKER_HOST=ssh://ci@gpu-host .* pip install 'pytest-amlimage\[ssh\]'$",
+    ):
         engine.connect("ssh://ci@gpu-host")
 
 
 def test_an_engine_that_does_not_answer_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # the discard port: nothing listens
-    with pytest.raises(AmlUsageError, match=r"^cannot reach the Docker engine at tcp://127.0.0.1:9 \(.*\): start"):
+    with pytest.raises(
+        AmlUsageError, match=r"^cannot reach the Docker engine at tcp://127.0.0.1:9 \(.*\): start"
+    ):
         engine.connect("tcp://127.0.0.1:9")
 
 
@@ -57,7 +66,9 @@ def test_leftovers_are_older_runs_whose_process_is_gone() -> None:
     assert engine.is_leftover(labels("old", 10.0, dead_pid()), "me", now, now)
     assert not engine.is_leftover(labels("old", 10.0, os.getpid()), "me", now, now)  # still running
     assert not engine.is_leftover(labels("me", 10.0, dead_pid()), "me", now, now)  # ours
-    assert not engine.is_leftover(labels("new", 2000.0, dead_pid()), "me", now, now)  # younger than us
+    assert not engine.is_leftover(
+        labels("new", 2000.0, dead_pid()), "me", now, now
+    )  # younger than us
 
 
 def test_other_machines_leftovers_only_by_age() -> None:

@@ -8,7 +8,9 @@ from pytest_amlimage.checks.image_config import image_config
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import CheckFailed
 
-GOOD = ImageInfo(env={"PATH": "/usr/bin", "GPG_KEY": "7169605F62C751356D054A26821A82D5", "WORKER_COUNT": "2"})
+GOOD = ImageInfo(
+    env={"PATH": "/usr/bin", "GPG_KEY": "7169605F62C751356D054A26821A82D5", "WORKER_COUNT": "2"}
+)
 
 
 def test_a_plain_image_passes() -> None:
@@ -19,12 +21,24 @@ def test_a_plain_image_passes() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"STORAGE_ACCOUNT_KEY": "abc"}, "STORAGE_ACCOUNT_KEY looks like a secret baked into the image"),
-        ({"APPINSIGHTS_INSTRUMENTATIONKEY": "x"}, "APPINSIGHTS_INSTRUMENTATIONKEY looks like a secret"),
+        (
+            {"STORAGE_ACCOUNT_KEY": "abc"},
+            "STORAGE_ACCOUNT_KEY looks like a secret baked into the image",
+        ),
+        (
+            {"APPINSIGHTS_INSTRUMENTATIONKEY": "x"},
+            "APPINSIGHTS_INSTRUMENTATIONKEY looks like a secret",
+        ),
         ({"DB_PASSWORD": "hunter2"}, "DB_PASSWORD looks like a secret"),
-        ({"WORKER_COUNT": "two"}, "WORKER_COUNT='two' is not a whole number: the server stops at start"),
+        (
+            {"WORKER_COUNT": "two"},
+            "WORKER_COUNT='two' is not a whole number: the server stops at start",
+        ),
         ({"SCORING_TIMEOUT_MS": "5s"}, "SCORING_TIMEOUT_MS='5s' is not a whole number"),
-        ({"AZUREML_DEBUG_PORT": "5678"}, "AZUREML_DEBUG_PORT is set: the server waits for a debugger"),
+        (
+            {"AZUREML_DEBUG_PORT": "5678"},
+            "AZUREML_DEBUG_PORT is set: the server waits for a debugger",
+        ),
         ({"SERVER_PORT": "8080"}, "SERVER_PORT is set, but the server ignores it"),
         (
             {"AZUREML_EXTRA_REQUIREMENTS_TXT": "extra.txt"},
@@ -44,5 +58,7 @@ def test_a_deployment_variable_that_breaks_the_server_counts_but_its_secrets_do_
 
 
 def test_an_arm_build_fails() -> None:
-    with pytest.raises(CheckFailed, match="the image is linux/arm64, but online endpoints run linux/amd64"):
+    with pytest.raises(
+        CheckFailed, match="the image is linux/arm64, but online endpoints run linux/amd64"
+    ):
         image_config(ImageInfo(os="linux", architecture="arm64"), {})

@@ -48,11 +48,15 @@ def test_a_deployments_code_folder_model_name_and_variables(tmp_path: Path) -> N
         environment={"WORKER_COUNT": "2"},
     )
     script = tmp_path / "src" / "onlinescoring" / "score.py"
-    settings = Settings(entry_script=script, model_dir=tmp_path / "model" / "model.pkl", endpoint=endpoint)
+    settings = Settings(
+        entry_script=script, model_dir=tmp_path / "model" / "model.pkl", endpoint=endpoint
+    )
     plan = plan_launch(settings, "img:1", ImageInfo())
     assert plan.mounts == {
         str(tmp_path / "src"): "/var/azureml-app/src",
-        str(tmp_path / "model" / "model.pkl"): "/var/azureml-app/azureml-models/sklearn-model/3/model.pkl",
+        str(
+            tmp_path / "model" / "model.pkl"
+        ): "/var/azureml-app/azureml-models/sklearn-model/3/model.pkl",
     }
     assert plan.environment == {
         "WORKER_COUNT": "2",
@@ -76,7 +80,10 @@ def test_cpus_default_to_two_or_the_engines_if_fewer() -> None:
 def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
     session = AmlSession(Settings())
     try:
-        candidate, baseline = ImageRun(session, "img:2", ImageInfo()), ImageRun(session, "img:1", ImageInfo())
+        candidate, baseline = (
+            ImageRun(session, "img:2", ImageInfo()),
+            ImageRun(session, "img:1", ImageInfo()),
+        )
         session.baseline = baseline
         assert candidate.plan.cpu_shares is None  # the engine's default weight, as on the endpoint
         assert baseline.plan.cpu_shares is not None and baseline.plan.cpu_shares < 1024
@@ -84,10 +91,14 @@ def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
         session.finish()
 
 
-def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the_probe_reads_that_script() -> None:
+def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the_probe_reads_that_script() -> (
+    None
+):
     info = ImageInfo(cmd=("azmlinfsrv", "--entry_script", "src/score.py"), working_dir="/app")
     plan = plan_launch(Settings(), "img:1", info)
-    assert plan.serves and plan.entrypoint is None and plan.command is None  # its own command, untouched
+    assert (
+        plan.serves and plan.entrypoint is None and plan.command is None
+    )  # its own command, untouched
     assert plan.probe_environment == {
         "AZUREML_ENTRY_SCRIPT": "/app/src/score.py",
         "AML_APP_ROOT": "/app",
@@ -98,7 +109,9 @@ def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the
 def test_a_shell_form_command_is_split_as_the_shell_would_and_a_set_app_root_is_kept() -> None:
     info = ImageInfo(
         entrypoint=("/bin/bash", "-ec"),
-        cmd=("exec /opt/venv/bin/azmlinfsrv --entry_script=score.py --model_dir models --port 5001",),
+        cmd=(
+            "exec /opt/venv/bin/azmlinfsrv --entry_script=score.py --model_dir models --port 5001",
+        ),
         env={"AML_APP_ROOT": "/srv"},
     )
     found = plan_launch(Settings(), "img:1", info).probe_environment
@@ -114,13 +127,21 @@ def test_the_server_run_as_a_module_is_recognised_and_its_python_probed() -> Non
     module = ("-m", "azureml_inference_server_http", "--entry_script", "/s.py")
     info = ImageInfo(cmd=("/opt/env/bin/python3", "-u", *module))  # the python, not its option
     found = plan_launch(Settings(), "img:1", info).probe_environment
-    assert found["AZUREML_ENTRY_SCRIPT"] == "/s.py" and found[SERVER_PROGRAM] == "/opt/env/bin/python3"
-    on_path = ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))  # the PATH's azmlinfsrv: the launcher finds it
+    assert (
+        found["AZUREML_ENTRY_SCRIPT"] == "/s.py" and found[SERVER_PROGRAM] == "/opt/env/bin/python3"
+    )
+    on_path = ImageInfo(
+        cmd=("azmlinfsrv", "--config_file", "c.json")
+    )  # the PATH's azmlinfsrv: the launcher finds it
     assert plan_launch(Settings(), "img:1", on_path).probe_environment == {}
 
 
 def test_a_command_without_azmlinfsrv_or_a_script_does_not_serve_on_its_own() -> None:
-    for cmd in (("python", "app.py", "--entry_script", "x.py"), ("azmlinfsrv", "--port", "5001"), ("runsvdir",)):
+    for cmd in (
+        ("python", "app.py", "--entry_script", "x.py"),
+        ("azmlinfsrv", "--port", "5001"),
+        ("runsvdir",),
+    ):
         plan = plan_launch(Settings(), "img:1", ImageInfo(cmd=cmd))
         assert not plan.serves and plan.probe_environment == {}, cmd
 
@@ -132,17 +153,30 @@ def test_a_server_on_another_port_than_the_probed_one_is_unreachable_before_it_s
     )
     declared = Settings(endpoint=Endpoint.on_port(8080))  # inference_config's port, or --aml-port
     assert plan_launch(declared, "img:1", moved).unreachable is None
-    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))).unreachable is None
+    assert (
+        plan_launch(
+            Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))
+        ).unreachable
+        is None
+    )
 
 
 def test_runit_is_the_start_command_not_the_keep_alive() -> None:
-    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("runsvdir", "/var/runit"))).runit  # kept alive here
-    assert not plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))).runit
-    assert not plan_launch(Settings(command=("azmlinfsrv",)), "img:1", ImageInfo(cmd=("runsvdir",))).runit
+    assert plan_launch(
+        Settings(), "img:1", ImageInfo(cmd=("runsvdir", "/var/runit"))
+    ).runit  # kept alive here
+    assert not plan_launch(
+        Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))
+    ).runit
+    assert not plan_launch(
+        Settings(command=("azmlinfsrv",)), "img:1", ImageInfo(cmd=("runsvdir",))
+    ).runit
 
 
 def test_a_custom_container_runs_its_own_server_without_an_entry_script() -> None:
-    plan = plan_launch(Settings(endpoint=Endpoint(custom_container=True)), "img:1", ImageInfo(cmd=("torchserve",)))
+    plan = plan_launch(
+        Settings(endpoint=Endpoint(custom_container=True)), "img:1", ImageInfo(cmd=("torchserve",))
+    )
     assert plan.serves and plan.command is None and plan.probe_environment == {}
 
 
@@ -150,7 +184,17 @@ def test_variables_in_a_shell_command_are_read_from_the_images_environment() -> 
     shell = ("/bin/sh", "-c", "exec azmlinfsrv --entry_script ${APP}/score.py --model_dir $MODELS")
     info = ImageInfo(cmd=shell, env={"APP": "/srv", "MODELS": "/models", "AML_APP_ROOT": "/srv"})
     found = plan_launch(Settings(), "img:1", info).probe_environment
-    assert found == {"AZUREML_ENTRY_SCRIPT": "/srv/score.py", SERVER_CWD: "/", "AZUREML_MODEL_DIR": "/models"}
-    unknown = plan_launch(Settings(), "img:1", ImageInfo(cmd=("sh", "-c", "azmlinfsrv --entry_script $SET_LATER")))
-    assert unknown.serves and unknown.probe_environment == {}  # served; the script is read where the server says
-    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))).serves
+    assert found == {
+        "AZUREML_ENTRY_SCRIPT": "/srv/score.py",
+        SERVER_CWD: "/",
+        "AZUREML_MODEL_DIR": "/models",
+    }
+    unknown = plan_launch(
+        Settings(), "img:1", ImageInfo(cmd=("sh", "-c", "azmlinfsrv --entry_script $SET_LATER"))
+    )
+    assert (
+        unknown.serves and unknown.probe_environment == {}
+    )  # served; the script is read where the server says
+    assert plan_launch(
+        Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))
+    ).serves

@@ -6,7 +6,16 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pytest_amlimage"
-LAYERS = ("errors", "config", "engine", "probe", "endpoint", "checks", "run", "plugin")  # bottom to top
+LAYERS = (
+    "errors",
+    "config",
+    "engine",
+    "probe",
+    "endpoint",
+    "checks",
+    "run",
+    "plugin",
+)  # bottom to top
 TOP_LEVEL = {"__init__"}  # the public names: re-exported from any layer
 
 
@@ -34,7 +43,10 @@ def imported(package: str, source: str) -> list[tuple[int, str]]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
-            found += [(node.lineno, f"{base}.{alias.name}" if base.count(".") < 1 else base) for alias in node.names]
+            found += [
+                (node.lineno, f"{base}.{alias.name}" if base.count(".") < 1 else base)
+                for alias in node.names
+            ]
     return [(line, name) for line, name in found if name.split(".")[0] == "pytest_amlimage"]
 
 
@@ -57,7 +69,9 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
 
 
 def test_every_module_belongs_to_a_layer() -> None:
-    entries = {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    entries = {
+        p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()
+    }
     assert entries - TOP_LEVEL == set(LAYERS)
 
 

@@ -54,7 +54,9 @@ def test_a_probe_that_dies_reports_its_stderr() -> None:
     assert facts.python_error is not None and "MemoryError" in facts.python_error
 
 
-@pytest.mark.parametrize(("exit_code", "killed"), [(137, True), (143, True), (-1, True), (1, False), (139, False)])
+@pytest.mark.parametrize(
+    ("exit_code", "killed"), [(137, True), (143, True), (-1, True), (1, False), (139, False)]
+)
 def test_a_probe_killed_from_outside_says_so(exit_code: int, killed: bool) -> None:
     """The container's end kills its execs (137) before the engine reports it stopped: such facts are no answer."""
     facts = probe.parse(ExecResult(exit_code, f"{probe.UID_MARK}1000\n"))
@@ -63,7 +65,9 @@ def test_a_probe_killed_from_outside_says_so(exit_code: int, killed: bool) -> No
 
 
 def test_the_script_runs_here_and_reports_this_interpreter() -> None:
-    result = subprocess.run([sys.executable, "-c", probe.script()], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe.script()], capture_output=True, text=True, check=True
+    )
     facts = probe.parse(ExecResult(0, result.stdout))
     assert facts.python_version == ".".join(map(str, sys.version_info[:3]))
     assert facts.version_of("pytest") is not None
@@ -88,7 +92,9 @@ class Launcher:
     def run(self, **variables: str) -> ExecResult:
         environment = {"PATH": f"{self.bin}:/usr/bin:/bin", **variables}
         command = ["sh", "-c", probe.LAUNCHER, "probe", "import sys; print(sys.executable)", "", ""]
-        result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            command, env=environment, capture_output=True, text=True, check=True
+        )
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
     def chosen(self, **variables: str) -> str:
@@ -96,7 +102,9 @@ class Launcher:
 
     def server_script(self, name: str, *lines: str) -> dict[str, Any]:
         """What the launcher reads of the script ``lines``, named by the start command."""
-        return probe.parse(self.run(**{probe.SERVER_PROGRAM: self.script(name, *lines)})).server_script
+        return probe.parse(
+            self.run(**{probe.SERVER_PROGRAM: self.script(name, *lines)})
+        ).server_script
 
 
 def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
@@ -104,18 +112,33 @@ def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
     python = str(launcher.python)
     launcher.script("azmlinfsrv", f"#!{python}", "import server")
     assert launcher.chosen() == python  # the shebang of the azmlinfsrv on PATH
-    assert launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python  # no python there: not that
+    assert (
+        launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python
+    )  # no python there: not that
     (launcher.bin / "azmlinfsrv").unlink()  # now only the start command names the server
-    trampoline = ("#!/bin/sh", f"'''exec' \"{python}\" \"$0\" \"$@\"", "' '''")  # pip's, for a long path
-    assert launcher.chosen(**{probe.SERVER_PROGRAM: launcher.script("azmlinfsrv-elsewhere", *trampoline)}) == python
-    assert launcher.chosen(**{probe.SERVER_PROGRAM: python}) == python  # python -m azureml_inference_server_http
+    trampoline = (
+        "#!/bin/sh",
+        f'\'\'\'exec\' "{python}" "$0" "$@"',
+        "' '''",
+    )  # pip's, for a long path
+    assert (
+        launcher.chosen(
+            **{probe.SERVER_PROGRAM: launcher.script("azmlinfsrv-elsewhere", *trampoline)}
+        )
+        == python
+    )
+    assert (
+        launcher.chosen(**{probe.SERVER_PROGRAM: python}) == python
+    )  # python -m azureml_inference_server_http
 
 
 def test_a_shebang_that_is_not_a_python_is_not_the_probes_interpreter(tmp_path: Path) -> None:
     launcher = Launcher(tmp_path)
     launcher.script("azmlinfsrv", "#!/bin/bash", "exec something-else")
     launcher.script("python", "#!/bin/sh", f'exec {launcher.python} "$@"')
-    assert launcher.chosen() == str(launcher.python)  # the first python on PATH, through its wrapper
+    assert launcher.chosen() == str(
+        launcher.python
+    )  # the first python on PATH, through its wrapper
 
 
 def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> None:
@@ -123,15 +146,23 @@ def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> No
     python = str(launcher.python)
     here = launcher.server_script("here", f"#!{python}", "import server")
     assert (here["shebang"], here["interpreter"], here["runs"]) == (f"#!{python}", python, True)
-    assert launcher.server_script("moved", "#!/build/venv/bin/python")["runs"] is False  # moved after pip
+    assert (
+        launcher.server_script("moved", "#!/build/venv/bin/python")["runs"] is False
+    )  # moved after pip
     assert launcher.server_script("env", "#!/usr/bin/env -S no-such-python3")["runs"] is False
-    trampoline = launcher.server_script("long", "#!/bin/sh", "'''exec' \"/gone/bin/python\" \"$0\" \"$@\"", "' '''")
+    trampoline = launcher.server_script(
+        "long", "#!/bin/sh", '\'\'\'exec\' "/gone/bin/python" "$0" "$@"', "' '''"
+    )
     assert (trampoline["interpreter"], trampoline["runs"]) == ("/gone/bin/python", False)
     assert launcher.server_script("binary", "\x7fELF")["runs"] is None  # nothing to tell from
-    assert probe.parse(launcher.run(**{probe.SERVER_PROGRAM: python})).server_script == {}  # python -m: no script
+    assert (
+        probe.parse(launcher.run(**{probe.SERVER_PROGRAM: python})).server_script == {}
+    )  # python -m: no script
 
 
-def test_a_missing_entry_script_is_looked_for_in_the_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_entry_script_is_looked_for_in_the_workdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "score.py").write_text("def init(): pass\ndef run(raw): return raw\n")
     monkeypatch.chdir(tmp_path)
     found = entry_script("/var/azureml-app", "score.py")
@@ -143,14 +174,25 @@ def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> Non
     def installed(*paths: str) -> set[str] | None:
         return installed_modules([PurePosixPath(path) for path in paths])
 
-    blob = installed("azure/storage/blob/__init__.py", "azure/storage/blob/_models.py", "azure_blob.dist-info/RECORD")
-    assert module_of("azure-storage-blob", ["azure"], blob) == "azure.storage.blob"  # not just the namespace
+    blob = installed(
+        "azure/storage/blob/__init__.py",
+        "azure/storage/blob/_models.py",
+        "azure_blob.dist-info/RECORD",
+    )
+    assert (
+        module_of("azure-storage-blob", ["azure"], blob) == "azure.storage.blob"
+    )  # not just the namespace
     server = installed("azureml_inference_server_http/__init__.py", "../../bin/azmlinfsrv")
     assert module_of("azureml-inference-server-http", [], server) == "azureml_inference_server_http"
     assert module_of("pyjwt", ["jwt"], installed("jwt/__init__.py")) == "jwt"
-    assert module_of("python-dateutil", [], installed("dateutil/__init__.py", "six.py")) == "dateutil"
+    assert (
+        module_of("python-dateutil", [], installed("dateutil/__init__.py", "six.py")) == "dateutil"
+    )
     assert module_of("six", [], installed("six.py", "six-1.16.dist-info/METADATA")) == "six"
-    assert module_of("azureml-defaults", [], installed("azureml_defaults-1.0.dist-info/METADATA")) is None  # meta
+    assert (
+        module_of("azureml-defaults", [], installed("azureml_defaults-1.0.dist-info/METADATA"))
+        is None
+    )  # meta
     assert module_of("scikit-learn", [], None) == "sklearn"
     assert module_of("some-egg", [], None) == "some_egg"  # no RECORD: its name
 
@@ -161,13 +203,25 @@ def test_a_module_beside_a_script_outside_the_app_root_is_named_as_such(
     app, root = tmp_path / "app", tmp_path / "root"
     app.mkdir(), root.mkdir()
     (app / "helpers.py").write_text("")
-    (app / "score.py").write_text("import helpers\nimport json\ndef init(): pass\ndef run(data): return data\n")
+    (app / "score.py").write_text(
+        "import helpers\nimport json\ndef init(): pass\ndef run(data): return data\n"
+    )
     found = entry_script(str(root), str(app / "score.py"))
-    assert (found["missing"], found["beside"], found["searched"]) == (["helpers"], ["helpers"], [str(root)])
-    assert entry_script(str(app), "score.py")["missing"] == []  # the usual layout: the script's folder is the root
-    assert entry_script(str(root), str(app / "score.py"), server_cwd=str(app))["missing"] == []  # gunicorn's cwd
+    assert (found["missing"], found["beside"], found["searched"]) == (
+        ["helpers"],
+        ["helpers"],
+        [str(root)],
+    )
+    assert (
+        entry_script(str(app), "score.py")["missing"] == []
+    )  # the usual layout: the script's folder is the root
+    assert (
+        entry_script(str(root), str(app / "score.py"), server_cwd=str(app))["missing"] == []
+    )  # gunicorn's cwd
     monkeypatch.setenv("AZUREML_SOURCE_DIRECTORY", "../app")
-    assert entry_script(str(root), str(app / "score.py"))["missing"] == []  # the server's source directory
+    assert (
+        entry_script(str(root), str(app / "score.py"))["missing"] == []
+    )  # the server's source directory
 
 
 def test_the_apps_folder_is_the_app_root_unless_that_is_the_filesystems_root() -> None:
@@ -176,15 +230,21 @@ def test_the_apps_folder_is_the_app_root_unless_that_is_the_filesystems_root() -
     assert app_folder("/", None) == "/"
 
 
-def test_a_submodule_of_a_shared_namespace_must_itself_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_submodule_of_a_shared_namespace_must_itself_resolve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`azureml` resolves in any image with an azureml-* package; `azureml.contrib.services` may not."""
     site = tmp_path / "site"
     (site / "azureml" / "ai" / "monitoring").mkdir(parents=True)
-    (site / "azureml" / "__init__.py").write_text("# Copyright (c) Microsoft.\n")  # azureml-ai-monitoring's: no code
+    (site / "azureml" / "__init__.py").write_text(
+        "# Copyright (c) Microsoft.\n"
+    )  # azureml-ai-monitoring's: no code
     (site / "azureml" / "ai" / "__init__.py").write_text('"""a namespace"""\n')
     (site / "azureml" / "ai" / "monitoring" / "__init__.py").write_text("VERSION = 1\n")
     (site / "coded").mkdir()
-    (site / "coded" / "__init__.py").write_text("from os import path as sub\n")  # provides submodules itself
+    (site / "coded" / "__init__.py").write_text(
+        "from os import path as sub\n"
+    )  # provides submodules itself
     monkeypatch.syspath_prepend(str(site))
     assert resolves("azureml.ai.monitoring") and resolves("os.path") and resolves("coded.sub")
     assert not resolves("azureml.contrib.services.aml_request") and not resolves("nowhere.at.all")

@@ -30,5 +30,7 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 def test_importing_the_package_imports_no_engine_client() -> None:
     code = "import pytest_amlimage, sys; print('docker' in sys.modules, 'requests' in sys.modules)"
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert found.split() == ["False", "False"]

@@ -15,7 +15,10 @@ def dockerfile(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_dockerfiles_own_base_argument_is_used(tmp_path: Path) -> None:
-    path = dockerfile(tmp_path, "ARG BASE_IMAGE=mcr.microsoft.com/azureml/a:1\nFROM ${BASE_IMAGE}\nUSER dockeruser\n")
+    path = dockerfile(
+        tmp_path,
+        "ARG BASE_IMAGE=mcr.microsoft.com/azureml/a:1\nFROM ${BASE_IMAGE}\nUSER dockeruser\n",
+    )
     assert rebased(path, "new:2", {"OTHER": "x"}) == (None, {"OTHER": "x", "BASE_IMAGE": "new:2"})
 
 
@@ -31,5 +34,7 @@ def test_otherwise_the_final_from_is_rewritten_keeping_its_stage_name(tmp_path: 
 
 
 def test_the_baseline_is_tagged_beside_the_candidate() -> None:
-    assert baseline_tag("registry:5000/team/scoring:1.2") == "registry:5000/team/scoring:1.2-baseline"
+    assert (
+        baseline_tag("registry:5000/team/scoring:1.2") == "registry:5000/team/scoring:1.2-baseline"
+    )
     assert baseline_tag("scoring") == "scoring:latest-baseline"

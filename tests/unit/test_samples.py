@@ -8,12 +8,19 @@ from pytest_amlimage.errors import AmlUsageError
 
 def test_numbers_within_tolerance_are_equal() -> None:
     assert differences({"p": [1.0, 2.0]}, {"p": [1.0, 2.0000001]}, rtol=1e-6, atol=0) == []
-    assert differences({"p": [1.0, 2.1]}, {"p": [1.0, 2.0]}, rtol=1e-6, atol=0) == ["$.p[1]: 2.1 != expected 2.0"]
+    assert differences({"p": [1.0, 2.1]}, {"p": [1.0, 2.0]}, rtol=1e-6, atol=0) == [
+        "$.p[1]: 2.1 != expected 2.0"
+    ]
 
 
 def test_structure_differences_are_listed() -> None:
     found = differences({"a": 1, "extra": 2, "l": [1]}, {"a": True, "b": 1, "l": [1, 2]}, 0, 0)
-    assert found == ["$.b: missing", "$.extra: unexpected", "$.a: 1 != expected True", "$.l: 1 items != expected 2"]
+    assert found == [
+        "$.b: missing",
+        "$.extra: unexpected",
+        "$.a: 1 != expected True",
+        "$.l: 1 items != expected 2",
+    ]
 
 
 def test_load_files_and_folders_with_expected_responses(tmp_path: Path) -> None:
@@ -39,14 +46,22 @@ def test_input_schema_from_swagger_2_and_openapi_3() -> None:
 
     schema = {"type": "object", "properties": {"data": {}}, "required": ["data"]}
     swagger2 = {
-        "paths": {"/score": {"post": {"parameters": [{"in": "body", "schema": {"$ref": "#/definitions/In"}}]}}},
+        "paths": {
+            "/score": {
+                "post": {"parameters": [{"in": "body", "schema": {"$ref": "#/definitions/In"}}]}
+            }
+        },
         "definitions": {"In": schema},
     }
     openapi3 = {
         "paths": {
             "/score": {
                 "post": {
-                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}}
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/In"}}
+                        }
+                    }
                 }
             }
         },
@@ -60,8 +75,21 @@ def test_samples_lacking_required_keys_at_any_depth_are_named(tmp_path: Path) ->
     """inference-schema's pandas records: a key misspelt in a record fails before run() is called."""
     from pytest_amlimage.endpoint.swagger import sample_problems
 
-    record = {"type": "object", "required": ["age", "income"], "properties": {"age": {}, "income": {}}}
-    schema = {"type": "object", "properties": {"data": {"type": "array", "items": record}, "GlobalParameters": {}}}
+    record = {
+        "type": "object",
+        "required": ["age", "income"],
+        "properties": {"age": {}, "income": {}},
+    }
+    schema = {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": record}, "GlobalParameters": {}},
+    }
     good = Sample("good", tmp_path / "good.json", b'{"data": [{"age": 40, "income": 1.0}]}')
-    typo = Sample("typo", tmp_path / "typo.json", b'{"data": [{"age": 1, "income": 2}, {"agee": 40, "income": 1.0}]}')
-    assert sample_problems(schema, [good, typo]) == ["sample typo at data[1] lacks required keys: age"]
+    typo = Sample(
+        "typo",
+        tmp_path / "typo.json",
+        b'{"data": [{"age": 1, "income": 2}, {"agee": 40, "income": 1.0}]}',
+    )
+    assert sample_problems(schema, [good, typo]) == [
+        "sample typo at data[1] lacks required keys: age"
+    ]

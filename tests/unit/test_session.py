@@ -21,7 +21,9 @@ class Started:
         self.removed = True
 
 
-def test_a_container_still_starting_when_the_run_ends_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_container_still_starting_when_the_run_ends_is_removed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     starting, release, started = threading.Event(), threading.Event(), Started()
 
     def slow_start(*args: Any, keep: Any) -> Started:
@@ -34,7 +36,9 @@ def test_a_container_still_starting_when_the_run_ends_is_removed(monkeypatch: py
     aml = sessions.AmlSession(Settings())
     aml.pool.submit(aml.start, plan_launch(Settings(), "img:1", ImageInfo()))
     assert starting.wait(5)
-    threading.Timer(0.2, release.set).start()  # the engine answers while finish() is under way (Ctrl-C)
+    threading.Timer(
+        0.2, release.set
+    ).start()  # the engine answers while finish() is under way (Ctrl-C)
     aml.finish()
     assert started.removed
 

@@ -32,7 +32,9 @@ class Config:
         return self.ini.get(option.name, empty)
 
 
-def settings(tmp_path: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None) -> Settings:
+def settings(
+    tmp_path: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None
+) -> Settings:
     return load(cast(pytest.Config, Config(tmp_path, cli or {}, ini or {})))
 
 
@@ -46,19 +48,31 @@ def spec(tmp_path: Path, text: str) -> str:
 def test_defaults_come_from_the_option_table(tmp_path: Path) -> None:
     found = settings(tmp_path)
     timeouts = (found.ready_timeout, found.score_timeout)
-    assert found.endpoint.scoring_route.port == 5001 and timeouts == (310.0, 60.0)  # ready: the probe budget
-    assert (found.memory, found.cpus, found.rtol, found.atol) == ("4g", None, 1e-6, 1e-9)  # cpus: the engine's
+    assert found.endpoint.scoring_route.port == 5001 and timeouts == (
+        310.0,
+        60.0,
+    )  # ready: the probe budget
+    assert (found.memory, found.cpus, found.rtol, found.atol) == (
+        "4g",
+        None,
+        1e-6,
+        1e-9,
+    )  # cpus: the engine's
     assert found == Settings()
     assert all(BY_NAME[name].default is not None for name in ("port", "memory", "score_timeout"))
 
 
 def test_command_line_beats_ini_beats_spec_file(tmp_path: Path) -> None:
     path = spec(tmp_path, 'ready_timeout = 30\nmemory = "1g"\ncpus = 1\n')
-    found = settings(tmp_path, {"spec": path, "ready_timeout": "10"}, {"ready_timeout": "20", "memory": "2g"})
+    found = settings(
+        tmp_path, {"spec": path, "ready_timeout": "10"}, {"ready_timeout": "20", "memory": "2g"}
+    )
     assert (found.ready_timeout, found.memory, found.cpus) == (10.0, "2g", 1.0)
 
 
-def test_relative_paths_are_relative_to_their_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_paths_are_relative_to_their_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for folder in ("cwd", "root", "spec"):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / "req.txt").write_text("numpy\n")
@@ -66,19 +80,30 @@ def test_relative_paths_are_relative_to_their_source(tmp_path: Path, monkeypatch
     path = spec(tmp_path, 'requirements = "req.txt"\n')
     root = tmp_path / "root"
     assert settings(root, {"spec": path}).requirements == tmp_path / "spec" / "req.txt"
-    assert settings(root, {"spec": path}, {"requirements": "req.txt"}).requirements == root / "req.txt"
+    assert (
+        settings(root, {"spec": path}, {"requirements": "req.txt"}).requirements == root / "req.txt"
+    )
     cli = {"spec": path, "requirements": "req.txt"}
-    assert settings(root, cli, {"requirements": "req.txt"}).requirements == tmp_path / "cwd" / "req.txt"
+    assert (
+        settings(root, cli, {"requirements": "req.txt"}).requirements
+        == tmp_path / "cwd" / "req.txt"
+    )
 
 
 def test_repeatable_options_accept_a_string_or_a_list_in_the_spec_file(tmp_path: Path) -> None:
     assert settings(tmp_path, {"spec": spec(tmp_path, 'image = "a:1"\n')}).images == ("a:1",)
-    assert settings(tmp_path, {"spec": spec(tmp_path, 'image = ["a:1", "b:2", "a:1"]\n')}).images == ("a:1", "b:2")
+    assert settings(
+        tmp_path, {"spec": spec(tmp_path, 'image = ["a:1", "b:2", "a:1"]\n')}
+    ).images == ("a:1", "b:2")
 
 
 def test_flags_and_pairs(tmp_path: Path) -> None:
     found = settings(tmp_path, {"gpu": True, "label": ["ci=1", "job=x=y"], "build_arg": ["V=2"]})
-    assert found.gpu and found.labels == (("ci", "1"), ("job", "x=y")) and found.build_args == (("V", "2"),)
+    assert (
+        found.gpu
+        and found.labels == (("ci", "1"), ("job", "x=y"))
+        and found.build_args == (("V", "2"),)
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,9 +113,17 @@ def test_flags_and_pairs(tmp_path: Path) -> None:
         ({}, {"port": "x"}, "ini aml_port 'x' is not a number: give e.g. 5001"),
         ({"max_slowdown": "x"}, {}, "--aml-max-slowdown 'x' is not a number: give e.g. 1"),
         ({"atol": "-1"}, {}, "--aml-atol '-1' must not be negative"),
-        ({"requirements": "nope.txt"}, {}, "*/nope.txt (from --aml-requirements) does not exist: check the path"),
+        (
+            {"requirements": "nope.txt"},
+            {},
+            "*/nope.txt (from --aml-requirements) does not exist: check the path",
+        ),
         ({}, {"sample": ["nope/"]}, "*/nope (from ini aml_sample) does not exist: check the path"),
-        ({"report": ["out.txt"]}, {}, "--aml-report '*/out.txt': the report file must end in .json or .md"),
+        (
+            {"report": ["out.txt"]},
+            {},
+            "--aml-report '*/out.txt': the report file must end in .json or .md",
+        ),
         ({"report": ["no/such/dir/r.md"]}, {}, "*/no/such/dir (from --aml-report) is not a folder"),
         ({"lock_update": True}, {}, "--aml-lock-update needs --aml-lock PATH"),
         ({"lock": "absent.json"}, {}, "*absent.json (from --aml-lock) does not exist"),
@@ -99,16 +132,36 @@ def test_flags_and_pairs(tmp_path: Path) -> None:
         ({"label": ["novalue"]}, {}, "--aml-label needs KEY=VALUE*"),
         ({"label": ["io.github.pytest-amlimage.x=1"]}, {}, "--aml-label needs KEY=VALUE*"),
         ({"curated": "nope"}, {}, "unknown curated environment 'nope'*"),
-        ({"cuda": "eleven"}, {}, "cannot read the version expectation 'cuda eleven' (from --aml-cuda)*"),
+        (
+            {"cuda": "eleven"},
+            {},
+            "cannot read the version expectation 'cuda eleven' (from --aml-cuda)*",
+        ),
         ({"gpu": True, "cuda": "none"}, {}, "--aml-gpu and --aml-cuda none contradict each other*"),
-        ({"framework": "torch=>1"}, {}, "cannot read the version expectation 'torch=>1' (from --aml-framework)*"),
-        ({"expect": ["numpy==1", "numpy==2"]}, {}, "contradictory expectations for numpy from --aml-expect*"),
+        (
+            {"framework": "torch=>1"},
+            {},
+            "cannot read the version expectation 'torch=>1' (from --aml-framework)*",
+        ),
+        (
+            {"expect": ["numpy==1", "numpy==2"]},
+            {},
+            "contradictory expectations for numpy from --aml-expect*",
+        ),
         ({"build": "."}, {}, "* (from --aml-build) holds no Dockerfile*"),
-        ({}, {"command": "azmlinfsrv 'my score.py"}, "cannot split the command * (from ini aml_command)*"),
+        (
+            {},
+            {"command": "azmlinfsrv 'my score.py"},
+            "cannot split the command * (from ini aml_command)*",
+        ),
     ],
 )
 def test_every_error_names_its_source(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: dict[str, Any], ini: dict[str, Any], message: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: dict[str, Any],
+    ini: dict[str, Any],
+    message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AmlUsageError) as error:

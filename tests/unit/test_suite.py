@@ -66,7 +66,11 @@ def test_a_curated_row_brings_its_packages_and_framework(session: AmlSession) ->
 def test_a_current_row_expects_what_its_environment_installs(session: AmlSession) -> None:
     found = ids(session, Settings(curated="mlflow-py312-inference"))
     assert "python" in found
-    assert {"version[azureml-ai-monitoring]", "version[mlflow]", "version[azureml-inference-server-http]"} <= set(found)
+    assert {
+        "version[azureml-ai-monitoring]",
+        "version[mlflow]",
+        "version[azureml-inference-server-http]",
+    } <= set(found)
 
 
 def test_gpu_checks_follow_expectations_or_the_images_cuda_claim(session: AmlSession) -> None:
@@ -78,7 +82,10 @@ def test_gpu_checks_follow_expectations_or_the_images_cuda_claim(session: AmlSes
 
 
 def test_samples_get_a_score_check_each(session: AmlSession, tmp_path: Path) -> None:
-    session.samples = [Sample("a", tmp_path / "a.json", b"{}"), Sample("b", tmp_path / "b.json", b"{}")]
+    session.samples = [
+        Sample("a", tmp_path / "a.json", b"{}"),
+        Sample("b", tmp_path / "b.json", b"{}"),
+    ]
     found = ids(session, Settings())
     assert found[found.index("probe-budget") + 1 : found.index("bad-request")] == [
         "score[a]",
@@ -97,7 +104,11 @@ SERVER = ["server", "entry-script"]
         (Settings(), ("runsvdir", "/var/runit"), []),  # nothing to serve: kept alive for the probe
         (Settings(), ("azmlinfsrv", "--entry_script", "score.py"), SERVER),
         (Settings(endpoint=Endpoint(custom_container=True)), ("torchserve",), []),  # its own server
-        (Settings(endpoint=Endpoint(custom_container=True)), ("azmlinfsrv", "--entry_script=s.py"), SERVER),
+        (
+            Settings(endpoint=Endpoint(custom_container=True)),
+            ("azmlinfsrv", "--entry_script=s.py"),
+            SERVER,
+        ),
         (Settings(command=("uvicorn", "app:app")), (), []),
     ],
 )
@@ -125,7 +136,9 @@ def test_a_lock_file_brings_the_policies_but_no_parity(session: AmlSession, tmp_
     ]
 
 
-def test_a_failed_build_shows_only_the_dockerfile_checks_and_the_build(session: AmlSession, tmp_path: Path) -> None:
+def test_a_failed_build_shows_only_the_dockerfile_checks_and_the_build(
+    session: AmlSession, tmp_path: Path
+) -> None:
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("FROM mcr.microsoft.com/azureml/minimal-py312-inference:latest\n")
     session.settings = settings = Settings(build=dockerfile)

@@ -16,7 +16,14 @@ from typing import Any
 from .folders import app_folder, folder_access, runtime_folders
 from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
-from .imports import SERVER_CWD, entry_script, finish_imports, installed_modules, module_of, start_imports
+from .imports import (
+    SERVER_CWD,
+    entry_script,
+    finish_imports,
+    installed_modules,
+    module_of,
+    start_imports,
+)
 
 
 def normalize(name: str) -> str:
@@ -44,7 +51,9 @@ def _described(dist: Any, wanted: list[str]) -> dict[str, Any]:
         "requires_python": meta.get("Requires-Python"),
     }
     if normalize(name) in wanted:
-        described["module"] = module_of(normalize(name), described["top_level"], installed_modules(dist.files))
+        described["module"] = module_of(
+            normalize(name), described["top_level"], installed_modules(dist.files)
+        )
     return described
 
 
@@ -143,7 +152,14 @@ def image_information(path: str = "/IMAGE_INFORMATION") -> str | None:
 def python_on_path() -> str | None:
     """The ``python`` a shell in the image would run, when it is another environment than this probe's."""
     found = (shutil.which(name) for name in ("python", "python3"))
-    return next((path for path in found if path and os.path.dirname(path) != os.path.dirname(sys.executable)), None)
+    return next(
+        (
+            path
+            for path in found
+            if path and os.path.dirname(path) != os.path.dirname(sys.executable)
+        ),
+        None,
+    )
 
 
 def main(default_app_root: str, wanted: list[str]) -> None:
@@ -151,9 +167,16 @@ def main(default_app_root: str, wanted: list[str]) -> None:
     modules, children = start_imports(dists, wanted)
     libraries = library_evidence()
     calls = start_library_calls(distinct_files(libraries))
-    app_root, script = os.environ.get("AML_APP_ROOT", default_app_root), os.environ.get("AZUREML_ENTRY_SCRIPT")
+    app_root, script = (
+        os.environ.get("AML_APP_ROOT", default_app_root),
+        os.environ.get("AZUREML_ENTRY_SCRIPT"),
+    )
     facts: dict[str, Any] = {
-        "python": {"version": platform.python_version(), "executable": sys.executable, "on_path": python_on_path()},
+        "python": {
+            "version": platform.python_version(),
+            "executable": sys.executable,
+            "on_path": python_on_path(),
+        },
         "user": user(),
         "os_release": os_release(),
         "markers": marker_environment(),
@@ -169,10 +192,16 @@ def main(default_app_root: str, wanted: list[str]) -> None:
     }
     imported = finish_imports(children)
     facts["frameworks"] = {m: r for m, r in imported.items() if m in FRAMEWORK_MODULES.values()}
-    facts["imports"] = {name: {"module": module, **imported.get(module or "", {})} for name, module in modules.items()}
+    facts["imports"] = {
+        name: {"module": module, **imported.get(module or "", {})}
+        for name, module in modules.items()
+    }
     facts["gpu_evidence"] = gpu_evidence(libraries, calls, dists, facts["frameworks"])
     sys.stdout.write("\n" + frame(facts) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/var/azureml-app", sys.argv[2].split(",") if len(sys.argv) > 2 else [])
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else "/var/azureml-app",
+        sys.argv[2].split(",") if len(sys.argv) > 2 else [],
+    )

@@ -32,7 +32,12 @@ def folder_access(path: str | None) -> dict[str, Any]:
         if seen > WALK_LIMIT:
             break
     readable = os.access(path, os.R_OK | os.X_OK)
-    return {"path": path, "exists": True, "readable": readable, "world_writable": world_writable[:50]}
+    return {
+        "path": path,
+        "exists": True,
+        "readable": readable,
+        "world_writable": world_writable[:50],
+    }
 
 
 def app_folder(app_root: str, script: str | None) -> str:

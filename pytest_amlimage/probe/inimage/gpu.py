@@ -36,8 +36,16 @@ print(sys.argv[1] + json.dumps(out) + sys.argv[2])
 """
 
 
-def evidence(library: str, origin: str, source: str, version: str | None, error: str | None = None) -> dict[str, Any]:
-    return {"library": library, "origin": origin, "source": source, "version": version, "error": error}
+def evidence(
+    library: str, origin: str, source: str, version: str | None, error: str | None = None
+) -> dict[str, Any]:
+    return {
+        "library": library,
+        "origin": origin,
+        "source": source,
+        "version": version,
+        "error": error,
+    }
 
 
 def version_in(text: str) -> str | None:
@@ -46,7 +54,9 @@ def version_in(text: str) -> str | None:
 
 
 def site_dirs() -> list[str]:
-    found = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
+    found = [
+        p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)
+    ]
     return sorted(set(found))
 
 
@@ -59,7 +69,9 @@ def env_evidence() -> list[dict[str, Any]]:
     for library, names in (("cuda", CUDA_ENV), ("cudnn", CUDNN_ENV)):
         for name in names:
             if os.environ.get(name):
-                found.append(evidence(library, "system", "env " + name, version_in(os.environ[name])))
+                found.append(
+                    evidence(library, "system", "env " + name, version_in(os.environ[name]))
+                )
     return found
 
 
@@ -72,7 +84,9 @@ def cuda_file_evidence() -> list[dict[str, Any]]:
                 data = json.load(handle)
             for key in ("cuda", "cuda_cudart"):
                 if key in data:
-                    found.append(evidence("cuda", "system", path + " " + key, data[key].get("version")))
+                    found.append(
+                        evidence("cuda", "system", path + " " + key, data[key].get("version"))
+                    )
         path = os.path.join(root, "version.txt")
         if os.path.isfile(path):
             with open(path) as handle:
@@ -113,7 +127,9 @@ def loader_cache_paths() -> list[str]:
     for ldconfig in ("/sbin/ldconfig", "/usr/sbin/ldconfig", "/sbin/ldconfig.real"):
         if os.path.exists(ldconfig):
             try:
-                out = subprocess.check_output([ldconfig, "-p"], universal_newlines=True, stderr=subprocess.DEVNULL)
+                out = subprocess.check_output(
+                    [ldconfig, "-p"], universal_newlines=True, stderr=subprocess.DEVNULL
+                )
             except (OSError, subprocess.CalledProcessError):
                 continue
             return [line.split("=>")[-1].strip() for line in out.splitlines() if "=>" in line]
@@ -123,7 +139,9 @@ def loader_cache_paths() -> list[str]:
 def library_dirs() -> list[str]:
     dirs = [os.path.dirname(p) for p in loader_cache_paths() if "libcudart" in p or "libcudnn" in p]
     dirs += [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
-    dirs += sorted(glob.glob("/usr/local/cuda*/lib64")) + sorted(glob.glob("/usr/local/cuda*/targets/*/lib"))
+    dirs += sorted(glob.glob("/usr/local/cuda*/lib64")) + sorted(
+        glob.glob("/usr/local/cuda*/targets/*/lib")
+    )
     dirs += ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/aarch64-linux-gnu"]
     for site in site_dirs():
         dirs += sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib")))
@@ -151,7 +169,9 @@ def library_evidence() -> list[dict[str, Any]]:
                 if not name.startswith(prefix) or not os.path.exists(path):
                     continue
                 key = (origin_of(path), os.path.realpath(path))
-                named = max((n[len(prefix) :] for n in link_names(path) if n.startswith(prefix)), key=len)
+                named = max(
+                    (n[len(prefix) :] for n in link_names(path) if n.startswith(prefix)), key=len
+                )
                 match = VERSION_RE.match(named)
                 if key not in seen and match:
                     seen.add(key)
@@ -170,7 +190,9 @@ def distinct_files(libraries: list[dict[str, Any]], limit: int = 6) -> list[dict
     return chosen[:limit]
 
 
-def start_library_calls(files: list[dict[str, Any]]) -> list[tuple[dict[str, Any], subprocess.Popen[str]]]:
+def start_library_calls(
+    files: list[dict[str, Any]],
+) -> list[tuple[dict[str, Any], subprocess.Popen[str]]]:
     return [(item, spawn(CALL_SNIPPET, item["source"], item["library"])) for item in files]
 
 
@@ -182,14 +204,20 @@ def call_version(library: str, value: int) -> str:
     return f"{value // 1000}.{(value % 1000) // 100}.{value % 100}"
 
 
-def finish_library_calls(children: list[tuple[dict[str, Any], subprocess.Popen[str]]]) -> list[dict[str, Any]]:
+def finish_library_calls(
+    children: list[tuple[dict[str, Any], subprocess.Popen[str]]],
+) -> list[dict[str, Any]]:
     found = []
     for item, child in children:
         call = "cudaRuntimeGetVersion()" if item["library"] == "cuda" else "cudnnGetVersion()"
         source = item["source"] + " " + call
         result, detail = collect(child)
         if result is None or result.get("code"):
-            found.append(evidence(item["library"], item["origin"], source, None, f"loading it failed ({detail})"))
+            found.append(
+                evidence(
+                    item["library"], item["origin"], source, None, f"loading it failed ({detail})"
+                )
+            )
         else:
             version = call_version(item["library"], result["value"])
             found.append(evidence(item["library"], item["origin"], source, version))
@@ -199,9 +227,14 @@ def finish_library_calls(children: list[tuple[dict[str, Any], subprocess.Popen[s
 def pip_evidence(dists: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for name, dist in sorted(dists.items()):
-        for library, pattern in (("cuda", r"nvidia-cuda-runtime(-cu\d+)?$"), ("cudnn", r"nvidia-cudnn(-cu\d+)?$")):
+        for library, pattern in (
+            ("cuda", r"nvidia-cuda-runtime(-cu\d+)?$"),
+            ("cudnn", r"nvidia-cudnn(-cu\d+)?$"),
+        ):
             if re.match(pattern, name):
-                found.append(evidence(library, "pip", "pip " + dist["name"], version_in(dist["version"])))
+                found.append(
+                    evidence(library, "pip", "pip " + dist["name"], version_in(dist["version"]))
+                )
     return found
 
 
@@ -209,10 +242,16 @@ def framework_evidence(frameworks: dict[str, dict[str, Any]]) -> list[dict[str, 
     found = []
     for module, result in sorted(frameworks.items()):
         if result.get("cuda"):
-            found.append(evidence("cuda", "framework", module + " build", version_in(str(result["cuda"]))))
+            found.append(
+                evidence("cuda", "framework", module + " build", version_in(str(result["cuda"])))
+            )
         cudnn = result.get("cudnn")
-        if isinstance(cudnn, int) or (isinstance(cudnn, str) and cudnn.isdigit() and len(cudnn) >= 4):
-            found.append(evidence("cudnn", "framework", module + " build", call_version("cudnn", int(cudnn))))
+        if isinstance(cudnn, int) or (
+            isinstance(cudnn, str) and cudnn.isdigit() and len(cudnn) >= 4
+        ):
+            found.append(
+                evidence("cudnn", "framework", module + " build", call_version("cudnn", int(cudnn)))
+            )
         elif cudnn:
             found.append(evidence("cudnn", "framework", module + " build", version_in(str(cudnn))))
     return found

@@ -73,7 +73,9 @@ def module_of(name: str, top_level: list[str], installed: set[str] | None) -> st
     if installed is None:  # no RECORD (an egg, or Python 3.7): trust top_level.txt, else the name
         return top[0] if top else guesses[1]
     found = next((guess for guess in guesses if guess in installed), None)
-    return found or next((m for m in sorted(installed) if "." not in m and not m.startswith("_")), None)
+    return found or next(
+        (m for m in sorted(installed) if "." not in m and not m.startswith("_")), None
+    )
 
 
 def installed_modules(files: Any) -> set[str] | None:
@@ -84,7 +86,12 @@ def installed_modules(files: Any) -> set[str] | None:
     for path in files:
         parts = list(path.parts)
         in_data_folder = len(parts) > 1 and "." in parts[0]  # NAME.dist-info, NAME.data, ...
-        if not parts or parts[0] in ("..", "bin") or in_data_folder or not parts[-1].endswith((".py", ".so", ".pyd")):
+        if (
+            not parts
+            or parts[0] in ("..", "bin")
+            or in_data_folder
+            or not parts[-1].endswith((".py", ".so", ".pyd"))
+        ):
             continue
         leaf = parts[-1].split(".")[0]
         dotted = parts[:-1] if leaf == "__init__" else [*parts[:-1], leaf]
@@ -105,7 +112,10 @@ def start_imports(
         if name in dists
     }
     modules.update({name: FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
-    children = [(module, spawn(IMPORT_SNIPPET, module)) for module in sorted({m for m in modules.values() if m})]
+    children = [
+        (module, spawn(IMPORT_SNIPPET, module))
+        for module in sorted({m for m in modules.values() if m})
+    ]
     return modules, children
 
 
@@ -113,7 +123,9 @@ def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[st
     results: dict[str, dict[str, Any]] = {}
     for module, child in children:
         result, detail = collect(child)
-        results[module] = result if isinstance(result, dict) else {"error": f"the import crashed ({detail})"}
+        results[module] = (
+            result if isinstance(result, dict) else {"error": f"the import crashed ({detail})"}
+        )
     return results
 
 
@@ -132,7 +144,9 @@ def _decorators(function: ast.FunctionDef) -> list[str]:
     found = []
     for decorator in function.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        found.append(target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", ""))
+        found.append(
+            target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        )
     return found
 
 
@@ -150,7 +164,11 @@ def _shape(tree: ast.Module) -> dict[str, Any]:
 def _found_elsewhere(missing: list[str]) -> dict[str, str]:
     """For modules the serving interpreter lacks: another Python in the image that has them (apt's, say)."""
     # An environment is its prefix, not its binary: a venv's python may be a link to the system's.
-    others = [p for p in OTHER_PYTHONS if os.path.isfile(p) and os.path.dirname(os.path.dirname(p)) != sys.prefix]
+    others = [
+        p
+        for p in OTHER_PYTHONS
+        if os.path.isfile(p) and os.path.dirname(os.path.dirname(p)) != sys.prefix
+    ]
     if not missing or not others:
         return {}
     result, _ = collect(spawn(FIND_SNIPPET, *missing, python=others[0]))
@@ -165,22 +183,37 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
     """
     path = os.path.join(app_root, name) if name else ""
     if not name or not os.path.isfile(path):
-        here = os.path.join(os.getcwd(), os.path.basename(name or ""))  # the image's WORKDIR, as a COPY . . left it
-        return {"path": path or None, "exists": False, "in_workdir": here if name and os.path.isfile(here) else None}
+        here = os.path.join(
+            os.getcwd(), os.path.basename(name or "")
+        )  # the image's WORKDIR, as a COPY . . left it
+        return {
+            "path": path or None,
+            "exists": False,
+            "in_workdir": here if name and os.path.isfile(here) else None,
+        }
     try:
         with open(path, encoding="utf-8") as handle:
             tree = ast.parse(handle.read(), path)
     except (SyntaxError, UnicodeDecodeError, OSError) as error:
         return {"path": path, "exists": True, "error": f"{type(error).__name__}: {error}"}
     source = os.environ.get("AZUREML_SOURCE_DIRECTORY")
-    searched = [folder for folder in (server_cwd, app_root, source and os.path.join(app_root, source)) if folder]
+    searched = [
+        folder
+        for folder in (server_cwd, app_root, source and os.path.join(app_root, source))
+        if folder
+    ]
     sys.path[:0] = searched
     missing = [module for module in _top_level_imports(tree) if not resolves(module)]
     del sys.path[: len(searched)]
     if missing and resolves("azureml_inference_server_http"):
         aliases, _ = collect(spawn(ALIASES_SNIPPET))
         missing = [module for module in missing if module not in (aliases or [])]
-    found = {"path": path, "exists": True, "missing": missing, "elsewhere": _found_elsewhere(missing)}
+    found = {
+        "path": path,
+        "exists": True,
+        "missing": missing,
+        "elsewhere": _found_elsewhere(missing),
+    }
     beside = _beside(os.path.dirname(path), searched, missing)
     return {**found, "beside": beside, "searched": searched, "app_root": app_root, **_shape(tree)}
 
@@ -190,4 +223,6 @@ def _beside(folder: str, searched: list[str], missing: list[str]) -> list[str]:
     if os.path.realpath(folder) in {os.path.realpath(p) for p in searched}:
         return []
     here = {name: os.path.join(folder, name.split(".")[0]) for name in missing}
-    return [name for name, path in here.items() if os.path.isfile(path + ".py") or os.path.isdir(path)]
+    return [
+        name for name, path in here.items() if os.path.isfile(path + ".py") or os.path.isdir(path)
+    ]

@@ -42,7 +42,9 @@ def _namespace_locations(spec: Any, parts: list[str]) -> list[str] | None:
         return None
     roots = [entry or os.getcwd() for entry in sys.path]
     spread = [os.path.join(root, *parts) for root in roots]  # pkgutil.extend_path's reach
-    return list(dict.fromkeys([*spec.submodule_search_locations, *(p for p in spread if os.path.isdir(p))]))
+    return list(
+        dict.fromkeys([*spec.submodule_search_locations, *(p for p in spread if os.path.isdir(p))])
+    )
 
 
 def _namespace_init(origin: str) -> bool:
@@ -53,7 +55,11 @@ def _namespace_init(origin: str) -> bool:
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return False
     for node in tree.body:
-        text = getattr(node.value, "value", getattr(node.value, "s", None)) if isinstance(node, ast.Expr) else None
+        text = (
+            getattr(node.value, "value", getattr(node.value, "s", None))
+            if isinstance(node, ast.Expr)
+            else None
+        )
         docstring = isinstance(text, str)  # ast.Constant, or Python 3.7's ast.Str
         extends = any(call in ast.dump(node) for call in NAMESPACE_CALLS)
         if not (docstring or extends or _imports_only(node, ("pkgutil", "pkg_resources"))):
