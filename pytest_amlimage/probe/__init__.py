@@ -30,7 +30,7 @@ PARTS = (
     "imports.py",
     "environment.py",
 )  # each after what it uses
-_JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import .*$", re.MULTILINE)
+_JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import (\([^)]*\)|.*)$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
 SERVER_MARK = (
