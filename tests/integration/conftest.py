@@ -55,16 +55,69 @@ def our_containers(engine: Any) -> list[Any]:
     return list(engine.containers.list(all=True, filters=filters))
 
 
+class Outcomes:
+    """A plugin for the inner run: each item's outcome by node id (a failed setup or teardown is an error)."""
+
+    def __init__(self) -> None:
+        self.by_node: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.by_node[report.nodeid] = report.outcome
+        elif not report.passed:
+            self.by_node[report.nodeid] = "error" if report.failed else report.outcome
+
+
+def checks(result: pytest.RunResult, image: str | None = None) -> dict[str, str]:
+    """The built-in checks' outcomes by check id (of ``image``, or of the only image checked)."""
+    found: dict[str, dict[str, str]] = {}
+    for node, outcome in result.outcomes_by_node.items():  # type: ignore[attr-defined]
+        reference, _, check = node.partition("::")
+        if check and not reference.endswith(".py"):
+            found.setdefault(reference, {})[check] = outcome
+    if image is None:
+        assert len(found) <= 1, f"checks of several images ran: {sorted(found)}; name one"
+        return next(iter(found.values()), {})
+    return found.get(image, {})
+
+
+def own_tests(result: pytest.RunResult) -> list[str]:
+    """The outcomes of the users' own test functions, in the order they ran."""
+    return [o for node, o in result.outcomes_by_node.items() if ".py::" in node]  # type: ignore[attr-defined]
+
+
+def expect(result: pytest.RunResult, image: str | None = None, **wanted: list[str]) -> None:
+    """Each named check had the outcome it is listed under: ``expect(result, passed=[...], failed=[...])``."""
+    found = checks(result, image)
+    got = {check: found.get(check, "not run") for names in wanted.values() for check in names}
+    assert got == {check: outcome for outcome, names in wanted.items() for check in names}, (
+        result.stdout.str()[-3000:]
+    )
+
+
+def green(result: pytest.RunResult, *passed: str) -> None:
+    """No check failed or errored, and the ones named passed (a right skip, such as base-age, may remain)."""
+    found = checks(result)
+    assert found and not [c for c, outcome in found.items() if outcome in ("failed", "error")], (
+        found
+    )
+    expect(result, passed=list(passed))
+
+
 @pytest.fixture
 def run_plugin(pytester: pytest.Pytester, engine: Any, images: dict[str, str]) -> Iterator[Any]:
-    """Run pytest with the plugin in-process; afterwards, no container of ours may be left."""
+    """Run pytest with the plugin in-process; afterwards, no container of ours may be left.
+
+    The result carries ``outcomes_by_node``, which ``checks``, ``expect`` and ``green`` read.
+    """
 
     ini = pytester.makeini(
         "[pytest]\n"
     )  # keep this repository's own configuration out of the inner runs
 
     def run(*args: str) -> pytest.RunResult:
-        return pytester.runpytest(
+        recorded = Outcomes()
+        result = pytester.runpytest(
             "-p",
             "no:cacheprovider",
             "--rootdir",
@@ -74,7 +127,10 @@ def run_plugin(pytester: pytest.Pytester, engine: Any, images: dict[str, str]) -
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
             *args,
+            plugins=[recorded],
         )
+        result.outcomes_by_node = recorded.by_node  # type: ignore[attr-defined]
+        return result
 
     yield run
     assert our_containers(engine) == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS
+from .conftest import APPS, expect
 
 pytestmark = pytest.mark.engine
 
@@ -40,7 +40,7 @@ def test_a_model_read_where_the_endpoint_puts_it_serves(
     result = run_plugin(
         deploy(pytester, images, APPS / "working" / "score.py", model=True), "-k", "liveness"
     )
-    result.assert_outcomes(passed=1, deselected=11)
+    expect(result, passed=["liveness"])
 
 
 def test_a_model_path_that_only_worked_with_the_old_layout_fails(
@@ -55,7 +55,7 @@ def test_a_model_path_that_only_worked_with_the_old_layout_fails(
         "-k",
         "liveness",
     )
-    result.assert_outcomes(failed=1, deselected=11)
+    expect(result, failed=["liveness"])
     result.stdout.fnmatch_lines(
         ["*No such file or directory: '/var/azureml-app/azureml-models/*/1/weights.json'*"]
     )
@@ -68,14 +68,14 @@ def test_sibling_imports_resolve_from_the_scripts_own_folder_only(
     sibling = run_plugin(
         deploy(pytester, images, nested / "onlinescoring" / "score.py"), "-k", "liveness"
     )
-    sibling.assert_outcomes(passed=1, deselected=11)
+    expect(sibling, passed=["liveness"])
     # The code folder is src/, the script sits in src/onlinescoring/: the endpoint's app root is onlinescoring/.
     (pytester.path / "deployment.yml").write_text(
         f"environment:\n  image: {images['minimal']}\n"
         f"code_configuration:\n  code: {nested}\n  scoring_script: onlinescoring/score_root_import.py\n"
     )
     root = run_plugin(f"--aml-deployment={pytester.path / 'deployment.yml'}", "-k", "liveness")
-    root.assert_outcomes(failed=1, deselected=11)
+    expect(root, failed=["liveness"])
     root.stdout.fnmatch_lines(["*No module named 'helpers'*"])
 
 
@@ -86,7 +86,7 @@ def test_slow_init_over_a_small_probe_budget(
     result = run_plugin(
         deploy(pytester, images, APPS / "slow_init" / "score.py", probes), "-k", "probe-budget"
     )
-    result.assert_outcomes(failed=1, deselected=11)
+    expect(result, failed=["probe-budget"])
     result.stdout.fnmatch_lines(
         [
             "*probe-budget: GET / did not answer 200 within the probe budget of 2 s "
@@ -102,7 +102,7 @@ def test_slow_init_within_the_budget_shows_its_margin(
     result = run_plugin(
         deploy(pytester, images, APPS / "slow_init" / "score.py"), "-k", "probe-budget"
     )
-    result.assert_outcomes(passed=1, deselected=11)
+    expect(result, passed=["probe-budget"])
     result.stdout.fnmatch_lines(
         ["*amlimage: endpoint*", "*: GET / answered after * s of a 310 s probe budget (margin * s)"]
     )
@@ -119,7 +119,7 @@ def test_run_over_the_request_timeout_would_get_408(
         "--aml-sample=request.json",
     )
     result = run_plugin(*args, "-k", "score")
-    result.assert_outcomes(failed=1, deselected=14)
+    expect(result, failed=["score[request]"])
     result.stdout.fnmatch_lines(
         [
             "*score?request?: POST /score took 1??? ms (run() itself: 1* ms, by x-ms-run-fn-exec-ms): "
@@ -137,7 +137,7 @@ def test_one_sync_worker_fails_liveness_under_load_and_two_pass(
         "--aml-sample=request.json",
     )
     single = run_plugin(*args, "-k", "under-load")
-    single.assert_outcomes(failed=1, deselected=14)
+    expect(single, failed=["liveness-under-load"])
     single.stdout.fnmatch_lines(
         [
             "*liveness-under-load: while POST /score was busy (3.* s), GET / gave no answer within the liveness probe*"
@@ -145,7 +145,7 @@ def test_one_sync_worker_fails_liveness_under_load_and_two_pass(
     )
     two = slow.replace("RUN_SECONDS: '3'\n", "RUN_SECONDS: '3'\n  WORKER_COUNT: '2'\n")
     deploy(pytester, images, APPS / "slow_run" / "score.py", two)
-    run_plugin(*args, "-k", "under-load").assert_outcomes(passed=1, deselected=14)
+    expect(run_plugin(*args, "-k", "under-load"), passed=["liveness-under-load"])
 
 
 def test_concurrent_requests_all_answer_and_show_their_latency(
@@ -160,5 +160,5 @@ def test_concurrent_requests_all_answer_and_show_their_latency(
         "--aml-sample=request.json",
     )
     result = run_plugin(*args, "-k", "concurrency")
-    result.assert_outcomes(passed=1, deselected=14)
+    expect(result, passed=["concurrency"])
     result.stdout.fnmatch_lines(["*: 3 requests at once: p50 * ms, p95 * ms"])

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS
+from .conftest import APPS, expect, green
 
 pytestmark = pytest.mark.engine
 
@@ -37,7 +37,7 @@ def test_installed_but_not_importable_fails_its_version_check(
     result = run_plugin(
         "--aml-image", images["numpyabi"], "--aml-expect", "pandas>=2", "-k", "version or pip"
     )
-    result.assert_outcomes(passed=1, failed=1, deselected=9)
+    expect(result, failed=["version[pandas]"], passed=["pip-check"])
     result.stdout.fnmatch_lines(
         [
             "*version?pandas?: pandas 2.0.3 is installed but `import pandas` fails"
@@ -50,7 +50,7 @@ def test_runit_folder_owned_by_root_is_named_and_fails_at_once(
     run_plugin: Any, images: dict[str, str]
 ) -> None:
     result = run_plugin("--aml-image", images["runitroot"], "-k", "permissions or liveness")
-    result.assert_outcomes(failed=2, deselected=10)
+    expect(result, failed=["app-permissions", "liveness"])
     result.stdout.fnmatch_lines_random(
         [
             "*app-permissions: /var/runit is not writable by uid 1000 (owner uid 0)*RUN chown -R dockeruser /var/runit",
@@ -79,7 +79,7 @@ def test_an_environment_moved_after_pip_wrote_its_scripts(
 ) -> None:
     """The moved venv's python imports the server, so only its script's #! line shows it cannot start."""
     result = run_plugin("--aml-image", images["moved"], "-k", "server or liveness")
-    result.assert_outcomes(failed=2, deselected=10)
+    expect(result, failed=["server", "liveness"])
     result.stdout.fnmatch_lines_random(
         [
             "*server: /opt/env/bin/azmlinfsrv cannot start: its first line '#!/azureml-envs/minimal/bin/python*' "
@@ -101,7 +101,7 @@ def test_a_crash_loop_under_a_restarting_supervisor_stops_the_wait(
         "-k",
         "liveness or stable",
     )
-    result.assert_outcomes(failed=2, deselected=10)
+    expect(result, failed=["liveness", "stable"])
     result.stdout.fnmatch_lines(
         [
             "*liveness: init() raised: RuntimeError: model file corrupted: cannot load weights",
@@ -127,7 +127,7 @@ def test_entry_scripts_the_server_would_refuse(
         "-k",
         "entry",
     )
-    result.assert_outcomes(failed=1, deselected=11)
+    expect(result, failed=["entry-script"])
     result.stdout.fnmatch_lines(
         ["*run() takes *args or **kwargs: the server refuses to start; give it named parameters"]
     )
@@ -135,7 +135,7 @@ def test_entry_scripts_the_server_would_refuse(
 
 def test_hazards_baked_into_the_image_config(run_plugin: Any, images: dict[str, str]) -> None:
     result = run_plugin("--aml-image", images["hazards"], "-k", "image-config or liveness")
-    result.assert_outcomes(failed=2, deselected=10)
+    expect(result, failed=["image-config", "liveness"])
     result.stdout.fnmatch_lines(
         [
             "*image-config: STORAGE_ACCOUNT_KEY looks like a secret baked into the image*",
@@ -163,12 +163,8 @@ def test_good_images_across_pythons_and_server_lines_stay_green(
         "-rA",
     )
     result = run_plugin("--aml-image", images[standin], "--aml-expect", "numpy>=1.26", *args)
-    result.assert_outcomes(
-        passed=16, skipped=1
-    )  # 15 checks and the Python test; base-age: no dated base
-    result.stdout.fnmatch_lines_random(
-        ["PASSED *::server", "PASSED *::entry-script", "PASSED *::score?numbers?"]
-    )
+    green(result, "server", "entry-script", "liveness", "score[numbers]", "concurrency")
+    result.stdout.fnmatch_lines(["PASSED test_python.py::test_python*"])
 
 
 def with_variable(pytester: pytest.Pytester, image: str, name: str, value: str) -> str:
@@ -188,7 +184,7 @@ def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_fr
     The python on PATH is apt's, without the server: the facts must come from the one the command runs.
     """
     result = run_plugin("--aml-image", images["byoc"], "-k", "entry or liveness or server", "-rA")
-    result.assert_outcomes(passed=1, failed=2, deselected=9)
+    expect(result, failed=["entry-script", "liveness"], passed=["server"])
     result.stdout.fnmatch_lines_random(
         [
             "PASSED *::server",  # read from the command's python: apt's on PATH has no server
@@ -206,7 +202,7 @@ def test_an_image_that_starts_azmlinfsrv_itself_is_served_and_its_script_read_fr
     (pytester.path / "request.json").write_text('{"data": [[1, 2], [3]]}')
     fixed = with_variable(pytester, images["byoc"], "AML_APP_ROOT", "/app")
     result = run_plugin(fixed, f"--aml-sample={pytester.path / 'request.json'}", "-k", "score")
-    result.assert_outcomes(passed=1, deselected=14)
+    expect(result, passed=["score[request]"])
 
 
 def test_a_submodule_of_the_azureml_namespace_resolves_only_as_the_server_provides_it(
@@ -214,7 +210,7 @@ def test_a_submodule_of_the_azureml_namespace_resolves_only_as_the_server_provid
 ) -> None:
     """`import azureml` resolves in this image; `azureml.contrib.services` does not, its aml_request does."""
     result = run_plugin("--aml-image", images["contrib"], "-k", "entry or liveness")
-    result.assert_outcomes(failed=2, deselected=10)
+    expect(result, failed=["entry-script", "liveness"])
     result.stdout.fnmatch_lines_random(
         [
             "`import azureml.contrib.services` does not resolve: *",
@@ -224,7 +220,7 @@ def test_a_submodule_of_the_azureml_namespace_resolves_only_as_the_server_provid
     )
     aliased = with_variable(pytester, images["contrib"], "AZUREML_ENTRY_SCRIPT", "aliased.py")
     result = run_plugin(aliased, "-k", "entry or liveness")
-    result.assert_outcomes(passed=2, deselected=10)
+    expect(result, passed=["entry-script", "liveness"])
 
 
 def test_a_server_started_on_another_port_fails_liveness_at_once_with_the_reason(
@@ -233,7 +229,7 @@ def test_a_server_started_on_another_port_fails_liveness_at_once_with_the_reason
     """Without the reason known up front, waiting for GET / would take the whole probe budget (310 s)."""
     command = "/azureml-envs/minimal/bin/azmlinfsrv --entry_script /app/score.py --port 8080"
     result = run_plugin("--aml-image", images["byoc"], "--aml-command", command, "-k", "liveness")
-    result.assert_outcomes(failed=1, deselected=11)
+    expect(result, failed=["liveness"])
     result.stdout.fnmatch_lines(
         ["*liveness: the start command runs azmlinfsrv on port 8080, but the endpoint *"]
     )

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import expect
+
 pytestmark = pytest.mark.engine
 MINIMAL_MCR = "mcr.microsoft.com/azureml/minimal-ubuntu18.04-py37-cpu-inference"
 SKLEARN_ROW = "AzureML-sklearn-0.24.1-ubuntu18.04-py37-cpu-inference"
@@ -143,11 +145,8 @@ def test_curated_auto_reads_image_information(
     result = run_plugin(
         "--aml-image", informed_image, "--aml-curated", "auto", "-rA", "-k", "python or base-age"
     )
-    result.stdout.fnmatch_lines_random(
-        [f"PASSED {informed_image}::python", f"PASSED {informed_image}::base-age"]
-    )
+    expect(result, passed=["python", "base-age"])
     result.stdout.no_fnmatch_line("*::curated*")
-    result.assert_outcomes(passed=2)
     assert {
         volume.name for volume in engine.volumes.list()
     } <= volumes  # the file's reader left none behind
