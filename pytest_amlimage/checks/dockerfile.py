@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_amlimage.checks.user import ROOT_FIX, is_root
-from pytest_amlimage.config.layout import APP_ROOT
+from pytest_amlimage.config.platform import APP_ROOT
 from pytest_amlimage.errors import CheckFailed
 
 AZUREML_PREFIX = "mcr.microsoft.com/azureml/"

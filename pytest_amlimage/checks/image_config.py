@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pytest_amlimage.config.layout import SERVER_PORT
+from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import CheckFailed
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_amlimage.config.layout import SERVER_PORT
+from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.errors import AmlUsageError
 
 GPU_SKU = re.compile(

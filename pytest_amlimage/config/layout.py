@@ -18,9 +18,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-APP_ROOT = "/var/azureml-app"
-MODEL_ROOT = "/var/azureml-app/azureml-models"
-SERVER_PORT = 5001
+from pytest_amlimage.config.platform import APP_ROOT, MODEL_ROOT
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Union
 
-from pytest_amlimage.config.layout import SERVER_PORT
+from pytest_amlimage.config.platform import SERVER_PORT
 
 # str/list: text; float/int: non-negative numbers; flag: on or off;
 # path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist).

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from packaging.utils import canonicalize_name
 
-from pytest_amlimage.config.layout import APP_ROOT
+from pytest_amlimage.config.platform import APP_ROOT
 from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
 from pytest_amlimage.probe.inimage.imports import SERVER_CWD

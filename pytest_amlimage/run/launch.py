@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytest_amlimage.config import layout
-from pytest_amlimage.config.layout import SERVER_PORT
+from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
