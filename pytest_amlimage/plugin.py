@@ -49,9 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _asked(config: pytest.Config) -> bool:
-    return any(config.getoption(o.ini) for o in OPTIONS) or any(
-        config.getini(name) for name in ("aml_image", "aml_spec")
-    )
+    """Any option on the command line, or in ini one that names what to test (image, spec, deployment, build)."""
+    given = any(config.getoption(o.ini) for o in OPTIONS)
+    return given or any(config.getini(o.ini) for o in OPTIONS if o.asks and not o.cli_only)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -77,7 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_amlimage.run.report import RunReport
     from pytest_amlimage.run.session import AmlSession
 
-    config.stash[SESSION_KEY] = AmlSession(load(config))
+    config.stash[SESSION_KEY] = AmlSession(settings := load(config))
+    if not settings.active:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(settings.NOTHING_TO_TEST), 2)
     config.stash[REPORT_KEY] = run_report = RunReport()
     config.pluginmanager.register(
         run_report, "amlimage-report"

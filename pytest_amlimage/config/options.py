@@ -27,6 +27,7 @@ class Option:
     metavar: str = "VALUE"
     default: Default = None
     cli_only: bool = False
+    asks: bool = False  # names what to test: given alone, in any spelling, it runs the plugin
 
     @property
     def flag(self) -> str:
@@ -54,14 +55,21 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "image", "image to validate (repeatable; each runs every built-in check)", "list", "IMAGE"
+        "image",
+        "image to validate (repeatable; each runs every built-in check)",
+        "list",
+        "IMAGE",
+        asks=True,
     ),
-    Option("spec", "TOML spec file with expectations and scoring settings", "path", "PATH"),
+    Option(
+        "spec", "TOML spec file with expectations and scoring settings", "path", "PATH", asks=True
+    ),
     Option(
         "deployment",
         "Azure ML online deployment YAML: run the image as that deployment would",
         "path",
         "PATH",
+        asks=True,
     ),
     Option("expect", "version expectation, e.g. 'numpy==1.20.1' (repeatable)", "list", "SPEC"),
     Option(
@@ -127,6 +135,7 @@ OPTIONS: tuple[Option, ...] = (
         "build this Dockerfile (or context folder) first and test the image it makes",
         "path",
         "PATH",
+        asks=True,
     ),
     Option(
         "build_arg", "KEY=VALUE build argument for --aml-build (repeatable)", "list", "KEY=VALUE"

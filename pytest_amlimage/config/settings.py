@@ -68,6 +68,11 @@ class Settings:
     def active(self) -> bool:
         return bool(self.images or self.build)
 
+    NOTHING_TO_TEST = (
+        "pytest-amlimage options are set, but no image: the plugin does nothing. Pass --aml-image IMAGE, "
+        "--aml-build DOCKERFILE or --aml-deployment YAML (or set image in the spec file)"
+    )
+
     def expected_versions(
         self, row: catalog.CatalogEntry | None
     ) -> tuple[list[Expectation], Expectation | None]:

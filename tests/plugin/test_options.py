@@ -141,5 +141,33 @@ def test_a_path_option_written_with_a_space_that_moves_the_rootdir_warns(
     )
     joined = pytester.run(*pytest_command, f"--aml-sample={sample}")
     joined.stdout.fnmatch_lines([f"rootdir: {project}", "configfile: pytest.ini"])
-    joined.stdout.no_fnmatch_line("*PytestConfigWarning*")
+    joined.stdout.no_fnmatch_line("*took the rootdir*")
     joined.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("key", ["aml_deployment", "aml_build"])
+def test_an_option_that_names_what_to_test_runs_the_plugin_from_ini_alone(
+    pytester: pytest.Pytester, key: str
+) -> None:
+    """Not inert: the plugin reads it, and its error (no such file) is what the user sees."""
+    pytester.makeini(f"[pytest]\n{key} = missing-file\n")
+    assert f"(from ini {key}) does not exist" in usage_error(pytester)
+
+
+def test_options_without_an_image_warn_that_the_plugin_does_nothing(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_mine():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--aml-rtol", "0.1")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*options are set, but no image: the plugin does nothing*"])
+
+
+def test_a_setting_in_ini_that_names_no_image_leaves_other_test_runs_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\naml_memory = 8g\n")
+    pytester.makepyfile("def test_mine():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*the plugin does nothing*")
