@@ -203,9 +203,8 @@ def rebase_against_single(work: Path, rounds: int) -> tuple[float, float, float]
     common = [f"--aml-build={example}", "--aml-any-base", f"--aml-sample={example / 'samples'}"]
     single = [*common, "--aml-build-arg", f"BASE_IMAGE={NEW_BASE}"]
     rebased = [*common, "--aml-build-arg", f"BASE_IMAGE={OLD_BASE}", f"--aml-rebase={NEW_BASE}"]
-    upgrade = partial(
-        pytest_run, rebased, work, ok=(0, 1)
-    )  # the old base's packages go: baseline[removed] fails
+    # the old base's packages go: baseline[removed] fails
+    upgrade = partial(pytest_run, rebased, work, ok=(0, 1))
     upgrade()  # fills the cache: both builds
     pairs = [(timed(lambda: pytest_run(single, work), 1), timed(upgrade, 1)) for _ in range(rounds)]
     return (

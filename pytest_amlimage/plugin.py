@@ -81,9 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not settings.active:
         config.issue_config_time_warning(pytest.PytestConfigWarning(settings.NOTHING_TO_TEST), 2)
     config.stash[REPORT_KEY] = run_report = RunReport()
-    config.pluginmanager.register(
-        run_report, "amlimage-report"
-    )  # collects our reports as they arrive
+    # collects our reports as they arrive
+    config.pluginmanager.register(run_report, "amlimage-report")
     if config.getoption("dist", None) == "load":
         # pytest-xdist: an image's checks share the scope "IMAGE::", so each image runs on one
         # worker and its container starts once (users' modules stay whole too).

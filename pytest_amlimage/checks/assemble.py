@@ -185,9 +185,8 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
     plan, endpoint, samples = image.plan, settings.endpoint, list(context.samples)
     own_server = settings.command is not None or endpoint.custom_container
-    own_script = plan.probe_environment.get(
-        "AZUREML_ENTRY_SCRIPT"
-    )  # the start command's --entry_script
+    # the start command's --entry_script
+    own_script = plan.probe_environment.get("AZUREML_ENTRY_SCRIPT")
     if own_script or (plan.serves and not own_server):  # azmlinfsrv serves
         yield Check("server", server.server, (Later(image.facts),))
         if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:

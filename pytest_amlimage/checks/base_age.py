@@ -13,9 +13,8 @@ from pytest_amlimage.checks.check import Properties, endpoint_figures
 from pytest_amlimage.errors import CheckFailed
 
 BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
-DATED_TAG = re.compile(
-    r":(\d{4})(\d{2})(\d{2})(?:\.v\d+)?$"
-)  # the prebuilt images' tags: 20260301.v1
+# the prebuilt images' tags: 20260301.v1
+DATED_TAG = re.compile(r":(\d{4})(\d{2})(\d{2})(?:\.v\d+)?$")
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,8 @@ IMAGE = "aml_image"  # the image's reference, on every check's report
 FACT_PREFIX = "aml_"  # the image's facts: aml_python, aml_numpy, aml_cuda, ...
 CHANGES = "amlimage_changes"  # what changed against a baseline or lock
 LATENCY = "amlimage_latency"  # baseline and candidate scoring latency
-ENDPOINT = (
-    "amlimage_endpoint"  # figures held against the endpoint: probe budget, concurrency, base age
-)
+# figures held against the endpoint: probe budget, concurrency, base age
+ENDPOINT = "amlimage_endpoint"
 
 
 @dataclass(frozen=True)

@@ -129,9 +129,8 @@ def liveness_under_load(container: AmlContainer, sample: Sample, settings: Setti
         busy = pool.submit(
             post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route
         )
-        wait(
-            [busy], timeout=HEAD_START
-        )  # a score done by then never kept the server busy: no need to wait on
+        # a score done by then never kept the server busy: no need to wait on
+        wait([busy], timeout=HEAD_START)
         try:
             answer: Answer | None = _probe(container, endpoint)
         except CheckFailed:

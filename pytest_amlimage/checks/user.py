@@ -39,9 +39,8 @@ def app_permissions(facts: Facts, runit: bool = True) -> None:
 
     ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
     """
-    owner = facts.user_name or (
-        facts.uid if facts.uid is not None else "dockeruser"
-    )  # a uid without a name
+    # a uid without a name
+    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")
     problems = [
         f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
         f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"

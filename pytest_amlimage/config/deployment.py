@@ -15,9 +15,8 @@ from typing import Any
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.errors import AmlUsageError
 
-GPU_SKU = re.compile(
-    r"^Standard_N[CDV]", re.IGNORECASE
-)  # the NC, ND and NV families carry NVIDIA GPUs
+# the NC, ND and NV families carry NVIDIA GPUs
+GPU_SKU = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,8 @@ class Endpoint:
     model_version: str | None = None
     model_mount_path: str | None = None
     instance_type: str | None = None
-    custom_container: bool = (
-        False  # inference_config: a server of its own, not azureml-inference-server-http
-    )
+    # inference_config: a server of its own, not azureml-inference-server-http
+    custom_container: bool = False
 
     @property
     def gpu(self) -> bool:

@@ -54,12 +54,10 @@ CAUSES: tuple[tuple[str, str], ...] = (
     ),
 )
 RUNIT_FATAL = re.compile(r"^.*runsv(dir)?[^\n]*(fatal|unable to)[^\n]*$", re.MULTILINE)
-NOT_FOUND = re.compile(
-    r"exec: (\S+): not found"
-)  # dash's, also for a script whose #! python is gone
-NO_FILE = re.compile(
-    r"exec (\S+): no such file or directory"
-)  # the runtime's, for the container's own command
+# dash's, also for a script whose #! python is gone
+NOT_FOUND = re.compile(r"exec: (\S+): not found")
+# the runtime's, for the container's own command
+NO_FILE = re.compile(r"exec (\S+): no such file or directory")
 PERMISSION = re.compile(r"(?:Permission denied|access denied)[^\n]*", re.IGNORECASE)
 
 

@@ -48,9 +48,8 @@ def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
 
     try:
         return http.get(url, timeout=max(timeout, 0.05)).status_code == 200
-    except (
-        requests.RequestException
-    ):  # a published port resets connections until the server listens
+    # a published port resets connections until the server listens
+    except requests.RequestException:
         return False
 
 
@@ -83,9 +82,8 @@ def _poll(
     with requests.Session() as http:
         while not stop.is_set():
             now = time.monotonic()
-            if (
-                now >= next_state
-            ):  # every 200 ms: has the container exited, or its log said why it cannot start?
+            # every 200 ms: has the container exited, or its log said why it cannot start?
+            if now >= next_state:
                 running, exit_code = container.state()
                 if not running:
                     return Readiness(now - started, _exited(container, exit_code))

@@ -168,9 +168,8 @@ def read_file(
             stream, stat = client.api.get_archive(name, path)
         except APIError:  # no such file
             return None
-        if (
-            stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit
-        ):  # Go's type bits: a folder, a link, ...
+        # Go's type bits: a folder, a link, ...
+        if stat.get("mode", 0) >> 24 or stat.get("size", 0) > limit:
             return None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r") as archive:
             member = archive.next()
@@ -207,9 +206,8 @@ def remove_leftovers(client: docker.DockerClient, session_id: str, started: floa
             try:
                 client.api.remove_container(container["Id"], force=True, v=True)
                 removed += 1
-            except (
-                APIError
-            ):  # another run is removing it (409) or has (404): not ours to fight over
+            # another run is removing it (409) or has (404): not ours to fight over
+            except APIError:
                 pass
     return removed
 

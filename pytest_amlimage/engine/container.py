@@ -43,17 +43,14 @@ class LaunchPlan:
     environment: dict[str, str] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
     gpus: bool = False
-    bind_loopback: bool = (
-        True  # a local engine: published ports on 127.0.0.1, mounts from this machine
-    )
+    # a local engine: published ports on 127.0.0.1, mounts from this machine
+    bind_loopback: bool = True
     cpu_shares: int | None = None  # relative weight under contention (the engine's default: 1024)
-    probe_environment: dict[str, str] = field(
-        default_factory=dict
-    )  # see start_command.server_environment
+    # see start_command.server_environment
+    probe_environment: dict[str, str] = field(default_factory=dict)
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
-    unreachable: str | None = (
-        None  # why the endpoint could never reach the server, known before it starts
-    )
+    # why the endpoint could never reach the server, known before it starts
+    unreachable: str | None = None
 
 
 class AmlContainer:
@@ -141,9 +138,8 @@ def _exec(
     from docker.utils.socket import consume_socket_output
 
     created = api.exec_create(container, command, environment=environment)
-    stream = api.exec_start(
-        created["Id"], stream=True, demux=True
-    )  # a CancellableStream of (stdout, stderr)
+    # a CancellableStream of (stdout, stderr)
+    stream = api.exec_start(created["Id"], stream=True, demux=True)
     try:
         stdout, stderr = consume_socket_output(stream, demux=True)
     finally:

@@ -33,16 +33,13 @@ PARTS = (
 _JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import (\([^)]*\)|.*)$", re.MULTILINE)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
-SERVER_MARK = (
-    "@@AMLIMAGE-SERVER@@"  # path, #! program, yes/no/unreadable/missing, #! line: tab-separated
-)
-_LAUNCHER_LINE = re.compile(
-    rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})([^\n]*)\n?"
-)  # said before the probe
+# path, #! program, yes/no/unreadable/missing, #! line: tab-separated
+SERVER_MARK = "@@AMLIMAGE-SERVER@@"
+# said before the probe
+_LAUNCHER_LINE = re.compile(rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})([^\n]*)\n?")
 _SCRIPT_ERRORS = {"unreadable": "Permission denied", "missing": "No such file or directory"}
-SERVER_PROGRAM = (
-    "AMLIMAGE_SERVER_PROGRAM"  # what the start command runs the server with, where it names it
-)
+# what the start command runs the server with, where it names it
+SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"
 KILLING_SIGNALS = (
     signal.SIGKILL,
     signal.SIGTERM,
@@ -133,9 +130,8 @@ class Facts:
     killed: bool = False  # the probe was killed (as a container's ending kills it), not answered
     python_version: str | None = None
     python_executable: str | None = None
-    python_on_path: str | None = (
-        None  # the `python` a shell would run, when it is not the serving one
-    )
+    # the `python` a shell would run, when it is not the serving one
+    python_on_path: str | None = None
     user_name: str | None = None
     os_release: dict[str, str] = field(default_factory=dict)
     markers: dict[str, str] = field(default_factory=dict)
@@ -144,13 +140,11 @@ class Facts:
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     gpu_evidence: tuple[Evidence, ...] = ()
-    imports: dict[str, dict[str, Any]] = field(
-        default_factory=dict
-    )  # distribution -> module, error
+    # distribution -> module, error
+    imports: dict[str, dict[str, Any]] = field(default_factory=dict)
     entry_script: dict[str, Any] = field(default_factory=dict)
-    server_script: dict[str, Any] = field(
-        default_factory=dict
-    )  # the azmlinfsrv that starts, and its #! line
+    # the azmlinfsrv that starts, and its #! line
+    server_script: dict[str, Any] = field(default_factory=dict)
     runtime_folders: tuple[dict[str, Any], ...] = ()
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
     raw: dict[str, Any] = field(default_factory=dict)

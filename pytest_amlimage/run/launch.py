@@ -28,9 +28,8 @@ def plan_launch(
     """
     endpoint, mounted = settings.endpoint, platform_layout(settings)
     environment = {**endpoint.environment, **mounted.environment}
-    said = start_command.words(
-        settings.command or info.command_line
-    )  # what the endpoint runs (kept alive or not)
+    # what the endpoint runs (kept alive or not)
+    said = start_command.words(settings.command or info.command_line)
     own = start_command.server_environment(said, info.working_dir, {**info.env, **environment})
     serves = bool(
         settings.command

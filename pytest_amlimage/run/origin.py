@@ -19,9 +19,9 @@ from pytest_amlimage.engine.image_info import ImageInfo
 if TYPE_CHECKING:
     import docker
 
-IMAGE_INFORMATION = (
-    "/IMAGE_INFORMATION"  # what Azure ML's prebuilt images say of themselves, where present
-)
+# what Azure ML's prebuilt images say of themselves, where present
+
+IMAGE_INFORMATION = "/IMAGE_INFORMATION"
 
 
 def labelled_bases(labels: Mapping[str, str]) -> list[str]:

@@ -122,9 +122,8 @@ class ImageRun:
         except Exception:  # the server died and took the container with it, before the probe ran
             return self._facts_aside
         if facts.python_error and (facts.killed or not self._still_running()):
-            return (
-                self._facts_aside
-            )  # the engine may report the container running a moment after its end
+            # the engine may report the container running a moment after its end
+            return self._facts_aside
         return facts
 
     def _still_running(self) -> bool:
@@ -192,9 +191,8 @@ class ImageRun:
         ]
         found += [(f"{fact}digest", self.info.digests[0])] if self.info.digests else []
         if self._facts is not None and self._facts.done():
-            facts = (
-                self._settled_facts
-            )  # what the checks saw: the aside probe's when the first one died
+            # what the checks saw: the aside probe's when the first one died
+            facts = self._settled_facts
             found.append((f"{fact}python", facts.python_version or ""))
             found.append((f"{fact}python_executable", facts.python_executable or ""))
             found += (
@@ -252,9 +250,8 @@ class AmlSession:
         self.id = uuid.uuid4().hex
         self.started = time.time()
         self.stop = threading.Event()
-        self.pool = ThreadPoolExecutor(
-            max_workers=8, thread_name_prefix="amlimage"
-        )  # 2 images x 3 tasks
+        # 2 images x 3 tasks
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlimage")
         self.images: dict[str, ImageRun] = {}
         self.client: docker.DockerClient | None = None
         self.engine_cpus = DEFAULT_CPUS
@@ -348,17 +345,15 @@ class AmlSession:
         return {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
 
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
-        if (
-            self.stop.is_set()
-        ):  # the run is ending: a start queued in the pool would only be removed again
+        # the run is ending: a start queued in the pool would only be removed again
+        if self.stop.is_set():
             raise RuntimeError("the test run is ending")
         return containers.start(
             plan,
             self.container_labels(),
             lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip),
-            keep=lambda started: self._started.append(
-                started
-            ),  # the list of that moment: finish() swaps it
+            # the list of that moment: finish() swaps it
+            keep=lambda started: self._started.append(started),
         )
 
     def header(self) -> list[str]:

@@ -111,9 +111,8 @@ def run_plugin(pytester: pytest.Pytester, engine: Any, images: dict[str, str]) -
     The result carries ``outcomes_by_node``, which ``checks``, ``expect`` and ``green`` read.
     """
 
-    ini = pytester.makeini(
-        "[pytest]\n"
-    )  # keep this repository's own configuration out of the inner runs
+    # keep this repository's own configuration out of the inner runs
+    ini = pytester.makeini("[pytest]\n")
 
     def run(*args: str) -> pytest.RunResult:
         recorded = Outcomes()

@@ -79,9 +79,8 @@ def test_cpu_image_has_no_cuda(run_plugin: Any, images: dict[str, str]) -> None:
 
 
 def test_cuda_claimed_by_env_lines_but_absent(run_plugin: Any, images: dict[str, str]) -> None:
-    result = run_plugin(
-        "--aml-image", images["cudaclaimed"], "--aml-cuda", "11.0.3"
-    )  # (-k cuda: every check)
+    # (-k cuda: every check)
+    result = run_plugin("--aml-image", images["cudaclaimed"], "--aml-cuda", "11.0.3")
     expect(result, failed=["cuda", "cuda-consistency"], passed=["cuda-framework", "non-root"])
     result.stdout.fnmatch_lines_random(
         [

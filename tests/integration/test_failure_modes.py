@@ -112,9 +112,8 @@ def test_a_start_interrupted_once_the_engine_started_it_leaves_nothing(
 
     plan = plan_launch(Settings(), images["minimal"], ImageInfo())
     with pytest.raises(KeyboardInterrupt):
-        containers.start(
-            plan, {**run_labels(tag, time.time()), "test-run": tag}, interrupted
-        )  # not a leftover
+        # not a leftover
+        containers.start(plan, {**run_labels(tag, time.time()), "test-run": tag}, interrupted)
     assert labelled(engine, **{"test-run": tag}) == []
 
 
@@ -128,9 +127,8 @@ def test_a_later_run_removes_what_a_killed_run_left(
     wait_for_container(engine, run.pid)
     run.kill()
     run.wait(timeout=30)
-    assert (
-        len(labelled(engine, **{PID_LABEL: str(run.pid)})) == 1
-    )  # SIGKILL: nothing could clean up
+    # SIGKILL: nothing could clean up
+    assert len(labelled(engine, **{PID_LABEL: str(run.pid)})) == 1
     run_plugin("--aml-image", images["minimal"], "--collect-only")
     assert labelled(engine, **{PID_LABEL: str(run.pid)}) == []
 
@@ -276,6 +274,5 @@ def test_an_engine_that_refuses_the_container_is_one_line_per_check(
         ["*non-root: the engine refused to start amlimage/extended:latest: *CPU*"]
     )
     result.stdout.no_fnmatch_line("*Traceback*")
-    assert (
-        len(result.stdout.lines) < 120
-    )  # was: the SDK's traceback for every check, thousands of lines
+    # was: the SDK's traceback for every check, thousands of lines
+    assert len(result.stdout.lines) < 120

@@ -63,9 +63,8 @@ def test_runit_folder_owned_by_root_is_named_and_fails_at_once(
 def test_a_server_missing_from_the_serving_environment(
     run_plugin: Any, images: dict[str, str]
 ) -> None:
-    result = run_plugin(
-        "--aml-image", images["noserver"], "-rA"
-    )  # (-k server would select every check)
+    # (-k server would select every check)
+    result = run_plugin("--aml-image", images["noserver"], "-rA")
     result.stdout.fnmatch_lines_random(
         ["PASSED *::non-root", "PASSED *::entry-script", "FAILED *::server*"]
     )
@@ -117,9 +116,8 @@ def test_entry_scripts_the_server_would_refuse(
     pytester.makepyfile(
         score="import json\n\ndef init():\n    pass\n\ndef run(*args, **kwargs):\n    return {}\n"
     )
-    pytester.path.chmod(
-        0o755
-    )  # pytest's temporary folders are private: let the container's user read it
+    # pytest's temporary folders are private: let the container's user read it
+    pytester.path.chmod(0o755)
     result = run_plugin(
         "--aml-image",
         images["minimal"],

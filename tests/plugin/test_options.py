@@ -130,9 +130,8 @@ def test_a_path_option_written_with_a_space_that_moves_the_rootdir_warns(
     sample = str(elsewhere / "request.json")
     monkeypatch.chdir(project)
     pytest_command = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
-    spaced = pytester.run(
-        *pytest_command, "--aml-sample", sample
-    )  # as users write it: no test path
+    # as users write it: no test path
+    spaced = pytester.run(*pytest_command, "--aml-sample", sample)
     spaced.stdout.fnmatch_lines(
         [
             f"*PytestConfigWarning: pytest took the rootdir {pytester.path} from the value of --aml-sample {sample} *"

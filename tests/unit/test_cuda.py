@@ -32,9 +32,8 @@ def test_two_cudnns_coexist_and_the_frameworks_one_wins() -> None:
     ]
     cudnn = cuda.resolve(with_torch, "cudnn")
     assert (cudnn.version, cudnn.origin, cudnn.contradictions) == ("9.19.0.56", "pip", ())
-    assert (
-        cuda.resolve(with_torch, "cuda").version == "13.0.2"
-    )  # the toolkit version, as the catalog states it
+    # the toolkit version, as the catalog states it
+    assert cuda.resolve(with_torch, "cuda").version == "13.0.2"
     gpu.check_framework_build(cuda.resolve(with_torch, "cuda"))
 
 

@@ -105,7 +105,6 @@ def test_the_container_layout_is_the_local_endpoints(path: Path) -> None:
         host: spec["bind"] for volume in context.volumes.values() for host, spec in volume.items()
     }
     model_dir = posixpath.normpath(binds.pop(str(model.resolve().parent)))
-    assert mounted.mounts.pop(str(model.resolve())) == posixpath.join(
-        model_dir, model.name
-    )  # the model itself
+    # the model itself
+    assert mounted.mounts.pop(str(model.resolve())) == posixpath.join(model_dir, model.name)
     assert {host: posixpath.normpath(inside) for host, inside in binds.items()} == mounted.mounts

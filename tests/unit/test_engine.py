@@ -66,9 +66,8 @@ def test_leftovers_are_older_runs_whose_process_is_gone() -> None:
     assert engine.is_leftover(labels("old", 10.0, dead_pid()), "me", now, now)
     assert not engine.is_leftover(labels("old", 10.0, os.getpid()), "me", now, now)  # still running
     assert not engine.is_leftover(labels("me", 10.0, dead_pid()), "me", now, now)  # ours
-    assert not engine.is_leftover(
-        labels("new", 2000.0, dead_pid()), "me", now, now
-    )  # younger than us
+    # younger than us
+    assert not engine.is_leftover(labels("new", 2000.0, dead_pid()), "me", now, now)
 
 
 def test_other_machines_leftovers_only_by_age() -> None:

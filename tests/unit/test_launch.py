@@ -96,9 +96,8 @@ def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the
 ):
     info = ImageInfo(cmd=("azmlinfsrv", "--entry_script", "src/score.py"), working_dir="/app")
     plan = plan_launch(Settings(), "img:1", info)
-    assert (
-        plan.serves and plan.entrypoint is None and plan.command is None
-    )  # its own command, untouched
+    # its own command, untouched
+    assert plan.serves and plan.entrypoint is None and plan.command is None
     assert plan.probe_environment == {
         "AZUREML_ENTRY_SCRIPT": "/app/src/score.py",
         "AML_APP_ROOT": "/app",
@@ -130,9 +129,8 @@ def test_the_server_run_as_a_module_is_recognised_and_its_python_probed() -> Non
     assert (
         found["AZUREML_ENTRY_SCRIPT"] == "/s.py" and found[SERVER_PROGRAM] == "/opt/env/bin/python3"
     )
-    on_path = ImageInfo(
-        cmd=("azmlinfsrv", "--config_file", "c.json")
-    )  # the PATH's azmlinfsrv: the launcher finds it
+    # the PATH's azmlinfsrv: the launcher finds it
+    on_path = ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))
     assert plan_launch(Settings(), "img:1", on_path).probe_environment == {}
 
 
@@ -192,9 +190,8 @@ def test_variables_in_a_shell_command_are_read_from_the_images_environment() -> 
     unknown = plan_launch(
         Settings(), "img:1", ImageInfo(cmd=("sh", "-c", "azmlinfsrv --entry_script $SET_LATER"))
     )
-    assert (
-        unknown.serves and unknown.probe_environment == {}
-    )  # served; the script is read where the server says
+    # served; the script is read where the server says
+    assert unknown.serves and unknown.probe_environment == {}
     assert plan_launch(
         Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))
     ).serves

@@ -112,9 +112,8 @@ def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
     python = str(launcher.python)
     launcher.script("azmlinfsrv", f"#!{python}", "import server")
     assert launcher.chosen() == python  # the shebang of the azmlinfsrv on PATH
-    assert (
-        launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python
-    )  # no python there: not that
+    # no python there: not that
+    assert launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python
     (launcher.bin / "azmlinfsrv").unlink()  # now only the start command names the server
     trampoline = (
         "#!/bin/sh",
@@ -127,18 +126,16 @@ def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
         )
         == python
     )
-    assert (
-        launcher.chosen(**{probe.SERVER_PROGRAM: python}) == python
-    )  # python -m azureml_inference_server_http
+    # python -m azureml_inference_server_http
+    assert launcher.chosen(**{probe.SERVER_PROGRAM: python}) == python
 
 
 def test_a_shebang_that_is_not_a_python_is_not_the_probes_interpreter(tmp_path: Path) -> None:
     launcher = Launcher(tmp_path)
     launcher.script("azmlinfsrv", "#!/bin/bash", "exec something-else")
     launcher.script("python", "#!/bin/sh", f'exec {launcher.python} "$@"')
-    assert launcher.chosen() == str(
-        launcher.python
-    )  # the first python on PATH, through its wrapper
+    # the first python on PATH, through its wrapper
+    assert launcher.chosen() == str(launcher.python)
 
 
 def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> None:
@@ -155,9 +152,8 @@ def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> No
     )
     assert (trampoline["interpreter"], trampoline["runs"]) == ("/gone/bin/python", False)
     assert launcher.server_script("binary", "\x7fELF")["runs"] is None  # nothing to tell from
-    assert (
-        probe.parse(launcher.run(**{probe.SERVER_PROGRAM: python})).server_script == {}
-    )  # python -m: no script
+    # python -m: no script
+    assert probe.parse(launcher.run(**{probe.SERVER_PROGRAM: python})).server_script == {}
 
 
 def test_a_missing_entry_script_is_looked_for_in_the_workdir(
@@ -179,9 +175,8 @@ def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> Non
         "azure/storage/blob/_models.py",
         "azure_blob.dist-info/RECORD",
     )
-    assert (
-        module_of("azure-storage-blob", ["azure"], blob) == "azure.storage.blob"
-    )  # not just the namespace
+    # not just the namespace
+    assert module_of("azure-storage-blob", ["azure"], blob) == "azure.storage.blob"
     server = installed("azureml_inference_server_http/__init__.py", "../../bin/azmlinfsrv")
     assert module_of("azureml-inference-server-http", [], server) == "azureml_inference_server_http"
     assert module_of("pyjwt", ["jwt"], installed("jwt/__init__.py")) == "jwt"
@@ -189,10 +184,11 @@ def test_the_module_a_distribution_is_imported_as_comes_from_its_record() -> Non
         module_of("python-dateutil", [], installed("dateutil/__init__.py", "six.py")) == "dateutil"
     )
     assert module_of("six", [], installed("six.py", "six-1.16.dist-info/METADATA")) == "six"
+    # meta
     assert (
         module_of("azureml-defaults", [], installed("azureml_defaults-1.0.dist-info/METADATA"))
         is None
-    )  # meta
+    )
     assert module_of("scikit-learn", [], None) == "sklearn"
     assert module_of("some-egg", [], None) == "some_egg"  # no RECORD: its name
 
@@ -212,16 +208,13 @@ def test_a_module_beside_a_script_outside_the_app_root_is_named_as_such(
         ["helpers"],
         [str(root)],
     )
-    assert (
-        entry_script(str(app), "score.py")["missing"] == []
-    )  # the usual layout: the script's folder is the root
-    assert (
-        entry_script(str(root), str(app / "score.py"), server_cwd=str(app))["missing"] == []
-    )  # gunicorn's cwd
+    # the usual layout: the script's folder is the root
+    assert entry_script(str(app), "score.py")["missing"] == []
+    # gunicorn's cwd
+    assert entry_script(str(root), str(app / "score.py"), server_cwd=str(app))["missing"] == []
     monkeypatch.setenv("AZUREML_SOURCE_DIRECTORY", "../app")
-    assert (
-        entry_script(str(root), str(app / "score.py"))["missing"] == []
-    )  # the server's source directory
+    # the server's source directory
+    assert entry_script(str(root), str(app / "score.py"))["missing"] == []
 
 
 def test_the_apps_folder_is_the_app_root_unless_that_is_the_filesystems_root() -> None:
@@ -242,9 +235,8 @@ def test_a_submodule_of_a_shared_namespace_must_itself_resolve(
     (site / "azureml" / "ai" / "__init__.py").write_text('"""a namespace"""\n')
     (site / "azureml" / "ai" / "monitoring" / "__init__.py").write_text("VERSION = 1\n")
     (site / "coded").mkdir()
-    (site / "coded" / "__init__.py").write_text(
-        "from os import path as sub\n"
-    )  # provides submodules itself
+    # provides submodules itself
+    (site / "coded" / "__init__.py").write_text("from os import path as sub\n")
     monkeypatch.syspath_prepend(str(site))
     assert resolves("azureml.ai.monitoring") and resolves("os.path") and resolves("coded.sub")
     assert not resolves("azureml.contrib.services.aml_request") and not resolves("nowhere.at.all")

@@ -183,9 +183,8 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
     """
     path = os.path.join(app_root, name) if name else ""
     if not name or not os.path.isfile(path):
-        here = os.path.join(
-            os.getcwd(), os.path.basename(name or "")
-        )  # the image's WORKDIR, as a COPY . . left it
+        # the image's WORKDIR, as a COPY . . left it
+        here = os.path.join(os.getcwd(), os.path.basename(name or ""))
         return {
             "path": path or None,
             "exists": False,
