@@ -10,3 +10,11 @@ AmlUsageError = pytest.UsageError
 
 class CheckFailed(Exception):
     """A built-in check found the image wanting; the message is the whole report."""
+
+
+class Unavailable(CheckFailed):
+    """What a check needs is not there (the container, a serving server) for a cause of its own.
+
+    The first check that meets the cause fails with it; the others skip, naming that check and the
+    cause's first line: one cause, one failure.
+    """

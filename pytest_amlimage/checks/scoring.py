@@ -22,7 +22,7 @@ from pytest_amlimage.endpoint.scoring import (
     post_sample,
     request,
 )
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, Unavailable
 
 if TYPE_CHECKING:
     from pytest_amlimage.config.deployment import Endpoint
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 EXEC_HEADER = "x-ms-run-fn-exec-ms"
 LOG_WINDOW = 2000  # lines of the log read for restarts
 HEAD_START = 0.1  # seconds the scoring request gets to reach the server before the liveness probe
-NEVER_ANSWERED = "the server never answered GET /; the liveness check of this image says why"
 
 
 def _probe(container: AmlContainer, endpoint: Endpoint) -> Answer:
@@ -57,16 +56,13 @@ def liveness(container: AmlContainer, endpoint: Endpoint) -> None:
 def probe_budget(readiness: Readiness, endpoint: Endpoint) -> None:
     """The server answered before the platform's probes would have given up on it."""
     probe = endpoint.liveness_probe
-    if readiness.error and readiness.seconds < probe.budget:
-        raise CheckFailed(NEVER_ANSWERED)
-    if readiness.error:
-        when = f"did not answer 200 within the probe budget of {probe.budget:g} s"
-    elif readiness.seconds > probe.budget:
-        when = f"first answered 200 after {readiness.seconds:.1f} s, over the probe budget of {probe.budget:g} s"
-    else:
+    if readiness.error:  # it never answered: liveness says why
+        raise Unavailable(readiness.error)
+    if readiness.seconds <= probe.budget:
         return
     raise CheckFailed(
-        f"GET / {when} ({probe.shown}, from {endpoint.source}): the endpoint would restart the "
+        f"GET / first answered 200 after {readiness.seconds:.1f} s, over the probe budget of "
+        f"{probe.budget:g} s ({probe.shown}, from {endpoint.source}): the endpoint would restart the "
         "container. Make init() faster, or raise liveness_probe.initial_delay or failure_threshold in the "
         "deployment YAML"
     )

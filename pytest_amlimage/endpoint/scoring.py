@@ -54,23 +54,28 @@ def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
 
 
 def wait_ready(
-    container: AmlContainer, timeout: float, stop: threading.Event, route: Route, workers: int = 1
+    container: AmlContainer,
+    timeout: float,
+    stop: threading.Event,
+    route: Route,
+    workers: int = 1,
+    limit: str = "--aml-ready-timeout",
 ) -> Readiness:
-    """Poll the readiness route every 20 ms until 200. Never raises.
+    """Poll the readiness route every 20 ms until 200, for ``timeout`` s (``limit`` says whose). Never raises.
 
     Stops at once when the container exits, or when its log shows a failure the server cannot
     recover from or a restart (a crash loop under a supervisor).
     """
     started = time.monotonic()
     try:
-        return _poll(container, timeout, stop, started, route, workers)
+        return _poll(container, (timeout, limit), stop, started, route, workers)
     except Exception as error:  # the engine failed under us: report it, the checks show it
         return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
 
 
 def _poll(
     container: AmlContainer,
-    timeout: float,
+    deadline: tuple[float, str],
     stop: threading.Event,
     started: float,
     route: Route,
@@ -91,9 +96,9 @@ def _poll(
                 if hopeless:
                     return Readiness(now - started, hopeless)
                 next_state, url = now + STATE_EVERY, url or container.url(route.path, route.port)
-            remaining = timeout - (now - started)
+            remaining = deadline[0] - (now - started)
             if remaining <= 0:
-                return Readiness(now - started, _timed_out(container, timeout, url or route.path))
+                return Readiness(now - started, _timed_out(container, deadline, url or route.path))
             if url and _liveness(http, url, min(2.0, remaining)):
                 return Readiness(time.monotonic() - started)
             stop.wait(POLL_INTERVAL)
@@ -119,14 +124,15 @@ def _exited(container: AmlContainer, exit_code: int | None) -> str:
     )
 
 
-def _timed_out(container: AmlContainer, timeout: float, url: str) -> str:
-    found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4))
+def _timed_out(container: AmlContainer, deadline: tuple[float, str], url: str) -> str:
+    found, (timeout, limit) = diagnosis.cause(container.logs(tail=LOG_TAIL * 4)), deadline
     return (
         (f"{found}: " if found else "")
-        + f"the server did not answer GET / with 200 within {timeout:g} s "
-        f"(awaited: GET {url})\n{log_tail(container)}\n"
-        "Hint: a slow init() needs a longer --aml-ready-timeout; a server that keeps restarting shows its "
-        "error above"
+        + f"the server did not answer GET / with 200 within {timeout:g} s ({limit}; "
+        f"awaited: GET {url})\n{log_tail(container)}\n"
+        "Hint: a slow init() needs more time: make it faster, or raise liveness_probe.initial_delay or "
+        "failure_threshold in the deployment YAML (--aml-ready-timeout only waits longer here); a server "
+        "that keeps restarting shows its error above"
     )
 
 

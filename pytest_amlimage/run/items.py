@@ -8,7 +8,7 @@ import pytest
 
 from pytest_amlimage.checks.assemble import checks_for
 from pytest_amlimage.checks.check import Check
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, Unavailable
 from pytest_amlimage.run.session import ImageRun
 
 
@@ -22,6 +22,13 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         try:
             self.check.run()
+        except CheckFailed as failed:
+            first = str(failed).partition("\n")[0]
+            reporter = self.image.reported.setdefault(first, self.check.id)
+            if isinstance(failed, Unavailable) and reporter != self.check.id:
+                skip = f"not run: {reporter} failed: {first}"
+                raise pytest.skip.Exception(skip, _use_item_location=True) from None
+            raise
         finally:
             self.user_properties += self.image.properties()
             if self.check.properties is not None:

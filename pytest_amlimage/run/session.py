@@ -19,7 +19,6 @@ from pytest_amlimage.checks import dockerfile
 from pytest_amlimage.checks.assemble import Context, wanted_imports
 from pytest_amlimage.checks.base_age import Base
 from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
-from pytest_amlimage.checks.scoring import NEVER_ANSWERED
 from pytest_amlimage.config import catalog
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import samples
@@ -28,7 +27,7 @@ from pytest_amlimage.engine import build
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
 from pytest_amlimage.run import origin
@@ -57,6 +56,9 @@ class ImageRun:
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
         self._refused: str | None = None
+        self.reported: dict[
+            str, str
+        ] = {}  # a failure's first line -> the check that reported it first
 
     @functools.cached_property
     def plan(self) -> containers.LaunchPlan:
@@ -82,7 +84,7 @@ class ImageRun:
         """
         with self._lock:
             if self._refused is not None:
-                raise CheckFailed(self._refused)
+                raise Unavailable(self._refused)
             if self._container is None:
                 baseline = self.session.baseline
                 if baseline is not None and baseline is not self:  # the two start together
@@ -93,7 +95,7 @@ class ImageRun:
                     self._refused = (
                         f"the engine refused to start {self.reference}: {engine.reason(error)}"
                     )
-                    raise CheckFailed(self._refused) from None
+                    raise Unavailable(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
                 variables = self.plan.probe_environment
                 self._facts = pool.submit(
@@ -102,11 +104,10 @@ class ImageRun:
 
                 if self.plan.serves and not self.plan.unreachable:
                     settings = self.session.settings
-                    route = settings.endpoint.readiness_route
-                    workers = settings.endpoint.workers(self.info.env)
-                    self._ready = pool.submit(
-                        wait_ready, self._container, settings.ready_timeout, stop, route, workers
-                    )
+                    endpoint = settings.endpoint
+                    route, workers = endpoint.readiness_route, endpoint.workers(self.info.env)
+                    wait = (settings.ready_timeout, stop, route, workers, _ready_limit(settings))
+                    self._ready = pool.submit(wait_ready, self._container, *wait)
             return self._container
 
     def facts(self) -> Facts:
@@ -219,12 +220,12 @@ class ImageRun:
     def serving(self, *, detailed: bool = False) -> containers.AmlContainer:
         """The container once its server answers; a skip when there is nothing to serve.
 
-        ``detailed``: a server that never answered fails with its cause (liveness); otherwise with a pointer to it.
+        A server that never answered is ``Unavailable``: liveness (``detailed``) fails with the cause,
+        and every other check that needs the server skips, pointing at it.
         """
         readiness = self.serving_readiness()
-        if readiness.error and not detailed:
-            raise CheckFailed(NEVER_ANSWERED)
-        readiness.raise_for_error()
+        if readiness.error:
+            raise (CheckFailed if detailed else Unavailable)(readiness.error)
         return self.container()
 
 
@@ -233,6 +234,14 @@ NO_SERVER = (
     "bake one in (ENV AZUREML_ENTRY_SCRIPT=score.py), pass --aml-entry-script path/score.py, or describe a "
     "server of its own with --aml-deployment (inference_config)"
 )
+
+
+def _ready_limit(settings: Settings) -> str:
+    """Whose limit the wait for GET / is: --aml-ready-timeout's, or the liveness probe's budget."""
+    probe = settings.endpoint.liveness_probe
+    if settings.ready_timeout != probe.budget:
+        return "--aml-ready-timeout"
+    return f"the liveness probe's budget: {probe.shown}, from {settings.endpoint.source}"
 
 
 def baseline_tag(tag: str) -> str:

@@ -89,9 +89,9 @@ def test_slow_init_over_a_small_probe_budget(
     expect(result, failed=["probe-budget"])
     result.stdout.fnmatch_lines(
         [
-            "*probe-budget: GET / did not answer 200 within the probe budget of 2 s "
-            "(initial_delay 1 + period 1 * failure_threshold 1, from deployment *deployment.yml)*"
-            "raise liveness_probe.initial_delay or failure_threshold*",
+            "*probe-budget: the server did not answer GET / with 200 within 2 s (the liveness probe's "
+            "budget: initial_delay 1 + period 1 * failure_threshold 1, from deployment *deployment.yml;*",
+            "Hint: a slow init() needs more time*raise liveness_probe.initial_delay or failure_threshold*",
         ]
     )
 
