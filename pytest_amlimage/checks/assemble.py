@@ -116,7 +116,10 @@ def _dockerfile_checks(
     if parsed is None:
         return
     yield Check("dockerfile[last-user]", dockerfile.last_user, (parsed,))
-    yield Check("dockerfile[entry-paths]", dockerfile.entry_paths, (parsed,))
+    built = (
+        None if image.build_error else Later(image.container)
+    )  # the witness, where the build worked
+    yield Check("dockerfile[entry-paths]", dockerfile.entry_paths, (parsed, built))
     yield Check("dockerfile[base-image]", dockerfile.base_image, (parsed, settings.any_base))
     if image.build_error:
         yield Check("build", dockerfile.build_failed, (image.build_error,))

@@ -10,6 +10,7 @@ from typing import Any
 
 from pytest_amlimage.checks.user import ROOT_FIX, is_root
 from pytest_amlimage.config.platform import APP_ROOT
+from pytest_amlimage.engine.container import AmlContainer
 from pytest_amlimage.errors import CheckFailed
 
 AZUREML_PREFIX = "mcr.microsoft.com/azureml/"
@@ -66,26 +67,46 @@ def _copied(dockerfile: Dockerfile) -> dict[str, Path]:
     return found
 
 
-def entry_paths(dockerfile: Dockerfile) -> None:
-    """AZUREML_ENTRY_SCRIPT and AZUREML_MODEL_DIR point at what the Dockerfile copies in."""
+def entry_paths(dockerfile: Dockerfile, built: AmlContainer | None = None) -> None:
+    """AZUREML_ENTRY_SCRIPT and AZUREML_MODEL_DIR point at something the image has.
+
+    The Dockerfile's COPY lines are a first reading; a path they do not fill may still be made by a
+    RUN step (a model downloaded, a folder written), so the built image, ``built``, is the witness:
+    only a path missing there too is a problem, named with the lines to change.
+    """
     copied = _copied(dockerfile)
-    problems = []
+    problems: dict[str, str] = {}
     script = dockerfile.envs.get("AZUREML_ENTRY_SCRIPT")
     if script:
         full = posixpath.normpath(
             posixpath.join(dockerfile.envs.get("AML_APP_ROOT", APP_ROOT), script)
         )
         if full not in copied:
-            problems.append(
+            problems[full] = (
                 f"AZUREML_ENTRY_SCRIPT={script} ({full}) is not among the files the Dockerfile copies"
             )
     model = dockerfile.envs.get("AZUREML_MODEL_DIR")
     if model and not any(path.startswith(posixpath.normpath(model) + "/") for path in copied):
-        problems.append(f"AZUREML_MODEL_DIR={model} receives no file from a COPY")
-    if problems:
+        problems[model] = f"AZUREML_MODEL_DIR={model} receives no file from a COPY"
+    present, also = (
+        _present(built, list(problems)),
+        ", and the built image has nothing there" if built else "",
+    )
+    missing = [text + also for path, text in problems.items() if path not in present]
+    if missing:
         raise CheckFailed(
-            f"{dockerfile.path.name}: " + "\n".join(problems) + "\nfix the COPY lines or the ENV"
+            f"{dockerfile.path.name}: " + "\n".join(missing) + "\nfix the COPY lines or the ENV"
         )
+
+
+def _present(built: AmlContainer | None, paths: list[str]) -> set[str]:
+    """Which of ``paths`` the built image has: a file, or a folder with something in it (none known without it)."""
+    if built is None or not paths:
+        return set()
+    listed = (
+        'for p; do { [ -f "$p" ] || [ -n "$(ls -A "$p" 2>/dev/null)" ]; } && echo "$p"; done; true'
+    )
+    return set(built.exec(["sh", "-c", listed, "sh", *paths]).output.split("\n")) - {""}
 
 
 def base_image(dockerfile: Dockerfile, any_base: bool) -> None:

@@ -18,6 +18,7 @@ from pytest_amlimage.endpoint.samples import Sample, require_same
 from pytest_amlimage.endpoint.scoring import (
     RUN_FAILED_HEADER,
     Answer,
+    failure_cause,
     log_tail,
     post_sample,
     request,
@@ -82,7 +83,9 @@ def _describe_failure(answer: Answer, container: AmlContainer) -> str:
     text = answer.body[:2000].decode("utf-8", "replace")
     if answer.headers.get(RUN_FAILED_HEADER, "").lower() == "true":
         return f"run() raised (500): {text}\n{log_tail(container, expect='Traceback')}"
-    return f"POST /score answered {answer.status}, expected 200: {text}\n{log_tail(container)}"
+    answered = f"POST /score answered {answer.status}, expected 200: {text}\n{log_tail(container)}"
+    why = failure_cause(container, answer.status, answer.body)
+    return f"{why}\n{answered}" if why else answered
 
 
 def _within_request_timeout(answer: Answer, settings: Settings) -> None:

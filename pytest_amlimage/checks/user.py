@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
 
@@ -35,18 +37,13 @@ def non_root(config_user: str, facts: Facts) -> None:
 
 
 def app_permissions(facts: Facts, runit: bool = True) -> None:
-    """The app root and model are readable, nothing under them world-writable, and runit's folders writable.
+    """The app root and model are readable, nothing under them world-writable, and what runit's services
+    write is writable.
 
     ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
     """
-    # a uid without a name
-    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")
-    problems = [
-        f"{folder['path']} is not writable by uid {facts.uid} (owner uid {folder['owner']}): the supervisor "
-        f"and server cannot start; as root: RUN chown -R {owner} {folder['path']}"
-        for folder in (facts.runtime_folders if runit else ())
-        if not folder.get("writable")
-    ]
+    found = (_not_writable(facts, folder) for folder in (facts.runtime_folders if runit else ()))
+    problems = [problem for problem in found if problem]
     for label, folder in sorted(facts.folders.items()):
         if not folder.get("exists"):
             continue
@@ -58,3 +55,21 @@ def app_permissions(facts: Facts, runit: bool = True) -> None:
             "\n".join(problems)
             + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
         )
+
+
+def _not_writable(facts: Facts, folder: dict[str, Any]) -> str | None:
+    """What is wrong with a folder a runit service writes, and the line that fixes it; None when nothing is."""
+    if folder.get("writable"):
+        return None
+    owner = facts.user_name or (
+        facts.uid if facts.uid is not None else "dockeruser"
+    )  # a uid without a name
+    writer = folder.get("needed_by") or "the supervisor"
+    path = folder["path"]
+    if folder.get("exists") is False:
+        fix = f"RUN mkdir -p {path} && chown -R {owner} {path}"
+        return f"{path} does not exist, but {writer} writes there: as root: {fix}"
+    return (
+        f"{path} is not writable by uid {facts.uid} (owner uid {folder['owner']}), but {writer} "
+        f"writes there: as root: RUN chown -R {owner} {path}"
+    )

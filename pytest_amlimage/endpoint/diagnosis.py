@@ -8,16 +8,59 @@ azureml-inference-server-http (and gunicorn and runit under it) write.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 SERVER_STARTS = re.compile(r"Starting gunicorn|Azure ML Inferencing HTTP server v", re.IGNORECASE)
 GUNICORN_START = "Starting gunicorn"
 WORKER_BOOT = re.compile(r"Booting worker with pid")
 EXIT_CODES = {
     3: "the server's start-up failed (exit code 3)",
-    111: "the supervisor stopped the container after the server exited (exit code 111)",
+    94: "the start script stopped: AZUREML_DEBUG_PORT is set but debugpy cannot be injected (exit code 94)",
+    95: "the start script's pip or conda install failed (exit code 95)",
+    96: "the start script found no azureml-inference-server-http to reinstall (exit code 96)",
+    97: "the start script found no AZUREML_EXTRA_PYTHON_LIB_PATH folder (exit code 97)",
+    98: "the start script found no AZUREML_EXTRA_CONDA_YAML file (exit code 98)",
+    99: "the start script found no AZUREML_EXTRA_REQUIREMENTS_TXT file (exit code 99)",
     137: "the container was killed (exit code 137: out of memory, or stopped)",
     127: "the start command was not found (exit code 127)",
 }
+# Azure ML's runit run script (gunicorn/run) stops before the server with a message and a code of its own.
+START_SCRIPT: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"expected requirements file not found: (\S+?)\.? Exiting"),
+        "the start script found no requirements file at {0} (AZUREML_EXTRA_REQUIREMENTS_TXT, read from the "
+        "entry script's folder): add the file there, or unset the variable",
+    ),
+    (
+        re.compile(r"expected conda yaml file not found: (\S+?)\.? Exiting"),
+        "the start script found no conda file at {0} (AZUREML_EXTRA_CONDA_YAML, read from the entry "
+        "script's folder): add the file there, or unset the variable",
+    ),
+    (
+        re.compile(r"Expected folder with pre-installed packages not found: (\S+?)\.? Exiting"),
+        "the start script found no folder at {0} (AZUREML_EXTRA_PYTHON_LIB_PATH, read from the entry "
+        "script's folder): add the folder there, or unset the variable",
+    ),
+    (
+        re.compile(r"gunicorn/run \| azureml-inference-server-http not installed"),
+        "the start script found azureml-inference-server-http not installed, so it cannot reinstall it "
+        "into the conda environment of AZUREML_EXTRA_CONDA_YAML: install the server in the image",
+    ),
+    (
+        re.compile(r"debugpy cannot be not injected"),
+        "the start script stopped: AZUREML_DEBUG_PORT is set, but debugpy cannot be injected: unset "
+        "AZUREML_DEBUG_PORT (the server would wait for a debugger forever anyway)",
+    ),
+    (
+        re.compile(r"Error occurred\. Sleeping to send error logs"),
+        "the start script's install of the extra packages failed: {install}",
+    ),
+)
+NGINX_EMERG = re.compile(
+    r"\[emerg\] \d+#\d+: ([^\n]*)"
+)  # nginx could not start (it listens on 5001)
+FINISH = re.compile(r"Exit code (\d+) is not normal\. Killing image")
+INSTALL_ERROR = re.compile(r"^(?:ERROR|CondaError|error)[:\s][^\n]*$", re.MULTILINE)
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*$", re.MULTILINE)
@@ -61,14 +104,30 @@ NO_FILE = re.compile(r"exec (\S+): no such file or directory")
 PERMISSION = re.compile(r"(?:Permission denied|access denied)[^\n]*", re.IGNORECASE)
 
 
+def _start_script(log: str) -> str | None:
+    """The run script's own reason for stopping before the server started (its exit codes 94 to 99)."""
+    for pattern, text in START_SCRIPT:
+        found = pattern.search(log)
+        if found:
+            errors = INSTALL_ERROR.findall(log[: found.start()])
+            install = errors[-1].strip() if errors else "see pip's or conda's output below"
+            return text.format(*found.groups(), install=install)
+    return None
+
+
 def fatal(log: str) -> str | None:
     """A cause the server cannot recover from, as soon as the log shows it (no need to wait any longer)."""
-    found = _configuration_error(log)
+    found = _start_script(log) or _configuration_error(log)
     if found:
         return found
     for marker, text in CAUSES:
         if marker in log:
             return text.format(exception=_user_exception(log) or "see the traceback below")
+    nginx = NGINX_EMERG.search(log)
+    if nginx:
+        return (
+            f"nginx, which answers on the endpoint's port, cannot start: {nginx.group(1).strip()}"
+        )
     runit = RUNIT_FATAL.search(log)
     if runit:
         return f"runit cannot supervise the server: {runit.group(0).strip()}"
@@ -93,7 +152,20 @@ def cause(log: str, exit_code: int | None = None) -> str | None:
             f"the server crashed at start: {crashed}" if crashed and exit_code is not None else None
         )
         or (f"permission denied: {denied.group(0).strip()}" if denied else None)
+        or _finished(log)
         or (EXIT_CODES.get(exit_code) if exit_code is not None else None)
+    )
+
+
+def _finished(log: str) -> str | None:
+    """runit's finish script stopped the whole container (runsvdir's 111): the code it names is the server's."""
+    found = FINISH.search(log)
+    if found is None:
+        return None
+    server = int(found.group(1))
+    meaning = EXIT_CODES.get(server, f"exit code {server}")
+    return (
+        f"the server stopped: {meaning}; the image's runit finish script then stopped the container"
     )
 
 
@@ -106,3 +178,38 @@ def restarts(log: str, workers: int) -> str | None:
     if boots > workers:
         return f"{boots} workers booted for {workers} slot(s): a worker died and was replaced"
     return None
+
+
+WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT \(pid:\d+\)")
+WORKER_SIGNAL = re.compile(r"Worker \(pid:\d+\) was sent (SIG\w+)!")
+WORKER_EXIT = re.compile(r"Worker \(pid:\d+\) exited with code (\d+)")
+NGINX = {
+    502: "nginx could not reach the server behind it (502): the server or its worker died",
+    504: "nginx gave up waiting for the server (504, after its proxy_read_timeout: 300 s in Azure ML's "
+    "images): make run() faster",
+    413: "the request body is over nginx's limit (413, client_max_body_size: 100m in Azure ML's images): "
+    "send less per request",
+}
+
+
+def scoring_cause(
+    log: str, env: Mapping[str, str], status: int | None = None, body: bytes = b""
+) -> str | None:
+    """Why a scoring request failed, from the server's log (gunicorn's word on its worker) and nginx's answer."""
+    if WORKER_TIMEOUT.search(log):
+        seconds = env.get("WORKER_TIMEOUT") or "300"
+        return (
+            f"the worker was killed after WORKER_TIMEOUT={seconds} s (gunicorn's WORKER TIMEOUT): run() took "
+            "longer; make it faster, or raise WORKER_TIMEOUT in the deployment's environment_variables"
+        )
+    signal, exited = WORKER_SIGNAL.search(log), WORKER_EXIT.search(log)
+    if signal and signal.group(1) == "SIGKILL":
+        return (
+            "the worker was killed (SIGKILL) while scoring, most likely out of memory: give the container "
+            "more memory (a larger instance_type; --aml-memory here), or make run() use less"
+        )
+    if signal:
+        return f"the worker died of {signal.group(1)} while scoring: a crash in native code (a C extension)"
+    if exited:
+        return f"the worker exited with code {exited.group(1)} while scoring (run() or a library called exit())"
+    return NGINX.get(status or 0) if b"nginx" in body else None

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 POLL_INTERVAL = 0.02
 STATE_EVERY = 0.2
 LOG_TAIL = 100
+CAUSE_WITHIN = 1.0  # seconds the log gets to say why a request failed
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,25 @@ def request(
             f"{method} {path}: no answer within {timeout:g} s ({limit}); does run() hang?\n{log_tail(container)}"
         ) from None
     except requests.RequestException as error:
-        raise CheckFailed(f"{method} {path} failed: {error}\n{log_tail(container)}") from None
+        why = failure_cause(container)
+        failed = f"{method} {path} failed: {error}"
+        raise CheckFailed(
+            f"{why} ({failed})" if why else failed + f"\n{log_tail(container)}"
+        ) from None
+
+
+def failure_cause(
+    container: AmlContainer, status: int | None = None, body: bytes = b""
+) -> str | None:
+    """Why a request failed, read from the log; gunicorn logs its worker's end a moment after the fact."""
+    deadline = time.monotonic() + CAUSE_WITHIN
+    while True:
+        found = diagnosis.scoring_cause(
+            container.logs(tail=LOG_TAIL * 4), container.env, status, body
+        )
+        if found or time.monotonic() > deadline:
+            return found
+        threading.Event().wait(0.1)
 
 
 def post_sample(container: AmlContainer, body: bytes, timeout: float, route: Route) -> Answer:

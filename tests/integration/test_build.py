@@ -56,7 +56,8 @@ def test_dockerfile_mistakes_have_line_numbers(
         [
             "*dockerfile?last-user?: Dockerfile:2: the last USER is 'root:root'; add `USER dockeruser` after *",
             "*dockerfile?entry-paths?: Dockerfile: AZUREML_ENTRY_SCRIPT=main.py (/var/azureml-app/main.py) is not *",
-            "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models receives no file from a COPY",
+            "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models receives no file from a COPY, and the built "
+            "image has nothing there",
             f"*dockerfile?base-image?: Dockerfile:1: FROM {images['minimal']} is not an Azure ML inference image*",
         ]
     )

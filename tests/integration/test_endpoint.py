@@ -162,3 +162,24 @@ def test_concurrent_requests_all_answer_and_show_their_latency(
     result = run_plugin(*args, "-k", "concurrency")
     expect(result, passed=["concurrency"])
     result.stdout.fnmatch_lines(["*: 3 requests at once: p50 * ms, p95 * ms"])
+
+
+def test_a_run_slower_than_worker_timeout_names_the_kill_first(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """gunicorn kills the worker and the server answers 500: the first line says which limit did it."""
+    extra = (
+        "environment_variables:\n  RUN_SECONDS: '4'\n  WORKER_TIMEOUT: '2'\n"
+        "request_settings:\n  request_timeout_ms: 60000\n"
+    )
+    args = (
+        deploy(pytester, images, APPS / "slow_run" / "score.py", extra),
+        "--aml-sample=request.json",
+    )
+    result = run_plugin(*args, "-k", "score")
+    expect(result, failed=["score[request]"])
+    result.stdout.fnmatch_lines(
+        [
+            "*score?request?: the worker was killed after WORKER_TIMEOUT=2 s (gunicorn's WORKER TIMEOUT)*"
+        ]
+    )

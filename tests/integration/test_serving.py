@@ -53,7 +53,8 @@ def test_runit_folder_owned_by_root_is_named_and_fails_at_once(
     expect(result, failed=["app-permissions", "liveness"])
     result.stdout.fnmatch_lines_random(
         [
-            "*app-permissions: /var/runit is not writable by uid 1000 (owner uid 0)*RUN chown -R dockeruser /var/runit",
+            "*app-permissions: /var/runit/azmlinfsrv is not writable by uid 1000 (owner uid 0), but runsv, "
+            "for the service azmlinfsrv writes there: as root: RUN chown -R dockeruser /var/runit/azmlinfsrv",
             "*liveness: runit cannot supervise the server: runsv azmlinfsrv: fatal: unable to*",
         ]
     )

@@ -86,3 +86,62 @@ def test_a_second_start_or_an_extra_worker_is_a_restart() -> None:
         diagnosis.restarts(two_workers, workers=1)
         == "2 workers booted for 1 slot(s): a worker died and was replaced"
     )
+
+
+RUN = "2026-12-02T12:00:00,000000000+00:00 | gunicorn/run | "
+FINISH = "2026-12-02T12:00:01,000000000+00:00 - Exit code {code} is not normal. Killing image.\n"
+
+
+def test_the_start_scripts_own_reason_comes_before_the_supervisors_exit_code() -> None:
+    """Azure ML's gunicorn/run stops before the server (exit 94 to 99); finish then stops runsvdir (111)."""
+    missing = "/var/azureml-app/app/requirements.txt"
+    log = (
+        f"{RUN}Dynamic Python packages installation is enabled but expected requirements file not "
+        f"found: {missing}. Exiting with error ...\n" + FINISH.format(code=99)
+    )
+    found = diagnosis.cause(log, 111)
+    assert found is not None and found.startswith(
+        f"the start script found no requirements file at {missing} (AZUREML_EXTRA_REQUIREMENTS_TXT"
+    )
+    assert diagnosis.fatal(log) == found  # the wait stops as soon as the log says it
+
+
+def test_a_failed_install_names_pips_error() -> None:
+    log = (
+        f"{RUN}Installing Python packages from /var/azureml-app/requirements.txt !\n"
+        "ERROR: Could not find a version that satisfies the requirement nosuch==9 (from versions: none)\n"
+        "ERROR: No matching distribution found for nosuch==9\n"
+        "Error occurred. Sleeping to send error logs.\n"
+    )
+    assert diagnosis.fatal(log) == (
+        "the start script's install of the extra packages failed: "
+        "ERROR: No matching distribution found for nosuch==9"
+    )
+
+
+def test_the_finish_script_names_the_servers_exit_code_not_runsvdirs() -> None:
+    found = diagnosis.cause(FINISH.format(code=3), 111)
+    assert found == (
+        "the server stopped: the server's start-up failed (exit code 3); "
+        "the image's runit finish script then stopped the container"
+    )
+    assert (
+        diagnosis.cause("", 111) is None
+    )  # nothing said: the exit code alone is shown by the caller
+
+
+def test_a_worker_killed_while_scoring_is_named() -> None:
+    timeout = "[2026-12-02 12:00:05 +0000] [8] [CRITICAL] WORKER TIMEOUT (pid:20)\n"
+    found = diagnosis.scoring_cause(timeout, {"WORKER_TIMEOUT": "5"})
+    assert found is not None and found.startswith("the worker was killed after WORKER_TIMEOUT=5 s")
+    oom = "[ERROR] Worker (pid:20) was sent SIGKILL! Perhaps out of memory?\n"
+    assert "most likely out of memory" in (diagnosis.scoring_cause(oom, {}) or "")
+    crash = "[ERROR] Worker (pid:20) was sent SIGSEGV!\n"
+    assert "died of SIGSEGV" in (diagnosis.scoring_cause(crash, {}) or "")
+    assert diagnosis.scoring_cause("", {}, 500, b"Internal Server Error") is None
+
+
+def test_nginx_answers_name_their_limit() -> None:
+    page = b"<html><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></html>"
+    assert (diagnosis.scoring_cause("", {}, 504, page) or "").startswith("nginx gave up waiting")
+    assert "client_max_body_size" in (diagnosis.scoring_cause("", {}, 413, b"nginx") or "")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks import dockerfile
+from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.errors import CheckFailed
 
 BASE = "FROM mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest\n"
@@ -55,6 +56,42 @@ def test_entry_paths_must_be_copied_in(tmp_path: Path) -> None:
         error.value
     )
     assert "AZUREML_MODEL_DIR=/models receives no file from a COPY" in str(error.value)
+
+
+class Built:
+    """A built image that has the files named, answering the check's one exec as sh would."""
+
+    def __init__(self, *present: str) -> None:
+        self.present = present
+        self.asked: list[list[str]] = []
+
+    def exec(self, command: list[str]) -> ExecResult:
+        self.asked.append(command)
+        return ExecResult(0, "".join(f"{path}\n" for path in command[4:] if path in self.present))
+
+
+def test_the_built_image_is_the_witness_of_what_a_run_step_made(tmp_path: Path) -> None:
+    """A model written by RUN (or downloaded) gets no COPY, but the image has it: no failure."""
+    made = BASE + (
+        "COPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=score.py\n"
+        "RUN mkdir -p /var/azureml-app/azureml-models && echo {} > /var/azureml-app/azureml-models/m.json\n"
+        "ENV AZUREML_MODEL_DIR=/var/azureml-app/azureml-models\n"
+    )
+    built = Built("/var/azureml-app/azureml-models")
+    dockerfile.entry_paths(parse(tmp_path, made), built)  # type: ignore[arg-type]
+    assert built.asked[0][4:] == [
+        "/var/azureml-app/azureml-models"
+    ]  # asked only of the doubtful path
+    with pytest.raises(
+        CheckFailed, match="receives no file from a COPY, and the built image has nothing there"
+    ):
+        dockerfile.entry_paths(parse(tmp_path, made), Built())  # type: ignore[arg-type]
+    correct = Built()
+    dockerfile.entry_paths(
+        parse(tmp_path, BASE + "COPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=score.py\n"),
+        correct,
+    )  # type: ignore[arg-type]
+    assert correct.asked == []  # nothing in doubt: no exec
 
 
 def test_base_image_must_be_azure_mls_unless_allowed(tmp_path: Path) -> None:

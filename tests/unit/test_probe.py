@@ -240,3 +240,30 @@ def test_a_submodule_of_a_shared_namespace_must_itself_resolve(
     monkeypatch.syspath_prepend(str(site))
     assert resolves("azureml.ai.monitoring") and resolves("os.path") and resolves("coded.sub")
     assert not resolves("azureml.contrib.services.aml_request") and not resolves("nowhere.at.all")
+
+
+def test_a_runit_service_needs_only_the_folders_its_programs_write(tmp_path: Path) -> None:
+    """runsv writes each service's supervise/; nginx and rsyslogd their own folders; sudo runs as root."""
+    from pytest_amlimage.probe.inimage.folders import _service_needs, service_programs
+
+    assert service_programs("#!/bin/bash\nexec nginx -g 'daemon off;'\n") == ["nginx"]
+    assert service_programs("exec /usr/sbin/rsyslogd -n  # logs\n") == ["rsyslogd"]
+    assert service_programs("sudo service nginx start\n") == []
+    assert service_programs("# nginx is elsewhere\nexec azmlinfsrv --port 31311\n") == []
+    server = tmp_path / "gunicorn"
+    server.mkdir()
+    (server / "run").write_text(
+        "#!/bin/bash\nexec azmlinfsrv --entry_script score.py --port 31311\n"
+    )
+    assert _service_needs("gunicorn", str(server)) == {
+        str(server): "runsv, for the service gunicorn"
+    }
+    proxy = tmp_path / "nginx"
+    (proxy / "supervise").mkdir(parents=True)
+    (proxy / "run").write_text("#!/bin/bash\nexec nginx\n")
+    assert list(_service_needs("nginx", str(proxy))) == [
+        str(proxy / "supervise"),
+        "/var/lib/nginx",
+        "/var/log/nginx",
+        "/run",
+    ]

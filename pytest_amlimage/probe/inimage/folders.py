@@ -1,7 +1,10 @@
 """Which folders the runtime user can read or write (a part of the probe script; in the image, Python 3.7+).
 
-The app root and the model must be readable; under runit, the folders the supervisor and the
-server write at start must be writable (the troubleshooting doc's "can't boot up" list).
+The app root and the model must be readable. Under runit, a folder must be writable only where a
+service writes it: runsv each service's ``supervise/``, and the programs the services run (nginx,
+rsyslogd) their own folders, read from the run scripts present in the image. The troubleshooting
+doc's six "can't boot up" folders come from the real images' nginx and rsyslog services; an image
+without them does not need those folders.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ from typing import Any
 
 WALK_LIMIT = 5000
 RUNIT = "/var/runit"
-RUNTIME_FOLDERS = ("/var/log", "/run", "/var/lib/nginx")
+# a program a runit service starts as the runtime user -> the folders it writes
+SERVICE_FOLDERS = {
+    "nginx": ("/var/lib/nginx", "/var/log/nginx", "/run"),
+    "rsyslogd": ("/var/log", "/run"),
+}
 
 
 def folder_access(path: str | None) -> dict[str, Any]:
@@ -58,16 +65,57 @@ def _owner(path: str) -> int | None:
         return None
 
 
+def service_programs(run_script: str) -> list[str]:
+    """The programs of SERVICE_FOLDERS a run script starts, except under sudo (which runs them as root)."""
+    found = []
+    for line in run_script.splitlines():
+        words = line.split("#")[0].split()
+        for index, word in enumerate(words):
+            name = os.path.basename(word)
+            if name in SERVICE_FOLDERS and "sudo" not in words[:index] and name not in found:
+                found.append(name)
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, errors="replace") as handle:
+            return handle.read(65536)
+    except OSError:
+        return ""
+
+
+def _service_needs(name: str, service: str) -> dict[str, str]:
+    """Folder -> who writes it, for one runit service: runsv its supervise/, and the programs it starts."""
+    needs = {}
+    for folder in (service, os.path.join(service, "log")):
+        supervise = os.path.join(folder, "supervise")
+        if os.path.isdir(folder):
+            where = supervise if os.path.isdir(supervise) else folder
+            needs[where] = "runsv, for the service " + name
+    for program in service_programs(_read(os.path.join(service, "run"))):
+        for path in SERVICE_FOLDERS[program]:
+            needs.setdefault(path, program + ", started by the service " + name)
+    return needs
+
+
 def runtime_folders() -> list[dict[str, Any]]:
-    """Under runit: /var/runit, each service folder (runsv creates supervise/ there) and the logs' folders."""
+    """Under runit: each folder a service writes as the runtime user, who writes it, and whether it can."""
     if not os.path.isdir(RUNIT):
         return []
-    services = [os.path.join(RUNIT, name) for name in sorted(os.listdir(RUNIT))]
-    services = [path for path in services if os.path.isdir(path)]
-    supervise = [os.path.join(path, "supervise") for path in services]
-    folders = [RUNIT, *services, *(p for p in supervise if os.path.isdir(p)), *RUNTIME_FOLDERS]
+    needs: dict[str, str] = {}
+    for name in sorted(os.listdir(RUNIT)):
+        service = os.path.join(RUNIT, name)
+        if os.path.isdir(service):
+            for path, writer in _service_needs(name, service).items():
+                needs.setdefault(path, writer)
     return [
-        {"path": path, "writable": os.access(path, os.W_OK | os.X_OK), "owner": _owner(path)}
-        for path in folders
-        if os.path.isdir(path)
+        {
+            "path": path,
+            "exists": os.path.isdir(path),
+            "writable": os.access(path, os.W_OK | os.X_OK),
+            "owner": _owner(path),
+            "needed_by": writer,
+        }
+        for path, writer in needs.items()
     ]

@@ -1,0 +1,160 @@
+"""The Azure ML images' own layout (stand-in nginx-runit): nginx on 5001 in front of the server on 31311,
+both under runit, the run script's steps and exit codes, a finish script that stops the container.
+
+Good images stay green on it; each broken one fails the check that names the cause and the symptom the
+endpoint would see, each with the cause in its first line, and the checks that need a server skip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import APPS, expect, green
+
+pytestmark = pytest.mark.engine
+SAMPLES = APPS.parent / "samples"
+SERVING = ["probe-budget", "bad-request", "swagger", "stable"]
+
+
+def deployment(
+    pytester: pytest.Pytester, images: dict[str, str], app: str, variables: str = ""
+) -> str:
+    extra = f"environment_variables:\n{variables}" if variables else ""
+    pytester.makefile(
+        ".yml",
+        deployment=f"environment:\n  image: {images['nginx-runit']}\ncode_configuration:\n"
+        f"  code: {APPS / app}\n  scoring_script: score.py\n{extra}",
+    )
+    return f"--aml-deployment={pytester.path / 'deployment.yml'}"
+
+
+def test_a_good_image_is_green_behind_nginx(run_plugin: Any, images: dict[str, str]) -> None:
+    """502 from nginx while init() runs is "not ready yet"; the run script's --port 31311 is not the endpoint's."""
+    result = run_plugin(
+        "--aml-image",
+        images["nginx-runit"],
+        f"--aml-entry-script={APPS / 'working' / 'score.py'}",
+        f"--aml-model-dir={APPS / 'model'}",
+        f"--aml-sample={SAMPLES}",
+    )
+    green(
+        result, "app-permissions", "server", "liveness", "score[numbers]", "concurrency", "stable"
+    )
+
+
+def test_a_missing_requirements_file_is_named_by_the_start_scripts_own_reason(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    variables = "  AZUREML_EXTRA_REQUIREMENTS_TXT: requirements.txt\n"
+    result = run_plugin(deployment(pytester, images, "working", variables), "-rs")
+    expect(result, failed=["liveness"], skipped=SERVING, passed=["app-permissions", "entry-script"])
+    result.stdout.fnmatch_lines(
+        [
+            "*liveness: the start script found no requirements file at "
+            "/var/azureml-app/working/./requirements.txt (AZUREML_EXTRA_REQUIREMENTS_TXT*",
+            "SKIPPED * not run: liveness failed: the start script found no requirements file at *",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*liveness: the supervisor*")
+    assert (
+        result.duration < 30
+    )  # the finish script stopped the container: no waiting out the budget
+
+
+def test_an_nginx_folder_the_user_cannot_write_names_nginx(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    pytester.makefile(
+        "",
+        Dockerfile=f"FROM {images['nginx-runit']}\nUSER root:root\n"
+        "RUN chown -R root:root /var/log/nginx\nUSER dockeruser\n",
+    )
+    result = run_plugin(
+        "--aml-build=Dockerfile",
+        "--aml-image=amlimage/test-nginx-root:1",
+        "--aml-rm-built",
+        "--aml-any-base",
+        f"--aml-entry-script={APPS / 'working' / 'score.py'}",
+        f"--aml-model-dir={APPS / 'model'}",
+    )
+    expect(result, failed=["app-permissions", "liveness"], skipped=SERVING, passed=["non-root"])
+    result.stdout.fnmatch_lines_random(
+        [
+            "*app-permissions: /var/log/nginx is not writable by uid 1000 (owner uid 0), but nginx, "
+            "started by the service nginx writes there: as root: RUN chown -R dockeruser /var/log/nginx",
+            "*liveness: nginx, which answers on the endpoint's port, cannot start: open() "
+            '"/var/log/nginx/error.log" failed (13: Permission denied)',
+        ]
+    )
+
+
+def test_a_run_slower_than_worker_timeout_behind_nginx(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    (pytester.path / "request.json").write_text('{"data": [1]}')
+    variables = "  RUN_SECONDS: '4'\n  WORKER_TIMEOUT: '2'\nrequest_settings:\n  request_timeout_ms: 60000\n"
+    result = run_plugin(
+        deployment(pytester, images, "slow_run", variables),
+        "--aml-sample=request.json",
+        "-k",
+        "score",
+    )
+    expect(result, failed=["score[request]"])
+    result.stdout.fnmatch_lines(
+        ["*score?request?: the worker was killed after WORKER_TIMEOUT=2 s*"]
+    )
+
+
+def test_a_server_alone_under_runit_needs_no_log_or_run_folder(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """Only the services' folders are demanded: without nginx or rsyslog, root's /var/log and /run are fine."""
+    pytester.makefile(
+        "",
+        Dockerfile=f"FROM {images['minimal']}\nUSER root:root\nRUN chown -R root:root /var/log /run\n"
+        "USER dockeruser\n",
+    )
+    result = run_plugin(
+        "--aml-build=Dockerfile",
+        "--aml-image=amlimage/test-server-alone:1",
+        "--aml-rm-built",
+        "--aml-any-base",
+        f"--aml-entry-script={APPS / 'decorated' / 'score.py'}",
+    )
+    green(result, "app-permissions", "liveness", "stable")
+
+
+def test_a_model_made_by_a_run_step_is_found_in_the_built_image(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """No COPY fills AZUREML_MODEL_DIR, but the built image has it: the image is the witness."""
+    code = Path(pytester.path / "code")
+    code.mkdir()
+    (code / "score.py").write_text((APPS / "decorated" / "score.py").read_text())
+    pytester.makefile(
+        "",
+        Dockerfile=f"FROM {images['minimal']}\nCOPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=score.py\n"
+        "RUN mkdir -p /var/azureml-app/azureml-models/made && echo '{}' > /var/azureml-app/azureml-models/made/m.json\n"
+        "ENV AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/made\n",
+    )
+    result = run_plugin(
+        "--aml-build=Dockerfile",
+        "--aml-image=amlimage/test-run-model:1",
+        "--aml-rm-built",
+        "--aml-any-base",
+    )
+    green(result, "dockerfile[entry-paths]", "dockerfile[last-user]", "liveness")
+
+
+def test_a_worker_crash_is_named_through_nginx(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    (pytester.path / "request.json").write_text('{"data": [1]}')
+    result = run_plugin(
+        deployment(pytester, images, "crashes"), "--aml-sample=request.json", "-k", "score"
+    )
+    expect(result, failed=["score[request]"])
+    result.stdout.fnmatch_lines(["*score?request?: the worker died of SIGSEGV while scoring*"])
