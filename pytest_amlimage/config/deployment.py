@@ -242,6 +242,7 @@ def _options(
         found["entry_script"] = str(Path(str(code["code"])) / str(code["scoring_script"]))
     elif code:
         raise reader.fail(("code_configuration",), "needs both code and scoring_script")
+    found.update(_resources(reader, data))
     model_path = model_table.get("path") or model_table.get("local_path")
     if model_path:
         found["model_dir"] = str(model_path)
@@ -251,3 +252,39 @@ def _options(
             f"is {model!r}, a model in the cloud: give a local model.path or --aml-model-dir",
         )
     return found
+
+
+def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, str]:
+    """The instance type, or a Kubernetes deployment's resources.limits (else its default instance type)."""
+    from pytest_amlimage.config.instance_types import cpu_count, docker_memory, size_bytes
+
+    found: dict[str, str] = {}
+    resources = reader.table(data.get("resources"), ("resources",))
+    limits = reader.table(resources.get("limits"), ("resources", "limits"))
+    if limits.get("memory") is not None:
+        size = size_bytes(str(limits["memory"]))
+        if size is None:
+            raise reader.fail(
+                ("resources", "limits", "memory"), f"is {limits['memory']!r}, not a size like 2Gi"
+            )
+        found["memory"] = docker_memory(size)
+    if limits.get("cpu") is not None:
+        cpus = cpu_count(str(limits["cpu"]))
+        if cpus is None:
+            raise reader.fail(
+                ("resources", "limits", "cpu"), f"is {limits['cpu']!r}, not CPUs like 2 or 500m"
+            )
+        found["cpus"] = f"{cpus:g}"
+    if data.get("instance_type"):
+        found["instance_type"] = str(data["instance_type"])
+    elif is_kubernetes(data) and not limits:
+        found["instance_type"] = "defaultinstancetype"
+    return found
+
+
+def is_kubernetes(data: dict[str, Any]) -> bool:
+    """A Kubernetes online deployment (its schema or its type says so), not a managed one."""
+    return (
+        "kubernetes" in str(data.get("$schema", "")).lower()
+        or str(data.get("type", "")) == "kubernetes"
+    )

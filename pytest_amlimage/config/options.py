@@ -117,7 +117,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("score_timeout", "seconds one scoring request may take", "float", "SECONDS", 60.0),
     Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),
     Option("atol", "absolute tolerance comparing numbers in responses", "float", "ATOL", 1e-9),
-    Option("memory", "memory limit of the container", "str", "SIZE", "4g"),
+    Option(
+        "instance_type",
+        "size the container as this instance type (its memory and CPUs), e.g. Standard_DS3_v2",
+        "str",
+        "SKU",
+    ),
+    Option(
+        "memory", "memory limit of the container (else the instance type's)", "str", "SIZE", "4g"
+    ),
     Option(
         "cpus",
         "CPU limit of the container (default: 2, or the engine's CPUs if fewer)",

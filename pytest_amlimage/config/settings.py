@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 
-from pytest_amlimage.config import catalog, deployment, specfile
+from pytest_amlimage.config import catalog, deployment, instance_types, specfile
 from pytest_amlimage.config.expectations import (
     Expectation,
     distribution_name,
@@ -22,6 +22,7 @@ from pytest_amlimage.config.expectations import (
     parse_expectation,
     parse_library_expectation,
 )
+from pytest_amlimage.config.instance_types import InstanceType
 from pytest_amlimage.config.names import PLUGIN_LABEL, check_references
 from pytest_amlimage.config.options import BY_NAME, Option, default
 from pytest_amlimage.errors import AmlUsageError
@@ -47,7 +48,10 @@ class Settings:
     rtol: float = cast(float, default("rtol"))
     atol: float = cast(float, default("atol"))
     memory: str = cast(str, default("memory"))
-    cpus: float | None = None  # None: 2, or the engine's CPUs if fewer
+    cpus: float | None = None  # given: as is; else the instance type's, or 2, at most the engine's
+    instance: InstanceType | None = (
+        None  # what memory and CPUs come from, when no option gives them
+    )
     labels: tuple[tuple[str, str], ...] = ()
     baseline: str | None = None
     rebase: str | None = None
@@ -286,10 +290,29 @@ def _endpoint(values: _Sources, images: tuple[str, ...], build: Path | None) -> 
     return values.deployment.endpoint
 
 
+def _instance(values: _Sources) -> InstanceType | None:
+    """The instance type to size the container as; one the YAML names but the table lacks is the deployment
+    check's to report, one an option names is a usage error."""
+    name, found = values.text("instance_type"), values.get("instance_type")
+    if not name or found is None:
+        return None
+    if found.source.startswith("deployment "):
+        return instance_types.find(name)
+    return instance_types.require(name, found.source)
+
+
+def _memory(values: _Sources, instance: InstanceType | None) -> str:
+    """The container's memory limit: an option's (or the YAML's resources.limits), else the instance type's."""
+    if values.get("memory") is None and instance is not None:
+        return instance_types.docker_memory(instance.memory_bytes)
+    return values.text("memory") or ""
+
+
 def load(config: pytest.Config) -> Settings:
     values = _Sources(config)
     images, build = check_references(values.texts("image"), values.source("image")), _build(values)
     endpoint = _endpoint(values, images, build)
+    instance = _instance(values)
     framework, baseline = values.text("framework"), values.text("baseline")
     rebase = values.text("rebase")
     lock_update = values.flag("lock_update")
@@ -319,8 +342,9 @@ def load(config: pytest.Config) -> Settings:
             score_timeout=values.number("score_timeout"),
             rtol=values.number("rtol"),
             atol=values.number("atol"),
-            memory=values.text("memory") or "",
+            memory=_memory(values, instance),
             cpus=values.optional_number("cpus"),
+            instance=instance,
             labels=_pairs(values, "label"),
             baseline=check_references((baseline,), values.source("baseline"))[0]
             if baseline

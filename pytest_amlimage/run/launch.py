@@ -47,7 +47,9 @@ def plan_launch(
         port=endpoint.scoring_route.port,
         ports=endpoint.ports,
         memory=settings.memory,
-        cpus=settings.cpus if settings.cpus is not None else min(DEFAULT_CPUS, engine_cpus),
+        cpus=settings.cpus
+        if settings.cpus is not None
+        else min(instance_cpus(settings), engine_cpus),
         command=command,
         entrypoint=entrypoint,
         environment=environment,
@@ -58,6 +60,11 @@ def plan_launch(
         runit=start_command.runs(said, "runsvdir"),
         unreachable=_unreachable(start_command.server_port(said), endpoint.scoring_route.port),
     )
+
+
+def instance_cpus(settings: Settings) -> float:
+    """The CPUs the container gets before the engine's cap: the instance type's, else the default."""
+    return settings.instance.vcpus if settings.instance is not None else DEFAULT_CPUS
 
 
 def _unreachable(listens: int | None, probed: int) -> str | None:

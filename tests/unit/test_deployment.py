@@ -26,6 +26,7 @@ def test_the_bundled_example() -> None:
         "image": "mcr.microsoft.com/azureml/minimal-py312-inference:latest",
         "entry_script": "src/score.py",
         "model_dir": "./model",
+        "instance_type": "Standard_DS3_v2",
     }
     assert (endpoint.model_name, endpoint.model_version, endpoint.code) == (
         "linear-model",
@@ -70,6 +71,7 @@ unknown_key: [ignored, as the CLI ignores it]
     assert found.options == {
         "build": "context/docker/Dockerfile.gpu",
         "model_dir": "./half_plus_two",
+        "instance_type": "Standard_NC6s_v3",
     }
     assert endpoint.scoring_route == Route("/v1/models/m:predict", 8502) and endpoint.ports == (
         8501,
@@ -106,3 +108,17 @@ def test_errors_are_one_line_with_file_and_line(tmp_path: Path, text: str, messa
     with pytest.raises(AmlUsageError, match=message) as error:
         load(tmp_path, text)
     assert "\n" not in str(error.value)
+
+
+def test_the_instance_type_and_kubernetes_resources_size_the_container(tmp_path: Path) -> None:
+    kubernetes = "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineDeployment.schema.json\n"
+    path = tmp_path / "k8s.yml"
+    path.write_text(kubernetes + "resources:\n  limits:\n    cpu: 500m\n    memory: 1500Mi\n")
+    assert deployment.load(path).options == {"memory": "1500m", "cpus": "0.5"}
+    path.write_text(kubernetes)  # no limits, no instance type: the cluster's default instance type
+    assert deployment.load(path).options == {"instance_type": "defaultinstancetype"}
+    path.write_text(kubernetes + "resources:\n  limits:\n    memory: lots\n")
+    with pytest.raises(
+        AmlUsageError, match=r"k8s.yml:4: resources.limits.memory is 'lots', not a size"
+    ):
+        deployment.load(path)

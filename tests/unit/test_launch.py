@@ -195,3 +195,15 @@ def test_variables_in_a_shell_command_are_read_from_the_images_environment() -> 
     assert plan_launch(
         Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--config_file", "c.json"))
     ).serves
+
+
+def test_an_instance_types_cpus_are_capped_at_the_engines() -> None:
+    from pytest_amlimage.config.instance_types import find
+
+    large = Settings(instance=find("Standard_F8s_v2"))
+    assert plan_launch(large, "img:1", ImageInfo(), engine_cpus=2.0).cpus == 2.0
+    small = Settings(instance=find("Standard_DS1_v2"))
+    assert plan_launch(small, "img:1", ImageInfo(), engine_cpus=2.0).cpus == 1.0
+    assert (
+        plan_launch(Settings(cpus=4.0), "img:1", ImageInfo(), engine_cpus=2.0).cpus == 4.0
+    )  # as given

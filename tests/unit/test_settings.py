@@ -185,3 +185,20 @@ def test_expectations_merge_across_sources_later_wins(tmp_path: Path) -> None:
     found = settings(tmp_path, {"spec": path, "expect": ["numpy<2"]}, {"expect": ["pandas==1.1.5"]})
     shown = {e.name: (str(e.specifier), e.source) for e in found.expectations}
     assert shown == {"numpy": ("<2", "--aml-expect"), "pandas": ("==1.1.5", "ini aml_expect")}
+
+
+def test_an_instance_type_sizes_the_container_unless_an_option_does(tmp_path: Path) -> None:
+    small = settings(tmp_path, {"image": ["x:1"], "instance_type": "standard_ds1_v2"})
+    assert small.instance is not None and small.instance.name == "Standard_DS1_v2"
+    assert (small.memory, small.cpus) == (
+        "3584m",
+        None,
+    )  # 3.5 GiB; CPUs: the instance's, capped at launch
+    given = settings(
+        tmp_path, {"image": ["x:1"], "instance_type": "Standard_DS1_v2", "memory": "1g"}
+    )
+    assert given.memory == "1g"
+    with pytest.raises(
+        AmlUsageError, match=r"unknown instance type 'Standard_X9' \(from --aml-instance-type\)"
+    ):
+        settings(tmp_path, {"image": ["x:1"], "instance_type": "Standard_X9"})
