@@ -20,6 +20,7 @@ from pytest_amlimage.checks import (
     dockerfile,
     gpu,
     image_config,
+    memory,
     scoring,
     server,
     user,
@@ -28,11 +29,13 @@ from pytest_amlimage.checks import (
 from pytest_amlimage.checks.base_age import BASE_LABELS, Base
 from pytest_amlimage.checks.check import Check, Later
 from pytest_amlimage.config.catalog import CatalogEntry
+from pytest_amlimage.config.instance_types import size_bytes
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
 from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.engine.memory import Memory
 from pytest_amlimage.probe import Facts
 from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
@@ -66,6 +69,7 @@ class ImageUnderTest(Protocol):
     def container(self) -> AmlContainer: ...
     def serving(self, *, detailed: bool = False) -> AmlContainer: ...
     def serving_readiness(self) -> Readiness: ...
+    def memory(self) -> Memory: ...
     def readiness(self) -> Readiness: ...
 
 
@@ -223,6 +227,16 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     yield Check("bad-request", scoring.bad_request, (serving, settings))
     yield Check("swagger", scoring.swagger, (serving, samples, settings))
     yield Check("stable", scoring.stable, (serving, workers))
+    yield _memory_check(image, settings, workers)
+
+
+def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:
+    """The peak against the instance type's memory (else the container's limit), after every phase ran."""
+    measured: dict[str, Any] = {}
+    instance, limit = settings.instance, size_bytes(image.plan.memory) or 0
+    sized_by = instance.shown if instance else f"the container's memory limit, {image.plan.memory}"
+    inputs = (Later(image.memory), limit, sized_by, instance, workers, measured)
+    return Check("memory", memory.memory, inputs, partial(memory.properties, measured))
 
 
 def _side(image: ImageUnderTest) -> baseline.Side:

@@ -192,6 +192,19 @@ NGINX = {
 }
 
 
+INIT_DONE = "init has completed successfully"  # the server, once per worker
+
+
+def inits_done(log: str) -> int:
+    """How many workers have finished init()."""
+    return log.count(INIT_DONE)
+
+
+def killed_for_memory(log: str) -> bool:
+    """gunicorn says a worker was killed by SIGKILL: the kernel's out-of-memory killer, at the cgroup's limit."""
+    return any(found.group(1) == "SIGKILL" for found in WORKER_SIGNAL.finditer(log))
+
+
 def scoring_cause(
     log: str, env: Mapping[str, str], status: int | None = None, body: bytes = b""
 ) -> str | None:

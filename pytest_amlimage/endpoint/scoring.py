@@ -91,6 +91,12 @@ def _poll(
             # every 200 ms: has the container exited, or its log said why it cannot start?
             if now >= next_state:
                 running, exit_code = container.state()
+                if (
+                    container.oom_killed()
+                ):  # the container's own process; a worker's kill is in the log
+                    return Readiness(
+                        now - started, f"{out_of_memory(container)}\n{log_tail(container)}"
+                    )
                 if not running:
                     return Readiness(now - started, _exited(container, exit_code))
                 hopeless = _hopeless(container, workers)
@@ -106,10 +112,18 @@ def _poll(
     return Readiness(time.monotonic() - started, "the session ended before the server answered")
 
 
+def out_of_memory(container: AmlContainer) -> str:
+    return (
+        f"out of memory: the kernel killed a process in the container at its limit of {container.plan.memory}: "
+        "init() needs more than the instance type has (see the memory check)"
+    )
+
+
 def _hopeless(container: AmlContainer, workers: int) -> str | None:
     """A failure the log already shows, while the container still runs (a supervisor restarting the server)."""
     log = container.logs(tail=LOG_TAIL * 4)
-    found = diagnosis.fatal(log) or diagnosis.restarts(log, workers)
+    killed = out_of_memory(container) if diagnosis.killed_for_memory(log) else None
+    found = killed or diagnosis.fatal(log) or diagnosis.restarts(log, workers)
     if found is None:
         return None
     return f"{found}\n(stopped waiting for GET /: the log shows the server cannot come up)\n{log_tail(container)}"

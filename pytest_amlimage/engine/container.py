@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine.image_info import env_of
+from pytest_amlimage.engine.memory import MemoryWatch
 from pytest_amlimage.errors import AmlUsageError
 
 if TYPE_CHECKING:
@@ -108,6 +109,16 @@ class AmlContainer:
         return bool(status.get("Running")), None if status.get("Running") else int(
             status.get("ExitCode", -1)
         )
+
+    def oom_killed(self) -> bool:
+        """The kernel killed a process of the container for want of memory (as of the last ``state()``)."""
+        return bool(self._docker.attrs.get("State", {}).get("OOMKilled"))
+
+    def watch_memory(self) -> MemoryWatch:
+        """The container's memory, followed from now until it goes (the engine's stats, no exec)."""
+        client = self._docker.client
+        assert client is not None
+        return MemoryWatch(client.api, self.id)
 
     def host_port(self, port: int | None = None) -> int:
         """The host port that ``port`` (default: the server's) is published on."""

@@ -20,6 +20,7 @@ class CheckItem(pytest.Item):
         self.add_marker(pytest.mark.amlimage)
 
     def runtest(self) -> None:
+        self.image.enter(self.check.id)
         try:
             self.check.run()
         except CheckFailed as failed:

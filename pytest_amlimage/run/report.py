@@ -33,6 +33,44 @@ def base_line(base: dict[str, Any]) -> str:
     )
 
 
+def memory_lines(image: str, memory: dict[str, Any]) -> list[str]:
+    """The peak and its phase against the limit, and which instance types the deployment fits on."""
+    if memory.get("peak_mib") is None:
+        return []
+    lines = [
+        f"{image}: memory peak {memory['peak_mib']:g} MiB ({memory['phase']}) of "
+        f"{memory['limit_mib']:g} MiB, {memory['sized_by']} (margin {memory['margin']:.0%})"
+    ]
+    fits = ", ".join(memory["fits"]) or "none in the table"
+    workers = memory["workers"]
+    lines.append(
+        f"{image}: {memory['per_worker_mib']:g} MiB per worker x {workers}: fits on {fits}; "
+        f"up to {memory['max_workers']} worker(s) here"
+    )
+    return lines
+
+
+def memory_chart(memory: dict[str, Any]) -> list[str]:
+    """A Mermaid xychart of the memory by phase against the limit: it renders in a pull request comment."""
+    phases = memory.get("phases") or []
+    if not phases:
+        return []
+    names = ", ".join(f'"{phase}"' for phase, _ in phases)
+    used = ", ".join(f"{value:g}" for _, value in phases)
+    limit = ", ".join(f"{memory['limit_mib']:g}" for _ in phases)
+    top = max(memory["limit_mib"], *(value for _, value in phases))
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "Memory (MiB) by phase, against {memory["sized_by"]}"',
+        f"    x-axis [{names}]",
+        f'    y-axis "MiB" 0 --> {top * 1.1:.0f}',
+        f"    bar [{used}]",
+        f"    line [{limit}]",
+        "```",
+    ]
+
+
 class RunReport:
     def __init__(self) -> None:
         self.checks: dict[str, dict[str, str]] = {}  # image -> check id -> outcome
@@ -117,6 +155,8 @@ class RunReport:
                     f"{image}: GET / answered after {found['ready_s']:.1f} s of a {found['budget_s']:g} s "
                     f"probe budget (margin {margin:.1f} s)"
                 )
+            if "memory" in found:
+                lines += memory_lines(image, found["memory"])
             if "concurrency" in found:
                 load = found["concurrency"]
                 lines.append(
@@ -145,6 +185,8 @@ class RunReport:
             failed = [check for check, outcome in data["checks"].items() if outcome == "failed"]
             out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
             out += [f"- failed: `{check}`" for check in failed]
+            memory = (data["endpoint"] or {}).get("memory")
+            out += ["", *memory_lines(image, memory), "", *memory_chart(memory)] if memory else []
             base = (data["endpoint"] or {}).get("base")
             out += (
                 ["", f"{'**Warning:** ' if base_warning(base) else ''}{base_line(base)}"]

@@ -21,12 +21,13 @@ from pytest_amlimage.checks.base_age import Base
 from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
 from pytest_amlimage.config import catalog
 from pytest_amlimage.config.settings import Settings
-from pytest_amlimage.endpoint import samples
+from pytest_amlimage.endpoint import diagnosis, samples
 from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
 from pytest_amlimage.engine import build
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.engine.memory import Memory, MemoryWatch
 from pytest_amlimage.errors import CheckFailed, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
 
 
 BUILD_TAG = "pytest-amlimage-build:latest"
+LOG_WINDOW = 2000  # lines of the log read for a worker's out-of-memory kill
+WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
+PHASES = {
+    "score": "samples",
+    "liveness-under-load": "burst",
+    "concurrency": "burst",
+}  # check -> memory phase
 BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
 
 
@@ -56,6 +64,7 @@ class ImageRun:
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
         self._refused: str | None = None
+        self._watch: MemoryWatch | None = None
         self.reported: dict[
             str, str
         ] = {}  # a failure's first line -> the check that reported it first
@@ -97,6 +106,7 @@ class ImageRun:
                     )
                     raise Unavailable(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
+                self._watch = self._container.watch_memory()
                 variables = self.plan.probe_environment
                 self._facts = pool.submit(
                     run_probe, self._container, self.wanted_imports, variables
@@ -108,6 +118,7 @@ class ImageRun:
                     route, workers = endpoint.readiness_route, endpoint.workers(self.info.env)
                     wait = (settings.ready_timeout, stop, route, workers, _ready_limit(settings))
                     self._ready = pool.submit(wait_ready, self._container, *wait)
+                    self._ready.add_done_callback(lambda _: self._mark("checks"))
             return self._container
 
     def facts(self) -> Facts:
@@ -210,6 +221,31 @@ class ImageRun:
         if self._ready is None:
             return Readiness(0.0, self.plan.unreachable or NO_SERVER)
         return self._ready.result()
+
+    def memory(self) -> Memory:
+        """The container's memory as the engine measured it so far, and the kernel's kills."""
+        container = self.container()
+        if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
+            workers = self.session.settings.endpoint.workers(self.info.env)
+            _wait(
+                lambda: diagnosis.inits_done(container.logs(tail=LOG_WINDOW)) >= workers,
+                WORKERS_WITHIN,
+            )
+        assert self._watch is not None
+        found = self._watch.memory()
+        killed = diagnosis.killed_for_memory(
+            container.logs(tail=LOG_WINDOW)
+        )  # a worker, not the container
+        return dataclasses.replace(found, oom_killed=True) if killed else found
+
+    def enter(self, check: str) -> None:
+        """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""
+        if self._ready is None or self._ready.done():
+            self._mark(PHASES.get(check.partition("[")[0], "checks"))
+
+    def _mark(self, phase: str) -> None:
+        if self._watch is not None:
+            self._watch.mark(phase)
 
     def serving_readiness(self) -> Readiness:
         """How the server came up; a skip when the image has nothing to serve."""
@@ -393,6 +429,12 @@ class AmlSession:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
+
+
+def _wait(done: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _remove_quietly(started: containers.AmlContainer) -> None:

@@ -29,7 +29,10 @@ def test_deployment_example_serves_as_the_endpoint_would(
     run_plugin: Any, images: dict[str, str]
 ) -> None:
     result = run_plugin(f"--aml-spec={EXAMPLES / 'deployment' / 'aml-image.toml'}", "-rA")
-    green(result, "entry-script", "score[two-rows]", "liveness-under-load", "concurrency")
+    green(result, "entry-script", "score[two-rows]", "liveness-under-load", "concurrency", "memory")
+    result.stdout.fnmatch_lines_random(
+        ["*: memory peak * MiB (*) of 14336 MiB, Standard_DS3_v2 (4 vCPU, 14 GiB) (margin *)"]
+    )
     result.stdout.fnmatch_lines_random(
         [
             "*: GET / answered after * s of a 310 s probe budget (margin * s)",

@@ -26,6 +26,7 @@ BASE = [
     "bad-request",
     "swagger",
     "stable",
+    "memory",
 ]
 
 

@@ -1,0 +1,59 @@
+"""The container runs with the instance type's memory; the engine's measurement and the kernel's kills decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import APPS, expect
+
+pytestmark = pytest.mark.engine
+
+
+def hungry(pytester: pytest.Pytester, images: dict[str, str], megabytes: int, workers: int) -> str:
+    variables = f"  INIT_MB: '{megabytes}'\n  WORKER_COUNT: '{workers}'\n"
+    pytester.makefile(
+        ".yml",
+        deployment=f"environment:\n  image: {images['minimal']}\ncode_configuration:\n"
+        f"  code: {APPS / 'hungry'}\n  scoring_script: score.py\nenvironment_variables:\n{variables}",
+    )
+    return f"--aml-deployment={pytester.path / 'deployment.yml'}"
+
+
+def test_an_init_larger_than_a_small_instance_is_killed_and_fits_a_larger_one(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    deployment = hungry(pytester, images, 2600, 1)
+    small = run_plugin(
+        deployment, "--aml-instance-type=defaultinstancetype", "-k", "memory or liveness"
+    )
+    expect(small, failed=["memory", "liveness"])
+    small.stdout.fnmatch_lines_random(
+        [
+            "*memory: out of memory: the kernel killed a process at the container's limit of 2048 MiB "
+            "(defaultinstancetype (2 vCPU, 2 GiB))*",
+            "*liveness: out of memory: the kernel killed a process in the container at its limit of 2048m*",
+        ]
+    )
+    larger = run_plugin(
+        deployment, "--aml-instance-type=Standard_DS1_v2", "-k", "memory or liveness"
+    )
+    expect(larger, passed=["memory", "liveness"])
+    larger.stdout.fnmatch_lines(["*memory peak 2* MiB (*) of 3584 MiB, Standard_DS1_v2*"])
+
+
+def test_a_worker_count_that_no_longer_fits_is_caught(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """Each worker runs init() and holds its own model: two fit in 2 GiB, three do not."""
+    two = run_plugin(
+        hungry(pytester, images, 650, 2), "--aml-instance-type=defaultinstancetype", "-k", "memory"
+    )
+    expect(two, passed=["memory"])
+    two.stdout.fnmatch_lines(["*MiB per worker x 2: fits on *; up to 2 worker(s) here"])
+    three = run_plugin(
+        hungry(pytester, images, 650, 3), "--aml-instance-type=defaultinstancetype", "-k", "memory"
+    )
+    expect(three, failed=["memory"])
+    three.stdout.fnmatch_lines(["*memory: out of memory: *Each of the 3 worker(s) runs init()*"])

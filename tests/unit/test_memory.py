@@ -1,0 +1,70 @@
+"""The memory check on measured readings: the kill, the budget, the margin, and the instance types that fit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_amlimage.checks.memory import memory
+from pytest_amlimage.config.instance_types import find
+from pytest_amlimage.engine.memory import Memory, Reading, used
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.run.report import memory_chart, memory_lines
+
+MIB = 1024**2
+SMALL = find("Standard_DS1_v2")  # 3.5 GiB
+
+
+def measured(*mib: float, oom: bool = False) -> Memory:
+    phases = ["init()", "checks", "samples", "burst"]
+    return Memory(
+        tuple(Reading(i, int(m * MIB), phases[i % 4]) for i, m in enumerate(mib)), None, oom
+    )
+
+
+def test_a_peak_with_room_passes_and_names_what_fits() -> None:
+    figures: dict[str, Any] = {}
+    memory(measured(300, 900, 1200, 1000), 3584 * MIB, "Standard_DS1_v2", SMALL, 2, figures)
+    assert (figures["peak_mib"], figures["phase"], figures["per_worker_mib"]) == (
+        1200,
+        "samples",
+        600,
+    )
+    assert (
+        figures["fits"][0] == "Standard_DS1_v2" and figures["max_workers"] == 5
+    )  # 3584 * 0.85 / 600
+    assert figures["phases"] == [
+        ["init()", 300],
+        ["checks", 900],
+        ["samples", 1200],
+        ["burst", 1000],
+    ]
+
+
+def test_a_thin_margin_warns_and_an_overrun_or_a_kill_fails() -> None:
+    with pytest.warns(pytest.PytestWarning, match="leaves 6% of 3584 MiB"):
+        memory(measured(3350), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, {})
+    with pytest.raises(CheckFailed, match="is over the 3584 MiB of Standard_DS1_v2"):
+        memory(
+            measured(3700), 8192 * MIB, "Standard_DS1_v2", SMALL, 1, {}
+        )  # --aml-memory above the SKU's
+    with pytest.raises(CheckFailed, match="^out of memory: the kernel killed a process"):
+        memory(measured(3500, oom=True), 3584 * MIB, "Standard_DS1_v2", SMALL, 3, {})
+
+
+def test_usage_leaves_the_page_cache_out_as_docker_stats_does() -> None:
+    assert used({"memory_stats": {"usage": 500, "stats": {"cache": 100}}}) == 400  # cgroup v1
+    assert used({"memory_stats": {"usage": 500, "stats": {"inactive_file": 50}}}) == 450  # v2
+    assert used({"memory_stats": {}}) is None
+
+
+def test_the_report_draws_the_phases_against_the_limit() -> None:
+    figures: dict[str, Any] = {}
+    memory(measured(300, 900), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, figures)
+    chart = "\n".join(memory_chart(figures))
+    assert "xychart-beta" in chart and 'x-axis ["init()", "checks"]' in chart
+    assert "bar [300, 900]" in chart and "line [3584, 3584]" in chart
+    assert memory_lines("img", figures)[0].startswith(
+        "img: memory peak 900 MiB (checks) of 3584 MiB"
+    )
