@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from pytest_amlimage.checks import (
     base_age,
     baseline,
+    deployment_yaml,
     dockerfile,
     gpu,
     image_config,
@@ -87,6 +88,9 @@ class Context:
 
 def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """Every built-in check of ``image``: Dockerfile, user, versions, GPU, scoring, regression."""
+    if settings.deployment_yaml is not None:  # static, like the Dockerfile's: before anything runs
+        workers = settings.endpoint.workers(image.info.env)
+        yield Check("deployment", deployment_yaml.deployment, (settings.deployment_yaml, workers))
     yield from _dockerfile_checks(image, settings, context)
     if image.build_error:
         return

@@ -102,6 +102,15 @@ class Deployment:
     path: Path
     endpoint: Endpoint
     options: dict[str, str]  # option name -> value, relative paths relative to the YAML's folder
+    data: dict[str, Any] = field(default_factory=dict)  # the YAML as read, for the deployment check
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # key path -> its line (from 0)
+
+    def line(self, *keys: str) -> int:
+        """The line (from 1) of the key at ``keys``, else of the nearest key above it, else 1."""
+        for depth in range(len(keys), 0, -1):
+            if keys[:depth] in self.lines:
+                return self.lines[keys[:depth]] + 1
+        return 1
 
 
 class _Reader:
@@ -218,7 +227,8 @@ def load(path: Path, port: int = SERVER_PORT) -> Deployment:
         instance_type=str(data["instance_type"]) if data.get("instance_type") else None,
         custom_container=bool(inference),
     )
-    return Deployment(path, endpoint, _options(reader, data, env, model, model_table, code))
+    options = _options(reader, data, env, model, model_table, code)
+    return Deployment(path, endpoint, options, data, lines)
 
 
 def _options(

@@ -49,9 +49,9 @@ class Settings:
     atol: float = cast(float, default("atol"))
     memory: str = cast(str, default("memory"))
     cpus: float | None = None  # given: as is; else the instance type's, or 2, at most the engine's
-    instance: InstanceType | None = (
-        None  # what memory and CPUs come from, when no option gives them
-    )
+    # what memory and CPUs come from, when no option gives them
+    instance: InstanceType | None = None
+    deployment_yaml: deployment.Deployment | None = None  # --aml-deployment's YAML, as read
     labels: tuple[tuple[str, str], ...] = ()
     baseline: str | None = None
     rebase: str | None = None
@@ -345,6 +345,7 @@ def load(config: pytest.Config) -> Settings:
             memory=_memory(values, instance),
             cpus=values.optional_number("cpus"),
             instance=instance,
+            deployment_yaml=values.deployment,
             labels=_pairs(values, "label"),
             baseline=check_references((baseline,), values.source("baseline"))[0]
             if baseline

@@ -150,3 +150,12 @@ def test_a_failed_build_shows_only_the_dockerfile_checks_and_the_build(
         "dockerfile[base-image]",
         "build",
     ]
+
+
+def test_a_deployment_yaml_is_checked_first(session: AmlSession) -> None:
+    from pytest_amlimage.config import deployment
+
+    example = Path(__file__).resolve().parents[2] / "examples/deployment/deployment.yml"
+    found = deployment.load(example)
+    assert ids(session, Settings(deployment_yaml=found, endpoint=found.endpoint))[0] == "deployment"
+    assert "deployment" not in ids(session, Settings())

@@ -1,0 +1,125 @@
+"""The deployment YAML against the platform's own rules, before anything runs: what Azure ML would refuse,
+or resolve only in the cloud. One line per problem, with the file and line."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pytest_amlimage.config import instance_types
+from pytest_amlimage.config.deployment import Deployment, is_kubernetes
+from pytest_amlimage.errors import CheckFailed
+
+MAX_REQUEST_TIMEOUT_MS = (
+    180000  # managed endpoints (reference-yaml-deployment-managed-online, RequestSettings)
+)
+NAME = re.compile(
+    r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
+)  # how-to-manage-quotas: endpoint and deployment names
+NAME_LENGTH = (3, 32)
+PROBE_MINIMUMS = {"initial_delay": 1, "timeout": 1, "failure_threshold": 1, "success_threshold": 1}
+PLATFORM_REFERENCE = re.compile(r"\$\{\{\s*azureml://[^}]*\}\}")
+
+
+def deployment(found: Deployment, workers: int) -> None:
+    """Every rule the YAML breaks, each on a line of its own."""
+    problems = [
+        f"{found.path.name}:{line}: {problem}"
+        for line, problem in (
+            *_names(found),
+            *_requests(found, workers),
+            *_probes(found),
+            *_variables(found),
+        )
+    ]
+    problems += [f"{found.path.name}:{line}: {problem}" for line, problem in _instance_type(found)]
+    if problems:
+        raise CheckFailed("\n".join(problems))
+
+
+def _names(found: Deployment) -> list[tuple[int, str]]:
+    problems = []
+    for key in ("name", "endpoint_name"):
+        name = found.data.get(key)
+        low, high = NAME_LENGTH
+        if name is not None and (not NAME.match(str(name)) or not low <= len(str(name)) <= high):
+            problems.append(
+                (
+                    found.line(key),
+                    f"{key} {name!r} is not a name Azure ML takes: {low} to {high} letters, digits and "
+                    "hyphens, starting with a letter and not ending with a hyphen",
+                )
+            )
+    return problems
+
+
+def _requests(found: Deployment, workers: int) -> list[tuple[int, str]]:
+    settings, endpoint, problems = _table(found.data.get("request_settings")), found.endpoint, []
+    if "request_timeout_ms" in settings and endpoint.request_timeout_ms > MAX_REQUEST_TIMEOUT_MS:
+        problems.append(
+            (
+                found.line("request_settings", "request_timeout_ms"),
+                f"request_timeout_ms {endpoint.request_timeout_ms} is over the {MAX_REQUEST_TIMEOUT_MS} a "
+                "managed endpoint allows: the deployment is refused",
+            )
+        )
+    if endpoint.max_concurrent_requests > workers:
+        problems.append(
+            (
+                found.line("request_settings", "max_concurrent_requests_per_instance"),
+                f"max_concurrent_requests_per_instance {endpoint.max_concurrent_requests} is more than the "
+                f"server's {workers} worker(s): the requests wait inside one worker; set WORKER_COUNT to "
+                f"{endpoint.max_concurrent_requests} in environment_variables, or lower it",
+            )
+        )
+    return problems
+
+
+def _probes(found: Deployment) -> list[tuple[int, str]]:
+    problems = []
+    for probe in ("liveness_probe", "readiness_probe"):
+        for key, minimum in PROBE_MINIMUMS.items():
+            value = _table(found.data.get(probe)).get(key)
+            if isinstance(value, (int, float)) and value < minimum:
+                problems.append(
+                    (
+                        found.line(probe, key),
+                        f"{probe}.{key} is {value}, under its minimum of {minimum}",
+                    )
+                )
+    success = _table(found.data.get("liveness_probe")).get("success_threshold")
+    if isinstance(success, (int, float)) and success > 1:
+        line = found.line("liveness_probe", "success_threshold")
+        problems.append(
+            (line, f"liveness_probe.success_threshold is {success}: the platform fixes it at 1")
+        )
+    return problems
+
+
+def _variables(found: Deployment) -> list[tuple[int, str]]:
+    return [
+        (
+            found.line("environment_variables", str(name)),
+            f"environment_variables.{name} is a platform reference ({value}), which only the cloud resolves: "
+            "init() here gets the text itself; give the real value in a copy of the YAML for local runs",
+        )
+        for name, value in _table(found.data.get("environment_variables")).items()
+        if PLATFORM_REFERENCE.search(str(value))
+    ]
+
+
+def _instance_type(found: Deployment) -> list[tuple[int, str]]:
+    name = found.data.get("instance_type")
+    if name is None or is_kubernetes(found.data) or instance_types.find(str(name)) is not None:
+        return []
+    return [
+        (
+            found.line("instance_type"),
+            f"instance_type {name!r} is not in the managed SKU list (reference-managed-online-endpoints-vm-sku-"
+            "list): use one it names, such as Standard_DS3_v2",
+        )
+    ]
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
