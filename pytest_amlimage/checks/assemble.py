@@ -32,6 +32,7 @@ from pytest_amlimage.checks.check import Check, Later
 from pytest_amlimage.config.catalog import CatalogEntry
 from pytest_amlimage.config.instance_types import size_bytes
 from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
@@ -71,6 +72,8 @@ class ImageUnderTest(Protocol):
     def serving(self, *, detailed: bool = False) -> AmlContainer: ...
     def serving_readiness(self) -> Readiness: ...
     def memory(self) -> Memory: ...
+    @property
+    def offline(self) -> Inside: ...
     def readiness(self) -> Readiness: ...
 
 
@@ -124,9 +127,8 @@ def _dockerfile_checks(
     if parsed is None:
         return
     yield Check("dockerfile[last-user]", dockerfile.last_user, (parsed,))
-    built = (
-        None if image.build_error else Later(image.container)
-    )  # the witness, where the build worked
+    # the witness, where the build worked
+    built = None if image.build_error else Later(image.container)
     yield Check("dockerfile[entry-paths]", dockerfile.entry_paths, (parsed, built))
     yield Check("dockerfile[base-image]", dockerfile.base_image, (parsed, settings.any_base))
     if image.build_error:
@@ -232,6 +234,8 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     yield Check("swagger", scoring.swagger, (serving, samples, settings))
     yield Check("stable", scoring.stable, (serving, workers))
     yield _memory_check(image, settings, workers)
+    if settings.offline:
+        yield Check("offline", scoring.offline, (Later(partial(getattr, image, "offline")),))
 
 
 def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:

@@ -10,12 +10,11 @@ from pytest_amlimage.config import instance_types
 from pytest_amlimage.config.deployment import Deployment, is_kubernetes
 from pytest_amlimage.errors import CheckFailed
 
-MAX_REQUEST_TIMEOUT_MS = (
-    180000  # managed endpoints (reference-yaml-deployment-managed-online, RequestSettings)
-)
-NAME = re.compile(
-    r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
-)  # how-to-manage-quotas: endpoint and deployment names
+# managed endpoints (reference-yaml-deployment-managed-online, RequestSettings)
+
+MAX_REQUEST_TIMEOUT_MS = 180000
+# how-to-manage-quotas: endpoint and deployment names
+NAME = re.compile(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 NAME_LENGTH = (3, 32)
 PROBE_MINIMUMS = {"initial_delay": 1, "timeout": 1, "failure_threshold": 1, "success_threshold": 1}
 PLATFORM_REFERENCE = re.compile(r"\$\{\{\s*azureml://[^}]*\}\}")

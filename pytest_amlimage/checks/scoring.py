@@ -14,6 +14,7 @@ from pytest_amlimage.checks.check import Properties, endpoint_figures
 from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint import swagger as swagger_document
+from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample, require_same
 from pytest_amlimage.endpoint.scoring import (
     RUN_FAILED_HEADER,
@@ -241,3 +242,23 @@ def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) 
         )
     if problems:
         raise CheckFailed("the swagger's input schema does not match:\n" + "\n".join(problems))
+
+
+def offline(found: Inside) -> None:
+    """With no network at all, the server came up and every sample scored 200."""
+    why = (
+        diagnosis.network_cause(found.log)
+        or diagnosis.cause(found.log)
+        or "the log below shows why"
+    )
+    tail = "\n".join(found.log.splitlines()[-40:])
+    if not found.ready:
+        raise CheckFailed(
+            f"with no network, the server never answered GET /: {why}. An endpoint without outbound access "
+            f"(egress_public_network_access: disabled, or a managed network allowing only approved outbound) "
+            f"cannot reach it either: put what init() downloads in the image or the model\n{tail}"
+        )
+    failed = {name: status for name, status in found.scores.items() if status != 200}
+    if failed:
+        shown = ", ".join(f"{name}: {status}" for name, status in sorted(failed.items()))
+        raise CheckFailed(f"with no network, run() failed ({shown}): {why}\n{tail}")

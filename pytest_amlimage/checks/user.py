@@ -61,9 +61,8 @@ def _not_writable(facts: Facts, folder: dict[str, Any]) -> str | None:
     """What is wrong with a folder a runit service writes, and the line that fixes it; None when nothing is."""
     if folder.get("writable"):
         return None
-    owner = facts.user_name or (
-        facts.uid if facts.uid is not None else "dockeruser"
-    )  # a uid without a name
+    # a uid without a name
+    owner = facts.user_name or (facts.uid if facts.uid is not None else "dockeruser")
     writer = folder.get("needed_by") or "the supervisor"
     path = folder["path"]
     if folder.get("exists") is False:

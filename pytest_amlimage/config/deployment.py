@@ -285,6 +285,9 @@ def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, str]:
                 ("resources", "limits", "cpu"), f"is {limits['cpu']!r}, not CPUs like 2 or 500m"
             )
         found["cpus"] = f"{cpus:g}"
+    if str(data.get("egress_public_network_access", "")).lower() == "disabled":
+        # the deployment reaches nothing but its workspace's private endpoints
+        found["offline"] = "true"
     if data.get("instance_type"):
         found["instance_type"] = str(data["instance_type"])
     elif is_kubernetes(data) and not limits:

@@ -127,6 +127,12 @@ OPTIONS: tuple[Option, ...] = (
         "memory", "memory limit of the container (else the instance type's)", "str", "SIZE", "4g"
     ),
     Option(
+        "offline",
+        "also run the image with no network: the server must come up and every sample score "
+        "(as a deployment with egress_public_network_access: disabled, which asks for it too)",
+        "flag",
+    ),
+    Option(
         "cpus",
         "CPU limit of the container (default: 2, or the engine's CPUs if fewer)",
         "float",

@@ -52,6 +52,7 @@ class Settings:
     # what memory and CPUs come from, when no option gives them
     instance: InstanceType | None = None
     deployment_yaml: deployment.Deployment | None = None  # --aml-deployment's YAML, as read
+    offline: bool = False  # also run with no network at all
     labels: tuple[tuple[str, str], ...] = ()
     baseline: str | None = None
     rebase: str | None = None
@@ -346,6 +347,7 @@ def load(config: pytest.Config) -> Settings:
             cpus=values.optional_number("cpus"),
             instance=instance,
             deployment_yaml=values.deployment,
+            offline=values.flag("offline"),
             labels=_pairs(values, "label"),
             baseline=check_references((baseline,), values.source("baseline"))[0]
             if baseline

@@ -226,3 +226,22 @@ def scoring_cause(
     if exited:
         return f"the worker exited with code {exited.group(1)} while scoring (run() or a library called exit())"
     return NGINX.get(status or 0) if b"nginx" in body else None
+
+
+NETWORK_ERRORS = re.compile(
+    r"(Temporary failure in name resolution|Name or service not known|Network is unreachable|"
+    r"No route to host|Connection refused|timed out|Failed to establish a new connection)",
+    re.IGNORECASE,
+)
+HOST = re.compile(r"host='([^']+)'|https?://([^/\s'\"]+)")
+
+
+def network_cause(log: str) -> str | None:
+    """What the server tried to reach without a network, and the error: name resolution, no route, ..."""
+    found = NETWORK_ERRORS.search(log)
+    if found is None:
+        return None
+    line_end = log.find("\n", found.end())
+    around = log[max(0, found.start() - 2000) : line_end if line_end >= 0 else len(log)]
+    hosts = [named or url for named, url in HOST.findall(around)]
+    return found.group(1) + (f" (reaching {hosts[-1]})" if hosts else "")

@@ -91,9 +91,8 @@ def _poll(
             # every 200 ms: has the container exited, or its log said why it cannot start?
             if now >= next_state:
                 running, exit_code = container.state()
-                if (
-                    container.oom_killed()
-                ):  # the container's own process; a worker's kill is in the log
+                # the container's own process; a worker's kill is in the log
+                if container.oom_killed():
                     return Readiness(
                         now - started, f"{out_of_memory(container)}\n{log_tail(container)}"
                     )

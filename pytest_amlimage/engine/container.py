@@ -52,6 +52,7 @@ class LaunchPlan:
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
     # why the endpoint could never reach the server, known before it starts
     unreachable: str | None = None
+    network: str = "bridge"  # "none": no network at all (the offline run), nothing published
 
 
 class AmlContainer:
@@ -197,7 +198,7 @@ def start(
         else:  # a remote engine cannot see this machine's files: copied in before the container starts
             for source, target in _files(Path(host_path), container_path):
                 wrapped.with_copy_into_container(source, target, 0o444)
-    for port in plan.ports:
+    for port in plan.ports if plan.network != "none" else ():
         cast(dict[str, Any], wrapped.ports)[f"{port}/tcp"] = (
             ("127.0.0.1", None) if plan.bind_loopback else None
         )
@@ -208,7 +209,7 @@ def start(
         labels=labels,
         device_requests=gpus,
         entrypoint=plan.entrypoint,
-        network="bridge",
+        network=plan.network,
         security_opt=["no-new-privileges"],
         mem_limit=plan.memory,
         nano_cpus=int(plan.cpus * 1e9),

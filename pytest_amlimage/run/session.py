@@ -22,6 +22,7 @@ from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
 from pytest_amlimage.config import catalog
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import diagnosis, samples
+from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
 from pytest_amlimage.engine import build
 from pytest_amlimage.engine import client as engine
@@ -233,10 +234,21 @@ class ImageRun:
             )
         assert self._watch is not None
         found = self._watch.memory()
-        killed = diagnosis.killed_for_memory(
-            container.logs(tail=LOG_WINDOW)
-        )  # a worker, not the container
+        # a worker, not the container
+        killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
         return dataclasses.replace(found, oom_killed=True) if killed else found
+
+    @functools.cached_property
+    def offline(self) -> Inside:
+        """The image started again with no network at all, served and scored from inside (one more container)."""
+        plan = dataclasses.replace(self.plan, network="none")
+        settings, python = self.session.settings, self.facts().python_executable or "python3"
+        route = settings.endpoint.scoring_route
+        bodies = {sample.name: sample.body for sample in self.session.samples}
+        timeouts = (settings.ready_timeout, settings.score_timeout)
+        return serve_inside(
+            self.session.start(plan), python, (route.port, route.path), timeouts, bodies
+        )
 
     def enter(self, check: str) -> None:
         """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""

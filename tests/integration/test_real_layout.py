@@ -59,9 +59,8 @@ def test_a_missing_requirements_file_is_named_by_the_start_scripts_own_reason(
         ]
     )
     result.stdout.no_fnmatch_line("*liveness: the supervisor*")
-    assert (
-        result.duration < 30
-    )  # the finish script stopped the container: no waiting out the budget
+    # the finish script stopped the container: no waiting out the budget
+    assert result.duration < 30
 
 
 def test_an_nginx_folder_the_user_cannot_write_names_nginx(

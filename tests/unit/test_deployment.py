@@ -122,3 +122,9 @@ def test_the_instance_type_and_kubernetes_resources_size_the_container(tmp_path:
         AmlUsageError, match=r"k8s.yml:4: resources.limits.memory is 'lots', not a size"
     ):
         deployment.load(path)
+
+
+def test_a_deployment_without_egress_asks_for_the_offline_run(tmp_path: Path) -> None:
+    path = tmp_path / "d.yml"
+    path.write_text("egress_public_network_access: disabled\ninstance_type: Standard_F2s_v2\n")
+    assert deployment.load(path).options == {"offline": "true", "instance_type": "Standard_F2s_v2"}

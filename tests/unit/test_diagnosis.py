@@ -125,9 +125,8 @@ def test_the_finish_script_names_the_servers_exit_code_not_runsvdirs() -> None:
         "the server stopped: the server's start-up failed (exit code 3); "
         "the image's runit finish script then stopped the container"
     )
-    assert (
-        diagnosis.cause("", 111) is None
-    )  # nothing said: the exit code alone is shown by the caller
+    # nothing said: the exit code alone is shown by the caller
+    assert diagnosis.cause("", 111) is None
 
 
 def test_a_worker_killed_while_scoring_is_named() -> None:
@@ -145,3 +144,17 @@ def test_nginx_answers_name_their_limit() -> None:
     page = b"<html><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></html>"
     assert (diagnosis.scoring_cause("", {}, 504, page) or "").startswith("nginx gave up waiting")
     assert "client_max_body_size" in (diagnosis.scoring_cause("", {}, 413, b"nginx") or "")
+
+
+def test_a_network_failure_names_the_error_and_the_host_where_the_log_has_it() -> None:
+    requests_style = (
+        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='huggingface.co', port=443): Max retries "
+        "exceeded with url: /bert (Caused by NameResolutionError: Temporary failure in name resolution)\n"
+    )
+    assert (
+        diagnosis.network_cause(requests_style)
+        == "Temporary failure in name resolution (reaching huggingface.co)"
+    )
+    urllib_style = "urllib.error.URLError: <urlopen error [Errno 101] Network is unreachable>\n"
+    assert diagnosis.network_cause(urllib_style) == "Network is unreachable"
+    assert diagnosis.network_cause("all is well\n") is None

@@ -204,6 +204,5 @@ def test_an_instance_types_cpus_are_capped_at_the_engines() -> None:
     assert plan_launch(large, "img:1", ImageInfo(), engine_cpus=2.0).cpus == 2.0
     small = Settings(instance=find("Standard_DS1_v2"))
     assert plan_launch(small, "img:1", ImageInfo(), engine_cpus=2.0).cpus == 1.0
-    assert (
-        plan_launch(Settings(cpus=4.0), "img:1", ImageInfo(), engine_cpus=2.0).cpus == 4.0
-    )  # as given
+    # as given
+    assert plan_launch(Settings(cpus=4.0), "img:1", ImageInfo(), engine_cpus=2.0).cpus == 4.0

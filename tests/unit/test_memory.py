@@ -31,9 +31,8 @@ def test_a_peak_with_room_passes_and_names_what_fits() -> None:
         "samples",
         600,
     )
-    assert (
-        figures["fits"][0] == "Standard_DS1_v2" and figures["max_workers"] == 5
-    )  # 3584 * 0.85 / 600
+    # 3584 * 0.85 / 600
+    assert figures["fits"][0] == "Standard_DS1_v2" and figures["max_workers"] == 5
     assert figures["phases"] == [
         ["init()", 300],
         ["checks", 900],
@@ -46,9 +45,8 @@ def test_a_thin_margin_warns_and_an_overrun_or_a_kill_fails() -> None:
     with pytest.warns(pytest.PytestWarning, match="leaves 6% of 3584 MiB"):
         memory(measured(3350), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, {})
     with pytest.raises(CheckFailed, match="is over the 3584 MiB of Standard_DS1_v2"):
-        memory(
-            measured(3700), 8192 * MIB, "Standard_DS1_v2", SMALL, 1, {}
-        )  # --aml-memory above the SKU's
+        # --aml-memory above the SKU's
+        memory(measured(3700), 8192 * MIB, "Standard_DS1_v2", SMALL, 1, {})
     with pytest.raises(CheckFailed, match="^out of memory: the kernel killed a process"):
         memory(measured(3500, oom=True), 3584 * MIB, "Standard_DS1_v2", SMALL, 3, {})
 
