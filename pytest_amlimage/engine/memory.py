@@ -1,4 +1,4 @@
-"""The container's memory over its life, as the engine measures it (its stats, read twice a second).
+"""The container's memory over its life, as the engine measures it (its stats, read every second).
 
 Nothing runs in the container for it: the engine reads the container's cgroup. Each reading is the
 memory in use as ``docker stats`` counts it (the page cache the kernel can drop left out), tagged
@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-POLL = 0.5  # seconds between readings; a phase's end gets one of its own
+POLL = 1.0  # seconds between readings (the engine's own stream's pace); a phase's end gets one of its own
 
 
 @dataclass(frozen=True)
