@@ -244,6 +244,10 @@ def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Ch
     instance, limit = settings.instance, size_bytes(image.plan.memory) or 0
     sized_by = instance.shown if instance else f"the container's memory limit, {image.plan.memory}"
     inputs = (Later(image.memory), limit, sized_by, instance, workers, measured)
+    if instance is not None and settings.cpus is None and image.plan.cpus < instance.vcpus:
+        measured["capped"] = (
+            f"{instance.name}'s {instance.vcpus:g} vCPUs capped at the engine's {image.plan.cpus:g}"
+        )
     return Check("memory", memory.memory, inputs, partial(memory.properties, measured))
 
 

@@ -41,6 +41,11 @@ def memory_lines(image: str, memory: dict[str, Any]) -> list[str]:
         f"{image}: memory peak {memory['peak_mib']:g} MiB ({memory['phase']}) of "
         f"{memory['limit_mib']:g} MiB, {memory['sized_by']} (margin {memory['margin']:.0%})"
     ]
+    lines += (
+        [f"{image}: {memory['capped']}: CPU-bound timings here are slower than the endpoint's"]
+        if memory.get("capped")
+        else []
+    )
     fits = ", ".join(memory["fits"]) or "none in the table"
     workers = memory["workers"]
     lines.append(

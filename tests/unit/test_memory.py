@@ -66,3 +66,9 @@ def test_the_report_draws_the_phases_against_the_limit() -> None:
     assert memory_lines("img", figures)[0].startswith(
         "img: memory peak 900 MiB (checks) of 3584 MiB"
     )
+
+
+def test_the_summary_says_when_the_engine_capped_the_instance_types_cpus() -> None:
+    figures: dict[str, Any] = {"capped": "Standard_F8s_v2's 8 vCPUs capped at the engine's 2"}
+    memory(measured(300), 16384 * MIB, "Standard_F8s_v2", find("Standard_F8s_v2"), 1, figures)
+    assert "Standard_F8s_v2's 8 vCPUs capped at the engine's 2" in memory_lines("img", figures)[1]
