@@ -12,7 +12,7 @@ from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from pytest_amlimage.config.expectations import Expectation, satisfies
+from pytest_amlimage.config.expectations import Expectation, parse_requirements, satisfies
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
 
@@ -134,23 +134,6 @@ def requirements(lines: Iterable[str], source: str, facts: Facts) -> None:
         raise CheckFailed(
             "\n".join(p for p in problems if p) + "\nrebuild the image, or fix the pins"
         )
-
-
-def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
-    from pytest_amlimage.errors import AmlUsageError
-
-    found = []
-    for number, raw in enumerate(lines, 1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")):
-            continue
-        try:
-            found.append(Requirement(line))
-        except InvalidRequirement as error:
-            raise AmlUsageError(
-                f"{source}:{number}: cannot read {line!r} ({error}): fix the line"
-            ) from None
-    return found
 
 
 def undetected(reference: str) -> None:

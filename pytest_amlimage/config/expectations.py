@@ -12,8 +12,10 @@ Accepted, beyond PEP 440:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -172,3 +174,20 @@ def parse_library_expectation(text: str, source: str, library: str) -> Expectati
         f"=={bare.group(1)}.*" if bare else text, source, f"{library} {text}"
     )
     return None if specifier is None else Expectation(library, specifier, text, source)
+
+
+def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
+    """The requirements of a requirements file's lines (options and comments passed over); a bad line is a
+    usage error naming the file and line."""
+    found = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            found.append(Requirement(line))
+        except InvalidRequirement as error:
+            raise AmlUsageError(
+                f"{source}:{number}: cannot read {line!r} ({error}): fix the line"
+            ) from None
+    return found

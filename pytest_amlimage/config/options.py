@@ -13,9 +13,23 @@ from typing import Literal, Union
 
 from pytest_amlimage.config.platform import SERVER_PORT
 
-# str/list: text; float/int: non-negative numbers; flag: on or off;
+# str/list: text; float/int: non-negative numbers; positive: a number above 0 (seconds, CPUs, a factor);
+# port: 1 to 65535; size: a memory size (512m, 4g, 2Gi); flag: on or off;
 # path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist).
-Kind = Literal["str", "list", "float", "int", "flag", "path", "paths", "outpath", "outpaths"]
+Kind = Literal[
+    "str",
+    "list",
+    "float",
+    "int",
+    "positive",
+    "port",
+    "size",
+    "flag",
+    "path",
+    "paths",
+    "outpath",
+    "outpaths",
+]
 Default = Union[str, float, int, bool, None]
 
 
@@ -104,17 +118,17 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "port",
         "port the scoring server listens on inside the container",
-        "int",
+        "port",
         "PORT",
         SERVER_PORT,
     ),
     Option(
         "ready_timeout",
         "seconds to wait for GET / to answer (default: the probe budget)",
-        "float",
+        "positive",
         "SECONDS",
     ),
-    Option("score_timeout", "seconds one scoring request may take", "float", "SECONDS", 60.0),
+    Option("score_timeout", "seconds one scoring request may take", "positive", "SECONDS", 60.0),
     Option("rtol", "relative tolerance comparing numbers in responses", "float", "RTOL", 1e-6),
     Option("atol", "absolute tolerance comparing numbers in responses", "float", "ATOL", 1e-9),
     Option(
@@ -124,7 +138,7 @@ OPTIONS: tuple[Option, ...] = (
         "SKU",
     ),
     Option(
-        "memory", "memory limit of the container (else the instance type's)", "str", "SIZE", "4g"
+        "memory", "memory limit of the container (else the instance type's)", "size", "SIZE", "4g"
     ),
     Option(
         "offline",
@@ -135,7 +149,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "cpus",
         "CPU limit of the container (default: 2, or the engine's CPUs if fewer)",
-        "float",
+        "positive",
         "N",
     ),
     Option(
@@ -198,7 +212,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_slowdown",
         "fail when median scoring latency exceeds the baseline's by this factor",
-        "float",
+        "positive",
         "X",
     ),
     Option("report", "write a report of the run: *.json or *.md (repeatable)", "outpaths", "PATH"),

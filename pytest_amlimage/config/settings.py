@@ -6,6 +6,8 @@ source the bad value came from.
 
 from __future__ import annotations
 
+import math
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from pytest_amlimage.config.expectations import (
     merge,
     parse_expectation,
     parse_library_expectation,
+    parse_requirements,
 )
 from pytest_amlimage.config.instance_types import InstanceType
 from pytest_amlimage.config.names import PLUGIN_LABEL, check_references
@@ -165,16 +168,58 @@ class _Sources:
 
 
 def _number(option: Option, found: Found) -> float:
+    """A number of the option's kind; ints and ports whole, positives above 0, ports 1 to 65535."""
+    whole = option.kind in ("int", "port")
     try:
-        number = (int if option.kind == "int" else float)(found.value)
+        number = (int if whole else float)(str(found.value).strip())
     except (TypeError, ValueError):
         example = option.default if option.default is not None else 1
+        what = "a whole number" if whole else "a number"
         raise AmlUsageError(
-            f"{found.source} {found.value!r} is not a number: give e.g. {example}"
+            f"{found.source} {found.value!r} is not {what}: give e.g. {example}"
         ) from None
+    if not math.isfinite(number):
+        raise AmlUsageError(f"{found.source} {found.value!r} is not a finite number: give e.g. 1")
     if number < 0:
         raise AmlUsageError(f"{found.source} {found.value!r} must not be negative")
+    if option.kind == "positive" and number == 0:
+        raise AmlUsageError(f"{found.source} {found.value!r} must be above 0")
+    if option.kind == "port" and not 1 <= number <= 65535:
+        raise AmlUsageError(f"{found.source} {found.value!r} is not a port: give 1 to 65535")
     return number
+
+
+def _size(found: Found) -> str:
+    """A memory size as Docker takes it (512m, 4g); Kubernetes' 2Gi is read too."""
+    size = instance_types.size_bytes(str(found.value))
+    if size is None or size < 6 * 1024**2:
+        raise AmlUsageError(
+            f"{found.source} {found.value!r} is not a memory size: give e.g. 512m or 4g (at least 6m)"
+        )
+    text = str(found.value).strip()
+    return text if re.fullmatch(r"\d+[bkmg]?", text.lower()) else instance_types.docker_memory(size)
+
+
+FLAG_WORDS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+
+
+def _flag(found: Found) -> bool:
+    """On or off: a boolean, or a word that says so (true/false, yes/no, on/off, 1/0)."""
+    if isinstance(found.value, bool):
+        return found.value
+    word = FLAG_WORDS.get(str(found.value).strip().lower())
+    if word is None:
+        raise AmlUsageError(f"{found.source} {found.value!r} is not on or off: give true or false")
+    return word
 
 
 def _path(found: Found, text: str, must_exist: bool) -> Path:
@@ -194,10 +239,12 @@ def convert(option: Option, found: Found) -> Any:
         if option.repeatable
         else ()
     )
-    if option.kind in ("float", "int"):
+    if option.kind in ("float", "int", "positive", "port"):
         return _number(option, found)
+    if option.kind == "size":
+        return _size(found)
     if option.kind == "flag":
-        return bool(value)
+        return _flag(found)
     if option.kind in ("path", "outpath"):
         return _path(found, str(value), must_exist=option.kind == "path")
     if option.kind in ("paths", "outpaths"):
@@ -291,6 +338,20 @@ def _endpoint(values: _Sources, images: tuple[str, ...], build: Path | None) -> 
     return values.deployment.endpoint
 
 
+def _requirements(values: _Sources) -> Path | None:
+    """The requirements file, read now: a line pip would refuse is a usage error before anything starts."""
+    path = values.path("requirements")
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise AmlUsageError(
+                f"{path} (from {values.source('requirements')}) cannot be read: {error}"
+            ) from None
+        parse_requirements(lines, str(path))
+    return path
+
+
 def _instance(values: _Sources) -> InstanceType | None:
     """The instance type to size the container as; one the YAML names but the table lacks is the deployment
     check's to report, one an option names is a usage error."""
@@ -334,7 +395,7 @@ def load(config: pytest.Config) -> Settings:
             cuda=_gpu_library(values, "cuda"),
             cudnn=_gpu_library(values, "cudnn"),
             gpu=values.flag("gpu"),
-            requirements=values.path("requirements"),
+            requirements=_requirements(values),
             entry_script=values.path("entry_script"),
             model_dir=values.path("model_dir"),
             samples=values.paths("sample"),

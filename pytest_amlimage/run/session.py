@@ -327,7 +327,11 @@ class AmlSession:
         container starts as soon as its image exists, while the candidate builds and tests are collected.
         """
         self.start_early = start_early
-        self.samples = samples.load(self.settings.samples)
+        self.samples = samples.load(
+            self.settings.samples
+        )  # what the user gave is read before anything starts
+        if self.settings.lock and not self.settings.lock_update:
+            self.lock = snapshots.read_lock(self.settings.lock)
         self.client = engine.connect(self.docker_host)
         self.engine_cpus = float(self.client.info().get("NCPU") or DEFAULT_CPUS)
         if self.settings.build:
@@ -344,8 +348,6 @@ class AmlSession:
             reference = self.settings.baseline
             self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
             self._start_baseline()
-        if self.settings.lock and not self.settings.lock_update:
-            self.lock = snapshots.read_lock(self.settings.lock)
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 

@@ -110,7 +110,7 @@ def test_flags_and_pairs(tmp_path: Path) -> None:
     ("cli", "ini", "message"),
     [
         ({"ready_timeout": "soon"}, {}, "--aml-ready-timeout 'soon' is not a number: give e.g. 1"),
-        ({}, {"port": "x"}, "ini aml_port 'x' is not a number: give e.g. 5001"),
+        ({}, {"port": "x"}, "ini aml_port 'x' is not a whole number: give e.g. 5001"),
         ({"max_slowdown": "x"}, {}, "--aml-max-slowdown 'x' is not a number: give e.g. 1"),
         ({"atol": "-1"}, {}, "--aml-atol '-1' must not be negative"),
         (
