@@ -83,7 +83,7 @@ def entries() -> tuple[CatalogEntry, ...]:
     )
 
 
-def find(name: str) -> CatalogEntry:
+def find(name: str, source: str = "--aml-curated") -> CatalogEntry:
     """Look up by curated environment name, MCR path (tag optional) or short image name."""
     wanted = name.strip().lower()
     base = wanted.rsplit(":", 1)[0] if wanted.count(":") == 1 else wanted
@@ -91,7 +91,8 @@ def find(name: str) -> CatalogEntry:
         if base in (n.lower() for n in entry.names):
             return entry
     raise AmlUsageError(
-        f"unknown curated environment {name!r}: run `pytest --aml-list-curated` for the names it accepts"
+        f"unknown curated environment {name!r} (from {source}): run `pytest --aml-list-curated` for the "
+        "names it accepts"
     )
 
 

@@ -116,13 +116,13 @@ class Deployment:
 class _Reader:
     """Values out of the parsed YAML, each error naming the file and the line of the key."""
 
-    def __init__(self, path: Path, lines: dict[tuple[str, ...], int]) -> None:
-        self.path, self.lines = path, lines
+    def __init__(self, path: Path, lines: dict[tuple[str, ...], int], source: str) -> None:
+        self.path, self.lines, self.source = path, lines, source
 
     def fail(self, keys: tuple[str, ...], problem: str) -> AmlUsageError:
         line = self.lines.get(keys, self.lines.get(keys[:-1], 0)) + 1
         return AmlUsageError(
-            f"{self.path}:{line}: {'.'.join(keys)} {problem}: fix the deployment YAML"
+            f"{self.path}:{line} (from {self.source}): {'.'.join(keys)} {problem}: fix the deployment YAML"
         )
 
     def table(self, data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class _Reader:
         return Route(str(found.get("path", default.path)) if found else default.path, int(port))
 
 
-def _compose(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+def _compose(path: Path, text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]:
     """The YAML's data and the line of each key (by its path of keys)."""
     import yaml
 
@@ -171,10 +171,12 @@ def _compose(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
         mark = error.context_mark or error.problem_mark  # where the construct began, when known
         line = f":{mark.line + 1}" if mark else ""
         raise AmlUsageError(
-            f"{path}{line}: not valid YAML ({error.problem}): fix the deployment YAML"
+            f"{path}{line} (from {source}): not valid YAML ({error.problem}): fix the deployment YAML"
         ) from None
     except yaml.YAMLError as error:
-        raise AmlUsageError(f"{path}: not valid YAML ({error}): fix the deployment YAML") from None
+        raise AmlUsageError(
+            f"{path} (from {source}): not valid YAML ({error}): fix the deployment YAML"
+        ) from None
     lines: dict[tuple[str, ...], int] = {}
     _key_lines(node, (), lines)
     return data, lines
@@ -186,14 +188,16 @@ def _key_lines(node: Any, keys: tuple[str, ...], lines: dict[tuple[str, ...], in
         _key_lines(value, (*keys, str(key.value)), lines)
 
 
-def load(path: Path, port: int = SERVER_PORT) -> Deployment:
-    """The deployment YAML at ``path``; routes without a port of their own use ``port``."""
+def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") -> Deployment:
+    """The deployment YAML at ``path`` (given by ``source``); routes without a port of their own use ``port``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise AmlUsageError(f"{path}: cannot read the deployment YAML ({error})") from None
-    data, lines = _compose(path, text)
-    reader = _Reader(path, lines)
+        raise AmlUsageError(
+            f"{path} (from {source}): cannot read the deployment YAML ({error})"
+        ) from None
+    data, lines = _compose(path, text, source)
+    reader = _Reader(path, lines, source)
     data = reader.table(data, ("(top)",))
     environment = data.get("environment")
     env = reader.table(environment, ("environment",)) if not isinstance(environment, str) else {}

@@ -188,6 +188,6 @@ def parse_requirements(lines: Iterable[str], source: str) -> list[Requirement]:
             found.append(Requirement(line))
         except InvalidRequirement as error:
             raise AmlUsageError(
-                f"{source}:{number}: cannot read {line!r} ({error}): fix the line"
+                f"{source}:{number}: cannot read {line!r} ({str(error).splitlines()[0]}): fix the line"
             ) from None
     return found

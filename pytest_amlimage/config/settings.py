@@ -118,7 +118,9 @@ class _Sources:
             )
         yaml = self.path("deployment")
         self.deployment = (
-            deployment.load(yaml, int(self.number("port"))) if yaml is not None else None
+            deployment.load(yaml, int(self.number("port")), self.source("deployment"))
+            if yaml is not None
+            else None
         )
 
     def get(self, name: str) -> Found | None:
@@ -252,9 +254,9 @@ def convert(option: Option, found: Found) -> Any:
     return texts if option.repeatable else str(value).strip()
 
 
-def _curated(name: str | None) -> str | None:
+def _curated(name: str | None, source: str) -> str | None:
     if name is not None and name.lower() != "auto":
-        catalog.find(name)  # a usage error for an unknown name
+        catalog.find(name, source)  # a usage error for an unknown name
     return name
 
 
@@ -348,7 +350,7 @@ def _requirements(values: _Sources) -> Path | None:
             raise AmlUsageError(
                 f"{path} (from {values.source('requirements')}) cannot be read: {error}"
             ) from None
-        parse_requirements(lines, str(path))
+        parse_requirements(lines, f"{path} (from {values.source('requirements')})")
     return path
 
 
@@ -391,7 +393,7 @@ def load(config: pytest.Config) -> Settings:
             framework=parse_expectation(framework, values.source("framework"))
             if framework
             else None,
-            curated=_curated(values.text("curated")),
+            curated=_curated(values.text("curated"), values.source("curated")),
             cuda=_gpu_library(values, "cuda"),
             cudnn=_gpu_library(values, "cudnn"),
             gpu=values.flag("gpu"),

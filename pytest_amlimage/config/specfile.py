@@ -41,7 +41,9 @@ def load(path: Path, source: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise AmlUsageError(f"spec file {path} is not valid TOML ({error}): fix the file") from None
+        raise AmlUsageError(
+            f"spec file {path} (from {source}) is not valid TOML ({error}): fix the file"
+        ) from None
     known = (set(BY_NAME) - NOT_IN_SPEC) | TABLE_KEYS
     for key, value in data.items():
         if key not in known:

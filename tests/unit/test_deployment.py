@@ -86,22 +86,25 @@ unknown_key: [ignored, as the CLI ignores it]
     [
         (
             "model:\n  path: [a\n",
-            r"deployment.yml:2: not valid YAML \(.*\): fix the deployment YAML$",
+            r"deployment.yml:2 \(from --aml-deployment\): not valid YAML \(.*\): fix the deployment YAML$",
         ),
         (
             "request_settings:\n  request_timeout_ms: soon\n",
-            r"yml:2: request_settings.request_timeout_ms is",
+            r"yml:2 \(from --aml-deployment\): request_settings.request_timeout_ms is",
         ),
-        ("liveness_probe: 5\n", r"deployment.yml:1: liveness_probe must be a mapping"),
+        (
+            "liveness_probe: 5\n",
+            r"deployment.yml:1 \(from --aml-deployment\): liveness_probe must be a mapping",
+        ),
         (
             "model: azureml:my-model:3\n",
-            r"deployment.yml:1: model is 'azureml:my-model:3', a model in the cloud",
+            r"deployment.yml:1 \(from --aml-deployment\): model is 'azureml:my-model:3', a model in the cloud",
         ),
         (
             "code_configuration:\n  code: ./src\n",
-            r"deployment.yml:1: code_configuration needs both code and scoring",
+            r"deployment.yml:1 \(from --aml-deployment\): code_configuration needs both code and scoring",
         ),
-        ("- a list\n", r"deployment.yml:1: \(top\) must be a mapping"),
+        ("- a list\n", r"deployment.yml:1 \(from --aml-deployment\): \(top\) must be a mapping"),
     ],
 )
 def test_errors_are_one_line_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
@@ -119,7 +122,8 @@ def test_the_instance_type_and_kubernetes_resources_size_the_container(tmp_path:
     assert deployment.load(path).options == {"instance_type": "defaultinstancetype"}
     path.write_text(kubernetes + "resources:\n  limits:\n    memory: lots\n")
     with pytest.raises(
-        AmlUsageError, match=r"k8s.yml:4: resources.limits.memory is 'lots', not a size"
+        AmlUsageError,
+        match=r"k8s.yml:4 \(from --aml-deployment\): resources.limits.memory is 'lots', not a size",
     ):
         deployment.load(path)
 

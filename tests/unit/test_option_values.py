@@ -1,0 +1,180 @@
+"""Every option, in every spelling, read before anything starts: a bad value is one line naming the option and
+where it came from (a usage error: exit code 4), a good one is taken.
+
+Values come from the option's kind (a new option of a known kind is covered without a new test); an option
+whose meaning narrows its kind (an image reference, a specifier, a catalog name) says so in OPTION_VALUES.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from pytest_amlimage.config.options import BY_NAME, OPTIONS, Option
+from pytest_amlimage.config.settings import load
+from pytest_amlimage.errors import AmlUsageError
+
+from .test_settings import Config
+
+Values = tuple[list[str], list[str]]  # (good, bad)
+KIND_VALUES: dict[str, Values] = {
+    "str": (["x"], []),  # any text
+    "list": (["x"], []),
+    "float": (["0.5", "0"], ["soon", "-1", "inf", "nan"]),
+    "int": (["3", "0"], ["3.5", "x", "-1"]),
+    "positive": (["2", "0.5"], ["0", "-1", "soon", "inf"]),
+    "port": (["8080"], ["0", "70000", "http"]),
+    "size": (["512m", "4g", "2Gi"], ["12q", "lots", "-1g", "1k"]),
+    "flag": (["true", "false"], ["maybe"]),
+    "path": (["<file>"], ["missing.txt"]),
+    "paths": (["<file>"], ["missing.txt"]),
+    "outpath": (["out.json"], ["missing-dir/out.json"]),
+    "outpaths": (["out.md"], ["missing-dir/out.md"]),
+}
+OPTION_VALUES: dict[str, Values] = {
+    "image": (["x:1", "registry.io/team/x@sha256:" + "a" * 64], ["Not A Reference", "x:"]),
+    "baseline": (["x:0"], ["Not A Reference"]),
+    "rebase": (["base:2"], ["Not A Reference"]),
+    "expect": (["numpy>=1", "numpy~=1.1.x"], ["numpy>>1"]),
+    "allow": (["numpy>=2"], ["numpy>>2"]),
+    "framework": (["torch==2.*"], ["torch>>2"]),
+    "curated": (["minimal-py312-inference", "auto"], ["AzureML-nope"]),
+    "cuda": (["12.4", "none", ">=12"], [">>12"]),
+    "cudnn": (["9.19"], ["9..19"]),
+    "instance_type": (["Standard_DS3_v2"], ["Standard_X9"]),
+    "command": (["azmlinfsrv --port 5001"], ['sh -c "unclosed']),
+    "label": (["team=ml"], ["nokey", "io.github.pytest-amlimage.session=x"]),
+    "build_arg": (["A=1"], ["=1"]),
+    "spec": (["<spec>"], ["missing.toml", "<badspec>"]),
+    "deployment": (["<deployment>"], ["missing.yml", "<baddeployment>"]),
+    "build": (["<dockerfile>"], ["missing/Dockerfile", "<emptyfolder>"]),
+    "requirements": (["<requirements>"], ["missing.txt", "<badrequirements>"]),
+    "report": (["r.md", "r.json"], ["r.txt", "missing-dir/r.md"]),
+    "lock": (["<lock>"], ["missing.json", "missing-dir/l.json"]),
+}
+# what an option needs beside it to mean anything
+COMPANIONS = {"rebase": {"build": "<dockerfile>"}, "lock_update": {"lock": "<lock>"}}
+# spellings of their own in a spec file: a table
+SPEC_TABLES = {"expect": lambda spec: f'[expect]\nnumpy = "{spec.removeprefix("numpy")}"\n'}
+NO_SPELLING = {"list_curated"}  # an action, not a value: it prints and exits
+FILES = {
+    "<file>": ("file.txt", "x"),
+    "<lock>": ("lock.json", '{"distributions": {}}'),
+    "<spec>": ("spec.toml", 'image = ["x:1"]\n'),
+    "<badspec>": ("bad.toml", "image = [\n"),
+    "<deployment>": ("d.yml", "environment:\n  image: x:1\n"),
+    "<baddeployment>": ("bad.yml", "liveness_probe: [\n"),
+    "<dockerfile>": ("Dockerfile", "FROM x:1\n"),
+    "<requirements>": ("requirements.txt", "numpy==1.26.4\n"),
+    "<badrequirements>": ("bad-requirements.txt", "numpy===\n"),
+}
+
+
+def values(option: Option) -> Values:
+    return OPTION_VALUES.get(option.name) or KIND_VALUES[option.kind]
+
+
+PATH_KINDS = ("path", "paths", "outpath", "outpaths")
+
+
+def given(tmp_path: Path, value: str, option: Option) -> str:
+    """A placeholder made real: a file written into ``tmp_path``, or a folder with nothing in it."""
+    if value == "<emptyfolder>":
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        return str(tmp_path / "empty")
+    if value in FILES:
+        name, text = FILES[value]
+        (tmp_path / name).write_text(text)
+        return str(tmp_path / name)
+    return str(tmp_path / value) if option.kind in PATH_KINDS else value
+
+
+def spelled(
+    option: Option, value: str, spelling: str
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """(command line, ini, spec file text) that give ``option`` the value ``value`` in ``spelling``."""
+    if spelling == "cli":
+        cli_value: Any = (
+            [value] if option.repeatable else (True if option.kind == "flag" else value)
+        )
+        return {option.name: cli_value}, {}, ""
+    if spelling == "ini":
+        return {}, {option.name: [value] if option.repeatable else value}, ""
+    if option.name in SPEC_TABLES:
+        return {}, {}, SPEC_TABLES[option.name](value)
+    literal = f"[{value!r}]" if option.repeatable else repr(value)
+    return {}, {}, f"{option.name} = {literal.replace(chr(39), chr(34))}\n"
+
+
+def run(tmp_path: Path, option: Option, value: str, spelling: str) -> None:
+    cli, ini, spec = spelled(option, given(tmp_path, value, option), spelling)
+    for name, companion in COMPANIONS.get(option.name, {}).items():
+        cli.setdefault(name, given(tmp_path, companion, BY_NAME[name]))
+    if (
+        "image" not in (*cli, *ini)
+        and option.name not in ("spec", "deployment")
+        and "image" not in spec
+    ):
+        cli["image"] = ["x:1"]
+    if spec:
+        image = 'image = ["x:1"]\n' if option.name != "image" else ""
+        (tmp_path / "spec.toml").write_text(
+            image + spec
+        )  # the image first: [tables] end a spec file
+        cli["spec"] = str(tmp_path / "spec.toml")
+    load(cast(pytest.Config, Config(tmp_path, cli, ini)))
+
+
+def spellings(option: Option) -> list[str]:
+    found = (
+        ["cli"] if option.kind != "flag" else []
+    )  # a flag on the command line has no value to get wrong
+    return [
+        *found,
+        *([] if option.cli_only else ["ini"]),
+        *([] if option.name in ("spec",) else ["spec"]),
+    ]
+
+
+def where(option: Option, spelling: str) -> str:
+    return {"cli": option.flag, "ini": f"ini {option.ini}", "spec": "spec file"}[spelling]
+
+
+COVERED = [option for option in OPTIONS if option.name not in NO_SPELLING]
+
+
+def test_every_option_is_covered() -> None:
+    bad = sum(len(spellings(o)) * len(values(o)[1]) for o in COVERED)
+    print(
+        f"{len(COVERED)} of {len(OPTIONS)} options covered ({', '.join(NO_SPELLING)} is an action): {bad} bad values"
+    )
+    assert {o.name for o in COVERED} | NO_SPELLING == {o.name for o in OPTIONS}
+    assert all(values(o)[0] for o in COVERED)  # every option has a good value to show
+
+
+@pytest.mark.parametrize("option", COVERED, ids=lambda option: option.name)
+def test_bad_values_are_one_line_naming_the_option_and_its_source(
+    tmp_path: Path, option: Option
+) -> None:
+    problems = []
+    for spelling in spellings(option):
+        for value in values(option)[1]:
+            try:
+                run(tmp_path, option, value, spelling)
+            except AmlUsageError as error:
+                message = str(error)
+                if "\n" in message or where(option, spelling) not in message:
+                    problems.append(f"{spelling} {value!r}: {message}")
+            else:
+                problems.append(f"{spelling} {value!r}: taken")
+    assert problems == []
+
+
+@pytest.mark.parametrize("option", COVERED, ids=lambda option: option.name)
+def test_good_values_are_taken(tmp_path: Path, option: Option) -> None:
+    flags_on_the_command_line = ["cli"] if option.kind == "flag" else []
+    for spelling in [*spellings(option), *flags_on_the_command_line]:
+        for value in values(option)[0]:
+            run(tmp_path, option, value, spelling)
