@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -71,7 +72,12 @@ def wait_ready(
     try:
         return _poll(container, (timeout, limit), stop, started, route, workers)
     except Exception as error:  # the engine failed under us: report it, the checks show it
-        return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
+        why = (
+            engine.lost_message(error)
+            if engine.lost(error)
+            else f"waiting for the server failed: {error}"
+        )
+        return Readiness(time.monotonic() - started, why)
 
 
 def _poll(

@@ -32,6 +32,39 @@ def reason(error: BaseException) -> str:
     return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
 
+def lost(error: BaseException) -> bool:
+    """The engine stopped answering (its connection refused, reset or closed), as opposed to refusing a request."""
+    import http.client
+
+    import requests
+    import urllib3
+
+    closed = (
+        requests.exceptions.ConnectionError,
+        ConnectionError,
+        urllib3.exceptions.ProtocolError,
+    )
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, (*closed, http.client.IncompleteRead)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return any(
+        words in str(error)
+        for words in ("Connection aborted", "Connection refused", "Connection reset")
+    )
+
+
+def lost_message(error: BaseException) -> str:
+    """One line for an engine that went away mid-run: which engine, and what to do."""
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return (
+        f"the Docker engine at {where} stopped answering: start it again (Docker Desktop: wait until it "
+        "runs), or point DOCKER_HOST at one that answers, and run again; the next run removes what this one "
+        f"left\n(the last error: {reason(error)})"
+    )
+
+
 def connect(docker_host: str | None) -> docker.DockerClient:
     """A client for the engine DOCKER_HOST names (or the local socket); a usage error if it does not answer.
 

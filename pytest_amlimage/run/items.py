@@ -8,6 +8,7 @@ import pytest
 
 from pytest_amlimage.checks.assemble import checks_for
 from pytest_amlimage.checks.check import Check
+from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed, Unavailable
 from pytest_amlimage.run.session import ImageRun
 
@@ -22,7 +23,7 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         self.image.enter(self.check.id)
         try:
-            self.check.run()
+            self._run()
         except CheckFailed as failed:
             first = str(failed).partition("\n")[0]
             reporter = self.image.reported.setdefault(first, self.check.id)
@@ -31,9 +32,24 @@ class CheckItem(pytest.Item):
                 raise pytest.skip.Exception(skip, _use_item_location=True) from None
             raise
         finally:
-            self.user_properties += self.image.properties()
-            if self.check.properties is not None:
-                self.user_properties += self.check.properties()
+            self.user_properties += self._properties()
+
+    def _properties(self) -> list[tuple[str, object]]:
+        """The image's facts and the check's figures, as far as they exist (an engine gone takes them)."""
+        found = self.image.properties()
+        try:
+            return found + (self.check.properties() if self.check.properties is not None else [])
+        except CheckFailed:
+            return found
+
+    def _run(self) -> None:
+        """The check; an engine that stopped answering under it is the run's cause, not the check's."""
+        try:
+            self.check.run()
+        except Exception as error:
+            if isinstance(error, CheckFailed) or not engine.lost(error):
+                raise
+            raise Unavailable(engine.lost_message(error)) from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailed):

@@ -29,7 +29,7 @@ from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import Memory, MemoryWatch
-from pytest_amlimage.errors import CheckFailed, Unavailable
+from pytest_amlimage.errors import AmlUsageError, CheckFailed, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
 from pytest_amlimage.run import origin
@@ -102,9 +102,10 @@ class ImageRun:
                 try:
                     self._container = self.session.start(self.plan)
                 except Exception as error:
-                    self._refused = (
+                    refused = (
                         f"the engine refused to start {self.reference}: {engine.reason(error)}"
                     )
+                    self._refused = engine.lost_message(error) if engine.lost(error) else refused
                     raise Unavailable(self._refused) from None
                 pool, stop = self.session.pool, self.session.stop
                 self._watch = self._container.watch_memory()
@@ -154,6 +155,8 @@ class ImageRun:
             aside = self.session.start(plan)
             return run_probe(aside, self.wanted_imports, plan.probe_environment)
         except Exception as error:
+            if engine.lost(error):
+                raise Unavailable(engine.lost_message(error)) from None
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
     @functools.cached_property
@@ -204,8 +207,11 @@ class ImageRun:
         ]
         found += [(f"{fact}digest", self.info.digests[0])] if self.info.digests else []
         if self._facts is not None and self._facts.done():
-            # what the checks saw: the aside probe's when the first one died
-            facts = self._settled_facts
+            # what the checks saw: the aside probe's when the first one died (none, when the engine went)
+            try:
+                facts = self._settled_facts
+            except Unavailable:
+                return found
             found.append((f"{fact}python", facts.python_version or ""))
             found.append((f"{fact}python_executable", facts.python_executable or ""))
             found += (
@@ -321,6 +327,15 @@ class AmlSession:
         self._previous_sigterm: Any = None
 
     def begin(self, progress: Callable[[str], None] = print, start_early: bool = False) -> None:
+        """Connect, build if asked, check every image exists, clear leftovers; an engine lost meanwhile is one line."""
+        try:
+            self._begin(progress, start_early)
+        except Exception as error:
+            if isinstance(error, pytest.UsageError) or not engine.lost(error):
+                raise
+            raise AmlUsageError(engine.lost_message(error)) from None
+
+    def _begin(self, progress: Callable[[str], None], start_early: bool) -> None:
         """Connect, build if asked, check every image exists, and clear what crashed runs left behind.
 
         ``start_early``: this process runs the checks (no collect-only, no xdist), so the baseline's

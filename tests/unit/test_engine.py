@@ -74,3 +74,24 @@ def test_other_machines_leftovers_only_by_age() -> None:
     now = 100_000.0
     assert not engine.is_leftover(labels("x", now - 60, 1, "elsewhere"), "me", now, now)
     assert engine.is_leftover(labels("x", now - 2 * 86400, 1, "elsewhere"), "me", now, now)
+
+
+def test_an_engine_that_went_away_is_told_from_one_that_refused() -> None:
+    import requests
+    from docker.errors import APIError, DockerException
+
+    from pytest_amlimage.engine.client import lost, lost_message
+
+    try:
+        try:
+            raise requests.exceptions.ConnectionError("Connection refused")
+        except requests.exceptions.ConnectionError as cause:
+            raise DockerException("Error while fetching server API version") from cause
+    except DockerException as wrapped:
+        assert lost(wrapped)
+        message = lost_message(wrapped)
+    assert message.splitlines()[0].endswith("the next run removes what this one left")
+    assert (
+        "Error while fetching server API version" in message.splitlines()[1]
+    )  # the detail below the cause
+    assert not lost(APIError("conflict: the name is in use"))  # an answer, not silence
