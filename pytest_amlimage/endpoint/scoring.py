@@ -29,6 +29,7 @@ class Readiness:
 
     seconds: float
     error: str | None = None
+    engine_lost: bool = False  # the engine stopped answering: the run's cause, not the server's
 
     def raise_for_error(self) -> None:
         if self.error:
@@ -72,12 +73,11 @@ def wait_ready(
     try:
         return _poll(container, (timeout, limit), stop, started, route, workers)
     except Exception as error:  # the engine failed under us: report it, the checks show it
-        why = (
-            engine.lost_message(error)
-            if engine.lost(error)
-            else f"waiting for the server failed: {error}"
-        )
-        return Readiness(time.monotonic() - started, why)
+        if engine.lost(error):
+            return Readiness(
+                time.monotonic() - started, engine.lost_message(error), engine_lost=True
+            )
+        return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
 
 
 def _poll(

@@ -279,7 +279,8 @@ class ImageRun:
         """
         readiness = self.serving_readiness()
         if readiness.error:
-            raise (CheckFailed if detailed else Unavailable)(readiness.error)
+            kind = CheckFailed if detailed and not readiness.engine_lost else Unavailable
+            raise kind(readiness.error)
         return self.container()
 
 
