@@ -277,9 +277,10 @@ def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, str]:
     limits = reader.table(resources.get("limits"), ("resources", "limits"))
     if limits.get("memory") is not None:
         size = size_bytes(str(limits["memory"]))
-        if size is None:
+        if size is None or size < 6 * 1024**2:  # the engine's least
             raise reader.fail(
-                ("resources", "limits", "memory"), f"is {limits['memory']!r}, not a size like 2Gi"
+                ("resources", "limits", "memory"),
+                f"is {limits['memory']!r}, not a size like 2Gi (at least 6Mi)",
             )
         found["memory"] = docker_memory(size)
     if limits.get("cpu") is not None:

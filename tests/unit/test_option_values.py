@@ -56,6 +56,14 @@ OPTION_VALUES: dict[str, Values] = {
 }
 # what an option needs beside it to mean anything
 COMPANIONS = {"rebase": {"build": "<dockerfile>"}, "lock_update": {"lock": "<lock>"}}
+# the options a deployment YAML feeds, and where it writes them (an instance_type the table lacks is not
+# an option error: the deployment check reports it)
+YAML = {
+    "image": "environment:\n  image: {}\n",
+    "model_dir": "environment:\n  image: x:1\nmodel:\n  path: {}\n",
+    "memory": "environment:\n  image: x:1\nresources:\n  limits:\n    memory: '{}'\n",
+    "cpus": "environment:\n  image: x:1\nresources:\n  limits:\n    cpu: '{}'\n",
+}
 # spellings of their own in a spec file: a table
 SPEC_TABLES = {"expect": lambda spec: f'[expect]\nnumpy = "{spec.removeprefix("numpy")}"\n'}
 NO_SPELLING = {"list_curated"}  # an action, not a value: it prints and exits
@@ -94,7 +102,8 @@ def given(tmp_path: Path, value: str, option: Option) -> str:
 def spelled(
     option: Option, value: str, spelling: str
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """(command line, ini, spec file text) that give ``option`` the value ``value`` in ``spelling``."""
+    """(command line, ini, file text) that give ``option`` the value ``value`` in ``spelling``; the file is a spec
+    file, or for ``yaml`` a deployment YAML."""
     if spelling == "cli":
         cli_value: Any = (
             [value] if option.repeatable else (True if option.kind == "flag" else value)
@@ -102,6 +111,8 @@ def spelled(
         return {option.name: cli_value}, {}, ""
     if spelling == "ini":
         return {}, {option.name: [value] if option.repeatable else value}, ""
+    if spelling == "yaml":
+        return {}, {}, YAML[option.name].format(value)
     if option.name in SPEC_TABLES:
         return {}, {}, SPEC_TABLES[option.name](value)
     literal = f"[{value!r}]" if option.repeatable else repr(value)
@@ -109,37 +120,38 @@ def spelled(
 
 
 def run(tmp_path: Path, option: Option, value: str, spelling: str) -> None:
-    cli, ini, spec = spelled(option, given(tmp_path, value, option), spelling)
+    cli, ini, text = spelled(option, given(tmp_path, value, option), spelling)
     for name, companion in COMPANIONS.get(option.name, {}).items():
         cli.setdefault(name, given(tmp_path, companion, BY_NAME[name]))
-    if (
-        "image" not in (*cli, *ini)
-        and option.name not in ("spec", "deployment")
-        and "image" not in spec
-    ):
+    if spelling == "yaml":  # the image comes from the YAML too
+        (tmp_path / "d.yml").write_text(text)
+        cli["deployment"] = str(tmp_path / "d.yml")
+    elif "image" not in (*cli, *ini) and option.name not in ("spec", "deployment", "image"):
         cli["image"] = ["x:1"]
-    if spec:
+    if text and spelling == "spec":
         image = 'image = ["x:1"]\n' if option.name != "image" else ""
         (tmp_path / "spec.toml").write_text(
-            image + spec
+            image + text
         )  # the image first: [tables] end a spec file
         cli["spec"] = str(tmp_path / "spec.toml")
     load(cast(pytest.Config, Config(tmp_path, cli, ini)))
 
 
 def spellings(option: Option) -> list[str]:
-    found = (
-        ["cli"] if option.kind != "flag" else []
-    )  # a flag on the command line has no value to get wrong
-    return [
-        *found,
-        *([] if option.cli_only else ["ini"]),
-        *([] if option.name in ("spec",) else ["spec"]),
-    ]
+    """Every way to give ``option`` a value (a flag on the command line has none to get wrong)."""
+    found = [] if option.kind == "flag" else ["cli"]
+    found += [] if option.cli_only else ["ini"]
+    found += [] if option.name == "spec" else ["spec"]
+    return found + (["yaml"] if option.name in YAML else [])
 
 
 def where(option: Option, spelling: str) -> str:
-    return {"cli": option.flag, "ini": f"ini {option.ini}", "spec": "spec file"}[spelling]
+    return {
+        "cli": option.flag,
+        "ini": f"ini {option.ini}",
+        "spec": "spec file",
+        "yaml": "deployment",
+    }[spelling]
 
 
 COVERED = [option for option in OPTIONS if option.name not in NO_SPELLING]
