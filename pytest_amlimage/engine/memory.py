@@ -91,13 +91,11 @@ class MemoryWatch:
         while self._read_once(self._phase):
             time.sleep(POLL)
 
-    def memory(self) -> Memory:
-        """The readings so far (one now if the last is old), and whether the kernel killed a process for want
-        of memory."""
-        if (
-            not self._readings
-            or time.monotonic() - self._started - self._readings[-1].seconds > POLL
-        ):
+    def memory(self, fresh: bool = False) -> Memory:
+        """The readings so far (and one now, when ``fresh`` or there is none), and whether the kernel killed a
+        process for want of memory. A reading taken now costs the caller up to a second while others are
+        under way: asked only when something changed since the last one (workers finished their init())."""
+        if fresh or not self._readings:
             self._read_once(self._phase)
         try:
             state = self._api.inspect_container(self._id).get("State", {})

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
@@ -231,15 +232,13 @@ class ImageRun:
 
     def memory(self) -> Memory:
         """The container's memory as the engine measured it so far, and the kernel's kills."""
-        container = self.container()
+        container, waited = self.container(), False
         if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
             workers = self.session.settings.endpoint.workers(self.info.env)
-            _wait(
-                lambda: diagnosis.inits_done(container.logs(tail=LOG_WINDOW)) >= workers,
-                WORKERS_WITHIN,
-            )
+            logs = partial(container.logs, tail=LOG_WINDOW)
+            waited = _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
         assert self._watch is not None
-        found = self._watch.memory()
+        found = self._watch.memory(fresh=waited)  # workers finished init() just now: read it
         # a worker, not the container
         killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
         return dataclasses.replace(found, oom_killed=True) if killed else found
@@ -461,10 +460,14 @@ class AmlSession:
             self._previous_sigterm = None
 
 
-def _wait(done: Callable[[], bool], within: float) -> None:
+def _wait(done: Callable[[], bool], within: float) -> bool:
+    """Wait until ``done()``, for ``within`` s at most; whether it was not done at once."""
+    if done():
+        return False
     deadline = time.monotonic() + within
     while not done() and time.monotonic() < deadline:
         time.sleep(0.1)
+    return True
 
 
 def _remove_quietly(started: containers.AmlContainer) -> None:
