@@ -55,6 +55,22 @@ def our_containers(engine: Any) -> list[Any]:
     return list(engine.containers.list(all=True, filters=filters))
 
 
+def deployment_yaml(
+    pytester: pytest.Pytester, image: str, app: str, variables: str = "", extra: str = ""
+) -> str:
+    """``--aml-deployment`` for a YAML that serves ``apps/APP/score.py`` on ``image``.
+
+    ``variables``: lines of ``environment_variables`` (indented); ``extra``: more of the YAML's own keys.
+    """
+    settings = f"environment_variables:\n{variables}" if variables else ""
+    pytester.makefile(
+        ".yml",
+        deployment=f"environment:\n  image: {image}\ncode_configuration:\n  code: {APPS / app}\n"
+        f"  scoring_script: score.py\n{settings}{extra}",
+    )
+    return f"--aml-deployment={pytester.path / 'deployment.yml'}"
+
+
 class Outcomes:
     """A plugin for the inner run: each item's outcome by node id (a failed setup or teardown is an error)."""
 

@@ -11,6 +11,7 @@ import pytest
 from .conftest import APPS, expect
 
 pytestmark = pytest.mark.engine
+SLOW_REQUESTS_ALLOWED = "request_settings:\n  request_timeout_ms: 60000\n"
 
 
 def deploy(
@@ -110,16 +111,22 @@ def test_slow_init_within_the_budget_shows_its_margin(
     assert answered is not None and float(answered.group(1)) >= 3.0  # init() sleeps 3 s
 
 
+def score_slow_run(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], extra: str
+) -> Any:
+    """The slow app's one sample scored under ``extra`` of the deployment YAML; its score check fails."""
+    deployment = deploy(pytester, images, APPS / "slow_run" / "score.py", extra)
+    result = run_plugin(deployment, "--aml-sample=request.json", "-k", "score")
+    expect(result, failed=["score[request]"])
+    return result
+
+
 def test_run_over_the_request_timeout_would_get_408(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    extra = "request_settings:\n  request_timeout_ms: 500\n"
-    args = (
-        deploy(pytester, images, APPS / "slow_run" / "score.py", extra),
-        "--aml-sample=request.json",
+    result = score_slow_run(
+        run_plugin, pytester, images, "request_settings:\n  request_timeout_ms: 500\n"
     )
-    result = run_plugin(*args, "-k", "score")
-    expect(result, failed=["score[request]"])
     result.stdout.fnmatch_lines(
         [
             "*score?request?: POST /score took 1??? ms (run() itself: 1* ms, by x-ms-run-fn-exec-ms): "
@@ -170,14 +177,9 @@ def test_a_run_slower_than_worker_timeout_names_the_kill_first(
     """gunicorn kills the worker and the server answers 500: the first line says which limit did it."""
     extra = (
         "environment_variables:\n  RUN_SECONDS: '4'\n  WORKER_TIMEOUT: '2'\n"
-        "request_settings:\n  request_timeout_ms: 60000\n"
+        + SLOW_REQUESTS_ALLOWED
     )
-    args = (
-        deploy(pytester, images, APPS / "slow_run" / "score.py", extra),
-        "--aml-sample=request.json",
-    )
-    result = run_plugin(*args, "-k", "score")
-    expect(result, failed=["score[request]"])
+    result = score_slow_run(run_plugin, pytester, images, extra)
     result.stdout.fnmatch_lines(
         [
             "*score?request?: the worker was killed after WORKER_TIMEOUT=2 s (gunicorn's WORKER TIMEOUT)*"

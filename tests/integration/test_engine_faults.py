@@ -18,7 +18,7 @@ import pytest
 
 from pytest_amlimage.engine.client import PLUGIN_LABEL
 
-from .conftest import APPS
+from .conftest import deployment_yaml
 
 pytestmark = pytest.mark.engine
 ENGINE_SOCKET = "/var/run/docker.sock"
@@ -40,16 +40,25 @@ class EngineProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.socket(socket.AF_UNIX)
+            threading.Thread(target=self._forward, args=(client,), daemon=True).start()
+
+    def _forward(self, client: socket.socket) -> None:
+        """One client's connection to the engine, set up off the accept loop (the engine may be slow to take it)."""
+        upstream = socket.socket(socket.AF_UNIX)
+        try:
             upstream.connect(ENGINE_SOCKET)
-            with self.lock:
-                if self.is_cut:  # accepted while being cut: dropped with the rest
-                    client.close()
-                    upstream.close()
-                    return
-                self.open += [client, upstream]
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+        except OSError:  # this client gets a closed connection, not silence
+            client.close()
+            upstream.close()
+            return
+        with self.lock:
+            if self.is_cut:  # accepted while being cut: dropped with the rest
+                client.close()
+                upstream.close()
+                return
+            self.open += [client, upstream]
+        threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+        self._pump(client, upstream)
 
     @staticmethod
     def _pump(source: socket.socket, target: socket.socket) -> None:
@@ -64,6 +73,10 @@ class EngineProxy:
     def cut(self) -> None:
         with self.lock:
             self.is_cut = True
+        with contextlib.suppress(
+            OSError
+        ):  # wakes the blocked accept(): a close alone leaves it listening
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         for connection in self.open:
             with contextlib.suppress(OSError):
@@ -107,7 +120,6 @@ def started(engine: Any, tag: str, run: subprocess.Popen[str]) -> None:
 
 
 PHASES = {  # phase -> (app, deployment variables, when to cut after the container exists)
-    "starting": ("slow_init", "", 0.0),
     "waiting for the server": ("slow_init", "", 0.5),  # init() takes 3 s
 }
 
@@ -119,12 +131,8 @@ def test_an_engine_lost_mid_run_is_one_line_and_the_next_run_sweeps(
     app, variables, after = PHASES[phase]
     tag = str(time.time_ns())
     (pytester.path / "request.json").write_text('{"data": [1]}')
-    pytester.makefile(
-        ".yml",
-        deployment=f"environment:\n  image: {images['minimal']}\ncode_configuration:\n  code: {APPS / app}\n"
-        f"  scoring_script: score.py\nrequest_settings:\n  request_timeout_ms: 60000\n"
-        + (f"environment_variables:\n{variables}" if variables else ""),
-    )
+    timeout = "request_settings:\n  request_timeout_ms: 60000\n"
+    deployment_yaml(pytester, images["minimal"], app, variables, timeout)
     args = (
         "--aml-deployment=deployment.yml",
         "--aml-sample=request.json",
@@ -158,7 +166,8 @@ def test_an_engine_lost_mid_run_is_one_line_and_the_next_run_sweeps(
 def test_an_engine_lost_while_building_is_one_usage_error(
     pytester: pytest.Pytester, proxy: EngineProxy, images: dict[str, str]
 ) -> None:
-    pytester.makefile("", Dockerfile=f"FROM {images['minimal']}\nRUN sleep 4\n")
+    unique = time.time_ns()  # never cached: the build is under way when the engine goes
+    pytester.makefile("", Dockerfile=f"FROM {images['minimal']}\nRUN echo {unique} && sleep 4\n")
     run = run_through(
         pytester,
         proxy,

@@ -6,19 +6,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS, expect
+from .conftest import deployment_yaml, expect
 
 pytestmark = pytest.mark.engine
 
 
 def hungry(pytester: pytest.Pytester, images: dict[str, str], megabytes: int, workers: int) -> str:
     variables = f"  INIT_MB: '{megabytes}'\n  WORKER_COUNT: '{workers}'\n"
-    pytester.makefile(
-        ".yml",
-        deployment=f"environment:\n  image: {images['minimal']}\ncode_configuration:\n"
-        f"  code: {APPS / 'hungry'}\n  scoring_script: score.py\nenvironment_variables:\n{variables}",
-    )
-    return f"--aml-deployment={pytester.path / 'deployment.yml'}"
+    return deployment_yaml(pytester, images["minimal"], "hungry", variables)
 
 
 def test_an_init_larger_than_a_small_instance_is_killed_and_fits_a_larger_one(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS, expect
+from .conftest import deployment_yaml, expect
 
 pytestmark = pytest.mark.engine
 STORE = "mkdir -p /tmp/store && echo '{\"w\": 2}' > /tmp/store/m.json && exec python3 -m http.server 8000 -d /tmp/store"
@@ -39,13 +39,8 @@ def model_store(engine: Any, images: dict[str, str]) -> Iterator[str]:
 def deployment(
     pytester: pytest.Pytester, images: dict[str, str], app: str, url: str, extra: str = ""
 ) -> str:
-    pytester.makefile(
-        ".yml",
-        deployment=f"environment:\n  image: {images['minimal']}\ncode_configuration:\n  code: {APPS / app}\n"
-        f"  scoring_script: score.py\nenvironment_variables:\n  MODEL_URL: {url}\n{extra}",
-    )
     (pytester.path / "request.json").write_text('{"data": [1]}')
-    return f"--aml-deployment={pytester.path / 'deployment.yml'}"
+    return deployment_yaml(pytester, images["minimal"], app, f"  MODEL_URL: {url}\n", extra)
 
 
 def test_an_init_that_downloads_passes_online_and_fails_offline(

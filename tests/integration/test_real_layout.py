@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS, expect, green
+from .conftest import APPS, deployment_yaml, expect, green
 
 pytestmark = pytest.mark.engine
 SAMPLES = APPS.parent / "samples"
@@ -22,13 +22,7 @@ SERVING = ["probe-budget", "bad-request", "swagger", "stable"]
 def deployment(
     pytester: pytest.Pytester, images: dict[str, str], app: str, variables: str = ""
 ) -> str:
-    extra = f"environment_variables:\n{variables}" if variables else ""
-    pytester.makefile(
-        ".yml",
-        deployment=f"environment:\n  image: {images['nginx-runit']}\ncode_configuration:\n"
-        f"  code: {APPS / app}\n  scoring_script: score.py\n{extra}",
-    )
-    return f"--aml-deployment={pytester.path / 'deployment.yml'}"
+    return deployment_yaml(pytester, images["nginx-runit"], app, variables)
 
 
 def test_a_good_image_is_green_behind_nginx(run_plugin: Any, images: dict[str, str]) -> None:

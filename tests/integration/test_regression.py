@@ -115,7 +115,7 @@ def test_lock_round_trip(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     lock = pytester.path / "aml-image.lock.json"
-    written = run_plugin(
+    update = (
         "--aml-image",
         images["extended"],
         "--aml-lock",
@@ -124,18 +124,10 @@ def test_lock_round_trip(
         "-k",
         "lock",
     )
-    expect(written, passed=["lock-update"])
+    expect(run_plugin(*update), passed=["lock-update"])
     first = lock.read_text()
     assert json.loads(first)["distributions"]["numpy"] == "1.26.4"
-    run_plugin(
-        "--aml-image",
-        images["extended"],
-        "--aml-lock",
-        str(lock),
-        "--aml-lock-update",
-        "-k",
-        "lock",
-    )
+    run_plugin(*update)
     assert lock.read_text() == first  # stable: sorted, no timestamps
     same = run_plugin("--aml-image", images["extended"], "--aml-lock", str(lock), "-k", "baseline")
     expect(same, passed=POLICIES)
