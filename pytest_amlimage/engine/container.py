@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import socket
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
 
 KEEP_ALIVE = (["sleep"], ["infinity"])
+ENGINE_CHECK = (
+    2.0  # seconds between asking the engine, while an exec streams, whether it is still there
+)
 
 
 @dataclass(frozen=True)
@@ -152,12 +157,36 @@ def _exec(
     created = api.exec_create(container, command, environment=environment)
     # a CancellableStream of (stdout, stderr)
     stream = api.exec_start(created["Id"], stream=True, demux=True)
+    done, lost = threading.Event(), threading.Event()
+    watch = threading.Thread(target=_watch_engine, args=(api, stream, done, lost), daemon=True)
+    watch.start()
     try:
         stdout, stderr = consume_socket_output(stream, demux=True)
+    except Exception:
+        if lost.is_set():
+            raise ConnectionError("the engine stopped answering while the command ran") from None
+        raise
     finally:
+        done.set()
         with contextlib.suppress(OSError):
             stream._response.close()  # what exec_run closes; CancellableStream.close() refuses ssh
+    if lost.is_set():
+        raise ConnectionError("the engine stopped answering while the command ran")
     return api.exec_inspect(created["Id"])["ExitCode"], stdout or b"", stderr or b""
+
+
+def _watch_engine(api: Any, stream: Any, done: threading.Event, lost: threading.Event) -> None:
+    """While an exec streams, ask the engine every ENGINE_CHECK s whether it is there; when it is not, end the
+    stream (its reads would otherwise wait forever on a connection nobody closes)."""
+    while not done.wait(ENGINE_CHECK):
+        try:
+            api.ping()
+        except Exception:
+            lost.set()
+            with contextlib.suppress(Exception):
+                raw = api._get_raw_response_socket(stream._response)
+                getattr(raw, "_sock", raw).shutdown(socket.SHUT_RDWR)
+            return
 
 
 def _files(source: Path, target: str) -> Iterator[tuple[Path, str]]:

@@ -120,7 +120,9 @@ def started(engine: Any, tag: str, run: subprocess.Popen[str]) -> None:
 
 
 PHASES = {  # phase -> (app, deployment variables, when to cut after the container exists)
+    "starting": ("slow_init", "", 0.0),
     "waiting for the server": ("slow_init", "", 0.5),  # init() takes 3 s
+    "scoring": ("slow_run", "  RUN_SECONDS: '3'\n", 3.0),  # a sample takes 3 s
 }
 
 
