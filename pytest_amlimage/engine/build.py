@@ -8,6 +8,8 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from pytest_amlimage.engine.client import reason
+
 if TYPE_CHECKING:
     import docker
 
@@ -70,7 +72,27 @@ def _build(
     target: str | None,
     progress: Callable[[str], None],
 ) -> str | None:
+    from docker.errors import APIError
+
     tail: deque[str] = deque(maxlen=OUTPUT_TAIL)
+    try:
+        return _stream(client, context, dockerfile, tag, build_args, target, progress, tail)
+    except (
+        APIError
+    ) as error:  # the engine refused the build itself (its disk full, the context too large)
+        return _failed(tag, "the start", reason(error), tail)
+
+
+def _stream(
+    client: docker.DockerClient,
+    context: Path,
+    dockerfile: str,
+    tag: str,
+    build_args: dict[str, str],
+    target: str | None,
+    progress: Callable[[str], None],
+    tail: deque[str],
+) -> str | None:
     step = ""
     stream = client.api.build(
         path=str(context),
@@ -90,9 +112,19 @@ def _build(
             progress(f"amlimage: building {tag}: {step}")
         tail.extend(line for line in text.splitlines() if line.strip())
         if "error" in chunk:
-            output = "\n".join(tail)
-            return f"building {tag} failed at {step or 'the start'}:\n{chunk['error'].strip()}\n{output}"
+            return _failed(tag, step or "the start", str(chunk["error"]).strip(), tail)
     return None
+
+
+DISK_FULL = "no space left on device"
+
+
+def _failed(tag: str, step: str, error: str, tail: deque[str]) -> str:
+    """The build's failure: the engine's full disk first, where that is the cause; then the step and output."""
+    full = DISK_FULL in error.lower()
+    cause = f"the engine's disk is full (docker system prune frees it), so building {tag} failed at {step}"
+    first = cause if full else f"building {tag} failed at {step}"
+    return f"{first}:\n{error}\n" + "\n".join(tail)
 
 
 ARG_REFERENCE = re.compile(r"^\$\{?(\w+)\}?$")
