@@ -20,14 +20,11 @@ STORE = "mkdir -p /tmp/store && echo '{\"w\": 2}' > /tmp/store/m.json && exec py
 @pytest.fixture
 def model_store(engine: Any, images: dict[str, str]) -> Iterator[str]:
     """The URL of a model file served by a container of ours; removed afterwards."""
-    store = engine.containers.run(
-        images["minimal"],
-        ["sh", "-c", STORE],
-        detach=True,
-        mem_limit="256m",
-        labels={"purpose": "model-store"},
+    store = engine.containers.create(
+        images["minimal"], ["sh", "-c", STORE], mem_limit="256m", labels={"purpose": "model-store"}
     )
-    try:
+    try:  # created, then started: a start that fails leaves nothing behind either
+        store.start()
         store.reload()
         address = store.attrs["NetworkSettings"]["IPAddress"]
         time.sleep(1)  # the server's start
