@@ -75,44 +75,30 @@ def _build(
     from docker.errors import APIError
 
     tail: deque[str] = deque(maxlen=OUTPUT_TAIL)
+    step = "the start"
     try:
-        return _stream(client, context, dockerfile, tag, build_args, target, progress, tail)
+        for chunk in client.api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            buildargs=build_args,
+            target=target,
+            network_mode="host",
+            forcerm=True,
+            rm=True,
+            decode=True,
+        ):
+            text = str(chunk.get("stream", ""))
+            if text.startswith("Step "):
+                step = text.strip()
+                progress(f"amlimage: building {tag}: {step}")
+            tail.extend(line for line in text.splitlines() if line.strip())
+            if "error" in chunk:
+                return _failed(tag, step, str(chunk["error"]).strip(), tail)
     except (
         APIError
-    ) as error:  # the engine refused the build itself (its disk full, the context too large)
-        return _failed(tag, "the start", reason(error), tail)
-
-
-def _stream(
-    client: docker.DockerClient,
-    context: Path,
-    dockerfile: str,
-    tag: str,
-    build_args: dict[str, str],
-    target: str | None,
-    progress: Callable[[str], None],
-    tail: deque[str],
-) -> str | None:
-    step = ""
-    stream = client.api.build(
-        path=str(context),
-        dockerfile=dockerfile,
-        tag=tag,
-        buildargs=build_args,
-        target=target,
-        network_mode="host",
-        forcerm=True,
-        rm=True,
-        decode=True,
-    )
-    for chunk in stream:
-        text = str(chunk.get("stream", ""))
-        if text.startswith("Step "):
-            step = text.strip()
-            progress(f"amlimage: building {tag}: {step}")
-        tail.extend(line for line in text.splitlines() if line.strip())
-        if "error" in chunk:
-            return _failed(tag, step or "the start", str(chunk["error"]).strip(), tail)
+    ) as error:  # the engine refused the build itself: its disk full, the context too large
+        return _failed(tag, step, reason(error), tail)
     return None
 
 
