@@ -10,7 +10,7 @@ from pytest_amlimage.checks.assemble import checks_for
 from pytest_amlimage.checks.check import Check
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed, Unavailable
-from pytest_amlimage.run.session import ImageRun
+from pytest_amlimage.run.image import ImageRun
 
 
 class CheckItem(pytest.Item):

@@ -1,301 +1,36 @@
-"""One test session: the engine, one container per image (started once), cleanup at the end."""
+"""One test session: the engine, the images under test (``image.ImageRun``), cleanup at the end."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import os
 import signal
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
 from pytest_amlimage.checks import dockerfile
-from pytest_amlimage.checks.assemble import Context, wanted_imports
-from pytest_amlimage.checks.base_age import Base
-from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
-from pytest_amlimage.config import catalog
+from pytest_amlimage.checks.assemble import Context
 from pytest_amlimage.config.settings import Settings
-from pytest_amlimage.endpoint import diagnosis, samples
-from pytest_amlimage.endpoint.inside import Inside, serve_inside
-from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
+from pytest_amlimage.endpoint import samples
 from pytest_amlimage.engine import build
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.engine.memory import Memory, MemoryWatch
-from pytest_amlimage.errors import AmlUsageError, CheckFailed, Unavailable
-from pytest_amlimage.probe import Facts, cuda, run_probe
+from pytest_amlimage.errors import AmlUsageError
 from pytest_amlimage.probe import snapshot as snapshots
-from pytest_amlimage.run import origin
-from pytest_amlimage.run.launch import DEFAULT_CPUS, plan_launch
+from pytest_amlimage.run.image import ImageRun
+from pytest_amlimage.run.launch import DEFAULT_CPUS
 
 if TYPE_CHECKING:
     import docker
 
-
 BUILD_TAG = "pytest-amlimage-build:latest"
-LOG_WINDOW = 2000  # lines of the log read for a worker's out-of-memory kill
-WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
-PHASES = {
-    "score": "samples",
-    "liveness-under-load": "burst",
-    "concurrency": "burst",
-}  # check -> memory phase
-BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
-
-
-class ImageRun:
-    """One image under test: its inspect data, its container, its facts and readiness."""
-
-    def __init__(
-        self, session: AmlSession, reference: str, info: ImageInfo, build_error: str | None = None
-    ) -> None:
-        self.session = session
-        self.reference = reference
-        self.info = info
-        self.build_error = build_error
-        self._lock = threading.Lock()
-        self._container: containers.AmlContainer | None = None
-        self._facts: Future[Facts] | None = None
-        self._ready: Future[Readiness] | None = None
-        self._refused: str | None = None
-        self._watch: MemoryWatch | None = None
-        self.reported: dict[
-            str, str
-        ] = {}  # a failure's first line -> the check that reported it first
-
-    @functools.cached_property
-    def plan(self) -> containers.LaunchPlan:
-        """How the endpoint would start the image; a baseline yields the CPU to the image under test.
-
-        The baseline is only compared against, while the candidate's readiness is measured against the
-        probe budgets: when both boot on the same engine, the candidate must not pay for the baseline.
-        """
-        session = self.session
-        plan = plan_launch(
-            session.settings, self.reference, self.info, session.docker_host, session.engine_cpus
-        )
-        return (
-            dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES)
-            if self is session.baseline
-            else plan
-        )
-
-    def container(self) -> containers.AmlContainer:
-        """The image's container, started once, on first use; probe and readiness start with it.
-
-        When the engine refuses to start it, every check that needs it fails with that one line.
-        """
-        with self._lock:
-            if self._refused is not None:
-                raise Unavailable(self._refused)
-            if self._container is None:
-                baseline = self.session.baseline
-                if baseline is not None and baseline is not self:  # the two start together
-                    self.session.pool.submit(baseline.container)
-                try:
-                    self._container = self.session.start(self.plan)
-                except Exception as error:
-                    refused = (
-                        f"the engine refused to start {self.reference}: {engine.reason(error)}"
-                    )
-                    self._refused = engine.lost_message(error) if engine.lost(error) else refused
-                    raise Unavailable(self._refused) from None
-                pool, stop = self.session.pool, self.session.stop
-                self._watch = self._container.watch_memory()
-                variables = self.plan.probe_environment
-                self._facts = pool.submit(
-                    run_probe, self._container, self.wanted_imports, variables
-                )
-
-                if self.plan.serves and not self.plan.unreachable:
-                    settings = self.session.settings
-                    endpoint = settings.endpoint
-                    route, workers = endpoint.readiness_route, endpoint.workers(self.info.env)
-                    wait = (settings.ready_timeout, stop, route, workers, _ready_limit(settings))
-                    self._ready = pool.submit(wait_ready, self._container, *wait)
-                    self._ready.add_done_callback(lambda _: self._mark("checks"))
-            return self._container
-
-    def facts(self) -> Facts:
-        self.container()
-        return self._settled_facts
-
-    @functools.cached_property
-    def _settled_facts(self) -> Facts:
-        """The probe's facts, or the aside probe's when the container died under the probe: decided once."""
-        assert self._facts is not None
-        try:
-            facts = self._facts.result()
-        except Exception:  # the server died and took the container with it, before the probe ran
-            return self._facts_aside
-        if facts.python_error and (facts.killed or not self._still_running()):
-            # the engine may report the container running a moment after its end
-            return self._facts_aside
-        return facts
-
-    def _still_running(self) -> bool:
-        try:
-            return self._container is not None and self._container.state()[0]
-        except Exception:  # already removed
-            return False
-
-    @functools.cached_property
-    def _facts_aside(self) -> Facts:
-        """The probe in a container of its own, kept alive: the facts of an image whose server exits at once."""
-        entrypoint, command = containers.KEEP_ALIVE
-        plan = dataclasses.replace(self.plan, serves=False, entrypoint=entrypoint, command=command)
-        try:
-            aside = self.session.start(plan)
-            return run_probe(aside, self.wanted_imports, plan.probe_environment)
-        except Exception as error:
-            if engine.lost(error):
-                raise Unavailable(engine.lost_message(error)) from None
-            return Facts(uid=None, python_error=f"the probe could not run: {error}")
-
-    @functools.cached_property
-    def gpu(self) -> dict[str, cuda.Resolution]:
-        """CUDA and cuDNN, each resolved once from the probe's evidence."""
-        evidence = self.facts().gpu_evidence
-        return {library: cuda.resolve(evidence, library) for library in cuda.LIBRARIES}
-
-    @functools.cached_property
-    def curated(self) -> catalog.CatalogEntry | None:
-        """The curated row the image is held to: the one named, or with ``auto`` the one it was built from."""
-        session, named = self.session, self.session.settings.curated
-        if named is None or named.lower() != "auto":
-            return catalog.find(named) if named else None
-        assert session.client is not None
-        return origin.curated_row(
-            self.reference, self.info, session.client, session.container_labels()
-        )
-
-    @functools.cached_property
-    def wanted_imports(self) -> list[str]:
-        """The distributions the probe imports: those the version checks are about."""
-        return wanted_imports(self.session.settings, self.curated)
-
-    @functools.cached_property
-    def base(self) -> Base | None:
-        """The base this image was built from, and its date (see ``origin.base_of``), found once."""
-        session, built_on = self.session, None
-        if self is session.built and session.dockerfile is not None:
-            built_on = session.settings.rebase or session.dockerfile.base
-        return origin.base_of(
-            self.info, built_on, lambda: self.facts().image_information, session.client
-        )
-
-    @functools.cached_property
-    def snapshot(self) -> dict[str, Any]:
-        """The environment as compared against a baseline or lock (see ``probe.snapshot``), computed once."""
-        return snapshots.snapshot(
-            self.facts(), self.info, self.gpu["cuda"].version, self.gpu["cudnn"].version
-        )
-
-    def properties(self) -> list[tuple[str, object]]:
-        """JSON-safe facts for JUnit XML: reference, digest, Python, frameworks, CUDA."""
-        fact = FACT_PREFIX
-        found: list[tuple[str, object]] = [
-            (IMAGE, self.reference),
-            (f"{fact}image_id", self.info.id),
-        ]
-        found += [(f"{fact}digest", self.info.digests[0])] if self.info.digests else []
-        if self._facts is not None and self._facts.done():
-            # what the checks saw: the aside probe's when the first one died (none, when the engine went)
-            try:
-                facts = self._settled_facts
-            except Unavailable:
-                return found
-            found.append((f"{fact}python", facts.python_version or ""))
-            found.append((f"{fact}python_executable", facts.python_executable or ""))
-            found += (
-                [(f"{fact}python_on_path", facts.python_on_path)] if facts.python_on_path else []
-            )
-            found += [
-                (f"{fact}{m}", r.get("version", "")) for m, r in sorted(facts.frameworks.items())
-            ]
-            found += [(f"{fact}{n}", r.version or "none") for n, r in self.gpu.items()]
-        return found
-
-    def readiness(self) -> Readiness:
-        self.container()
-        if self._ready is None:
-            return Readiness(0.0, self.plan.unreachable or NO_SERVER)
-        return self._ready.result()
-
-    def memory(self) -> Memory:
-        """The container's memory as the engine measured it so far, and the kernel's kills."""
-        container, waited = self.container(), False
-        if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
-            workers = self.session.settings.endpoint.workers(self.info.env)
-            logs = partial(container.logs, tail=LOG_WINDOW)
-            waited = _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
-        assert self._watch is not None
-        found = self._watch.memory(fresh=waited)  # workers finished init() just now: read it
-        # a worker, not the container
-        killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
-        return dataclasses.replace(found, oom_killed=True) if killed else found
-
-    @functools.cached_property
-    def offline(self) -> Inside:
-        """The image started again with no network at all, served and scored from inside (one more container)."""
-        plan = dataclasses.replace(self.plan, network="none")
-        settings, python = self.session.settings, self.facts().python_executable or "python3"
-        route = settings.endpoint.scoring_route
-        bodies = {sample.name: sample.body for sample in self.session.samples}
-        timeouts = (settings.ready_timeout, settings.score_timeout)
-        return serve_inside(
-            self.session.start(plan), python, (route.port, route.path), timeouts, bodies
-        )
-
-    def enter(self, check: str) -> None:
-        """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""
-        if self._ready is None or self._ready.done():
-            self._mark(PHASES.get(check.partition("[")[0], "checks"))
-
-    def _mark(self, phase: str) -> None:
-        if self._watch is not None:
-            self._watch.mark(phase)
-
-    def serving_readiness(self) -> Readiness:
-        """How the server came up; a skip when the image has nothing to serve."""
-        if not self.plan.serves:
-            raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
-        return self.readiness()
-
-    def serving(self, *, detailed: bool = False) -> containers.AmlContainer:
-        """The container once its server answers; a skip when there is nothing to serve.
-
-        A server that never answered is ``Unavailable``: liveness (``detailed``) fails with the cause,
-        and every other check that needs the server skips, pointing at it.
-        """
-        readiness = self.serving_readiness()
-        if readiness.error:
-            kind = CheckFailed if detailed and not readiness.engine_lost else Unavailable
-            raise kind(readiness.error)
-        return self.container()
-
-
-NO_SERVER = (
-    "no entry script: the image sets no AZUREML_ENTRY_SCRIPT and its command no azmlinfsrv --entry_script; "
-    "bake one in (ENV AZUREML_ENTRY_SCRIPT=score.py), pass --aml-entry-script path/score.py, or describe a "
-    "server of its own with --aml-deployment (inference_config)"
-)
-
-
-def _ready_limit(settings: Settings) -> str:
-    """Whose limit the wait for GET / is: --aml-ready-timeout's, or the liveness probe's budget."""
-    probe = settings.endpoint.liveness_probe
-    if settings.ready_timeout != probe.budget:
-        return "--aml-ready-timeout"
-    return f"the liveness probe's budget: {probe.shown}, from {settings.endpoint.source}"
 
 
 def baseline_tag(tag: str) -> str:
@@ -458,16 +193,6 @@ class AmlSession:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
-
-
-def _wait(done: Callable[[], bool], within: float) -> bool:
-    """Wait until ``done()``, for ``within`` s at most; whether it was not done at once."""
-    if done():
-        return False
-    deadline = time.monotonic() + within
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return True
 
 
 def _remove_quietly(started: containers.AmlContainer) -> None:

@@ -5,8 +5,9 @@ from pytest_amlimage.config.layout import anonymous_name
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.probe import SERVER_CWD, SERVER_PROGRAM
+from pytest_amlimage.run.image import ImageRun
 from pytest_amlimage.run.launch import plan_launch
-from pytest_amlimage.run.session import AmlSession, ImageRun
+from pytest_amlimage.run.session import AmlSession
 
 
 def test_images_without_an_entry_script_are_kept_alive_for_the_probe() -> None:

@@ -14,7 +14,8 @@ from pytest_amlimage.config.expectations import parse_library_expectation as cud
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.run.session import AmlSession, ImageRun
+from pytest_amlimage.run.image import ImageRun
+from pytest_amlimage.run.session import AmlSession
 
 BASE = [
     "non-root",
