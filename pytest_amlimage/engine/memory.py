@@ -24,10 +24,9 @@ class Reading:
 
 @dataclass(frozen=True)
 class Memory:
-    """What the watch saw: every reading, the limit the engine enforced, and whether the kernel killed."""
+    """What the watch saw: every reading, and whether the kernel killed a process for want of memory."""
 
     readings: tuple[Reading, ...]
-    limit: int | None
     oom_killed: bool
 
     @property
@@ -62,7 +61,6 @@ class MemoryWatch:
         self._api, self._id = api, container_id
         self._started, self._phase = time.monotonic(), phase
         self._readings: list[Reading] = []
-        self._limit: int | None = None
         self._thread = threading.Thread(target=self._follow, name="amlimage-memory", daemon=True)
         self._thread.start()
 
@@ -76,7 +74,6 @@ class MemoryWatch:
         found = used(stats)
         if found is not None and found > 0:
             self._readings.append(Reading(time.monotonic() - self._started, found, phase))
-            self._limit = (stats.get("memory_stats") or {}).get("limit", self._limit)
 
     def _read_once(self, phase: str) -> bool:
         """One reading now; False once the container (or the engine) is gone: the readings so far stand."""
@@ -102,4 +99,4 @@ class MemoryWatch:
         except Exception:
             state = {}
         readings = tuple(sorted(self._readings, key=lambda r: r.seconds))
-        return Memory(readings, self._limit, bool(state.get("OOMKilled")))
+        return Memory(readings, bool(state.get("OOMKilled")))

@@ -225,14 +225,15 @@ class ImageRun:
     def memory(self) -> Memory:
         """The container's memory as the engine measured it so far, and the kernel's kills."""
         container, waited = self.container(), False
+        logs = partial(container.logs, tail=LOG_WINDOW)
         if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
             workers = self.session.settings.endpoint.workers(self.info.env)
-            logs = partial(container.logs, tail=LOG_WINDOW)
             waited = _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
         assert self._watch is not None
         found = self._watch.memory(fresh=waited)  # workers finished init() just now: read it
-        # a worker, not the container
-        killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
+        killed = diagnosis.killed_for_memory(
+            logs()
+        )  # a worker's kill, which the container's state misses
         return dataclasses.replace(found, oom_killed=True) if killed else found
 
     @functools.cached_property

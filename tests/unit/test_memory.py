@@ -18,9 +18,7 @@ SMALL = find("Standard_DS1_v2")  # 3.5 GiB
 
 def measured(*mib: float, oom: bool = False) -> Memory:
     phases = ["init()", "checks", "samples", "burst"]
-    return Memory(
-        tuple(Reading(i, int(m * MIB), phases[i % 4]) for i, m in enumerate(mib)), None, oom
-    )
+    return Memory(tuple(Reading(i, int(m * MIB), phases[i % 4]) for i, m in enumerate(mib)), oom)
 
 
 def test_a_peak_with_room_passes_and_names_what_fits() -> None:
