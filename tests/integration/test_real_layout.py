@@ -25,6 +25,21 @@ def deployment(
     return deployment_yaml(pytester, images["nginx-runit"], app, variables)
 
 
+def rooted(run_plugin: Any, pytester: pytest.Pytester, base: str, folders: str, *app: str) -> Any:
+    """The plugin on ``base`` built again with ``folders`` owned by root, as a careless root step leaves them."""
+    pytester.makefile(
+        "",
+        Dockerfile=f"FROM {base}\nUSER root:root\nRUN chown -R root:root {folders}\nUSER dockeruser\n",
+    )
+    build = (
+        "--aml-build=Dockerfile",
+        "--aml-image=amlimage/test-rooted:1",
+        "--aml-rm-built",
+        "--aml-any-base",
+    )
+    return run_plugin(*build, *app)
+
+
 def test_a_good_image_is_green_behind_nginx(run_plugin: Any, images: dict[str, str]) -> None:
     """502 from nginx while init() runs is "not ready yet"; the run script's --port 31311 is not the endpoint's."""
     result = run_plugin(
@@ -60,19 +75,11 @@ def test_a_missing_requirements_file_is_named_by_the_start_scripts_own_reason(
 def test_an_nginx_folder_the_user_cannot_write_names_nginx(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    pytester.makefile(
-        "",
-        Dockerfile=f"FROM {images['nginx-runit']}\nUSER root:root\n"
-        "RUN chown -R root:root /var/log/nginx\nUSER dockeruser\n",
-    )
-    result = run_plugin(
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-nginx-root:1",
-        "--aml-rm-built",
-        "--aml-any-base",
+    app = (
         f"--aml-entry-script={APPS / 'working' / 'score.py'}",
         f"--aml-model-dir={APPS / 'model'}",
     )
+    result = rooted(run_plugin, pytester, images["nginx-runit"], "/var/log/nginx", *app)
     expect(result, failed=["app-permissions", "liveness"], skipped=SERVING, passed=["non-root"])
     result.stdout.fnmatch_lines_random(
         [
@@ -105,18 +112,8 @@ def test_a_server_alone_under_runit_needs_no_log_or_run_folder(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     """Only the services' folders are demanded: without nginx or rsyslog, root's /var/log and /run are fine."""
-    pytester.makefile(
-        "",
-        Dockerfile=f"FROM {images['minimal']}\nUSER root:root\nRUN chown -R root:root /var/log /run\n"
-        "USER dockeruser\n",
-    )
-    result = run_plugin(
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-server-alone:1",
-        "--aml-rm-built",
-        "--aml-any-base",
-        f"--aml-entry-script={APPS / 'decorated' / 'score.py'}",
-    )
+    app = f"--aml-entry-script={APPS / 'decorated' / 'score.py'}"
+    result = rooted(run_plugin, pytester, images["minimal"], "/var/log /run", app)
     green(result, "app-permissions", "liveness", "stable")
 
 
