@@ -92,6 +92,7 @@ def _build(
             if text.startswith("Step "):
                 step = text.strip()
                 progress(f"amlimage: building {tag}: {step}")
+                tail.clear()  # the output shown is the failing step's
             tail.extend(line for line in text.splitlines() if line.strip())
             if "error" in chunk:
                 return _failed(tag, step, str(chunk["error"]).strip(), tail)
@@ -106,8 +107,9 @@ DISK_FULL = "no space left on device"
 
 
 def _failed(tag: str, step: str, error: str, tail: deque[str]) -> str:
-    """The build's failure: the engine's full disk first, where that is the cause; then the step and output."""
-    full = DISK_FULL in error.lower()
+    """The build's failure: the engine's full disk first, where that is the cause (in the engine's error, or
+    in what the step's command printed: pip's, dd's ``No space left on device``); then the step and output."""
+    full = any(DISK_FULL in line.lower() for line in (error, *tail))
     cause = f"the engine's disk is full (docker system prune frees it), so building {tag} failed at {step}"
     first = cause if full else f"building {tag} failed at {step}"
     return f"{first}:\n{error}\n" + "\n".join(tail)

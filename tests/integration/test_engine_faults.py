@@ -18,7 +18,8 @@ import pytest
 
 from pytest_amlimage.engine.client import PLUGIN_LABEL
 
-from .conftest import deployment_yaml
+from .conftest import deployment_yaml, expect
+from .full_engine import TOOLS_IMAGE, full_engine
 
 pytestmark = pytest.mark.engine
 ENGINE_SOCKET = "/var/run/docker.sock"
@@ -186,3 +187,39 @@ def test_an_engine_lost_while_building_is_one_usage_error(
         errors == [errors[0]] and f"the Docker engine at {proxy.url} stopped answering" in errors[0]
     ), output
     assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="module")
+def full(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with full_engine(tmp_path_factory.mktemp("full-engine")) as host:
+        yield host
+
+
+FILLED_BY = {  # what fills the full engine's 48 MB disk: a Dockerfile, and the size of a file beside it
+    "a RUN step": (f"FROM {TOOLS_IMAGE}\nRUN dd if=/dev/zero of=/fill bs=1M\n", 0),
+    "the build context": ("FROM scratch\nCOPY big.bin /\n", 64 << 20),
+}
+
+
+@pytest.mark.parametrize("filled_by", FILLED_BY)
+def test_a_full_engine_fails_the_build_with_the_full_disk_first(
+    pytester: pytest.Pytester,
+    run_plugin: Any,
+    full: str,
+    monkeypatch: pytest.MonkeyPatch,
+    filled_by: str,
+) -> None:
+    dockerfile, size = FILLED_BY[filled_by]
+    pytester.makefile("", Dockerfile=dockerfile)
+    (pytester.path / "big.bin").write_bytes(bytes(size))
+    monkeypatch.setenv("DOCKER_HOST", full)
+    result = run_plugin("--aml-build=Dockerfile", "--aml-image=amlimage/full:1", "--aml-any-base")
+    expect(result, failed=["build"])
+    failure = result.stdout.str().split("amlimage/full:1 build: ", 1)[1]
+    assert failure.startswith("the engine's disk is full (docker system prune frees it)"), failure
+    assert "Traceback" not in result.stdout.str()
+    import docker
+
+    assert (
+        docker.DockerClient(base_url=full).api.containers(all=True) == []
+    )  # the failed step's too

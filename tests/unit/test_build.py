@@ -42,3 +42,9 @@ def test_a_failed_step_is_named_as_before() -> None:
         "returned a non-zero code: 1",
         "output",
     ]
+
+
+def test_a_step_whose_command_ran_out_of_disk_names_the_full_disk() -> None:
+    printed = deque(["dd: error writing '/fill': No space left on device"])
+    found = build._failed("t:1", "Step 2/2 : RUN dd", "returned a non-zero code: 1", printed)
+    assert found.startswith("the engine's disk is full (docker system prune frees it), so building")
