@@ -15,7 +15,8 @@ from pytest_amlimage.config.platform import SERVER_PORT
 
 # str/list: text; float/int: non-negative numbers; positive: a number above 0 (seconds, CPUs, a factor);
 # port: 1 to 65535; size: a memory size (512m, 4g, 2Gi); flag: on or off;
-# path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist).
+# path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist);
+# engine: a Docker engine's address as DOCKER_HOST takes it (unix://, tcp://HOST:PORT, ssh://, npipe://).
 Kind = Literal[
     "str",
     "list",
@@ -29,6 +30,7 @@ Kind = Literal[
     "paths",
     "outpath",
     "outpaths",
+    "engine",
 ]
 Default = Union[str, float, int, bool, None]
 
@@ -42,6 +44,7 @@ class Option:
     default: Default = None
     cli_only: bool = False
     asks: bool = False  # names what to test: given alone, in any spelling, it runs the plugin
+    env: str | None = None  # an environment variable that gives the value when no option does
 
     @property
     def flag(self) -> str:
@@ -151,6 +154,14 @@ OPTIONS: tuple[Option, ...] = (
         "CPU limit of the container (default: 2, or the engine's CPUs if fewer)",
         "positive",
         "N",
+    ),
+    Option(
+        "docker_host",
+        "the Docker engine to run on, e.g. ssh://user@gpu-box or tcp://HOST:2375 "
+        "(default: the DOCKER_HOST environment variable, else the local socket)",
+        "engine",
+        "URL",
+        env="DOCKER_HOST",
     ),
     Option(
         "label",

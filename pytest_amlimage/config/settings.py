@@ -7,6 +7,7 @@ source the bad value came from.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Settings:
     deployment_yaml: deployment.Deployment | None = None  # --aml-deployment's YAML, as read
     offline: bool = False  # also run with no network at all
     labels: tuple[tuple[str, str], ...] = ()
+    docker_host: str | None = None  # None: the local socket
     baseline: str | None = None
     rebase: str | None = None
     max_base_age: int = cast(int, default("max_base_age"))
@@ -136,6 +138,8 @@ class _Sources:
         if self.deployment is not None and name in self.deployment.options:
             yaml = self.deployment.path
             return Found(self.deployment.options[name], f"deployment {yaml}", yaml.parent)
+        if option.env and os.environ.get(option.env):
+            return Found(os.environ[option.env], option.env, Path.cwd())
         return None
 
     def source(self, name: str) -> str:
@@ -202,6 +206,22 @@ def _size(found: Found) -> str:
     return text if re.fullmatch(r"\d+[bkmg]?", text.lower()) else instance_types.docker_memory(size)
 
 
+def _engine(found: Found) -> str:
+    """A Docker engine's address, read by the Docker SDK's own parser (what DOCKER_HOST may hold)."""
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
+    text = str(found.value).strip()
+    try:
+        parse_host(text, is_win32=False, tls=False)
+    except (DockerException, ValueError) as error:
+        raise AmlUsageError(
+            f"{found.source} {found.value!r} is not a Docker engine's address ({error}): give e.g. "
+            "unix:///var/run/docker.sock, tcp://HOST:2375 or ssh://USER@HOST"
+        ) from None
+    return text
+
+
 FLAG_WORDS = {
     "true": True,
     "yes": True,
@@ -247,6 +267,8 @@ def convert(option: Option, found: Found) -> Any:
         return _size(found)
     if option.kind == "flag":
         return _flag(found)
+    if option.kind == "engine":
+        return _engine(found)
     if option.kind in ("path", "outpath"):
         return _path(found, str(value), must_exist=option.kind == "path")
     if option.kind in ("paths", "outpaths"):
@@ -412,6 +434,7 @@ def load(config: pytest.Config) -> Settings:
             deployment_yaml=values.deployment,
             offline=values.flag("offline"),
             labels=_pairs(values, "label"),
+            docker_host=values.text("docker_host"),
             baseline=check_references((baseline,), values.source("baseline"))[0]
             if baseline
             else None,

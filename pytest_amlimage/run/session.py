@@ -44,7 +44,8 @@ class AmlSession:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.docker_host = os.environ.get("DOCKER_HOST")
+        self.docker_host = settings.docker_host
+        self._previous_docker_host: str | None = None
         self.id = uuid.uuid4().hex
         self.started = time.time()
         self.stop = threading.Event()
@@ -82,6 +83,7 @@ class AmlSession:
         )  # what the user gave is read before anything starts
         if self.settings.lock and not self.settings.lock_update:
             self.lock = snapshots.read_lock(self.settings.lock)
+        self._use_engine()
         self.client = engine.connect(self.docker_host)
         self.engine_cpus = float(self.client.info().get("NCPU") or DEFAULT_CPUS)
         if self.settings.build:
@@ -153,6 +155,13 @@ class AmlSession:
         """The user's labels and this run's, which cleanup finds leftovers by: on every container it makes."""
         return {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
 
+    def _use_engine(self) -> None:
+        """An engine named by an option is DOCKER_HOST for the run: testcontainers, and the lost-engine message,
+        read it there. ``finish`` puts the previous value back."""
+        if self.docker_host and os.environ.get("DOCKER_HOST") != self.docker_host:
+            self._previous_docker_host = os.environ.get("DOCKER_HOST", "")
+            os.environ["DOCKER_HOST"] = self.docker_host
+
     def start(self, plan: containers.LaunchPlan) -> containers.AmlContainer:
         # the run is ending: a start queued in the pool would only be removed again
         if self.stop.is_set():
@@ -193,6 +202,14 @@ class AmlSession:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
+        if (
+            self._previous_docker_host is not None
+        ):  # an option named the engine: DOCKER_HOST as it was
+            if self._previous_docker_host:
+                os.environ["DOCKER_HOST"] = self._previous_docker_host
+            else:
+                os.environ.pop("DOCKER_HOST", None)
+            self._previous_docker_host = None
 
 
 def _remove_quietly(started: containers.AmlContainer) -> None:

@@ -7,8 +7,10 @@ whose meaning narrows its kind (an image reference, a specifier, a catalog name)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, cast
+from unittest import mock
 
 import pytest
 
@@ -32,6 +34,10 @@ KIND_VALUES: dict[str, Values] = {
     "paths": (["<file>"], ["missing.txt"]),
     "outpath": (["out.json"], ["missing-dir/out.json"]),
     "outpaths": (["out.md"], ["missing-dir/out.md"]),
+    "engine": (
+        ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "ssh://ml@gpu-box"],
+        ["gpu-box", "ftp://gpu-box", "tcp://gpu-box:http", "tcp://gpu-box:99999"],
+    ),
 }
 OPTION_VALUES: dict[str, Values] = {
     "image": (["x:1", "registry.io/team/x@sha256:" + "a" * 64], ["Not A Reference", "x:"]),
@@ -103,7 +109,7 @@ def spelled(
     option: Option, value: str, spelling: str
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """(command line, ini, file text) that give ``option`` the value ``value`` in ``spelling``; the file is a spec
-    file, or for ``yaml`` a deployment YAML."""
+    file, for ``yaml`` a deployment YAML, and for ``env`` the value of the option's environment variable."""
     if spelling == "cli":
         cli_value: Any = (
             [value] if option.repeatable else (True if option.kind == "flag" else value)
@@ -113,6 +119,8 @@ def spelled(
         return {}, {option.name: [value] if option.repeatable else value}, ""
     if spelling == "yaml":
         return {}, {}, YAML[option.name].format(value)
+    if spelling == "env":
+        return {}, {}, value
     if option.name in SPEC_TABLES:
         return {}, {}, SPEC_TABLES[option.name](value)
     literal = f"[{value!r}]" if option.repeatable else repr(value)
@@ -134,7 +142,9 @@ def run(tmp_path: Path, option: Option, value: str, spelling: str) -> None:
             image + text
         )  # the image first: [tables] end a spec file
         cli["spec"] = str(tmp_path / "spec.toml")
-    load(cast(pytest.Config, Config(tmp_path, cli, ini)))
+    environment = {option.env: text} if spelling == "env" and option.env else {}
+    with mock.patch.dict(os.environ, environment):
+        load(cast(pytest.Config, Config(tmp_path, cli, ini)))
 
 
 def spellings(option: Option) -> list[str]:
@@ -142,7 +152,7 @@ def spellings(option: Option) -> list[str]:
     found = [] if option.kind == "flag" else ["cli"]
     found += [] if option.cli_only else ["ini"]
     found += [] if option.name == "spec" else ["spec"]
-    return found + (["yaml"] if option.name in YAML else [])
+    return found + (["yaml"] if option.name in YAML else []) + (["env"] if option.env else [])
 
 
 def where(option: Option, spelling: str) -> str:
@@ -151,6 +161,7 @@ def where(option: Option, spelling: str) -> str:
         "ini": f"ini {option.ini}",
         "spec": "spec file",
         "yaml": "deployment",
+        "env": str(option.env),
     }[spelling]
 
 
