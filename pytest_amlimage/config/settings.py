@@ -395,67 +395,92 @@ def _memory(values: _Sources, instance: InstanceType | None) -> str:
 
 
 def load(config: pytest.Config) -> Settings:
+    """Every option read, by its kind, from where it was given: a bad value is a usage error now."""
     values = _Sources(config)
     images, build = check_references(values.texts("image"), values.source("image")), _build(values)
     endpoint = _endpoint(values, images, build)
-    instance = _instance(values)
-    framework, baseline = values.text("framework"), values.text("baseline")
-    rebase = values.text("rebase")
-    lock_update = values.flag("lock_update")
     return _check_contradictions(
         Settings(
             images=images,
             endpoint=endpoint,
-            expectations=gather(
-                values.spec.get("expect", {}),
-                values.spec_name,
-                config.getini("aml_expect"),
-                config.getoption("aml_expect") or [],
-            ),
-            framework=parse_expectation(framework, values.source("framework"))
-            if framework
-            else None,
-            curated=_curated(values.text("curated"), values.source("curated")),
-            cuda=_gpu_library(values, "cuda"),
-            cudnn=_gpu_library(values, "cudnn"),
-            gpu=values.flag("gpu"),
-            requirements=_requirements(values),
-            entry_script=values.path("entry_script"),
-            model_dir=values.path("model_dir"),
-            samples=values.paths("sample"),
-            command=_command(values),
-            ready_timeout=values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
-            score_timeout=values.number("score_timeout"),
-            rtol=values.number("rtol"),
-            atol=values.number("atol"),
-            memory=_memory(values, instance),
-            cpus=values.optional_number("cpus"),
-            instance=instance,
-            deployment_yaml=values.deployment,
-            offline=values.flag("offline"),
-            labels=_pairs(values, "label"),
-            docker_host=values.text("docker_host"),
-            baseline=check_references((baseline,), values.source("baseline"))[0]
-            if baseline
-            else None,
-            rebase=check_references((rebase,), values.source("rebase"))[0] if rebase else None,
-            max_base_age=int(values.number("max_base_age")),
-            lock=_lock(values, lock_update),
-            lock_update=lock_update,
-            allow=tuple(
-                e
-                for e in (
-                    parse_expectation(a, values.source("allow")) for a in values.texts("allow")
-                )
-                if e
-            ),
-            allow_removed=tuple(distribution_name(name) for name in values.texts("allow_removed")),
-            max_slowdown=values.optional_number("max_slowdown"),
-            reports=_reports(values),
             build=build,
-            build_args=_pairs(values, "build_arg"),
-            build_target=values.text("build_target"),
-            rm_built=values.flag("rm_built"),
-            any_base=values.flag("any_base"),
+            **_what_to_expect(values, config),
+            **_how_to_run(values, endpoint),
+            **_what_to_compare(values),
+            **_how_to_build(values),
         )
     )
+
+
+def _what_to_expect(values: _Sources, config: pytest.Config) -> dict[str, Any]:
+    framework = values.text("framework")
+    return {
+        "expectations": gather(
+            values.spec.get("expect", {}),
+            values.spec_name,
+            config.getini("aml_expect"),
+            config.getoption("aml_expect") or [],
+        ),
+        "framework": parse_expectation(framework, values.source("framework"))
+        if framework
+        else None,
+        "curated": _curated(values.text("curated"), values.source("curated")),
+        "cuda": _gpu_library(values, "cuda"),
+        "cudnn": _gpu_library(values, "cudnn"),
+        "requirements": _requirements(values),
+        "samples": values.paths("sample"),
+        "rtol": values.number("rtol"),
+        "atol": values.number("atol"),
+    }
+
+
+def _how_to_run(values: _Sources, endpoint: deployment.Endpoint) -> dict[str, Any]:
+    """The container: what it mounts and runs, its limits, its engine, its budgets."""
+    instance = _instance(values)
+    return {
+        "gpu": values.flag("gpu"),
+        "entry_script": values.path("entry_script"),
+        "model_dir": values.path("model_dir"),
+        "command": _command(values),
+        "ready_timeout": values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
+        "score_timeout": values.number("score_timeout"),
+        "memory": _memory(values, instance),
+        "cpus": values.optional_number("cpus"),
+        "instance": instance,
+        "deployment_yaml": values.deployment,
+        "offline": values.flag("offline"),
+        "labels": _pairs(values, "label"),
+        "docker_host": values.text("docker_host"),
+    }
+
+
+def _what_to_compare(values: _Sources) -> dict[str, Any]:
+    """The image against another: a baseline, a lock file, their allowances, the age of its base."""
+    lock_update = values.flag("lock_update")
+    allowed = (parse_expectation(text, values.source("allow")) for text in values.texts("allow"))
+    return {
+        "baseline": _reference(values, "baseline"),
+        "max_base_age": int(values.number("max_base_age")),
+        "lock": _lock(values, lock_update),
+        "lock_update": lock_update,
+        "allow": tuple(expectation for expectation in allowed if expectation),
+        "allow_removed": tuple(distribution_name(name) for name in values.texts("allow_removed")),
+        "max_slowdown": values.optional_number("max_slowdown"),
+        "reports": _reports(values),
+    }
+
+
+def _how_to_build(values: _Sources) -> dict[str, Any]:
+    return {
+        "rebase": _reference(values, "rebase"),
+        "build_args": _pairs(values, "build_arg"),
+        "build_target": values.text("build_target"),
+        "rm_built": values.flag("rm_built"),
+        "any_base": values.flag("any_base"),
+    }
+
+
+def _reference(values: _Sources, name: str) -> str | None:
+    """An image reference an option names, checked as Docker would read it."""
+    text = values.text(name)
+    return check_references((text,), values.source(name))[0] if text else None

@@ -97,9 +97,16 @@ def ours(engine: Any, tag: str) -> list[str]:
     return [c["Id"] for c in engine.api.containers(all=True, filters=filters)]
 
 
-def run_through(pytester: pytest.Pytester, proxy: EngineProxy, *args: str) -> subprocess.Popen[str]:
+def run_through(
+    pytester: pytest.Pytester, proxy: EngineProxy, *args: str, by_option: bool = False
+) -> subprocess.Popen[str]:
+    """The plugin's run through ``proxy``, named by DOCKER_HOST, or by ``--aml-docker-host`` alone."""
     pytester.makeini("[pytest]\n")
-    env = {**os.environ, "DOCKER_HOST": proxy.url}
+    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    if by_option:
+        args = (*args, f"--aml-docker-host={proxy.url}")
+    else:
+        env["DOCKER_HOST"] = proxy.url
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", *args]
     return subprocess.Popen(
         command,
@@ -177,6 +184,7 @@ def test_an_engine_lost_while_building_is_one_usage_error(
         "--aml-build=Dockerfile",
         "--aml-any-base",
         "--aml-image=amlimage/fault-build:1",
+        by_option=True,
     )
     time.sleep(2.5)  # connected, and building the slow step
     proxy.cut()
