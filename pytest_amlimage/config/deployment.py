@@ -95,6 +95,19 @@ class Endpoint:
         )
 
 
+# the key each option comes from (a model's local_path is found by its line's fallback to model)
+OPTION_KEYS = {
+    "image": ("environment", "image"),
+    "build": ("environment", "build", "path"),
+    "entry_script": ("code_configuration", "scoring_script"),
+    "model_dir": ("model", "path"),
+    "memory": ("resources", "limits", "memory"),
+    "cpus": ("resources", "limits", "cpu"),
+    "offline": ("egress_public_network_access",),
+    "instance_type": ("instance_type",),
+}
+
+
 @dataclass(frozen=True)
 class Deployment:
     """The YAML: the endpoint's settings, and what the options ``image``, ``build``, ... take from it."""
@@ -104,6 +117,11 @@ class Deployment:
     options: dict[str, str]  # option name -> value, relative paths relative to the YAML's folder
     data: dict[str, Any] = field(default_factory=dict)  # the YAML as read, for the deployment check
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # key path -> its line (from 0)
+
+    def source(self, option: str) -> str:
+        """Where the YAML gives ``option``: its file, line and key (``deployment d.yml:7 key model.path``)."""
+        keys = OPTION_KEYS.get(option, ())
+        return f"deployment {self.path}:{self.line(*keys)} key {'.'.join(keys)}"
 
     def line(self, *keys: str) -> int:
         """The line (from 1) of the key at ``keys``, else of the nearest key above it, else 1."""

@@ -145,7 +145,7 @@ def gather(
 ) -> tuple[Expectation, ...]:
     """Expectations from every source, merged: the spec file's, then ini's, then the command line's win."""
     spec_items = [
-        expectation(name, str(spec), f"spec file {spec_name} [expect]")
+        expectation(name, str(spec), f"spec file {spec_name} key expect.{name}")
         for name, spec in spec_table.items()
     ]
     ini_items = [parse_expectation(line, "ini aml_expect") for line in ini_lines]

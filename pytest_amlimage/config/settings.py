@@ -134,10 +134,10 @@ class _Sources:
         if value not in (None, "", [], False):
             return Found(value, f"ini {option.ini}", self.config.rootpath)
         if name in self.spec:
-            return Found(self.spec[name], f"spec file {self.spec_name}", self.spec_dir)
+            return Found(self.spec[name], f"spec file {self.spec_name} key {name}", self.spec_dir)
         if self.deployment is not None and name in self.deployment.options:
-            yaml = self.deployment.path
-            return Found(self.deployment.options[name], f"deployment {yaml}", yaml.parent)
+            yaml = self.deployment
+            return Found(yaml.options[name], yaml.source(name), yaml.path.parent)
         if option.env and os.environ.get(option.env):
             return Found(os.environ[option.env], option.env, Path.cwd())
         return None
@@ -253,8 +253,27 @@ def _path(found: Found, text: str, must_exist: bool) -> Path:
     return path
 
 
+SCALARS = (str, int, float)
+
+
+def _shape(option: Option, found: Found) -> None:
+    """A spec file's value of the wrong type: a table, a list for one value, a number for a list."""
+    value = found.value
+    if option.repeatable:
+        fits = isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(item, SCALARS) for item in value)
+        )
+        wanted = f'a list, e.g. {option.name} = ["..."]'
+    else:
+        fits = isinstance(value, (*SCALARS, bool))
+        wanted = f'one value, e.g. {option.name} = "..."'
+    if not fits:
+        raise AmlUsageError(f"{found.source} {value!r} is not {wanted}")
+
+
 def convert(option: Option, found: Found) -> Any:
     """The value ``found`` read as ``option.kind`` says; a usage error naming the source when it cannot be."""
+    _shape(option, found)
     value = found.value
     texts = (
         tuple([value] if isinstance(value, str) else [str(v) for v in value])

@@ -52,6 +52,7 @@ def load(path: Path, source: str) -> dict[str, Any]:
             )
         if key == "expect" and not isinstance(value, dict):
             raise AmlUsageError(
-                f'spec file {path}: [expect] must be a table, e.g. numpy = "==1.20.1"'
+                f"spec file {path} key expect {value!r} is not a table: write it as [expect] with a line "
+                'per package, e.g. numpy = "==1.20.1"'
             )
     return data

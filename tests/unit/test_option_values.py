@@ -7,6 +7,7 @@ whose meaning narrows its kind (an image reference, a specifier, a catalog name)
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, cast
@@ -14,6 +15,7 @@ from unittest import mock
 
 import pytest
 
+from pytest_amlimage.config.deployment import OPTION_KEYS
 from pytest_amlimage.config.options import BY_NAME, OPTIONS, Option
 from pytest_amlimage.config.settings import load
 from pytest_amlimage.errors import AmlUsageError
@@ -65,7 +67,7 @@ COMPANIONS = {"rebase": {"build": "<dockerfile>"}, "lock_update": {"lock": "<loc
 # the options a deployment YAML feeds, and where it writes them (an instance_type the table lacks is not
 # an option error: the deployment check reports it)
 YAML = {
-    "image": "environment:\n  image: {}\n",
+    "image": "environment:\n  image: '{}'\n",
     "model_dir": "environment:\n  image: x:1\nmodel:\n  path: {}\n",
     "memory": "environment:\n  image: x:1\nresources:\n  limits:\n    memory: '{}'\n",
     "cpus": "environment:\n  image: x:1\nresources:\n  limits:\n    cpu: '{}'\n",
@@ -123,8 +125,8 @@ def spelled(
         return {}, {}, value
     if option.name in SPEC_TABLES:
         return {}, {}, SPEC_TABLES[option.name](value)
-    literal = f"[{value!r}]" if option.repeatable else repr(value)
-    return {}, {}, f"{option.name} = {literal.replace(chr(39), chr(34))}\n"
+    literal = json.dumps([value] if option.repeatable else value)  # JSON's strings are TOML's
+    return {}, {}, f"{option.name} = {literal}\n"
 
 
 def run(tmp_path: Path, option: Option, value: str, spelling: str) -> None:
@@ -156,13 +158,20 @@ def spellings(option: Option) -> list[str]:
 
 
 def where(option: Option, spelling: str) -> str:
+    """What a message says of the value's source: the option, its key (in the file), or its variable."""
+    if spelling == "yaml":
+        return ".".join(OPTION_KEYS[option.name])
     return {
         "cli": option.flag,
         "ini": f"ini {option.ini}",
-        "spec": "spec file",
-        "yaml": "deployment",
+        "spec": f"key {option.name}",
         "env": str(option.env),
     }[spelling]
+
+
+def named(message: str, option: Option, spelling: str) -> bool:
+    files = {"spec": "spec file", "yaml": "deployment"}
+    return where(option, spelling) in message and files.get(spelling, "") in message
 
 
 COVERED = [option for option in OPTIONS if option.name not in NO_SPELLING]
@@ -188,7 +197,7 @@ def test_bad_values_are_one_line_naming_the_option_and_its_source(
                 run(tmp_path, option, value, spelling)
             except AmlUsageError as error:
                 message = str(error)
-                if "\n" in message or where(option, spelling) not in message:
+                if "\n" in message or not named(message, option, spelling):
                     problems.append(f"{spelling} {value!r}: {message}")
             else:
                 problems.append(f"{spelling} {value!r}: taken")
@@ -201,3 +210,29 @@ def test_good_values_are_taken(tmp_path: Path, option: Option) -> None:
     for spelling in [*spellings(option), *flags_on_the_command_line]:
         for value in values(option)[0]:
             run(tmp_path, option, value, spelling)
+
+
+def wrong_types(option: Option) -> list[str]:
+    """TOML values of a type the option cannot take: a table (where it is not a table), a number for a list, a
+    list for one value."""
+    if option.name in SPEC_TABLES:
+        return ["5", "[1, 2]"]
+    return ["{ a = 1 }", "5" if option.repeatable else "[1, 2]"]
+
+
+@pytest.mark.parametrize("option", [o for o in COVERED if o.name != "spec"], ids=lambda o: o.name)
+def test_a_spec_value_of_the_wrong_type_is_one_line_naming_its_key(
+    tmp_path: Path, option: Option
+) -> None:
+    problems = []
+    for literal in wrong_types(option):
+        image = 'image = ["x:1"]\n' if option.name != "image" else ""
+        (tmp_path / "spec.toml").write_text(f"{image}{option.name} = {literal}\n")
+        try:
+            load(cast(pytest.Config, Config(tmp_path, {"spec": str(tmp_path / "spec.toml")}, {})))
+        except AmlUsageError as error:
+            if "\n" in str(error) or not named(str(error), option, "spec"):
+                problems.append(f"{literal}: {error}")
+        else:
+            problems.append(f"{literal}: taken")
+    assert problems == []
