@@ -99,7 +99,9 @@ def test_spec_file_errors(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", unknown='image = ["x:1"]\nimages = ["y"]\n')
     assert "unknown key 'images'" in usage_error(pytester, "--aml-spec", "unknown.toml")
     pytester.makefile(".toml", badexpect='image = ["x:1"]\n[expect]\nnumpy = "=>1"\n')
-    assert "badexpect.toml key expect.numpy)" in usage_error(pytester, "--aml-spec", "badexpect.toml")
+    assert "badexpect.toml key expect.numpy)" in usage_error(
+        pytester, "--aml-spec", "badexpect.toml"
+    )
 
 
 def test_sample_that_is_not_json(pytester: pytest.Pytester) -> None:

@@ -176,7 +176,9 @@ def test_spec_file_errors(tmp_path: Path) -> None:
         settings(tmp_path, {"spec": spec(tmp_path, "image = [\n")})
     with pytest.raises(AmlUsageError, match=r"key expect .numpy. is not a table"):
         settings(tmp_path, {"spec": spec(tmp_path, 'expect = "numpy"\n')})
-    with pytest.raises(AmlUsageError, match="^spec file .*aml-image.toml key ready_timeout 'soon' is not a number"):
+    with pytest.raises(
+        AmlUsageError, match="^spec file .*aml-image.toml key ready_timeout 'soon' is not a number"
+    ):
         settings(tmp_path, {"spec": spec(tmp_path, 'ready_timeout = "soon"\n')})
 
 
