@@ -8,9 +8,10 @@ log() { echo "engine.sh: $*" >&2; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
-ensure_tools() {  # debootstrap: the stand-ins' Debian; sshd: the same engine reached as ssh:// (a test)
-    local missing=()
+ensure_tools() {  # debootstrap: the stand-ins' Debian; sshd: the same engine reached as ssh:// (a test);
+    local missing=()   # ip: a bridge for a second engine of a test's own (its disk full)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v ip >/dev/null || missing+=(iproute2)
     [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
     if [[ ${#missing[@]} -gt 0 && $(id -u) -eq 0 ]]; then
         log "installing ${missing[*]}"

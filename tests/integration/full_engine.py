@@ -95,7 +95,14 @@ def full_engine(folder: Path) -> Iterator[str]:
             daemon.wait(timeout=30)
         with contextlib.suppress(subprocess.CalledProcessError):
             _run("ip", "link", "del", BRIDGE)
-        _run("umount", "--lazy", str(root))
+        _unmount_under(folder)
+
+
+def _unmount_under(folder: Path) -> None:
+    """The tmpfs, and what the engine mounted under it or its exec root (its network namespace), deepest first."""
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for point in sorted((m for m in mounts if m.startswith(f"{folder}/")), reverse=True):
+        _run("umount", "--lazy", point)
 
 
 def _answering(host: str, daemon: subprocess.Popen[bytes], log: Path) -> docker.DockerClient:
