@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import socket
 import time
 import uuid
@@ -26,9 +27,17 @@ FOREIGN_LEFTOVER_AGE = 24 * 3600.0
 LOCAL_SCHEMES = {"", "unix", "npipe"}
 
 
+# how an OSError shows inside the SDK's wrapping: "[Errno 111] Connection refused", "FileNotFoundError(2, '...')"
+SYSTEM_ERROR = re.compile(r"\[Errno \d+\] ([^'\")]+)|\w+Error\(\d+, '([^']+)'\)")
+
+
 def reason(error: BaseException) -> str:
-    """An engine error in one line: the engine's own explanation, without the SDK's wrapping."""
+    """An engine error in one line: the engine's own explanation, without the SDK's wrapping (of a connection
+    that failed, the system's words: ``Connection refused``)."""
     text = str(getattr(error, "explanation", None) or error)
+    system = SYSTEM_ERROR.search(text)
+    if system:
+        return str(system.group(1) or system.group(2)).strip()
     return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
 
@@ -45,13 +54,21 @@ def lost(error: BaseException) -> bool:
         urllib3.exceptions.ProtocolError,
     )
     seen: BaseException | None = error
-    while seen is not None:
+    while seen is not None and _from_the_transport(seen):
         if isinstance(seen, (*closed, http.client.IncompleteRead)):
             return True
         seen = seen.__cause__ or seen.__context__
-    return any(
+    return _from_the_transport(error) and any(
         words in str(error)
         for words in ("Connection aborted", "Connection refused", "Connection reset")
+    )
+
+
+def _from_the_transport(error: BaseException) -> bool:
+    """An error of the SDK or what carries its requests; not a fault of this plugin's own raised meanwhile."""
+    package = type(error).__module__.split(".")[0]
+    return package in ("docker", "requests", "urllib3", "http", "paramiko") or isinstance(
+        error, OSError
     )
 
 

@@ -95,3 +95,17 @@ def test_an_engine_that_went_away_is_told_from_one_that_refused() -> None:
         "Error while fetching server API version" in message.splitlines()[1]
     )  # the detail below the cause
     assert not lost(APIError("conflict: the name is in use"))  # an answer, not silence
+
+
+def test_a_fault_of_ours_while_the_engine_was_unreachable_is_not_the_engine_lost() -> None:
+    import requests
+
+    from pytest_amlimage.engine.client import lost
+
+    try:
+        try:
+            raise requests.exceptions.ConnectionError("Connection aborted")
+        except requests.exceptions.ConnectionError:
+            None.strip()  # type: ignore[attr-defined]  # a bug in the handler
+    except AttributeError as ours:
+        assert not lost(ours)
