@@ -69,6 +69,7 @@ COMPANIONS = {"rebase": {"build": "<dockerfile>"}, "lock_update": {"lock": "<loc
 YAML = {
     "image": "environment:\n  image: '{}'\n",
     "model_dir": "environment:\n  image: x:1\nmodel:\n  path: {}\n",
+    "entry_script": "environment:\n  image: x:1\ncode_configuration:\n  code: .\n  scoring_script: {}\n",
     "memory": "environment:\n  image: x:1\nresources:\n  limits:\n    memory: '{}'\n",
     "cpus": "environment:\n  image: x:1\nresources:\n  limits:\n    cpu: '{}'\n",
 }
@@ -179,8 +180,10 @@ COVERED = [option for option in OPTIONS if option.name not in NO_SPELLING]
 
 def test_every_option_is_covered() -> None:
     bad = sum(len(spellings(o)) * len(values(o)[1]) for o in COVERED)
+    typed = sum(len(wrong_types(o)) for o in COVERED if o.name != "spec")
     print(
-        f"{len(COVERED)} of {len(OPTIONS)} options covered ({', '.join(NO_SPELLING)} is an action): {bad} bad values"
+        f"{len(COVERED)} of {len(OPTIONS)} options covered ({', '.join(NO_SPELLING)} is an action): "
+        f"{bad} bad values, {typed} spec values of the wrong type"
     )
     assert {o.name for o in COVERED} | NO_SPELLING == {o.name for o in OPTIONS}
     assert all(values(o)[0] for o in COVERED)  # every option has a good value to show
