@@ -15,7 +15,8 @@ from pytest_amlimage.config.platform import SERVER_PORT
 
 # str/list: text; float/int: non-negative numbers; positive: a number above 0 (seconds, CPUs, a factor);
 # port: 1 to 65535; size: a memory size (512m, 4g, 2Gi); flag: on or off;
-# path/paths: existing files or folders; outpath/outpaths: files to write (their folder must exist);
+# path/paths: existing files or folders; file: an existing file (a folder is refused);
+# outpath/outpaths: files to write (their folder must exist);
 # engine: a Docker engine's address as DOCKER_HOST takes it (unix://, tcp://HOST:PORT, ssh://, npipe://).
 Kind = Literal[
     "str",
@@ -27,6 +28,7 @@ Kind = Literal[
     "size",
     "flag",
     "path",
+    "file",
     "paths",
     "outpath",
     "outpaths",
@@ -79,12 +81,12 @@ OPTIONS: tuple[Option, ...] = (
         asks=True,
     ),
     Option(
-        "spec", "TOML spec file with expectations and scoring settings", "path", "PATH", asks=True
+        "spec", "TOML spec file with expectations and scoring settings", "file", "PATH", asks=True
     ),
     Option(
         "deployment",
         "Azure ML online deployment YAML: run the image as that deployment would",
-        "path",
+        "file",
         "PATH",
         asks=True,
     ),
@@ -109,9 +111,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("cudnn", "expected cuDNN version, e.g. '8.0.5.39'; 'none' for no cuDNN", "str", "SPEC"),
     Option("gpu", "start the container with all GPUs and check the GPU is visible", "flag"),
-    Option("requirements", "requirements.txt whose pins must hold in the image", "path", "PATH"),
+    Option("requirements", "requirements.txt whose pins must hold in the image", "file", "PATH"),
     Option(
-        "entry_script", "entry script to mount as the app (its folder, read-only)", "path", "PATH"
+        "entry_script", "entry script to mount as the app (its folder, read-only)", "file", "PATH"
     ),
     Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
     Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
@@ -237,7 +239,7 @@ def default(name: str) -> Default:
 
 
 BY_FLAG = {option.flag: option for option in OPTIONS}
-PATH_KINDS = ("path", "paths", "outpath", "outpaths")
+PATH_KINDS = ("path", "file", "paths", "outpath", "outpaths")
 
 
 def rootdir_from_value(

@@ -244,10 +244,12 @@ def _flag(found: Found) -> bool:
     return word
 
 
-def _path(found: Found, text: str, must_exist: bool) -> Path:
+def _path(found: Found, text: str, must_exist: bool, file: bool = False) -> Path:
     path = (found.base / text).resolve()
     if must_exist and not path.exists():
         raise AmlUsageError(f"{path} (from {found.source}) does not exist: check the path")
+    if file and path.is_dir():
+        raise AmlUsageError(f"{path} (from {found.source}) is a folder: name the file in it")
     if not must_exist and not path.parent.is_dir():
         raise AmlUsageError(f"{path.parent} (from {found.source}) is not a folder: check the path")
     return path
@@ -288,8 +290,8 @@ def convert(option: Option, found: Found) -> Any:
         return _flag(found)
     if option.kind == "engine":
         return _engine(found)
-    if option.kind in ("path", "outpath"):
-        return _path(found, str(value), must_exist=option.kind == "path")
+    if option.kind in ("path", "file", "outpath"):
+        return _path(found, str(value), option.kind != "outpath", file=option.kind == "file")
     if option.kind in ("paths", "outpaths"):
         return tuple(_path(found, text, must_exist=option.kind == "paths") for text in texts)
     return texts if option.repeatable else str(value).strip()

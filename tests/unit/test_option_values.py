@@ -16,7 +16,7 @@ from unittest import mock
 import pytest
 
 from pytest_amlimage.config.deployment import OPTION_KEYS
-from pytest_amlimage.config.options import BY_NAME, OPTIONS, Option
+from pytest_amlimage.config.options import BY_NAME, OPTIONS, PATH_KINDS, Option
 from pytest_amlimage.config.settings import load
 from pytest_amlimage.errors import AmlUsageError
 
@@ -33,6 +33,7 @@ KIND_VALUES: dict[str, Values] = {
     "size": (["512m", "4g", "2Gi"], ["12q", "lots", "-1g", "1k"]),
     "flag": (["true", "false"], ["maybe"]),
     "path": (["<file>"], ["missing.txt"]),
+    "file": (["<file>"], ["missing.txt", "<emptyfolder>"]),
     "paths": (["<file>"], ["missing.txt"]),
     "outpath": (["out.json"], ["missing-dir/out.json"]),
     "outpaths": (["out.md"], ["missing-dir/out.md"]),
@@ -55,10 +56,10 @@ OPTION_VALUES: dict[str, Values] = {
     "command": (["azmlinfsrv --port 5001"], ['sh -c "unclosed']),
     "label": (["team=ml"], ["nokey", "io.github.pytest-amlimage.session=x"]),
     "build_arg": (["A=1"], ["=1"]),
-    "spec": (["<spec>"], ["missing.toml", "<badspec>"]),
-    "deployment": (["<deployment>"], ["missing.yml", "<baddeployment>"]),
+    "spec": (["<spec>"], ["missing.toml", "<badspec>", "<emptyfolder>"]),
+    "deployment": (["<deployment>"], ["missing.yml", "<baddeployment>", "<emptyfolder>"]),
     "build": (["<dockerfile>"], ["missing/Dockerfile", "<emptyfolder>"]),
-    "requirements": (["<requirements>"], ["missing.txt", "<badrequirements>"]),
+    "requirements": (["<requirements>"], ["missing.txt", "<badrequirements>", "<emptyfolder>"]),
     "report": (["r.md", "r.json"], ["r.txt", "missing-dir/r.md"]),
     "lock": (["<lock>"], ["missing.json", "missing-dir/l.json"]),
 }
@@ -91,9 +92,6 @@ FILES = {
 
 def values(option: Option) -> Values:
     return OPTION_VALUES.get(option.name) or KIND_VALUES[option.kind]
-
-
-PATH_KINDS = ("path", "paths", "outpath", "outpaths")
 
 
 def given(tmp_path: Path, value: str, option: Option) -> str:
