@@ -397,6 +397,17 @@ def _requirements(values: _Sources) -> Path | None:
     return path
 
 
+def _entry_script(values: _Sources) -> Path | None:
+    """The scoring script: a Python file, which the server imports by its suffix (anything else gives it no
+    loader, and the server dies with 'NoneType' object has no attribute 'loader')."""
+    path = values.path("entry_script")
+    if path is not None and path.suffix != ".py":
+        raise AmlUsageError(
+            f"{path} (from {values.source('entry_script')}) is not a Python file: name the scoring script (*.py)"
+        )
+    return path
+
+
 def _instance(values: _Sources) -> InstanceType | None:
     """The instance type to size the container as; one the YAML names but the table lacks is the deployment
     check's to report, one an option names is a usage error."""
@@ -460,7 +471,7 @@ def _how_to_run(values: _Sources, endpoint: deployment.Endpoint) -> dict[str, An
     instance = _instance(values)
     return {
         "gpu": values.flag("gpu"),
-        "entry_script": values.path("entry_script"),
+        "entry_script": _entry_script(values),
         "model_dir": values.path("model_dir"),
         "command": _command(values),
         "ready_timeout": values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,

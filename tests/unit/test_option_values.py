@@ -59,6 +59,7 @@ OPTION_VALUES: dict[str, Values] = {
     "spec": (["<spec>"], ["missing.toml", "<badspec>", "<emptyfolder>"]),
     "deployment": (["<deployment>"], ["missing.yml", "<baddeployment>", "<emptyfolder>"]),
     "build": (["<dockerfile>"], ["missing/Dockerfile", "<emptyfolder>"]),
+    "entry_script": (["<script>"], ["missing.py", "<emptyfolder>", "<file>"]),
     "requirements": (["<requirements>"], ["missing.txt", "<badrequirements>", "<emptyfolder>"]),
     "report": (["r.md", "r.json"], ["r.txt", "missing-dir/r.md"]),
     "lock": (["<lock>"], ["missing.json", "missing-dir/l.json"]),
@@ -79,6 +80,7 @@ SPEC_TABLES = {"expect": lambda spec: f'[expect]\nnumpy = "{spec.removeprefix("n
 NO_SPELLING = {"list_curated"}  # an action, not a value: it prints and exits
 FILES = {
     "<file>": ("file.txt", "x"),
+    "<script>": ("score.py", "def init(): pass\n"),
     "<lock>": ("lock.json", '{"distributions": {}}'),
     "<spec>": ("spec.toml", 'image = ["x:1"]\n'),
     "<badspec>": ("bad.toml", "image = [\n"),
