@@ -18,3 +18,7 @@ class Unavailable(CheckFailed):
     The first check that meets the cause fails with it; the others skip, naming that check and the
     cause's first line: one cause, one failure.
     """
+
+
+class EngineLost(Unavailable):
+    """The Docker engine stopped answering: the run's one cause, whichever image's check met it first."""

@@ -24,7 +24,7 @@ from pytest_amlimage.endpoint.scoring import (
     post_sample,
     request,
 )
-from pytest_amlimage.errors import CheckFailed, Unavailable
+from pytest_amlimage.errors import CheckFailed
 
 if TYPE_CHECKING:
     from pytest_amlimage.config.deployment import Endpoint
@@ -59,7 +59,7 @@ def probe_budget(readiness: Readiness, endpoint: Endpoint) -> None:
     """The server answered before the platform's probes would have given up on it."""
     probe = endpoint.liveness_probe
     if readiness.error:  # it never answered: liveness says why
-        raise Unavailable(readiness.error)
+        raise readiness.failure(detailed=False)
     if readiness.seconds <= probe.budget:
         return
     raise CheckFailed(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.engine import client as engine
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
 
 if TYPE_CHECKING:
     import requests
@@ -31,9 +31,15 @@ class Readiness:
     error: str | None = None
     engine_lost: bool = False  # the engine stopped answering: the run's cause, not the server's
 
+    def failure(self, detailed: bool = True) -> CheckFailed:
+        """The error as a check meets it: the engine lost is the run's cause; a server that never answered
+        fails the check that says why (``detailed``: liveness) and is unavailable to the others."""
+        kind = EngineLost if self.engine_lost else CheckFailed if detailed else Unavailable
+        return kind(self.error or "")
+
     def raise_for_error(self) -> None:
         if self.error:
-            raise CheckFailed(self.error)
+            raise self.failure()
 
 
 def log_tail(container: AmlContainer, expect: str | None = None, within: float = 2.0) -> str:

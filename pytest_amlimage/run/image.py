@@ -24,7 +24,7 @@ from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import Memory, MemoryWatch
-from pytest_amlimage.errors import CheckFailed, Unavailable
+from pytest_amlimage.errors import EngineLost, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
 from pytest_amlimage.run import origin
@@ -57,7 +57,9 @@ class ImageRun:
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
-        self._refused: str | None = None
+        self._refused: Unavailable | None = (
+            None  # why the engine did not start it (raised anew each time)
+        )
         self._watch: MemoryWatch | None = None
         self.reported: dict[
             str, str
@@ -87,7 +89,7 @@ class ImageRun:
         """
         with self._lock:
             if self._refused is not None:
-                raise Unavailable(self._refused)
+                raise type(self._refused)(*self._refused.args)
             if self._container is None:
                 baseline = self.session.baseline
                 if baseline is not None and baseline is not self:  # the two start together
@@ -98,8 +100,11 @@ class ImageRun:
                     refused = (
                         f"the engine refused to start {self.reference}: {engine.reason(error)}"
                     )
-                    self._refused = engine.lost_message(error) if engine.lost(error) else refused
-                    raise Unavailable(self._refused) from None
+                    lost = engine.lost(error)
+                    self._refused = (
+                        EngineLost(engine.lost_message(error)) if lost else Unavailable(refused)
+                    )
+                    raise type(self._refused)(*self._refused.args) from None
                 pool, stop = self.session.pool, self.session.stop
                 self._watch = self._container.watch_memory()
                 variables = self.plan.probe_environment
@@ -149,7 +154,7 @@ class ImageRun:
             return run_probe(aside, self.wanted_imports, plan.probe_environment)
         except Exception as error:
             if engine.lost(error):
-                raise Unavailable(engine.lost_message(error)) from None
+                raise EngineLost(engine.lost_message(error)) from None
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
     @functools.cached_property
@@ -271,8 +276,7 @@ class ImageRun:
         """
         readiness = self.serving_readiness()
         if readiness.error:
-            kind = CheckFailed if detailed and not readiness.engine_lost else Unavailable
-            raise kind(readiness.error)
+            raise readiness.failure(detailed)
         return self.container()
 
 

@@ -9,7 +9,7 @@ import pytest
 from pytest_amlimage.checks.assemble import checks_for
 from pytest_amlimage.checks.check import Check
 from pytest_amlimage.engine import client as engine
-from pytest_amlimage.errors import CheckFailed, Unavailable
+from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
 from pytest_amlimage.run.image import ImageRun
 
 
@@ -26,13 +26,26 @@ class CheckItem(pytest.Item):
             self._run()
         except CheckFailed as failed:
             first = str(failed).partition("\n")[0]
-            reporter = self.image.reported.setdefault(first, self.check.id)
-            if isinstance(failed, Unavailable) and reporter != self.check.id:
+            reporter = self._reporter(first, session_wide=isinstance(failed, EngineLost))
+            if isinstance(failed, Unavailable) and reporter is not None:
                 skip = f"not run: {reporter} failed: {first}"
                 raise pytest.skip.Exception(skip, _use_item_location=True) from None
             raise
         finally:
             self.user_properties += self._properties()
+
+    def _reporter(self, first: str, session_wide: bool) -> str | None:
+        """The check that reported a failure with this first line before (None: this one is the first).
+
+        The engine lost is the session's one cause, whichever image met it; any other, the image's own.
+        """
+        reported, me = (
+            (self.image.session.reported, f"{self.image.reference}::{self.check.id}")
+            if session_wide
+            else (self.image.reported, self.check.id)
+        )
+        reporter = reported.setdefault(first, me)
+        return None if reporter == me else reporter
 
     def _properties(self) -> list[tuple[str, object]]:
         """The image's facts and the check's figures, as far as they exist (an engine gone takes them)."""
@@ -49,7 +62,7 @@ class CheckItem(pytest.Item):
         except Exception as error:
             if isinstance(error, CheckFailed) or not engine.lost(error):
                 raise
-            raise Unavailable(engine.lost_message(error)) from None
+            raise EngineLost(engine.lost_message(error)) from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailed):

@@ -52,6 +52,9 @@ class AmlSession:
         # 2 images x 3 tasks
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlimage")
         self.images: dict[str, ImageRun] = {}
+        self.reported: dict[
+            str, str
+        ] = {}  # the engine lost: its first line -> IMAGE::CHECK that reported it
         self.client: docker.DockerClient | None = None
         self.engine_cpus = DEFAULT_CPUS
         self.samples: list[samples.Sample] = []

@@ -127,6 +127,15 @@ def started(engine: Any, tag: str, run: subprocess.Popen[str]) -> None:
         time.sleep(0.05)
 
 
+def naming_the_engine(output: str) -> list[str]:
+    """The failures' first lines (``IMAGE CHECK: ...``) that name the engine lost."""
+    return [
+        line
+        for line in output.splitlines()
+        if line.startswith("amlimage/") and "stopped answering" in line
+    ]
+
+
 PHASES = {  # phase -> (app, deployment variables, when to cut after the container exists)
     "starting": ("slow_init", "", 0.0),
     "waiting for the server": ("slow_init", "", 0.5),  # init() takes 3 s
@@ -155,11 +164,7 @@ def test_an_engine_lost_mid_run_is_one_line_and_the_next_run_sweeps(
     output, _ = run.communicate(timeout=120)
     assert run.returncode == 1, output
     assert "Traceback" not in output, output
-    named = [
-        line
-        for line in output.splitlines()
-        if line.startswith("amlimage/") and "stopped answering" in line
-    ]
+    named = naming_the_engine(output)
     assert len(named) == 1, output  # the first check that met it; the others skip with the pointer
     assert (
         named[0].split(": ", 1)[1].startswith(f"the Docker engine at {proxy.url} stopped answering")
@@ -231,3 +236,22 @@ def test_a_full_engine_fails_the_build_with_the_full_disk_first(
     assert (
         docker.DockerClient(base_url=full).api.containers(all=True) == []
     )  # the failed step's too
+
+
+def test_an_engine_lost_under_two_images_is_one_failure(
+    pytester: pytest.Pytester, proxy: EngineProxy, engine: Any, images: dict[str, str]
+) -> None:
+    tag = str(time.time_ns())
+    deployment_yaml(pytester, images["minimal"], "slow_init")
+    both = (f"--aml-image={images['minimal']}", f"--aml-image={images['extended']}")
+    run = run_through(
+        pytester, proxy, "--aml-deployment=deployment.yml", *both, f"--aml-label=fault-test={tag}"
+    )
+    started(engine, tag, run)
+    time.sleep(0.5)  # both containers are up or starting, their servers in init()
+    proxy.cut()
+    output, _ = run.communicate(timeout=120)
+    assert len(naming_the_engine(output)) == 1, (
+        output
+    )  # the run's one cause, whichever image met it
+    assert "Traceback" not in output, output
