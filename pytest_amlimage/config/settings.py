@@ -445,6 +445,7 @@ def load(config: pytest.Config) -> Settings:
 
 
 def _what_to_expect(values: _Sources, config: pytest.Config) -> dict[str, Any]:
+    """What the image must hold (versions, a curated row, CUDA, requirements) and answer (samples)."""
     framework = values.text("framework")
     return {
         "expectations": gather(
@@ -503,6 +504,7 @@ def _what_to_compare(values: _Sources) -> dict[str, Any]:
 
 
 def _how_to_build(values: _Sources) -> dict[str, Any]:
+    """``--aml-build``'s arguments, and the base to rebuild on."""
     return {
         "rebase": _reference(values, "rebase"),
         "build_args": _pairs(values, "build_arg"),
