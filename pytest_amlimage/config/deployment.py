@@ -297,16 +297,14 @@ def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, str]:
         size = size_bytes(str(limits["memory"]))
         if size is None or size < 6 * 1024**2:  # the engine's least
             raise reader.fail(
-                ("resources", "limits", "memory"),
+                OPTION_KEYS["memory"],
                 f"is {limits['memory']!r}, not a size like 2Gi (at least 6Mi)",
             )
         found["memory"] = docker_memory(size)
     if limits.get("cpu") is not None:
         cpus = cpu_count(str(limits["cpu"]))
         if cpus is None:
-            raise reader.fail(
-                ("resources", "limits", "cpu"), f"is {limits['cpu']!r}, not CPUs like 2 or 500m"
-            )
+            raise reader.fail(OPTION_KEYS["cpus"], f"is {limits['cpu']!r}, not CPUs like 2 or 500m")
         found["cpus"] = f"{cpus:g}"
     if str(data.get("egress_public_network_access", "")).lower() == "disabled":
         # the deployment reaches nothing but its workspace's private endpoints
