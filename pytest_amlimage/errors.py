@@ -9,7 +9,16 @@ AmlUsageError = pytest.UsageError
 
 
 class CheckFailed(Exception):
-    """A built-in check found the image wanting; the message is the whole report."""
+    """A built-in check found the image wanting; the message is the whole report.
+
+    ``figures``: what the check measured before it failed (a ``checks.check`` record), for the summary.
+    """
+
+    figures: object = None
+
+
+class NotApplicable(Exception):
+    """A built-in check has nothing to judge on this image (no schema, no readings): the item skips, saying why."""
 
 
 class Unavailable(CheckFailed):

@@ -115,7 +115,11 @@ def pytest_collection_modifyitems(
 
         collectors = (
             ImageCollector.from_parent(
-                session, name=image.reference, nodeid=image.reference, image=image
+                session,
+                name=image.reference,
+                nodeid=image.reference,
+                image=image,
+                context=aml.context(image),
             )
             for image in aml.images.values()
         )
@@ -196,7 +200,7 @@ def aml_scoring(request: pytest.FixtureRequest, aml_image: str) -> ScoringClient
     from pytest_amlimage.endpoint.scoring import ScoringClient
 
     image = _session(request).images[aml_image]
-    settings = image.session.settings
+    settings = image.settings
     return ScoringClient(
         image.container(), image.readiness, settings.score_timeout, settings.endpoint.scoring_route
     )

@@ -1,9 +1,10 @@
 """Which built-in checks apply to an image, in the order they run: the one place checks are assembled.
 
 One generator per family, each given the settings. Every check is bound the same way,
-``Check(id, body, (inputs...))``, its body a function of its family's module (``dockerfile``, ``user``,
-``image_config``, ``base_age``, ``versions``, ``gpu``, ``server``, ``scoring``, ``baseline``); inputs known
-only once the container runs are bound as ``Later(getter)``. No check reaches for the run itself.
+``Check(id, run)``: ``run`` a closure calling its body, a function of its family's module (``dockerfile``,
+``user``, ``image_config``, ``base_age``, ``versions``, ``gpu``, ``server``, ``scoring``, ``memory``,
+``baseline``), with every argument in sight of mypy. What exists only once the container runs (facts, the
+serving container) is fetched inside the closure, when the check runs. No check reaches for the run itself.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from pytest_amlimage.checks import (
     base_age,
@@ -27,17 +27,19 @@ from pytest_amlimage.checks import (
     user,
     versions,
 )
-from pytest_amlimage.checks.base_age import BASE_LABELS, Base
-from pytest_amlimage.checks.check import Check, Later
+from pytest_amlimage.checks.check import Check
 from pytest_amlimage.config.catalog import CatalogEntry
+from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.config.instance_types import size_bytes
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
+from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import Memory
+from pytest_amlimage.engine.origin import BASE_LABELS, Base
 from pytest_amlimage.probe import Facts
 from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
@@ -82,7 +84,7 @@ class Context:
     """What the run knows beside the image: the Dockerfile it built it from, the samples, the curated row, the
     baseline image or lock it is compared against."""
 
-    built_from: dockerfile.Dockerfile | None = None  # only for the image --aml-build built
+    built_from: Dockerfile | None = None  # only for the image --aml-build built
     curated: CatalogEntry | None = None
     samples: tuple[Sample, ...] = ()
     baseline: ImageUnderTest | None = None
@@ -92,27 +94,18 @@ class Context:
 def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """Every built-in check of ``image``: Dockerfile, user, versions, GPU, scoring, regression."""
     if settings.deployment_yaml is not None:  # static, like the Dockerfile's: before anything runs
-        workers = settings.endpoint.workers(image.info.env)
-        yield Check("deployment", deployment_yaml.deployment, (settings.deployment_yaml, workers))
+        found, workers = settings.deployment_yaml, settings.endpoint.workers(image.info.env)
+        yield Check("deployment", lambda: deployment_yaml.deployment(found, workers))
     yield from _dockerfile_checks(image, settings, context)
     if image.build_error:
         return
-    facts = Later(image.facts)
-    yield Check("non-root", user.non_root, (image.info.user, facts))
-    yield Check("app-permissions", user.app_permissions, (facts, image.plan.runit))
-    yield Check(
-        "image-config", image_config.image_config, (image.info, settings.endpoint.environment)
-    )
-    if (
-        context.built_from
-        or set(BASE_LABELS) & set(image.info.labels)
-        or AZUREML_ENV & set(image.info.env)
-    ):
-        today, found = date.today(), partial(getattr, image, "base")
-        properties = partial(base_age.base_properties, found, settings.max_base_age, today)
-        yield Check(
-            "base-age", base_age.base_age, (Later(found), settings.max_base_age, today), properties
-        )
+    info, env = image.info, settings.endpoint.environment
+    yield Check("non-root", lambda: user.non_root(info.user, image.facts()))
+    yield Check("app-permissions", lambda: user.app_permissions(image.facts(), image.plan.runit))
+    yield Check("image-config", lambda: image_config.image_config(info, env))
+    if context.built_from or set(BASE_LABELS) & set(info.labels) or AZUREML_ENV & set(info.env):
+        limit, today = settings.max_base_age, date.today()
+        yield Check("base-age", lambda: base_age.base_age(image.base, limit, today))
     yield from _version_checks(image, settings, context.curated)
     yield from _gpu_checks(image, settings, context.curated)
     yield from _scoring_checks(image, settings, context)
@@ -122,39 +115,49 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
 def _dockerfile_checks(
     image: ImageUnderTest, settings: Settings, context: Context
 ) -> Iterator[Check]:
-    """Static checks of the Dockerfile --aml-build built, before anything runs."""
-    parsed = context.built_from
+    """Static checks of the Dockerfile --aml-build built, before anything runs; the built image is the
+    witness for its entry paths, where the build worked."""
+    parsed, error = context.built_from, image.build_error
     if parsed is None:
         return
-    yield Check("dockerfile[last-user]", dockerfile.last_user, (parsed,))
-    # the witness, where the build worked
-    built = None if image.build_error else Later(image.container)
-    yield Check("dockerfile[entry-paths]", dockerfile.entry_paths, (parsed, built))
-    yield Check("dockerfile[base-image]", dockerfile.base_image, (parsed, settings.any_base))
-    if image.build_error:
-        yield Check("build", dockerfile.build_failed, (image.build_error,))
+    yield Check("dockerfile[last-user]", lambda: dockerfile.last_user(parsed))
+    built = (lambda: None) if error else image.container
+    yield Check("dockerfile[entry-paths]", lambda: dockerfile.entry_paths(parsed, built()))
+    any_base = settings.any_base
+    yield Check("dockerfile[base-image]", lambda: dockerfile.base_image(parsed, any_base))
+    if error:
+        yield Check("build", lambda: dockerfile.build_failed(error))
 
 
 def _version_checks(
     image: ImageUnderTest, settings: Settings, entry: CatalogEntry | None
 ) -> Iterator[Check]:
     """The curated row's expectations, overridden by the user's; the framework's apart."""
-    facts = Later(image.facts)
+    facts = image.facts
     if settings.curated and entry is None:
-        yield Check("curated", versions.undetected, (image.reference,))
+        yield Check("curated", lambda: versions.undetected(image.reference))
     if entry is not None and entry.python:
-        yield Check("python", versions.python, (entry.python, entry.source, facts))
+        python, source = entry.python, entry.source
+        yield Check("python", lambda: versions.python(python, source, facts()))
     packages, framework = settings.expected_versions(entry)
     for expected in packages:
-        yield Check(f"version[{expected.name}]", versions.version, (expected, facts))
+        yield Check(f"version[{expected.name}]", _version(expected, facts))
     if framework is not None:
         module = FRAMEWORK_MODULES.get(framework.name, framework.name.replace("-", "_"))
-        yield Check(f"framework[{framework.name}]", versions.framework, (framework, module, facts))
-    yield Check("pip-check", versions.pip_check, (facts,))
+        yield Check(
+            f"framework[{framework.name}]", lambda: versions.framework(framework, module, facts())
+        )
+    yield Check("pip-check", lambda: versions.pip_check(facts()))
     if settings.requirements is not None:
         path = settings.requirements
-        lines = Later(lambda: path.read_text().splitlines())
-        yield Check("requirements", versions.requirements, (lines, str(path), facts))
+        yield Check(
+            "requirements",
+            lambda: versions.requirements(path.read_text().splitlines(), str(path), facts()),
+        )
+
+
+def _version(expected: Expectation, facts: Callable[[], Facts]) -> Callable[[], None]:
+    return lambda: versions.version(expected, facts())
 
 
 def _gpu_checks(
@@ -167,92 +170,81 @@ def _gpu_checks(
     }
     for library, expectation in expected.items():
         if expectation is not None:
-            yield Check(
-                library, gpu.check_version, (expectation, Later(partial(_resolved, image, library)))
-            )
+            yield Check(library, _library_version(image, library, expectation))
     claims_cuda = settings.endpoint.gpu or any(name in image.info.env for name in CUDA_IMAGE_ENV)
-    if (
-        claims_cuda
-        or settings.gpu
-        or any(e is not None and e.text != "none" for e in expected.values())
-    ):
-        yield Check(
-            "cuda-consistency", gpu.check_consistent, (Later(lambda: list(image.gpu.values())),)
-        )
-        yield Check(
-            "cuda-framework", gpu.check_framework_build, (Later(partial(_resolved, image, "cuda")),)
-        )
+    expects = any(e is not None and e.text != "none" for e in expected.values())
+    if claims_cuda or settings.gpu or expects:
+        yield Check("cuda-consistency", lambda: gpu.check_consistent(list(image.gpu.values())))
+        yield Check("cuda-framework", lambda: gpu.check_framework_build(image.gpu["cuda"]))
     if settings.gpu:
-        container = Later(image.container)
-        yield Check("gpu-visible", gpu.check_gpu_visible, (container,))
+        yield Check("gpu-visible", lambda: gpu.check_gpu_visible(image.container()))
         for module in gpu.FRAMEWORK_SEES_GPU:
-            sees = (module, Later(image.facts), container)
-            yield Check(f"gpu-framework[{module}]", gpu.check_framework_sees_gpu, sees)
+            yield Check(f"gpu-framework[{module}]", _framework_sees_gpu(image, module))
 
 
-def _resolved(image: ImageUnderTest, library: str) -> Resolution:
-    return image.gpu[library]
+def _library_version(
+    image: ImageUnderTest, library: str, expectation: Expectation
+) -> Callable[[], None]:
+    return lambda: gpu.check_version(expectation, image.gpu[library])
+
+
+def _framework_sees_gpu(image: ImageUnderTest, module: str) -> Callable[[], None]:
+    return lambda: gpu.check_framework_sees_gpu(module, image.facts(), image.container())
 
 
 def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
     plan, endpoint, samples = image.plan, settings.endpoint, list(context.samples)
     own_server = settings.command is not None or endpoint.custom_container
-    # the start command's --entry_script
-    own_script = plan.probe_environment.get("AZUREML_ENTRY_SCRIPT")
+    own_script = plan.probe_environment.get(
+        "AZUREML_ENTRY_SCRIPT"
+    )  # the start command's --entry_script
     if own_script or (plan.serves and not own_server):  # azmlinfsrv serves
-        yield Check("server", server.server, (Later(image.facts),))
+        yield Check("server", lambda: server.server(image.facts()))
         if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:
-            yield Check("entry-script", server.entry_script, (Later(image.facts),))
-    serving, workers = Later(image.serving), endpoint.workers(image.info.env)
-    yield Check(
-        "liveness", scoring.liveness, (Later(partial(image.serving, detailed=True)), endpoint)
-    )
-    budget_properties = partial(scoring.probe_properties, image.readiness, endpoint)
-    yield Check(
-        "probe-budget",
-        scoring.probe_budget,
-        (Later(image.serving_readiness), endpoint),
-        budget_properties,
-    )
+            yield Check("entry-script", lambda: server.entry_script(image.facts()))
+    serving, workers = image.serving, endpoint.workers(image.info.env)
+    yield Check("liveness", lambda: scoring.liveness(image.serving(detailed=True), endpoint))
+    yield Check("probe-budget", lambda: scoring.probe_budget(image.serving_readiness(), endpoint))
     for sample in samples:
-        yield Check(f"score[{sample.name}]", scoring.score, (serving, sample, settings))
+        yield Check(f"score[{sample.name}]", _score(serving, sample, settings))
     if samples:
-        measured: dict[str, Any] = {}
+        first, count = samples[0], scoring.concurrency_level(endpoint, workers)
         yield Check(
-            "liveness-under-load", scoring.liveness_under_load, (serving, samples[0], settings)
+            "liveness-under-load",
+            lambda: scoring.liveness_under_load(serving(), first, settings),
         )
-        count = scoring.concurrency_level(endpoint, workers)
-        properties = partial(scoring.concurrency_properties, measured)
-        yield Check(
-            "concurrency",
-            scoring.concurrency,
-            (serving, samples[0], settings, count, measured),
-            properties,
-        )
-    yield Check("bad-request", scoring.bad_request, (serving, settings))
-    yield Check("swagger", scoring.swagger, (serving, samples, settings))
-    yield Check("stable", scoring.stable, (serving, workers))
+        yield Check("concurrency", lambda: scoring.concurrency(serving(), first, settings, count))
+    yield Check("bad-request", lambda: scoring.bad_request(serving(), settings))
+    yield Check("swagger", lambda: scoring.swagger(serving(), samples, settings))
+    yield Check("stable", lambda: scoring.stable(serving(), workers))
     yield _memory_check(image, settings, workers)
     if settings.offline:
-        yield Check("offline", scoring.offline, (Later(partial(getattr, image, "offline")),))
+        yield Check("offline", lambda: scoring.offline(image.offline))
+
+
+def _score(
+    serving: Callable[[], AmlContainer], sample: Sample, settings: Settings
+) -> Callable[[], None]:
+    return lambda: scoring.score(serving(), sample, settings)
 
 
 def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:
     """The peak against the instance type's memory (else the container's limit), after every phase ran."""
-    measured: dict[str, Any] = {}
     instance, limit = settings.instance, size_bytes(image.plan.memory) or 0
     sized_by = instance.shown if instance else f"the container's memory limit, {image.plan.memory}"
-    inputs = (Later(image.memory), limit, sized_by, instance, workers, measured)
+    capped = ""
     if instance is not None and settings.cpus is None and image.plan.cpus < instance.vcpus:
-        measured["capped"] = (
+        capped = (
             f"{instance.name}'s {instance.vcpus:g} vCPUs capped at the engine's {image.plan.cpus:g}"
         )
-    return Check("memory", memory.memory, inputs, partial(memory.properties, measured))
+    return Check(
+        "memory", lambda: memory.memory(image.memory(), limit, sized_by, instance, workers, capped)
+    )
 
 
 def _side(image: ImageUnderTest) -> baseline.Side:
-    return baseline.Side(image.reference, partial(getattr, image, "snapshot"), image.serving)
+    return baseline.Side(image.reference, lambda: image.snapshot, image.serving)
 
 
 def _regression_checks(
@@ -260,47 +252,42 @@ def _regression_checks(
 ) -> Iterator[Check]:
     """Against a baseline image or a lock file; or, with --aml-lock-update, writing the lock."""
     if settings.lock_update and settings.lock is not None:
-        yield Check(
-            "lock-update", write_lock, (settings.lock, Later(partial(getattr, image, "snapshot")))
-        )
+        lock = settings.lock
+        yield Check("lock-update", lambda: write_lock(lock, image.snapshot))
         return
     if context.baseline is None and context.lock is None:
         return
     old = _side(context.baseline) if context.baseline is not None else None
     comparison = baseline.Comparison(_side(image), old, context.lock, settings.lock)
-    on_changes, on_snapshots, props = (
-        baseline.on_changes,
-        baseline.on_snapshots,
-        comparison.properties,
-    )
+    removed, allowed = settings.allow_removed, settings.allow
     yield Check(
         "baseline[removed]",
-        on_changes,
-        (baseline.no_removed, comparison, settings.allow_removed),
-        props,
+        lambda: baseline.on_changes(baseline.no_removed, comparison, removed),
     )
     yield Check(
         "baseline[downgrades]",
-        on_changes,
-        (baseline.no_downgrade, comparison, settings.allow),
-        props,
+        lambda: baseline.on_changes(baseline.no_downgrade, comparison, allowed),
     )
     yield Check(
-        "baseline[major]", on_changes, (baseline.no_major_bump, comparison, settings.allow), props
+        "baseline[major]", lambda: baseline.on_changes(baseline.no_major_bump, comparison, allowed)
     )
-    yield Check("baseline[user]", on_snapshots, (baseline.same_user, comparison))
-    yield Check("baseline[cuda]", on_snapshots, (baseline.same_cuda_major, comparison))
+    yield Check("baseline[user]", lambda: baseline.on_snapshots(baseline.same_user, comparison))
+    yield Check(
+        "baseline[cuda]", lambda: baseline.on_snapshots(baseline.same_cuda_major, comparison)
+    )
     if context.baseline is None:
         return
     for sample in context.samples:
-        yield Check(
-            f"baseline[parity-{sample.name}]", baseline.parity, (comparison, sample, settings)
-        )
+        yield Check(f"baseline[parity-{sample.name}]", _parity(comparison, sample, settings))
     if context.samples:
-        measured: dict[str, float] = {}
-        properties = partial(baseline.latency_properties, image.reference, measured)
-        latency = (comparison, context.samples[0], measured, settings)
-        yield Check("baseline[latency]", baseline.latency, latency, properties)
+        first = context.samples[0]
+        yield Check("baseline[latency]", lambda: baseline.latency(comparison, first, settings))
+
+
+def _parity(
+    comparison: baseline.Comparison, sample: Sample, settings: Settings
+) -> Callable[[], None]:
+    return lambda: baseline.parity(comparison, sample, settings)
 
 
 def wanted_imports(settings: Settings, entry: CatalogEntry | None) -> list[str]:

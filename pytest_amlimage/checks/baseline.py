@@ -6,11 +6,11 @@ import statistics
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
-from pytest_amlimage.checks.check import CHANGES, LATENCY, Properties
+from pytest_amlimage.checks.check import ChangeFigures, LatencyFigures, attached
 from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.endpoint import server_changes
 from pytest_amlimage.endpoint.samples import Sample, require_same
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pytest_amlimage.config.settings import Settings
     from pytest_amlimage.engine.container import AmlContainer
 
+T = TypeVar("T")  # what a policy allows: versions, or names
 WATCHED = ("numpy", "pandas", "torch", "tensorflow", "scikit-learn", "onnxruntime", "xgboost")
 LATENCY_REQUESTS = 5
 
@@ -58,10 +59,9 @@ class Comparison:
     def changes(self) -> list[Change]:
         return diff(self.old_snapshot, self.image.snapshot())
 
-    def properties(self) -> Properties:
-        found = {"against": self.against, "changes": as_json(self.changes)}
-        found["server_changes"] = server_breaking_changes(self.changes)
-        return [(CHANGES, {"image": self.image.reference, **found})]
+    def figures(self) -> ChangeFigures:
+        changes, server = as_json(self.changes), server_breaking_changes(self.changes)
+        return ChangeFigures(self.image.reference, self.against, changes, server)
 
 
 def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:
@@ -92,37 +92,36 @@ def _median_seconds(image: Side, sample: Sample, settings: Settings) -> float:
     )
 
 
-def latency(
-    comparison: Comparison, sample: Sample, measured: dict[str, float], settings: Settings
-) -> None:
+def latency(comparison: Comparison, sample: Sample, settings: Settings) -> LatencyFigures:
     assert comparison.baseline is not None
-    measured["baseline_ms"] = 1000 * _median_seconds(comparison.baseline, sample, settings)
-    measured["candidate_ms"] = 1000 * _median_seconds(comparison.image, sample, settings)
-    limit = settings.max_slowdown
-    ratio = measured["candidate_ms"] / max(measured["baseline_ms"], 1e-6)
-    if limit is not None and ratio > limit:
-        raise CheckFailed(
-            f"median scoring latency {measured['candidate_ms']:.1f} ms is {ratio:.2f}x the baseline's "
-            f"{measured['baseline_ms']:.1f} ms (limit --aml-max-slowdown {limit:g})"
-        )
-
-
-def latency_properties(reference: str, measured: dict[str, float]) -> Properties:
-    return [(LATENCY, {"image": reference, **measured})]
+    baseline_ms = 1000 * _median_seconds(comparison.baseline, sample, settings)
+    candidate_ms = 1000 * _median_seconds(comparison.image, sample, settings)
+    limit, ratio = settings.max_slowdown, candidate_ms / max(baseline_ms, 1e-6)
+    with attached(LatencyFigures(comparison.image.reference, baseline_ms, candidate_ms)) as found:
+        if limit is not None and ratio > limit:
+            raise CheckFailed(
+                f"median scoring latency {candidate_ms:.1f} ms is {ratio:.2f}x the baseline's "
+                f"{baseline_ms:.1f} ms (limit --aml-max-slowdown {limit:g})"
+            )
+    return found
 
 
 def on_changes(
-    policy: Callable[[list[Change], Any, str], None], comparison: Comparison, allowed: Any
-) -> None:
+    policy: Callable[[list[Change], T, str], None], comparison: Comparison, allowed: T
+) -> ChangeFigures:
     """A policy on what changed (removed, downgraded, major bumps), given what is allowed."""
-    policy(comparison.changes, allowed, comparison.against)
+    with attached(comparison.figures()) as found:
+        policy(comparison.changes, allowed, comparison.against)
+    return found
 
 
 def on_snapshots(
     policy: Callable[[dict[str, Any], dict[str, Any], str], None], comparison: Comparison
-) -> None:
+) -> ChangeFigures:
     """A policy on the two snapshots as wholes (user, CUDA major)."""
-    policy(comparison.old_snapshot, comparison.image.snapshot(), comparison.against)
+    with attached(comparison.figures()) as found:
+        policy(comparison.old_snapshot, comparison.image.snapshot(), comparison.against)
+    return found
 
 
 def _allowed(change: Change, allowances: tuple[Expectation, ...]) -> bool:

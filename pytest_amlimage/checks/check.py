@@ -1,17 +1,23 @@
-"""What a built-in check is: a body bound to its inputs, some of which exist only once the container runs.
+"""What a built-in check is: an id and a body bound to its inputs, and the typed figures it gives back.
 
-Every check body is a plain function of what it judges (facts, a serving container, expectations) that
-raises ``CheckFailed`` with what was found, what was expected, where the expectation came from, and
-what to do. The assembler binds the inputs; an input only known once the container runs is bound as
-``Later(getter)`` and fetched when the check runs, never at collection.
+The assembler binds each check as ``Check(id, run)``, ``run`` a closure over the image under test, so mypy
+checks every argument a body gets. A body raises ``CheckFailed`` with what was found, what was expected,
+where the expectation came from and what to do; ``NotApplicable`` when it has nothing to judge (the item
+skips). A body that measures returns its figures, or attaches them to its failure (``attached``): the
+summary, JUnit and the reports read them as the records below.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar, Union, cast
 
-T = TypeVar("T")
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Facts
+
 Properties = list[tuple[str, object]]
 
 # The JUnit properties the checks and the run write, and the report reads.
@@ -19,30 +25,122 @@ IMAGE = "aml_image"  # the image's reference, on every check's report
 FACT_PREFIX = "aml_"  # the image's facts: aml_python, aml_numpy, aml_cuda, ...
 CHANGES = "amlimage_changes"  # what changed against a baseline or lock
 LATENCY = "amlimage_latency"  # baseline and candidate scoring latency
-# figures held against the endpoint: probe budget, concurrency, base age
+# figures held against the endpoint: probe budget, concurrency, base age, memory (one key each)
 ENDPOINT = "amlimage_endpoint"
+
+R = TypeVar("R", bound="Record")
+F = TypeVar("F", bound="Figures")
 
 
 @dataclass(frozen=True)
-class Later(Generic[T]):
-    """An input fetched when the check runs (the facts, the serving container), not when it is collected."""
+class Record:
+    """A check's figures: JSON-safe, so they cross xdist and land in JUnit XML; read back by the report."""
 
-    get: Callable[[], T]
+    PROPERTY: ClassVar[str] = ENDPOINT
+    KEY: ClassVar[str] = (
+        ""  # under ENDPOINT: the figure's key; elsewhere the property holds it whole
+    )
+
+    def property(self) -> tuple[str, object]:
+        found = dataclasses.asdict(self)
+        return (self.PROPERTY, {self.KEY: found} if self.KEY else found)
+
+    @classmethod
+    def read(cls: type[R], found: Any) -> R | None:
+        """The record from what ``property`` wrote (None when it is not there)."""
+        if not isinstance(found, dict):
+            return None
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in found.items() if key in names})
+
+
+@dataclass(frozen=True)
+class BaseFigures(Record):
+    KEY = "base"
+    reference: str
+    date: str
+    age_days: int
+    limit_days: int
+
+
+@dataclass(frozen=True)
+class ProbeFigures(Record):
+    KEY = "probe"
+    ready_s: float
+    budget_s: float
+
+
+@dataclass(frozen=True)
+class ConcurrencyFigures(Record):
+    KEY = "concurrency"
+    requests: int
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class MemoryFigures(Record):
+    KEY = "memory"
+    peak_mib: float | None
+    phase: str | None
+    limit_mib: float
+    margin: float | None
+    oom_killed: bool
+    workers: int
+    per_worker_mib: float
+    max_workers: int | None
+    fits: list[str]
+    phases: list[tuple[str, float]]
+    sized_by: str
+    capped: str = ""  # the instance type's vCPUs capped at the engine's
+
+
+@dataclass(frozen=True)
+class LatencyFigures(Record):
+    PROPERTY = LATENCY
+    image: str
+    baseline_ms: float
+    candidate_ms: float
+
+
+@dataclass(frozen=True)
+class ChangeFigures(Record):
+    PROPERTY = CHANGES
+    image: str
+    against: str
+    changes: list[dict[str, Any]]
+    server_changes: list[str]
+
+
+Figures = Union[
+    BaseFigures, ProbeFigures, ConcurrencyFigures, MemoryFigures, LatencyFigures, ChangeFigures
+]
 
 
 @dataclass(frozen=True)
 class Check:
-    """A built-in check bound to one image: its stable id, its body and the inputs bound to it."""
+    """A built-in check bound to one image: its stable id, and its body with every input bound."""
 
     id: str
-    body: Callable[..., None]
-    args: tuple[Any, ...] = ()
-    properties: Callable[[], Properties] | None = None
-
-    def run(self) -> None:
-        self.body(*(arg.get() if isinstance(arg, Later) else arg for arg in self.args))
+    run: Callable[[], Figures | None]
 
 
-def endpoint_figures(figures: dict[str, Any]) -> Properties:
-    """Figures of the endpoint's kind (merged per image by the report); nothing when there are none."""
-    return [(ENDPOINT, figures)] if figures else []
+@contextmanager
+def attached(figures: F) -> Iterator[F]:
+    """The figures go with a failure raised inside: a check that fails still reports what it measured."""
+    try:
+        yield figures
+    except CheckFailed as failed:
+        failed.figures = figures
+        raise
+
+
+def figures_of(error: BaseException) -> Figures | None:
+    found = getattr(error, "figures", None)
+    return cast("Figures", found) if isinstance(found, Record) else None
+
+
+def require_python(facts: Facts, what: str) -> None:
+    """The probe ran in the serving interpreter; else no check of what is installed can be made."""
+    if facts.python_error:
+        raise CheckFailed(f"cannot check {what}: {facts.python_error}")

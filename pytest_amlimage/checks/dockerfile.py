@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pytest_amlimage.checks.user import ROOT_FIX, is_root
-from pytest_amlimage.config.platform import APP_ROOT
+from pytest_amlimage.config.platform import APP_ROOT, ROOT_FIX, is_root
 from pytest_amlimage.engine.container import AmlContainer
+from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.errors import CheckFailed
 
 AZUREML_PREFIX = "mcr.microsoft.com/azureml/"
-
-
-@dataclass(frozen=True)
-class Dockerfile:
-    path: Path
-    context: Path
-    base: str
-    instructions: tuple[dict[str, Any], ...]  # the final stage only
-    envs: dict[str, str]
-
-    def where(self, instruction: dict[str, Any]) -> str:
-        return f"{self.path.name}:{instruction['startline'] + 1}"
-
-
-def parse(path: Path, context: Path, build_args: dict[str, str]) -> Dockerfile:
-    from dockerfile_parse import DockerfileParser
-
-    parser = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()), build_args=build_args)
-    structure = list(parser.structure)
-    froms = [i for i, item in enumerate(structure) if item["instruction"] == "FROM"]
-    final = structure[froms[-1] :] if froms else structure
-    return Dockerfile(path, context, parser.baseimage or "", tuple(final), dict(parser.envs))
 
 
 def last_user(dockerfile: Dockerfile) -> None:

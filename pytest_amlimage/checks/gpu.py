@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_amlimage.config.expectations import Expectation, satisfies
 from pytest_amlimage.engine.container import AmlContainer
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, NotApplicable
 from pytest_amlimage.probe import Facts
 from pytest_amlimage.probe.cuda import LIBRARIES, Resolution
 
@@ -71,9 +69,7 @@ def check_gpu_visible(container: AmlContainer) -> None:
 def check_framework_sees_gpu(module: str, facts: Facts, container: AmlContainer) -> None:
     """``module`` (torch, tensorflow), where installed, sees the GPU from inside the container."""
     if module not in facts.frameworks:
-        raise pytest.skip.Exception(
-            f"{module} is not installed in the image", _use_item_location=True
-        )
+        raise NotApplicable(f"{module} is not installed in the image")
     exec_result = container.exec(["python", "-c", FRAMEWORK_SEES_GPU[module]])
     if exec_result.output.strip().splitlines()[-1:] != ["True"]:
         raise CheckFailed(

@@ -6,11 +6,9 @@ import json
 import statistics
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
-import pytest
-
-from pytest_amlimage.checks.check import Properties, endpoint_figures
+from pytest_amlimage.checks.check import ConcurrencyFigures, ProbeFigures, attached
 from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint import swagger as swagger_document
@@ -24,7 +22,7 @@ from pytest_amlimage.endpoint.scoring import (
     post_sample,
     request,
 )
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, NotApplicable
 
 if TYPE_CHECKING:
     from pytest_amlimage.config.deployment import Endpoint
@@ -55,29 +53,21 @@ def liveness(container: AmlContainer, endpoint: Endpoint) -> None:
         raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")
 
 
-def probe_budget(readiness: Readiness, endpoint: Endpoint) -> None:
-    """The server answered before the platform's probes would have given up on it."""
+def probe_budget(readiness: Readiness, endpoint: Endpoint) -> ProbeFigures:
+    """GET / answered within the liveness probe's budget (initial delay + period x failure threshold)."""
     probe = endpoint.liveness_probe
     if readiness.error:  # it never answered: liveness says why
         raise readiness.failure(detailed=False)
+    figures = ProbeFigures(readiness.seconds, probe.budget)
     if readiness.seconds <= probe.budget:
-        return
-    raise CheckFailed(
-        f"GET / first answered 200 after {readiness.seconds:.1f} s, over the probe budget of "
-        f"{probe.budget:g} s ({probe.shown}, from {endpoint.source}): the endpoint would restart the "
-        "container. Make init() faster, or raise liveness_probe.initial_delay or failure_threshold in the "
-        "deployment YAML"
-    )
-
-
-def probe_properties(readiness: Callable[[], Readiness], endpoint: Endpoint) -> Properties:
-    found = readiness()
-    budget = endpoint.liveness_probe.budget
-    return [] if found.error else endpoint_figures({"ready_s": found.seconds, "budget_s": budget})
-
-
-def concurrency_properties(measured: dict[str, Any]) -> Properties:
-    return endpoint_figures({"concurrency": dict(measured)} if measured else {})
+        return figures
+    with attached(figures):
+        raise CheckFailed(
+            f"GET / first answered 200 after {readiness.seconds:.1f} s, over the probe budget of "
+            f"{probe.budget:g} s ({probe.shown}, from {endpoint.source}): the endpoint would restart the "
+            "container. Make init() faster, or raise liveness_probe.initial_delay or failure_threshold in "
+            "the deployment YAML"
+        )
 
 
 def _describe_failure(answer: Answer, container: AmlContainer) -> str:
@@ -156,8 +146,7 @@ def concurrency(
     sample: Sample,
     settings: Settings,
     count: int,
-    measured: dict[str, Any],
-) -> None:
+) -> ConcurrencyFigures | None:
     """``count`` requests sent at once all get 200: none fails, resets or times out."""
     start = threading.Barrier(count)
 
@@ -173,14 +162,18 @@ def concurrency(
     answers = [f.result() for f in futures if f.exception() is None]
     problems += [f"{a.status}: {a.body[:200]!r}" for a in answers if a.status != 200]
     times = sorted(1000 * a.seconds for a in answers)
-    if times:
-        measured.update(
-            requests=count, p50_ms=statistics.median(times), p95_ms=times[-1 - len(times) // 20]
-        )
+    figures = (
+        ConcurrencyFigures(count, statistics.median(times), times[-1 - len(times) // 20])
+        if times
+        else None
+    )
     if problems:
-        raise CheckFailed(
+        failed = CheckFailed(
             f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10])
         )
+        failed.figures = figures
+        raise failed
+    return figures
 
 
 def stable(container: AmlContainer, workers: int) -> None:
@@ -216,9 +209,7 @@ def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) 
     scoring = settings.endpoint.scoring_route
     answer = request(container, "GET", Route("/swagger.json", scoring.port), settings.score_timeout)
     if answer.status == 404:
-        raise pytest.skip.Exception(
-            "the entry script declares no schema, so there is no swagger", _use_item_location=True
-        )
+        raise NotApplicable("the entry script declares no schema, so there is no swagger")
     if answer.status != 200:
         raise CheckFailed(f"GET /swagger.json answered {answer.status}: {answer.body[:300]!r}")
     try:

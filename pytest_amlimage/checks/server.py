@@ -10,7 +10,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from pytest_amlimage.checks.versions import require_python
+from pytest_amlimage.checks.check import require_python
 from pytest_amlimage.config.expectations import satisfies
 from pytest_amlimage.endpoint import server_changes
 from pytest_amlimage.errors import CheckFailed

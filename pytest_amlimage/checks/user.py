@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_amlimage.config.platform import ROOT_FIX, is_root
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
-
-ROOT_NAMES = {"", "root", "0"}
-ROOT_FIX = "add `USER dockeruser` after your root steps"
-
-
-def is_root(user: str) -> bool:
-    """A Docker ``USER`` value (``name[:group]``) that means root; empty is root too."""
-    return user.split(":", 1)[0].strip() in ROOT_NAMES
 
 
 def non_root(config_user: str, facts: Facts) -> None:

@@ -12,14 +12,10 @@ from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from pytest_amlimage.checks.check import require_python
 from pytest_amlimage.config.expectations import Expectation, parse_requirements, satisfies
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
-
-
-def require_python(facts: Facts, what: str) -> None:
-    if facts.python_error:
-        raise CheckFailed(f"cannot check {what}: {facts.python_error}")
 
 
 def python(expected: str, source: str, facts: Facts) -> None:

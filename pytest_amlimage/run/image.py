@@ -6,32 +6,30 @@ import dataclasses
 import functools
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
-import pytest
-
 from pytest_amlimage.checks.assemble import wanted_imports
-from pytest_amlimage.checks.base_age import Base
 from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
 from pytest_amlimage.config import catalog
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
+from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
+from pytest_amlimage.engine import origin
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import Memory, MemoryWatch
-from pytest_amlimage.errors import EngineLost, Unavailable
+from pytest_amlimage.errors import EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
-from pytest_amlimage.run import origin
-from pytest_amlimage.run.launch import plan_launch
 
 if TYPE_CHECKING:
-    from pytest_amlimage.run.session import AmlSession
+    import docker
 
 LOG_WINDOW = 2000  # lines of the log read for a worker's out-of-memory kill
 WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
@@ -40,19 +38,46 @@ PHASES = {
     "liveness-under-load": "burst",
     "concurrency": "burst",
 }  # check -> memory phase
-BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
+
+
+@dataclass(frozen=True)
+class Runner:
+    """What an image under test needs of its session: the settings, how containers start and with which
+    labels, where background work runs, the flag that the run is ending, the engine's client, the samples,
+    and the engine lost's first report (shared by every image)."""
+
+    settings: Settings
+    start: Callable[[containers.LaunchPlan], containers.AmlContainer]
+    pool: Executor
+    stop: threading.Event
+    client: docker.DockerClient | None = None
+    labels: Callable[[], dict[str, str]] = dict
+    samples: tuple[Sample, ...] = ()
+    lost_reported: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class ImageRun:
-    """One image under test: its inspect data, its container, its facts and readiness."""
+    """One image under test: its inspect data, its container, its facts and readiness.
+
+    ``plan``: how the endpoint would start it; ``built_on``: the base its Dockerfile names, when this run
+    built it; ``companion``: the image whose container starts with this one's (the baseline's, for the
+    candidate), looked up when the container starts.
+    """
 
     def __init__(
-        self, session: AmlSession, reference: str, info: ImageInfo, build_error: str | None = None
+        self,
+        runner: Runner,
+        reference: str,
+        info: ImageInfo,
+        plan: containers.LaunchPlan,
+        *,
+        build_error: str | None = None,
+        built_on: str | None = None,
+        companion: Callable[[], ImageRun | None] = lambda: None,
     ) -> None:
-        self.session = session
-        self.reference = reference
-        self.info = info
-        self.build_error = build_error
+        self.runner, self.settings = runner, runner.settings
+        self.reference, self.info, self.plan = reference, info, plan
+        self.build_error, self._built_on, self._companion = build_error, built_on, companion
         self._lock = threading.Lock()
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
@@ -65,23 +90,6 @@ class ImageRun:
             str, str
         ] = {}  # a failure's first line -> the check that reported it first
 
-    @functools.cached_property
-    def plan(self) -> containers.LaunchPlan:
-        """How the endpoint would start the image; a baseline yields the CPU to the image under test.
-
-        The baseline is only compared against, while the candidate's readiness is measured against the
-        probe budgets: when both boot on the same engine, the candidate must not pay for the baseline.
-        """
-        session = self.session
-        plan = plan_launch(
-            session.settings, self.reference, self.info, session.docker_host, session.engine_cpus
-        )
-        return (
-            dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES)
-            if self is session.baseline
-            else plan
-        )
-
     def container(self) -> containers.AmlContainer:
         """The image's container, started once, on first use; probe and readiness start with it.
 
@@ -91,11 +99,11 @@ class ImageRun:
             if self._refused is not None:
                 raise type(self._refused)(*self._refused.args)
             if self._container is None:
-                baseline = self.session.baseline
-                if baseline is not None and baseline is not self:  # the two start together
-                    self.session.pool.submit(baseline.container)
+                companion = self._companion()
+                if companion is not None and companion is not self:  # the two start together
+                    self.runner.pool.submit(companion.container)
                 try:
-                    self._container = self.session.start(self.plan)
+                    self._container = self.runner.start(self.plan)
                 except Exception as error:
                     refused = (
                         f"the engine refused to start {self.reference}: {engine.reason(error)}"
@@ -105,7 +113,7 @@ class ImageRun:
                         EngineLost(engine.lost_message(error)) if lost else Unavailable(refused)
                     )
                     raise type(self._refused)(*self._refused.args) from None
-                pool, stop = self.session.pool, self.session.stop
+                pool, stop = self.runner.pool, self.runner.stop
                 self._watch = self._container.watch_memory()
                 variables = self.plan.probe_environment
                 self._facts = pool.submit(
@@ -113,7 +121,7 @@ class ImageRun:
                 )
 
                 if self.plan.serves and not self.plan.unreachable:
-                    settings = self.session.settings
+                    settings = self.settings
                     endpoint = settings.endpoint
                     route, workers = endpoint.readiness_route, endpoint.workers(self.info.env)
                     wait = (settings.ready_timeout, stop, route, workers, _ready_limit(settings))
@@ -150,7 +158,7 @@ class ImageRun:
         entrypoint, command = containers.KEEP_ALIVE
         plan = dataclasses.replace(self.plan, serves=False, entrypoint=entrypoint, command=command)
         try:
-            aside = self.session.start(plan)
+            aside = self.runner.start(plan)
             return run_probe(aside, self.wanted_imports, plan.probe_environment)
         except Exception as error:
             if engine.lost(error):
@@ -166,28 +174,22 @@ class ImageRun:
     @functools.cached_property
     def curated(self) -> catalog.CatalogEntry | None:
         """The curated row the image is held to: the one named, or with ``auto`` the one it was built from."""
-        session, named = self.session, self.session.settings.curated
+        named, client = self.settings.curated, self.runner.client
         if named is None or named.lower() != "auto":
             return catalog.find(named) if named else None
-        assert session.client is not None
-        return origin.curated_row(
-            self.reference, self.info, session.client, session.container_labels()
-        )
+        assert client is not None
+        return origin.curated_row(self.reference, self.info, client, self.runner.labels())
 
     @functools.cached_property
     def wanted_imports(self) -> list[str]:
         """The distributions the probe imports: those the version checks are about."""
-        return wanted_imports(self.session.settings, self.curated)
+        return wanted_imports(self.settings, self.curated)
 
     @functools.cached_property
-    def base(self) -> Base | None:
+    def base(self) -> origin.Base | None:
         """The base this image was built from, and its date (see ``origin.base_of``), found once."""
-        session, built_on = self.session, None
-        if self is session.built and session.dockerfile is not None:
-            built_on = session.settings.rebase or session.dockerfile.base
-        return origin.base_of(
-            self.info, built_on, lambda: self.facts().image_information, session.client
-        )
+        information = lambda: self.facts().image_information  # noqa: E731
+        return origin.base_of(self.info, self._built_on, information, self.runner.client)
 
     @functools.cached_property
     def snapshot(self) -> dict[str, Any]:
@@ -232,7 +234,7 @@ class ImageRun:
         container, waited = self.container(), False
         logs = partial(container.logs, tail=LOG_WINDOW)
         if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
-            workers = self.session.settings.endpoint.workers(self.info.env)
+            workers = self.settings.endpoint.workers(self.info.env)
             waited = _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
         assert self._watch is not None
         found = self._watch.memory(fresh=waited)  # workers finished init() just now: read it
@@ -245,12 +247,12 @@ class ImageRun:
     def offline(self) -> Inside:
         """The image started again with no network at all, served and scored from inside (one more container)."""
         plan = dataclasses.replace(self.plan, network="none")
-        settings, python = self.session.settings, self.facts().python_executable or "python3"
+        settings, python = self.settings, self.facts().python_executable or "python3"
         route = settings.endpoint.scoring_route
-        bodies = {sample.name: sample.body for sample in self.session.samples}
+        bodies = {sample.name: sample.body for sample in self.runner.samples}
         timeouts = (settings.ready_timeout, settings.score_timeout)
         return serve_inside(
-            self.session.start(plan), python, (route.port, route.path), timeouts, bodies
+            self.runner.start(plan), python, (route.port, route.path), timeouts, bodies
         )
 
     def enter(self, check: str) -> None:
@@ -265,7 +267,7 @@ class ImageRun:
     def serving_readiness(self) -> Readiness:
         """How the server came up; a skip when the image has nothing to serve."""
         if not self.plan.serves:
-            raise pytest.skip.Exception(NO_SERVER, _use_item_location=True)
+            raise NotApplicable(NO_SERVER)
         return self.readiness()
 
     def serving(self, *, detailed: bool = False) -> containers.AmlContainer:

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage.checks.assemble import checks_for
-from pytest_amlimage.checks.check import Check
+from pytest_amlimage.checks.assemble import Context, checks_for
+from pytest_amlimage.checks.check import Check, Figures, figures_of
 from pytest_amlimage.engine import client as engine
-from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
+from pytest_amlimage.errors import CheckFailed, EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.run.image import ImageRun
 
 
@@ -22,9 +22,13 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         self.image.enter(self.check.id)
+        figures: Figures | None = None
         try:
-            self._run()
+            figures = self._run()
+        except NotApplicable as reason:
+            raise pytest.skip.Exception(str(reason), _use_item_location=True) from None
         except CheckFailed as failed:
+            figures = figures_of(failed)
             first = str(failed).partition("\n")[0]
             reporter = self._reporter(first, session_wide=isinstance(failed, EngineLost))
             if isinstance(failed, Unavailable) and reporter is not None:
@@ -32,7 +36,7 @@ class CheckItem(pytest.Item):
                 raise pytest.skip.Exception(skip, _use_item_location=True) from None
             raise
         finally:
-            self.user_properties += self._properties()
+            self.user_properties += self._properties(figures)
 
     def _reporter(self, first: str, session_wide: bool) -> str | None:
         """The check that reported a failure with this first line before (None: this one is the first).
@@ -40,25 +44,21 @@ class CheckItem(pytest.Item):
         The engine lost is the session's one cause, whichever image met it; any other, the image's own.
         """
         reported, me = (
-            (self.image.session.reported, f"{self.image.reference}::{self.check.id}")
+            (self.image.runner.lost_reported, f"{self.image.reference}::{self.check.id}")
             if session_wide
             else (self.image.reported, self.check.id)
         )
         reporter = reported.setdefault(first, me)
         return None if reporter == me else reporter
 
-    def _properties(self) -> list[tuple[str, object]]:
-        """The image's facts and the check's figures, as far as they exist (an engine gone takes them)."""
-        found = self.image.properties()
-        try:
-            return found + (self.check.properties() if self.check.properties is not None else [])
-        except CheckFailed:
-            return found
+    def _properties(self, figures: Figures | None) -> list[tuple[str, object]]:
+        """The image's facts and the check's figures (JSON-safe: they cross xdist into JUnit XML)."""
+        return self.image.properties() + ([figures.property()] if figures is not None else [])
 
-    def _run(self) -> None:
+    def _run(self) -> Figures | None:
         """The check; an engine that stopped answering under it is the run's cause, not the check's."""
         try:
-            self.check.run()
+            return self.check.run()
         except Exception as error:
             if isinstance(error, CheckFailed) or not engine.lost(error):
                 raise
@@ -74,11 +74,10 @@ class CheckItem(pytest.Item):
 
 
 class ImageCollector(pytest.Collector):
-    def __init__(self, *, image: ImageRun, **kwargs: Any) -> None:
+    def __init__(self, *, image: ImageRun, context: Context, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.image = image
+        self.image, self.context = image, context
 
     def collect(self) -> list[CheckItem]:
-        session = self.image.session
-        found = checks_for(self.image, session.settings, session.context(self.image))
+        found = checks_for(self.image, self.image.settings, self.context)
         return [CheckItem.from_parent(self, name=c.id, check=c, image=self.image) for c in found]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_amlimage.checks.check import CHANGES, ENDPOINT, FACT_PREFIX, IMAGE, LATENCY
+from pytest_amlimage.checks.check import (
+    CHANGES,
+    ENDPOINT,
+    FACT_PREFIX,
+    IMAGE,
+    LATENCY,
+    BaseFigures,
+    ChangeFigures,
+    ConcurrencyFigures,
+    LatencyFigures,
+    MemoryFigures,
+    ProbeFigures,
+)
 
 KINDS = ("removed", "downgraded", "upgraded", "added", "changed")
 
@@ -16,9 +29,9 @@ KINDS = ("removed", "downgraded", "upgraded", "added", "changed")
 SOON_DAYS = 30  # a base this close to the age limit is flagged before it fails
 
 
-def base_warning(base: dict[str, Any]) -> str:
+def base_warning(base: BaseFigures) -> str:
     """Why the base needs attention: over the age limit, or reaching it within SOON_DAYS; else empty."""
-    age, limit = base["age_days"], base.get("limit_days") or 0
+    age, limit = base.age_days, base.limit_days
     if not limit or age <= limit - SOON_DAYS:
         return ""
     if age > limit:
@@ -26,48 +39,46 @@ def base_warning(base: dict[str, Any]) -> str:
     return f"reaches the {limit}-day limit in {limit - age} days: plan the rebase"
 
 
-def base_line(base: dict[str, Any]) -> str:
+def base_line(base: BaseFigures) -> str:
     warning = base_warning(base)
-    return f"base {base['reference']} from {base['date']} ({base['age_days']} days old)" + (
+    return f"base {base.reference} from {base.date} ({base.age_days} days old)" + (
         f", {warning}" if warning else ""
     )
 
 
-def memory_lines(image: str, memory: dict[str, Any]) -> list[str]:
+def memory_lines(image: str, memory: MemoryFigures) -> list[str]:
     """The peak and its phase against the limit, and which instance types the deployment fits on."""
-    if memory.get("peak_mib") is None:
+    if memory.peak_mib is None or memory.margin is None:
         return []
     lines = [
-        f"{image}: memory peak {memory['peak_mib']:g} MiB ({memory['phase']}) of "
-        f"{memory['limit_mib']:g} MiB, {memory['sized_by']} (margin {memory['margin']:.0%})"
+        f"{image}: memory peak {memory.peak_mib:g} MiB ({memory.phase}) of "
+        f"{memory.limit_mib:g} MiB, {memory.sized_by} (margin {memory.margin:.0%})"
     ]
-    lines += (
-        [f"{image}: {memory['capped']}: CPU-bound timings here are slower than the endpoint's"]
-        if memory.get("capped")
-        else []
-    )
-    fits = ", ".join(memory["fits"]) or "none in the table"
-    workers = memory["workers"]
+    if memory.capped:
+        lines.append(
+            f"{image}: {memory.capped}: CPU-bound timings here are slower than the endpoint's"
+        )
+    fits = ", ".join(memory.fits) or "none in the table"
     lines.append(
-        f"{image}: {memory['per_worker_mib']:g} MiB per worker x {workers}: fits on {fits}; "
-        f"up to {memory['max_workers']} worker(s) here"
+        f"{image}: {memory.per_worker_mib:g} MiB per worker x {memory.workers}: fits on {fits}; "
+        f"up to {memory.max_workers} worker(s) here"
     )
     return lines
 
 
-def memory_chart(memory: dict[str, Any]) -> list[str]:
+def memory_chart(memory: MemoryFigures) -> list[str]:
     """A Mermaid xychart of the memory by phase against the limit: it renders in a pull request comment."""
-    phases = memory.get("phases") or []
+    phases = memory.phases
     if not phases:
         return []
     names = ", ".join(f'"{phase}"' for phase, _ in phases)
     used = ", ".join(f"{value:g}" for _, value in phases)
-    limit = ", ".join(f"{memory['limit_mib']:g}" for _ in phases)
-    top = max(memory["limit_mib"], *(value for _, value in phases))
+    limit = ", ".join(f"{memory.limit_mib:g}" for _ in phases)
+    top = max(memory.limit_mib, *(value for _, value in phases))
     return [
         "```mermaid",
         "xychart-beta",
-        f'    title "Memory (MiB) by phase, against {memory["sized_by"]}"',
+        f'    title "Memory (MiB) by phase, against {memory.sized_by}"',
         f"    x-axis [{names}]",
         f'    y-axis "MiB" 0 --> {top * 1.1:.0f}',
         f"    bar [{used}]",
@@ -80,11 +91,10 @@ class RunReport:
     def __init__(self) -> None:
         self.checks: dict[str, dict[str, str]] = {}  # image -> check id -> outcome
         self.facts: dict[str, dict[str, Any]] = {}
-        self.changes: dict[str, dict[str, Any]] = {}  # image -> {"against", "changes"}
-        self.latency: dict[str, dict[str, Any]] = {}
-        self.endpoint: dict[
-            str, dict[str, Any]
-        ] = {}  # image -> probe budget and concurrency figures
+        self.changes: dict[str, ChangeFigures] = {}
+        self.latency: dict[str, LatencyFigures] = {}
+        # image -> figure key -> the figures as JSON (read back as records where shown)
+        self.endpoint: dict[str, dict[str, Any]] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record one of our check reports (the call phase, or a setup that failed); a pytest hook."""
@@ -94,22 +104,21 @@ class RunReport:
             return
         self.checks.setdefault(image, {})[report.nodeid.split("::", 1)[-1]] = report.outcome
         self.facts[image] = {k: v for k, v in properties.items() if k.startswith(FACT_PREFIX)}
-        if CHANGES in properties:
-            found = properties[CHANGES]
-            self.changes[image] = {
-                key: found.get(key) for key in ("against", "changes", "server_changes")
-            }
-        if LATENCY in properties:
-            self.latency[image] = properties[LATENCY]
+        changes = ChangeFigures.read(properties.get(CHANGES))
+        if changes is not None:
+            self.changes[image] = changes
+        latency = LatencyFigures.read(properties.get(LATENCY))
+        if latency is not None:
+            self.latency[image] = latency
         if ENDPOINT in properties:
             self.endpoint.setdefault(image, {}).update(properties[ENDPOINT])
 
     def has_changes(self) -> bool:
-        return any(found["changes"] for found in self.changes.values())
+        return any(found.changes for found in self.changes.values())
 
     def change_lines(self, image: str) -> list[str]:
         found = sorted(
-            self.changes[image]["changes"], key=lambda c: (KINDS.index(c["kind"]), c["name"])
+            self.changes[image].changes, key=lambda c: (KINDS.index(c["kind"]), c["name"])
         )
         return [
             f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}"
@@ -128,19 +137,18 @@ class RunReport:
     def terminal_lines(self) -> list[str]:
         lines = []
         for image, found in sorted(self.changes.items()):
-            counts = {kind: sum(c["kind"] == kind for c in found["changes"]) for kind in KINDS}
+            counts = {kind: sum(c["kind"] == kind for c in found.changes) for kind in KINDS}
             summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"
             lines += [
-                f"{image} against {found['against']}: {summary}",
+                f"{image} against {found.against}: {summary}",
                 *("  " + line for line in self.change_lines(image)),
-                *self._server_lines(found.get("server_changes") or []),
+                *self._server_lines(found.server_changes),
             ]
         for image, measured in sorted(self.latency.items()):
-            if "candidate_ms" in measured:
-                lines.append(
-                    f"{image} median scoring latency: {measured['candidate_ms']:.1f} ms "
-                    f"(baseline {measured['baseline_ms']:.1f} ms)"
-                )
+            lines.append(
+                f"{image} median scoring latency: {measured.candidate_ms:.1f} ms "
+                f"(baseline {measured.baseline_ms:.1f} ms)"
+            )
         return lines
 
     def endpoint_lines(self) -> list[str]:
@@ -152,22 +160,30 @@ class RunReport:
             if facts.get(f"{FACT_PREFIX}python_on_path")
         ]
         for image, found in sorted(self.endpoint.items()):
-            if "base" in found:
-                lines.append(f"{image}: {base_line(found['base'])}")
-            if "ready_s" in found:
-                margin = found["budget_s"] - found["ready_s"]
-                lines.append(
-                    f"{image}: GET / answered after {found['ready_s']:.1f} s of a {found['budget_s']:g} s "
-                    f"probe budget (margin {margin:.1f} s)"
-                )
-            if "memory" in found:
-                lines += memory_lines(image, found["memory"])
-            if "concurrency" in found:
-                load = found["concurrency"]
-                lines.append(
-                    f"{image}: {load['requests']} requests at once: p50 {load['p50_ms']:.0f} ms, "
-                    f"p95 {load['p95_ms']:.0f} ms"
-                )
+            lines += self._figure_lines(image, found)
+        return lines
+
+    @staticmethod
+    def _figure_lines(image: str, found: dict[str, Any]) -> list[str]:
+        lines = []
+        base, probe = BaseFigures.read(found.get("base")), ProbeFigures.read(found.get("probe"))
+        memory, load = (
+            MemoryFigures.read(found.get("memory")),
+            ConcurrencyFigures.read(found.get("concurrency")),
+        )
+        if base is not None:
+            lines.append(f"{image}: {base_line(base)}")
+        if probe is not None:
+            lines.append(
+                f"{image}: GET / answered after {probe.ready_s:.1f} s of a {probe.budget_s:g} s "
+                f"probe budget (margin {probe.budget_s - probe.ready_s:.1f} s)"
+            )
+        lines += memory_lines(image, memory) if memory is not None else []
+        if load is not None:
+            lines.append(
+                f"{image}: {load.requests} requests at once: p50 {load.p50_ms:.0f} ms, "
+                f"p95 {load.p95_ms:.0f} ms"
+            )
         return lines
 
     def as_json(self) -> dict[str, Any]:
@@ -176,8 +192,8 @@ class RunReport:
                 image: {
                     "checks": dict(sorted(self.checks.get(image, {}).items())),
                     "facts": self.facts.get(image, {}),
-                    "changes": self.changes.get(image),
-                    "latency": self.latency.get(image),
+                    "changes": _json(self.changes.get(image)),
+                    "latency": _json(self.latency.get(image)),
                     "endpoint": self.endpoint.get(image),
                 }
                 for image in sorted(self.checks)
@@ -190,9 +206,9 @@ class RunReport:
             failed = [check for check, outcome in data["checks"].items() if outcome == "failed"]
             out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
             out += [f"- failed: `{check}`" for check in failed]
-            memory = (data["endpoint"] or {}).get("memory")
+            memory = MemoryFigures.read((data["endpoint"] or {}).get("memory"))
             out += ["", *memory_lines(image, memory), "", *memory_chart(memory)] if memory else []
-            base = (data["endpoint"] or {}).get("base")
+            base = BaseFigures.read((data["endpoint"] or {}).get("base"))
             out += (
                 ["", f"{'**Warning:** ' if base_warning(base) else ''}{base_line(base)}"]
                 if base
@@ -231,3 +247,7 @@ class RunReport:
                 else json.dumps(self.as_json(), indent=2, sort_keys=True)
             )
             path.write_text(text + "\n", encoding="utf-8")
+
+
+def _json(found: ChangeFigures | LatencyFigures | None) -> dict[str, Any] | None:
+    return None if found is None else dataclasses.asdict(found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import signal
@@ -14,23 +15,23 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
-from pytest_amlimage.checks import dockerfile
 from pytest_amlimage.checks.assemble import Context
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import samples
-from pytest_amlimage.engine import build
+from pytest_amlimage.engine import build, dockerfile
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import AmlUsageError
 from pytest_amlimage.probe import snapshot as snapshots
-from pytest_amlimage.run.image import ImageRun
-from pytest_amlimage.run.launch import DEFAULT_CPUS
+from pytest_amlimage.run.image import ImageRun, Runner
+from pytest_amlimage.run.launch import DEFAULT_CPUS, plan_launch
 
 if TYPE_CHECKING:
     import docker
 
 BUILD_TAG = "pytest-amlimage-build:latest"
+BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
 
 
 def baseline_tag(tag: str) -> str:
@@ -52,9 +53,6 @@ class AmlSession:
         # 2 images x 3 tasks
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlimage")
         self.images: dict[str, ImageRun] = {}
-        self.reported: dict[
-            str, str
-        ] = {}  # the engine lost: its first line -> IMAGE::CHECK that reported it
         self.client: docker.DockerClient | None = None
         self.engine_cpus = DEFAULT_CPUS
         self.samples: list[samples.Sample] = []
@@ -96,12 +94,10 @@ class AmlSession:
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             if reference not in self.images:
-                self.images[reference] = ImageRun(
-                    self, reference, engine.require_image(self.client, reference)
-                )
+                self.images[reference] = self._image_run(reference, self._image(reference))
         if self.settings.baseline:
             reference = self.settings.baseline
-            self.baseline = ImageRun(self, reference, engine.require_image(self.client, reference))
+            self.baseline = self._image_run(reference, self._image(reference), baseline=True)
             self._start_baseline()
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
@@ -118,19 +114,62 @@ class AmlSession:
         if settings.rebase:
             baseline = baseline_tag(tag)
             error = build.build(self.client, path, baseline, args, settings.build_target, progress)
-            self.baseline = ImageRun(
-                self, baseline, ImageInfo() if error else self._image(baseline)
-            )
+            info = ImageInfo() if error else self._image(baseline)
+            self.baseline = self._image_run(baseline, info, baseline=True)
             if not error:
                 self._start_baseline()
             rewritten, args = build.rebased(build.locate(path)[0], settings.rebase, args)
         error = error or build.build(
             self.client, path, tag, args, settings.build_target, progress, rewritten
         )
-        self.built = ImageRun(
-            self, tag, ImageInfo() if error else self._image(tag), build_error=error
-        )
+        assert self.dockerfile is not None
+        built_on = settings.rebase or self.dockerfile.base
+        info = ImageInfo() if error else self._image(tag)
+        self.built = self._image_run(tag, info, build_error=error, built_on=built_on)
         self.images[tag] = self.built
+
+    @functools.cached_property
+    def runner(self) -> Runner:
+        """What every image under test gets of this session (made once the engine is connected)."""
+        samples = tuple(self.samples)
+        return Runner(
+            self.settings,
+            self.start,
+            self.pool,
+            self.stop,
+            self.client,
+            self.container_labels,
+            samples,
+        )
+
+    def _image_run(
+        self,
+        reference: str,
+        info: ImageInfo,
+        *,
+        baseline: bool = False,
+        build_error: str | None = None,
+        built_on: str | None = None,
+    ) -> ImageRun:
+        """One image under test, with the plan the endpoint would start it by.
+
+        The baseline is only compared against, while the candidate's readiness is measured against the probe
+        budgets: when both boot on the same engine, the baseline yields the CPU (and starts with the
+        candidate, as its companion).
+        """
+        plan = plan_launch(self.settings, reference, info, self.docker_host, self.engine_cpus)
+        if baseline:
+            plan = dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES)
+        companion = None if baseline else (lambda: self.baseline)
+        return ImageRun(
+            self.runner,
+            reference,
+            info,
+            plan,
+            build_error=build_error,
+            built_on=built_on,
+            companion=companion or (lambda: None),
+        )
 
     def _start_baseline(self) -> None:
         """Start the baseline's container in the background, now if ``start_early``, else with the candidate's."""

@@ -6,14 +6,10 @@ from datetime import date
 
 import pytest
 
-from pytest_amlimage.checks.base_age import (
-    Base,
-    base_age,
-    created_date,
-    from_image_information,
-    tag_date,
-)
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.checks.base_age import base_age
+from pytest_amlimage.checks.check import BaseFigures
+from pytest_amlimage.engine.origin import Base, created_date, from_image_information, tag_date
+from pytest_amlimage.errors import CheckFailed, NotApplicable
 
 TODAY = date(2026, 11, 24)
 
@@ -36,16 +32,15 @@ def test_a_base_older_than_the_limit_fails_with_the_remedy() -> None:
     with pytest.raises(
         CheckFailed,
         match=r"from 2025-01-01 \(its tag\): 692 days old, over the limit of 183.*--aml-rebase",
-    ):
+    ) as failed:
         base_age(old, 183, TODAY)
-    base_age(old, 0, TODAY)  # switched off
+    assert failed.value.figures == BaseFigures(old.reference, "2025-01-01", 692, 183)
+    assert base_age(old, 0, TODAY).age_days == 692  # switched off: the age is still reported
     base_age(Base("b:20260601.v1", date(2026, 6, 1), "its tag"), 183, TODAY)
 
 
-def test_an_unknown_base_skips_with_the_reason() -> None:
-    with pytest.raises(
-        pytest.skip.Exception, match="b:latest has no dated tag and is not on the engine"
-    ):
+def test_an_unknown_base_is_not_applicable_with_the_reason() -> None:
+    with pytest.raises(NotApplicable, match="b:latest has no dated tag and is not on the engine"):
         base_age(Base("b:latest", None, "its tag"), 183, TODAY)
 
 

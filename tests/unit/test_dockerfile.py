@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks import dockerfile
+from pytest_amlimage.engine import dockerfile as parsing
 from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.errors import CheckFailed
 
@@ -15,14 +16,14 @@ BASE = "FROM mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:la
 
 def parse(
     tmp_path: Path, text: str, build_args: dict[str, str] | None = None
-) -> dockerfile.Dockerfile:
+) -> parsing.Dockerfile:
     path = tmp_path / "Dockerfile"
     path.write_text(text)
     (tmp_path / "code").mkdir(exist_ok=True)
     (tmp_path / "code" / "score.py").write_text("def init(): pass\ndef run(data): return data\n")
     (tmp_path / "model").mkdir(exist_ok=True)
     (tmp_path / "model" / "weights.json").write_text("{}")
-    return dockerfile.parse(path, tmp_path, build_args or {})
+    return parsing.parse(path, tmp_path, build_args or {})
 
 
 def test_root_left_as_the_last_user_names_the_line(tmp_path: Path) -> None:

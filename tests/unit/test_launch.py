@@ -5,7 +5,6 @@ from pytest_amlimage.config.layout import anonymous_name
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.probe import SERVER_CWD, SERVER_PROGRAM
-from pytest_amlimage.run.image import ImageRun
 from pytest_amlimage.run.launch import plan_launch
 from pytest_amlimage.run.session import AmlSession
 
@@ -81,11 +80,8 @@ def test_cpus_default_to_two_or_the_engines_if_fewer() -> None:
 def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
     session = AmlSession(Settings())
     try:
-        candidate, baseline = (
-            ImageRun(session, "img:2", ImageInfo()),
-            ImageRun(session, "img:1", ImageInfo()),
-        )
-        session.baseline = baseline
+        candidate = session._image_run("img:2", ImageInfo())
+        baseline = session._image_run("img:1", ImageInfo(), baseline=True)
         assert candidate.plan.cpu_shares is None  # the engine's default weight, as on the endpoint
         assert baseline.plan.cpu_shares is not None and baseline.plan.cpu_shares < 1024
     finally:

@@ -17,6 +17,10 @@ LAYERS = (
     "plugin",
 )  # bottom to top
 TOP_LEVEL = {"__init__"}  # the public names: re-exported from any layer
+SEAM = (
+    "pytest_amlimage.checks.check",
+)  # what a check is and gives back: every family and the run use it
+ASSEMBLER = "pytest_amlimage.checks.assemble"
 
 
 def layer_of(module: str) -> str:
@@ -66,6 +70,39 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
         for line, name in imported(package, source)
         if layer_of(name) not in TOP_LEVEL and LAYERS.index(layer_of(name)) > rank
     ]
+
+
+def family_violations(module: str, source: str) -> list[str]:
+    """The two rules of the checks family: the run reaches check families only through the assembler, and a
+    family module imports only the seam of its siblings."""
+    if layer_of(module) not in ("run", "checks") or module in (*SEAM, ASSEMBLER):
+        return []
+    allowed = (*SEAM, ASSEMBLER) if layer_of(module) == "run" else SEAM
+    return [
+        f"{module}:{line} imports {name} (only {' or '.join(allowed)} of checks/)"
+        for line, name in imported(module.rpartition(".")[0], source)
+        if layer_of(name) == "checks" and not name.startswith(allowed)
+    ]
+
+
+def test_the_run_and_the_families_reach_checks_only_through_the_seam() -> None:
+    found = [
+        problem
+        for path in modules()
+        for problem in family_violations(module_name(path), path.read_text())
+    ]
+    assert found == []
+
+
+def test_the_family_rules_see_a_sideways_import() -> None:
+    run = "from pytest_amlimage.checks.base_age import Base\nfrom pytest_amlimage.checks.assemble import Context\n"
+    family = "from pytest_amlimage.checks.versions import x\nfrom pytest_amlimage.checks.check import Check\n"
+    assert [p.split(" (")[0] for p in family_violations("pytest_amlimage.run.image", run)] == [
+        "pytest_amlimage.run.image:1 imports pytest_amlimage.checks.base_age"
+    ]
+    assert [
+        p.split(" (")[0] for p in family_violations("pytest_amlimage.checks.server", family)
+    ] == ["pytest_amlimage.checks.server:1 imports pytest_amlimage.checks.versions"]
 
 
 def test_every_module_belongs_to_a_layer() -> None:

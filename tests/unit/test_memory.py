@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from pytest_amlimage.checks.check import MemoryFigures
 from pytest_amlimage.checks.memory import memory
 from pytest_amlimage.config.instance_types import find
 from pytest_amlimage.engine.memory import Memory, Reading, used
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, NotApplicable
 from pytest_amlimage.run.report import memory_chart, memory_lines
 
 MIB = 1024**2
@@ -22,31 +21,24 @@ def measured(*mib: float, oom: bool = False) -> Memory:
 
 
 def test_a_peak_with_room_passes_and_names_what_fits() -> None:
-    figures: dict[str, Any] = {}
-    memory(measured(300, 900, 1200, 1000), 3584 * MIB, "Standard_DS1_v2", SMALL, 2, figures)
-    assert (figures["peak_mib"], figures["phase"], figures["per_worker_mib"]) == (
-        1200,
-        "samples",
-        600,
-    )
+    figures = memory(measured(300, 900, 1200, 1000), 3584 * MIB, "Standard_DS1_v2", SMALL, 2, "")
+    assert (figures.peak_mib, figures.phase, figures.per_worker_mib) == (1200, "samples", 600)
     # 3584 * 0.85 / 600
-    assert figures["fits"][0] == "Standard_DS1_v2" and figures["max_workers"] == 5
-    assert figures["phases"] == [
-        ["init()", 300],
-        ["checks", 900],
-        ["samples", 1200],
-        ["burst", 1000],
-    ]
+    assert figures.fits[0] == "Standard_DS1_v2" and figures.max_workers == 5
+    assert figures.phases == [("init()", 300), ("checks", 900), ("samples", 1200), ("burst", 1000)]
 
 
 def test_a_thin_margin_warns_and_an_overrun_or_a_kill_fails() -> None:
     with pytest.warns(pytest.PytestWarning, match="leaves 6% of 3584 MiB"):
-        memory(measured(3350), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, {})
-    with pytest.raises(CheckFailed, match="is over the 3584 MiB of Standard_DS1_v2"):
+        memory(measured(3350), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, "")
+    with pytest.raises(CheckFailed, match="is over the 3584 MiB of Standard_DS1_v2") as over:
         # --aml-memory above the SKU's
-        memory(measured(3700), 8192 * MIB, "Standard_DS1_v2", SMALL, 1, {})
+        memory(measured(3700), 8192 * MIB, "Standard_DS1_v2", SMALL, 1, "")
+    assert isinstance(over.value.figures, MemoryFigures) and over.value.figures.peak_mib == 3700
     with pytest.raises(CheckFailed, match="^out of memory: the kernel killed a process"):
-        memory(measured(3500, oom=True), 3584 * MIB, "Standard_DS1_v2", SMALL, 3, {})
+        memory(measured(3500, oom=True), 3584 * MIB, "Standard_DS1_v2", SMALL, 3, "")
+    with pytest.raises(NotApplicable, match="no memory readings"):
+        memory(measured(), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, "")
 
 
 def test_usage_leaves_the_page_cache_out_as_docker_stats_does() -> None:
@@ -56,8 +48,7 @@ def test_usage_leaves_the_page_cache_out_as_docker_stats_does() -> None:
 
 
 def test_the_report_draws_the_phases_against_the_limit() -> None:
-    figures: dict[str, Any] = {}
-    memory(measured(300, 900), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, figures)
+    figures = memory(measured(300, 900), 3584 * MIB, "Standard_DS1_v2", SMALL, 1, "")
     chart = "\n".join(memory_chart(figures))
     assert "xychart-beta" in chart and 'x-axis ["init()", "checks"]' in chart
     assert "bar [300, 900]" in chart and "line [3584, 3584]" in chart
@@ -67,6 +58,8 @@ def test_the_report_draws_the_phases_against_the_limit() -> None:
 
 
 def test_the_summary_says_when_the_engine_capped_the_instance_types_cpus() -> None:
-    figures: dict[str, Any] = {"capped": "Standard_F8s_v2's 8 vCPUs capped at the engine's 2"}
-    memory(measured(300), 16384 * MIB, "Standard_F8s_v2", find("Standard_F8s_v2"), 1, figures)
+    capped = "Standard_F8s_v2's 8 vCPUs capped at the engine's 2"
+    figures = memory(
+        measured(300), 16384 * MIB, "Standard_F8s_v2", find("Standard_F8s_v2"), 1, capped
+    )
     assert "Standard_F8s_v2's 8 vCPUs capped at the engine's 2" in memory_lines("img", figures)[1]

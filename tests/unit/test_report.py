@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_amlimage.checks.check import BaseFigures, ChangeFigures, LatencyFigures, Record
 from pytest_amlimage.run.report import RunReport, base_line, base_warning
 
 CHANGES = [
@@ -15,8 +16,8 @@ CHANGES = [
 ]
 
 
-def report(nodeid: str, outcome: str, **properties: object) -> pytest.TestReport:
-    """A check's report as CheckItem makes it: every check carries the image's facts."""
+def report(nodeid: str, outcome: str, *figures: Record) -> pytest.TestReport:
+    """A check's report as CheckItem makes it: every check carries the image's facts, some their figures."""
     facts = [("aml_image", "img:2"), ("aml_python", "3.11.2")]
     return pytest.TestReport(
         nodeid,
@@ -25,21 +26,17 @@ def report(nodeid: str, outcome: str, **properties: object) -> pytest.TestReport
         outcome,
         None,
         "call",
-        user_properties=[*facts, *properties.items()],
+        user_properties=[*facts, *(found.property() for found in figures)],
     )
 
 
 def gathered() -> RunReport:
     run = RunReport()
     run.pytest_runtest_logreport(report("img:2::non-root", "passed"))
-    changes = {"against": "baseline img:1", "changes": CHANGES}
-    run.pytest_runtest_logreport(
-        report("img:2::baseline[major]", "failed", amlimage_changes=changes)
-    )
-    latency = {"candidate_ms": 2.0, "baseline_ms": 1.0}
-    run.pytest_runtest_logreport(
-        report("img:2::baseline[latency]", "passed", amlimage_latency=latency)
-    )
+    changes = ChangeFigures("img:2", "baseline img:1", CHANGES, [])
+    run.pytest_runtest_logreport(report("img:2::baseline[major]", "failed", changes))
+    latency = LatencyFigures("img:2", baseline_ms=1.0, candidate_ms=2.0)
+    run.pytest_runtest_logreport(report("img:2::baseline[latency]", "passed", latency))
     return run
 
 
@@ -78,13 +75,8 @@ def test_json_and_markdown_files(tmp_path: Path) -> None:
 
 
 def test_an_old_base_is_flagged_over_the_limit_and_a_month_before() -> None:
-    def base(age: int, limit: int = 183) -> dict[str, object]:
-        return {
-            "reference": "mcr.microsoft.com/azureml/x:20260101.v1",
-            "date": "2026-01-01",
-            "age_days": age,
-            "limit_days": limit,
-        }
+    def base(age: int, limit: int = 183) -> BaseFigures:
+        return BaseFigures("mcr.microsoft.com/azureml/x:20260101.v1", "2026-01-01", age, limit)
 
     assert base_warning(base(100)) == ""
     assert base_warning(base(160)) == "reaches the 183-day limit in 23 days: plan the rebase"

@@ -48,7 +48,17 @@ def built_wheel(tmp_path: Path) -> set[str]:
     shutil.copytree(PACKAGE, source / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "-q",
+        "-w",
+        str(tmp_path),
+        str(source),
+    ]
     subprocess.run(command, check=True, capture_output=True)
     (wheel,) = tmp_path.glob("*.whl")
     return set(zipfile.ZipFile(wheel).namelist())
@@ -57,7 +67,10 @@ def built_wheel(tmp_path: Path) -> set[str]:
 def test_the_scan_finds_every_data_file_in_the_tree() -> None:
     """The scan is the test's premise: it finds the four data files, each of which exists."""
     found = read_data_files()
-    assert {"pytest_amlimage/config/instance_types.json", "pytest_amlimage/probe/launcher.sh"} <= found
+    assert {
+        "pytest_amlimage/config/instance_types.json",
+        "pytest_amlimage/probe/launcher.sh",
+    } <= found
     assert all((ROOT / name).is_file() for name in found)
 
 
@@ -71,5 +84,7 @@ def test_the_suite_tests_the_installed_wheel() -> None:
     import pytest_amlimage
 
     if installed_from_wheel() is None and not os.environ.get("CI"):
-        pytest.skip("an editable install: tox installs the wheel (and CI must), and there this test holds")
+        pytest.skip(
+            "an editable install: tox installs the wheel (and CI must), and there this test holds"
+        )
     assert PACKAGE not in Path(pytest_amlimage.__file__).resolve().parents

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
 
-from pytest_amlimage.checks.base_age import (
-    BASE_LABELS,
-    Base,
-    created_date,
-    from_image_information,
-    tag_date,
-)
 from pytest_amlimage.config import catalog
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine.image_info import ImageInfo
@@ -20,8 +16,59 @@ if TYPE_CHECKING:
     import docker
 
 # what Azure ML's prebuilt images say of themselves, where present
-
 IMAGE_INFORMATION = "/IMAGE_INFORMATION"
+
+BASE_LABELS = ("org.opencontainers.image.base.name", "com.microsoft.azureml.base-image")
+# the prebuilt images' tags: 20260301.v1
+DATED_TAG = re.compile(r":(\d{4})(\d{2})(\d{2})(?:\.v\d+)?$")
+
+
+@dataclass(frozen=True)
+class Base:
+    reference: str
+    dated: date | None
+    how: str  # where the date comes from
+
+
+def tag_date(reference: str) -> date | None:
+    match = DATED_TAG.search(reference)
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+AZUREML_REFERENCE = re.compile(r"mcr\.microsoft\.com/azureml/[\w./-]+:\d{8}(?:\.v\d+)?")
+ISO_DATE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+
+
+def from_image_information(text: str | None) -> Base | None:
+    """The base named in /IMAGE_INFORMATION: a dated Azure ML image reference, else the first date in it."""
+    if not text:
+        return None
+    reference = AZUREML_REFERENCE.search(text)
+    if reference:
+        return Base(
+            reference.group(0), tag_date(reference.group(0)), "its tag, in /IMAGE_INFORMATION"
+        )
+    found = ISO_DATE.search(text)
+    if found is None:
+        return None
+    try:
+        dated = date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    except ValueError:
+        return None
+    return Base("the image's base (/IMAGE_INFORMATION)", dated, "/IMAGE_INFORMATION")
+
+
+def created_date(created: str) -> date | None:
+    """The date of an inspect ``Created`` timestamp (2026-03-01T12:00:00.123456789Z)."""
+    try:
+        return datetime.strptime(created[:10], "%Y-%m-%d").date()
+    except ValueError:
+        return None
 
 
 def labelled_bases(labels: Mapping[str, str]) -> list[str]:

@@ -1,0 +1,201 @@
+"""Check assembly: which built-in checks an image gets, from the settings and what the image says; and
+every check it binds runs, engine-free, against a fake image under test."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pytest_amlimage.checks.assemble import Context, checks_for
+from pytest_amlimage.config import catalog
+from pytest_amlimage.config.deployment import Endpoint
+from pytest_amlimage.config.expectations import parse_expectation
+from pytest_amlimage.config.expectations import parse_library_expectation as cuda_expectation
+from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint.samples import Sample
+from pytest_amlimage.engine.dockerfile import parse
+from pytest_amlimage.engine.image_info import ImageInfo
+from pytest_amlimage.errors import CheckFailed, NotApplicable
+from tests.unit.fakes import FakeImage
+
+BASE = [
+    "non-root",
+    "app-permissions",
+    "image-config",
+    "pip-check",
+    "liveness",
+    "probe-budget",
+    "bad-request",
+    "swagger",
+    "stable",
+    "memory",
+]
+
+NOTHING_ELSE = Context()  # no Dockerfile, row, samples, baseline or lock
+
+
+def ids(
+    settings: Settings, info: ImageInfo | None = None, context: Context = NOTHING_ELSE
+) -> list[str]:
+    image = FakeImage(settings, info or ImageInfo())
+    if settings.curated:  # the row named, as the run finds it
+        context = dataclasses.replace(context, curated=catalog.find(settings.curated))
+    return [check.id for check in checks_for(image, settings, context)]
+
+
+def test_a_plain_image_gets_the_base_checks() -> None:
+    assert ids(Settings()) == BASE
+
+
+def test_expectations_and_the_framework() -> None:
+    numpy = parse_expectation("numpy<2", "--aml-expect")
+    torch = parse_expectation("torch==2.*", "--aml-framework")
+    found = ids(Settings(expectations=(numpy,) if numpy else (), framework=torch))
+    assert found[3:6] == ["version[numpy]", "framework[torch]", "pip-check"]
+
+
+def test_a_curated_row_brings_its_packages_and_framework() -> None:
+    found = ids(Settings(curated="AzureML-sklearn-0.24.1-ubuntu18.04-py37-cpu-inference"))
+    assert [i for i in found if i.startswith(("python", "version", "framework"))] == [
+        "python",
+        "version[numpy]",
+        "version[pandas]",
+        "framework[scikit-learn]",
+    ]
+
+
+def test_a_current_row_expects_what_its_environment_installs() -> None:
+    found = ids(Settings(curated="mlflow-py312-inference"))
+    assert "python" in found
+    assert {
+        "version[azureml-ai-monitoring]",
+        "version[mlflow]",
+        "version[azureml-inference-server-http]",
+    } <= set(found)
+
+
+def test_gpu_checks_follow_expectations_or_the_images_cuda_claim() -> None:
+    assert "cuda-consistency" not in ids(Settings())
+    claimed = ids(Settings(), ImageInfo(env={"CUDA_VERSION": "12.4.1"}))
+    assert [i for i in claimed if i.startswith("cuda")] == ["cuda-consistency", "cuda-framework"]
+    expected = cuda_expectation("12.4", "--aml-cuda", "cuda")
+    assert next(i for i in ids(Settings(cuda=expected)) if i.startswith("cuda")) == "cuda"
+
+
+def test_samples_get_a_score_check_each(tmp_path: Path) -> None:
+    samples = (Sample("a", tmp_path / "a.json", b"{}"), Sample("b", tmp_path / "b.json", b"{}"))
+    found = ids(Settings(), context=Context(samples=samples))
+    assert found[found.index("probe-budget") + 1 : found.index("bad-request")] == [
+        "score[a]",
+        "score[b]",
+        "liveness-under-load",
+        "concurrency",
+    ]
+
+
+SERVER = ["server", "entry-script"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "cmd", "expected"),
+    [
+        (Settings(), ("runsvdir", "/var/runit"), []),  # nothing to serve: kept alive for the probe
+        (Settings(), ("azmlinfsrv", "--entry_script", "score.py"), SERVER),
+        (Settings(endpoint=Endpoint(custom_container=True)), ("torchserve",), []),  # its own server
+        (
+            Settings(endpoint=Endpoint(custom_container=True)),
+            ("azmlinfsrv", "--entry_script=s.py"),
+            SERVER,
+        ),
+        (Settings(command=("uvicorn", "app:app")), (), []),
+    ],
+)
+def test_the_servers_checks_follow_who_serves(
+    settings: Settings, cmd: tuple[str, ...], expected: list[str]
+) -> None:
+    found = ids(settings, ImageInfo(cmd=cmd))
+    assert [i for i in found if i in ("server", "entry-script")] == expected
+
+
+def test_lock_update_replaces_the_comparison(tmp_path: Path) -> None:
+    assert ids(Settings(lock=tmp_path / "l.json", lock_update=True))[-1] == "lock-update"
+
+
+def test_a_lock_file_brings_the_policies_but_no_parity(tmp_path: Path) -> None:
+    lock = Context(lock={"distributions": {}})
+    found = ids(Settings(lock=tmp_path / "l.json"), context=lock)
+    baseline = [i for i in found if i.startswith("baseline")]
+    assert baseline == [
+        "baseline[removed]",
+        "baseline[downgrades]",
+        "baseline[major]",
+        "baseline[user]",
+        "baseline[cuda]",
+    ]
+
+
+def test_a_failed_build_shows_only_the_dockerfile_checks_and_the_build(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM mcr.microsoft.com/azureml/minimal-py312-inference:latest\n")
+    settings = Settings(build=dockerfile)
+    image = FakeImage(settings, ImageInfo(), build_error="step 2 failed")
+    built_from = Context(built_from=parse(dockerfile, tmp_path, {}))
+    assert [c.id for c in checks_for(image, settings, built_from)] == [
+        "dockerfile[last-user]",
+        "dockerfile[entry-paths]",
+        "dockerfile[base-image]",
+        "build",
+    ]
+
+
+def test_a_deployment_yaml_is_checked_first() -> None:
+    from pytest_amlimage.config import deployment
+
+    example = Path(__file__).resolve().parents[2] / "examples/deployment/deployment.yml"
+    found = deployment.load(example)
+    assert ids(Settings(deployment_yaml=found, endpoint=found.endpoint))[0] == "deployment"
+    assert "deployment" not in ids(Settings())
+
+
+def test_every_bound_check_runs_against_a_fake_image(tmp_path: Path) -> None:
+    """Every check the assembler can bind calls its body with inputs of the right kinds: each ends passed,
+    failed (the fake serves nothing) or not applicable; never with a TypeError or AttributeError."""
+    script, dockerfile = tmp_path / "score.py", tmp_path / "Dockerfile"
+    script.write_text("def init(): pass\ndef run(data): return data\n")
+    dockerfile.write_text(
+        "FROM mcr.microsoft.com/azureml/minimal-py312-inference:latest\nUSER dockeruser\n"
+    )
+    (tmp_path / "requirements.txt").write_text("numpy>=1\n")
+    settings = Settings(
+        expectations=(parse_expectation("numpy>=1", "test"),),
+        framework=parse_expectation("torch>=2", "test"),
+        curated="minimal-py312-inference",
+        cuda=cuda_expectation("12.4", "test", "cuda"),
+        cudnn=cuda_expectation("9", "test", "cudnn"),
+        gpu=True,
+        requirements=tmp_path / "requirements.txt",
+        entry_script=script,
+        offline=True,
+        lock=tmp_path / "lock.json",
+    )
+    sample = Sample("a", tmp_path / "a.json", b"{}")
+    baseline = FakeImage(settings, ImageInfo(), reference="old:1")
+    row = catalog.find("minimal-py312-inference")
+    context = Context(parse(dockerfile, tmp_path, {}), row, (sample,), baseline, None)
+    info = ImageInfo(user="dockeruser", env={"AZUREML_ENTRY_SCRIPT": "score.py"})
+    image = FakeImage(settings, info)
+    outcomes = {}
+    for check in checks_for(image, settings, context):
+        try:
+            check.run()
+            outcomes[check.id] = "passed"
+        except (CheckFailed, NotApplicable) as ended:
+            outcomes[check.id] = type(ended).__name__
+    assert {"deployment", "lock-update"}.isdisjoint(outcomes)  # neither asked for
+    assert outcomes["non-root"] == "passed" and outcomes["version[numpy]"] == "passed"
+    assert outcomes["framework[torch]"] == "CheckFailed"  # the fake has no torch
+    assert outcomes["liveness"] == "Unavailable" and outcomes["baseline[latency]"] == "Unavailable"
+    assert outcomes["swagger"] == "Unavailable" and outcomes["memory"] == "NotApplicable"
+    assert len(outcomes) > 35, sorted(outcomes)
