@@ -26,11 +26,15 @@ from pathlib import Path
 import docker
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import standins  # noqa: E402  the stand-ins' builder, cached by content hash
+
 ROOT = Path(__file__).resolve().parent.parent
 OLD_BASE, NEW_BASE = (
     "amlimage/minimal-py39:latest",
     "amlimage/minimal:latest",
 )  # stand-ins: scripts/standins.py
+USED = ("extended", "minimal", "minimal-py39")  # the image, and the rebase's new and old bases
 SAMPLE = ROOT / "examples/extend-prebuilt/samples/two-rows.json"
 PLUGIN_ARGS = [
     "--aml-expect",
@@ -116,8 +120,16 @@ def floor(client: docker.DockerClient, image: str) -> None:
         container.remove(force=True)
 
 
-def pytest_run(args: list[str], cwd: Path, check: bool = True, ok: tuple[int, ...] = (0,)) -> None:
-    """One pytest run; ``ok``: the exit codes it may end with (1: some checks failed, as they should)."""
+def pytest_run(
+    args: list[str],
+    cwd: Path,
+    check: bool = True,
+    ok: tuple[int, ...] = (0,),
+    reached: str | None = None,
+) -> None:
+    """One pytest run; ``ok``: the exit codes it may end with (1: some checks failed, as they should);
+    ``reached``: what its output must show, so that a run ending early is never timed as if it had done
+    the work (a baseline whose build failed ends in a second with exit code 1 too)."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=cwd,
@@ -126,6 +138,8 @@ def pytest_run(args: list[str], cwd: Path, check: bool = True, ok: tuple[int, ..
     )
     if check and result.returncode not in ok:
         raise SystemExit(f"benchmark run failed:\n{result.stdout[-3000:]}")
+    if reached is not None and reached not in result.stdout:
+        raise SystemExit(f"benchmark run ended before {reached!r}:\n{result.stdout[-3000:]}")
 
 
 def counts(client: docker.DockerClient, action: Callable[[], object]) -> tuple[int, int]:
@@ -204,7 +218,8 @@ def rebase_against_single(work: Path, rounds: int) -> tuple[float, float, float]
     single = [*common, "--aml-build-arg", f"BASE_IMAGE={NEW_BASE}"]
     rebased = [*common, "--aml-build-arg", f"BASE_IMAGE={OLD_BASE}", f"--aml-rebase={NEW_BASE}"]
     # the old base's packages go: baseline[removed] fails
-    upgrade = partial(pytest_run, rebased, work, ok=(0, 1))
+    # both builds done and the comparison made: the summary names the candidate against its baseline
+    upgrade = partial(pytest_run, rebased, work, ok=(0, 1), reached=" against baseline ")
     upgrade()  # fills the cache: both builds
     pairs = [(timed(lambda: pytest_run(single, work), 1), timed(upgrade, 1)) for _ in range(rounds)]
     return (
@@ -220,6 +235,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
     client, image, rounds = docker.from_env(), options.image, options.rounds
+    for standin in USED:  # every stand-in the rows run on, built (or found in the cache) first
+        standins.ensure(client, standin)
     with tempfile.TemporaryDirectory(prefix="amlimage-bench-") as tmp:
         work = Path(tmp)
         (work / "pytest.ini").write_text("[pytest]\n")

@@ -61,6 +61,7 @@ class MemoryWatch:
         self._api, self._id = api, container_id
         self._started, self._phase = time.monotonic(), phase
         self._readings: list[Reading] = []
+        self._ending: list[threading.Thread] = []  # the readings that close a phase, under way
         self._thread = threading.Thread(target=self._follow, name="amlimage-memory", daemon=True)
         self._thread.start()
 
@@ -68,7 +69,9 @@ class MemoryWatch:
         """Readings from now on belong to ``phase``; the one ending gets a reading of its own, off this thread."""
         ending, self._phase = self._phase, phase
         if ending != phase:
-            threading.Thread(target=self._read_once, args=(ending,), daemon=True).start()
+            closing = threading.Thread(target=self._read_once, args=(ending,), daemon=True)
+            self._ending.append(closing)
+            closing.start()
 
     def _add(self, stats: dict[str, Any], phase: str) -> None:
         found = used(stats)
@@ -88,12 +91,13 @@ class MemoryWatch:
         while self._read_once(self._phase):
             time.sleep(POLL)
 
-    def memory(self, fresh: bool = False) -> Memory:
-        """The readings so far (and one now, when ``fresh`` or there is none), and whether the kernel killed a
-        process for want of memory. A reading taken now costs the caller up to a second while others are
-        under way: asked only when something changed since the last one (workers finished their init())."""
-        if fresh or not self._readings:
-            self._read_once(self._phase)
+    def memory(self) -> Memory:
+        """Every reading: those of the poll, each phase's closing one (waited for), and one taken now; and
+        whether the kernel killed a process for want of memory. The caller asks once what it measures is in
+        place (every worker's init() done), so the peak never falls between two polls."""
+        for closing in list(self._ending):
+            closing.join()
+        self._read_once(self._phase)
         try:
             state = self._api.inspect_container(self._id).get("State", {})
         except Exception:

@@ -231,13 +231,13 @@ class ImageRun:
 
     def memory(self) -> Memory:
         """The container's memory as the engine measured it so far, and the kernel's kills."""
-        container, waited = self.container(), False
+        container = self.container()
         logs = partial(container.logs, tail=LOG_WINDOW)
         if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
             workers = self.settings.endpoint.workers(self.info.env)
-            waited = _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
+            _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
         assert self._watch is not None
-        found = self._watch.memory(fresh=waited)  # workers finished init() just now: read it
+        found = self._watch.memory()  # read again now that every worker's init() has completed
         killed = diagnosis.killed_for_memory(
             logs()
         )  # a worker's kill, which the container's state misses
@@ -297,11 +297,8 @@ def _ready_limit(settings: Settings) -> str:
     return f"the liveness probe's budget: {probe.shown}, from {settings.endpoint.source}"
 
 
-def _wait(done: Callable[[], bool], within: float) -> bool:
-    """Wait until ``done()``, for ``within`` s at most; whether it was not done at once."""
-    if done():
-        return False
+def _wait(done: Callable[[], bool], within: float) -> None:
+    """Wait until ``done()``, for ``within`` s at most."""
     deadline = time.monotonic() + within
     while not done() and time.monotonic() < deadline:
         time.sleep(0.1)
-    return True

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -52,3 +55,33 @@ def test_a_worker_count_that_no_longer_fits_is_caught(
     )
     expect(three, failed=["memory"])
     three.stdout.fnmatch_lines(["*memory: out of memory: *Each of the 3 worker(s) runs init()*"])
+
+
+def test_the_peak_after_init_is_read_every_time_even_under_load(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """An init() that holds 1536 MiB, no samples, so the run may end right after it: on every run the peak
+    is the memory held (plus the interpreter's and the server's own), never a reading from before init()
+    was done; with the host's CPUs busy meanwhile, as on a loaded CI machine."""
+    deployment = hungry(pytester, images, 1536, 1)
+    busy = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import time\nend = time.time() + 120\nwhile time.time() < end: pass",
+            ]
+        )
+        for _ in range(2)
+    ]
+    try:
+        peaks = []
+        for _ in range(3):
+            result = run_plugin(deployment, "--aml-instance-type=Standard_DS2_v2", "-k", "memory")
+            expect(result, passed=["memory"])
+            line = next(text for text in result.stdout.lines if "memory peak" in text)
+            peaks.append(float(re.search(r"memory peak ([\d.]+) MiB", line).group(1)))  # type: ignore[union-attr]
+    finally:
+        for process in busy:
+            process.kill()
+    assert all(1536 <= peak < 1536 + 400 for peak in peaks), peaks
