@@ -30,7 +30,7 @@ from pytest_amlimage.checks import (
 from pytest_amlimage.checks.check import Check
 from pytest_amlimage.config.catalog import CatalogEntry
 from pytest_amlimage.config.expectations import Expectation
-from pytest_amlimage.config.instance_types import size_bytes
+from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample
@@ -231,8 +231,8 @@ def _score(
 
 def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:
     """The peak against the instance type's memory (else the container's limit), after every phase ran."""
-    instance, limit = settings.instance, size_bytes(image.plan.memory) or 0
-    sized_by = instance.shown if instance else f"the container's memory limit, {image.plan.memory}"
+    instance, limit = settings.instance, image.plan.memory
+    sized_by = instance.shown if instance else f"the container's memory limit, {shown_size(limit)}"
     capped = ""
     if instance is not None and settings.cpus is None and image.plan.cpus < instance.vcpus:
         capped = (

@@ -30,7 +30,9 @@ def figures(
         oom_killed=found.oom_killed,
         workers=workers,
         per_worker_mib=round(per_worker / MIB, 1),
-        max_workers=math.floor(limit / per_worker) if per_worker else None,  # HEADROOM is the margin's
+        max_workers=math.floor(limit / per_worker)
+        if per_worker
+        else None,  # HEADROOM is the margin's
         fits=[t.name for t in fitting(peak.used)] if peak else [],
         phases=[(phase, round(used / MIB, 1)) for phase, used in found.by_phase()],
         sized_by=sized_by,

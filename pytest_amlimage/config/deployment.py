@@ -7,7 +7,6 @@ needs is kept; every error is one line naming the file and line.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.errors import AmlUsageError
 
 # the NC, ND and NV families carry NVIDIA GPUs
-GPU_SKU = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,11 @@ class Endpoint:
 
     @property
     def gpu(self) -> bool:
-        return bool(self.instance_type and GPU_SKU.match(self.instance_type))
+        """The instance type has GPUs, as the instance type table says."""
+        from pytest_amlimage.config.instance_types import find
+
+        found = find(self.instance_type) if self.instance_type else None
+        return found is not None and found.gpus > 0
 
     @classmethod
     def on_port(cls, port: int, **values: Any) -> Endpoint:
@@ -286,21 +288,21 @@ def _options(
     return found
 
 
-def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, str]:
+def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, Any]:
     """The instance type, or a Kubernetes deployment's resources.limits (else its default instance type)."""
-    from pytest_amlimage.config.instance_types import cpu_count, docker_memory, size_bytes
+    from pytest_amlimage.config.instance_types import LEAST_MEMORY, cpu_count, kubernetes_bytes
 
-    found: dict[str, str] = {}
+    found: dict[str, Any] = {}
     resources = reader.table(data.get("resources"), ("resources",))
     limits = reader.table(resources.get("limits"), ("resources", "limits"))
     if limits.get("memory") is not None:
-        size = size_bytes(str(limits["memory"]))
-        if size is None or size < 6 * 1024**2:  # the engine's least
+        size = kubernetes_bytes(str(limits["memory"]))
+        if size is None or size < LEAST_MEMORY:
             raise reader.fail(
                 OPTION_KEYS["memory"],
                 f"is {limits['memory']!r}, not a size like 2Gi (at least 6Mi)",
             )
-        found["memory"] = docker_memory(size)
+        found["memory"] = size  # bytes
     if limits.get("cpu") is not None:
         cpus = cpu_count(str(limits["cpu"]))
         if cpus is None:

@@ -1,8 +1,9 @@
 """The instance types an online deployment runs on: their CPUs, memory and GPUs, as data with sources.
 
 ``instance_types.json`` holds the managed SKUs (and Kubernetes' default instance type), each row
-citing where its figures come from. Sizes are read here too: Docker's (``4g``, ``512m``) and
-Kubernetes' (``2Gi``, ``1500Mi``, ``100m`` CPUs).
+citing where its figures come from. Sizes are read here too, each by its own rules: Docker's (``4g``,
+``512m``: binary units, by the Docker SDK's own parser) and Kubernetes' quantities (``2Gi`` is 2 GiB, ``2G``
+2 x 10^9 bytes; ``500m`` CPUs).
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from pytest_amlimage.errors import AmlUsageError
 
 GIB = 1024**3
 HEADROOM = 0.15  # a margin under this is a warning: the platform's agents and a spike need room
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)([iI]?)[bB]?\s*$")
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+MIB = 1024**2
+LEAST_MEMORY = 6 * MIB  # the engine's least memory limit
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?\s*([KMGTPE]i|[kMGTPE])?\s*$")
+_QUANTITY_UNITS: dict[str | None, int] = {
+    None: 1,
+    **{unit: 1000**power for power, unit in enumerate("kMGTPE", 1)},
+    **{f"{unit}i": 1024**power for power, unit in enumerate("KMGTPE", 1)},
+}
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,6 @@ class InstanceType:
     vcpus: float
     memory_gib: float
     gpus: float = 0
-    gpu_memory_gib: float = 0
     sources: tuple[str, ...] = ()
     kubernetes: bool = False
 
@@ -73,13 +79,34 @@ def fitting(needed_bytes: float, limit: int = 3) -> list[InstanceType]:
     return sorted(fits, key=lambda t: (t.memory_gib, t.vcpus, t.name))[:limit]
 
 
-def size_bytes(text: str) -> int | None:
-    """Bytes of a Docker (``4g``, ``512m``) or Kubernetes (``2Gi``, ``1500Mi``) size; None when unreadable.
+def kubernetes_bytes(text: str) -> int | None:
+    """Bytes of a Kubernetes quantity: ``2Gi`` (binary), ``2G`` (decimal), ``0.5Gi``, ``1e9``; None when not one."""
+    found = _QUANTITY.match(text)
+    if found is None:
+        return None
+    number, exponent, unit = found.groups()
+    return int(float(number) * 10 ** int(exponent or 0) * _QUANTITY_UNITS[unit])
 
-    Docker's units are binary, so both read alike (Kubernetes' decimal ``2G`` is near enough here).
-    """
-    found = _SIZE.match(text)
-    return int(float(found.group(1)) * _UNITS[found.group(2).lower()]) if found else None
+
+def docker_bytes(text: str) -> int | None:
+    """Bytes of a Docker size (``512m``, ``4g``, ``1024``), read by the Docker SDK; None when not one."""
+    from docker.errors import DockerException
+    from docker.utils import parse_bytes
+
+    try:
+        return int(parse_bytes(text.strip()))
+    except (DockerException, ValueError, IndexError):
+        return None
+
+
+def memory_bytes(text: str) -> int | None:
+    """A memory size as an option gives it: Docker's (``4g``), or Kubernetes' binary units (``2Gi``)."""
+    return kubernetes_bytes(text) if re.search(r"[KMGTPE]i\s*$", text) else docker_bytes(text)
+
+
+def shown_size(size: int) -> str:
+    """Bytes as Docker writes a memory limit (whole MiB): ``2048m``."""
+    return f"{size // MIB}m"
 
 
 def cpu_count(text: str) -> float | None:
@@ -88,8 +115,3 @@ def cpu_count(text: str) -> float | None:
     if not found:
         return None
     return float(found.group(1)) / (1000 if found.group(2) else 1)
-
-
-def docker_memory(size: int) -> str:
-    """A byte count as Docker's memory limit (whole MiB)."""
-    return f"{max(size // 1024**2, 6)}m"

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
@@ -125,7 +126,7 @@ def _poll(
 
 def out_of_memory(container: AmlContainer) -> str:
     return (
-        f"out of memory: the kernel killed a process in the container at its limit of {container.plan.memory}: "
+        f"out of memory: the kernel killed a process in the container at its limit of {shown_size(container.plan.memory)}: "
         "init() needs more than the instance type has (see the memory check)"
     )
 

@@ -42,7 +42,7 @@ class LaunchPlan:
     serves: bool
     port: int  # the scoring route's
     ports: tuple[int, ...]  # every route's, published
-    memory: str
+    memory: int  # bytes
     cpus: float
     command: list[str] | None = None
     entrypoint: list[str] | None = None

@@ -117,7 +117,7 @@ def test_the_instance_type_and_kubernetes_resources_size_the_container(tmp_path:
     kubernetes = "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineDeployment.schema.json\n"
     path = tmp_path / "k8s.yml"
     path.write_text(kubernetes + "resources:\n  limits:\n    cpu: 500m\n    memory: 1500Mi\n")
-    assert deployment.load(path).options == {"memory": "1500m", "cpus": "0.5"}
+    assert deployment.load(path).options == {"memory": 1500 * 1024**2, "cpus": "0.5"}
     path.write_text(kubernetes)  # no limits, no instance type: the cluster's default instance type
     assert deployment.load(path).options == {"instance_type": "defaultinstancetype"}
     path.write_text(kubernetes + "resources:\n  limits:\n    memory: lots\n")
@@ -132,3 +132,43 @@ def test_a_deployment_without_egress_asks_for_the_offline_run(tmp_path: Path) ->
     path = tmp_path / "d.yml"
     path.write_text("egress_public_network_access: disabled\ninstance_type: Standard_F2s_v2\n")
     assert deployment.load(path).options == {"offline": "true", "instance_type": "Standard_F2s_v2"}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "size"),
+    [
+        ("2Gi", 2 * 1024**3),
+        ("2G", 2 * 10**9),
+        ("500M", 500 * 10**6),
+        ("0.5Gi", 1024**3 // 2),
+        ("1500Mi", 1500 * 1024**2),
+        ("1e9", 10**9),
+        ("128974848", 128974848),
+        ("2g", None),  # not a Kubernetes unit
+        ("lots", None),
+    ],
+)
+def test_kubernetes_quantities_are_read_by_their_own_rules(quantity: str, size: int | None) -> None:
+    from pytest_amlimage.config.instance_types import kubernetes_bytes
+
+    assert kubernetes_bytes(quantity) == size
+
+
+def test_an_option_reads_docker_sizes_and_kubernetes_binary_units() -> None:
+    from pytest_amlimage.config.instance_types import memory_bytes
+
+    assert [memory_bytes(text) for text in ("512m", "4g", "2G", "2Gi", "12q")] == [
+        512 * 1024**2,
+        4 * 1024**3,
+        2 * 1024**3,  # Docker's G is binary
+        2 * 1024**3,
+        None,
+    ]
+
+
+def test_gpu_ness_comes_from_the_instance_type_table() -> None:
+    from pytest_amlimage.config.deployment import Endpoint
+
+    assert Endpoint(instance_type="Standard_NC6s_v3").gpu
+    assert not Endpoint(instance_type="Standard_DS3_v2").gpu
+    assert not Endpoint(instance_type="Standard_Unknown").gpu and not Endpoint().gpu

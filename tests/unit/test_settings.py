@@ -32,6 +32,9 @@ class Config:
         return self.ini.get(option.name, empty)
 
 
+MIB = 1024**2
+
+
 def settings(
     tmp_path: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None
 ) -> Settings:
@@ -53,7 +56,7 @@ def test_defaults_come_from_the_option_table(tmp_path: Path) -> None:
         60.0,
     )  # ready: the probe budget
     assert (found.memory, found.cpus, found.rtol, found.atol) == (
-        "4g",
+        4096 * MIB,
         None,
         1e-6,
         1e-9,
@@ -67,7 +70,7 @@ def test_command_line_beats_ini_beats_spec_file(tmp_path: Path) -> None:
     found = settings(
         tmp_path, {"spec": path, "ready_timeout": "10"}, {"ready_timeout": "20", "memory": "2g"}
     )
-    assert (found.ready_timeout, found.memory, found.cpus) == (10.0, "2g", 1.0)
+    assert (found.ready_timeout, found.memory, found.cpus) == (10.0, 2048 * MIB, 1.0)
 
 
 def test_relative_paths_are_relative_to_their_source(
@@ -193,13 +196,13 @@ def test_an_instance_type_sizes_the_container_unless_an_option_does(tmp_path: Pa
     small = settings(tmp_path, {"image": ["x:1"], "instance_type": "standard_ds1_v2"})
     assert small.instance is not None and small.instance.name == "Standard_DS1_v2"
     assert (small.memory, small.cpus) == (
-        "3584m",
+        3584 * MIB,
         None,
     )  # 3.5 GiB; CPUs: the instance's, capped at launch
     given = settings(
         tmp_path, {"image": ["x:1"], "instance_type": "Standard_DS1_v2", "memory": "1g"}
     )
-    assert given.memory == "1g"
+    assert given.memory == 1024 * MIB
     with pytest.raises(
         AmlUsageError, match=r"unknown instance type 'Standard_X9' \(from --aml-instance-type\)"
     ):
