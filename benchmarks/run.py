@@ -27,7 +27,7 @@ import docker
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import standins  # noqa: E402  the stand-ins' builder, cached by content hash
+import standins
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_BASE, NEW_BASE = (
