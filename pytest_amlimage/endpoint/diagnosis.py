@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-SERVER_STARTS = re.compile(r"Starting gunicorn|Azure ML Inferencing HTTP server v", re.IGNORECASE)
 GUNICORN_START = "Starting gunicorn"
 WORKER_BOOT = re.compile(r"Booting worker with pid")
 EXIT_CODES = {

@@ -125,8 +125,9 @@ def _poll(
 
 
 def out_of_memory(container: AmlContainer) -> str:
+    limit = shown_size(container.plan.memory)
     return (
-        f"out of memory: the kernel killed a process in the container at its limit of {shown_size(container.plan.memory)}: "
+        f"out of memory: the kernel killed a process in the container at its limit of {limit}: "
         "init() needs more than the instance type has (see the memory check)"
     )
 

@@ -4,11 +4,13 @@ every check it binds runs, engine-free, against a fake image under test."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from pytest_amlimage.checks.assemble import Context, checks_for
+from pytest_amlimage.checks.check import Check
 from pytest_amlimage.config import catalog
 from pytest_amlimage.config.deployment import Endpoint
 from pytest_amlimage.config.expectations import parse_expectation
@@ -159,9 +161,9 @@ def test_a_deployment_yaml_is_checked_first() -> None:
     assert "deployment" not in ids(Settings())
 
 
-def test_every_bound_check_runs_against_a_fake_image(tmp_path: Path) -> None:
-    """Every check the assembler can bind calls its body with inputs of the right kinds: each ends passed,
-    failed (the fake serves nothing) or not applicable; never with a TypeError or AttributeError."""
+def everything(tmp_path: Path | None = None) -> list[Check]:
+    """Every check the assembler binds with every option on (a Dockerfile, a row, a sample, a baseline)."""
+    tmp_path = tmp_path or Path(tempfile.mkdtemp(prefix="amlimage-assemble-"))
     script, dockerfile = tmp_path / "score.py", tmp_path / "Dockerfile"
     script.write_text("def init(): pass\ndef run(data): return data\n")
     dockerfile.write_text(
@@ -186,8 +188,14 @@ def test_every_bound_check_runs_against_a_fake_image(tmp_path: Path) -> None:
     context = Context(parse(dockerfile, tmp_path, {}), row, (sample,), baseline, None)
     info = ImageInfo(user="dockeruser", env={"AZUREML_ENTRY_SCRIPT": "score.py"})
     image = FakeImage(settings, info)
+    return list(checks_for(image, settings, context))
+
+
+def test_every_bound_check_runs_against_a_fake_image(tmp_path: Path) -> None:
+    """Every check the assembler can bind calls its body with inputs of the right kinds: each ends passed,
+    failed (the fake serves nothing) or not applicable; never with a TypeError or AttributeError."""
     outcomes = {}
-    for check in checks_for(image, settings, context):
+    for check in everything(tmp_path):
         try:
             check.run()
             outcomes[check.id] = "passed"

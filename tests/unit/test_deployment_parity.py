@@ -15,10 +15,14 @@ from pytest_amlimage.config import deployment
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.run.launch import platform_layout
 
-with warnings.catch_warnings():  # the SDK's schemas warn of marshmallow 4 as they are defined
-    warnings.simplefilter("ignore")
-    from azure.ai.ml import load_online_deployment
-    from azure.ai.ml._local_endpoints.azureml_image_context import AzureMlImageContext
+
+def azure_ml() -> Any:
+    """azure-ai-ml, imported by the tests that use it (2 s of import: never at collection)."""
+    with warnings.catch_warnings():  # the SDK's schemas warn of marshmallow 4 as they are defined
+        warnings.simplefilter("ignore")
+        import azure.ai.ml
+        import azure.ai.ml._local_endpoints.azureml_image_context  # noqa: F401
+    return azure.ai.ml
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*:DeprecationWarning", "ignore::marshmallow.warnings.Marshmallow4Warning"
@@ -30,7 +34,7 @@ YAMLS = sorted((ROOT / "examples").rglob("deployment.yml")) + sorted(
 
 
 def ours_and_theirs(path: Path) -> tuple[deployment.Deployment, Any]:
-    return deployment.load(path), load_online_deployment(str(path))
+    return deployment.load(path), azure_ml().load_online_deployment(str(path))
 
 
 @pytest.mark.parametrize("path", YAMLS, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -78,7 +82,7 @@ def test_the_yaml_reads_as_the_sdk_reads_it(path: Path) -> None:
 def test_the_container_layout_is_the_local_endpoints(path: Path) -> None:
     ours, theirs = ours_and_theirs(path)
     code, model = theirs.code_configuration, Path(theirs.model.path)
-    context = AzureMlImageContext(
+    context = azure_ml()._local_endpoints.azureml_image_context.AzureMlImageContext(
         endpoint_name="e",
         deployment_name="d",
         yaml_code_directory_path=str((path.parent / code.code).resolve()) if code else None,

@@ -32,3 +32,35 @@ def test_path_options_take_their_value_after_an_equals_sign(path: Path) -> None:
         if BY_FLAG.get(match.group(1)) and BY_FLAG[match.group(1)].kind in PATH_KINDS
     ]
     assert spaced == []
+
+
+def table_rows(heading: str) -> str:
+    """The README's table under ``heading`` (up to the next heading)."""
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n#", 1)[0]
+
+
+def test_every_option_has_a_row_in_the_option_table_and_every_row_is_an_option() -> None:
+    rows = [line for line in table_rows("Options").splitlines() if line.startswith("| `--aml-")]
+    named = {flag for row in rows for flag in FLAG.findall(row.split("|")[1])}
+    assert sorted(set(BY_FLAG) - named) == [] and sorted(named - set(BY_FLAG)) == []
+
+
+def assembled_ids() -> set[str]:
+    """Every check id the assembler can produce, each parametrized family as ``name[``."""
+    from tests.unit.test_assemble import everything
+
+    ids = {check.id for check in everything()}
+    return {i.split("[", 1)[0] + "[" if "[" in i and not i.startswith("dockerfile") else i for i in ids}
+
+
+def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
+    cells = [line.split("|")[1] for line in table_rows("Checks").splitlines() if line.startswith("| `")]
+    documented = {
+        name.split("[", 1)[0] + "[" if "[" in name and not name.startswith("dockerfile") else name
+        for cell in cells
+        for name in re.findall(r"`([a-z][a-z-]*(?:\[[^\]`]*\])?)`", cell)
+    }
+    # beside everything on: a failed build's own check, a YAML's, the lock's writer, an undetected row
+    produced = assembled_ids() | {"build", "deployment", "lock-update", "curated"}
+    assert sorted(produced - documented) == [] and sorted(documented - produced) == []

@@ -20,7 +20,10 @@ def test_the_fixture_types_are_exported() -> None:
     from pytest_amlimage import ScoringClient as Client
 
     assert (Container, Result, Found, Client) == (AmlContainer, ExecResult, Facts, ScoringClient)
-    assert all(getattr(pytest_amlimage, name) is not None for name in pytest_amlimage.__all__)
+    exported = {name: getattr(pytest_amlimage, name) for name in pytest_amlimage.__all__}
+    assert all(isinstance(value, type) for value in exported.values())  # each a class users type against
+    assert {name for name, value in exported.items() if value.__name__ != name} == {"AmlUsageError"}
+    assert exported["AmlUsageError"] is pytest.UsageError  # our name for pytest's usage error
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
