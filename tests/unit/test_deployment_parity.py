@@ -21,8 +21,9 @@ def azure_ml() -> Any:
     with warnings.catch_warnings():  # the SDK's schemas warn of marshmallow 4 as they are defined
         warnings.simplefilter("ignore")
         import azure.ai.ml
-        import azure.ai.ml._local_endpoints.azureml_image_context  # noqa: F401
+        import azure.ai.ml._local_endpoints.azureml_image_context
     return azure.ai.ml
+
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*:DeprecationWarning", "ignore::marshmallow.warnings.Marshmallow4Warning"

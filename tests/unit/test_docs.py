@@ -51,11 +51,15 @@ def assembled_ids() -> set[str]:
     from tests.unit.test_assemble import everything
 
     ids = {check.id for check in everything()}
-    return {i.split("[", 1)[0] + "[" if "[" in i and not i.startswith("dockerfile") else i for i in ids}
+    return {
+        i.split("[", 1)[0] + "[" if "[" in i and not i.startswith("dockerfile") else i for i in ids
+    }
 
 
 def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
-    cells = [line.split("|")[1] for line in table_rows("Checks").splitlines() if line.startswith("| `")]
+    cells = [
+        line.split("|")[1] for line in table_rows("Checks").splitlines() if line.startswith("| `")
+    ]
     documented = {
         name.split("[", 1)[0] + "[" if "[" in name and not name.startswith("dockerfile") else name
         for cell in cells
