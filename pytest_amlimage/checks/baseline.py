@@ -59,7 +59,9 @@ class Comparison:
     def changes(self) -> list[Change]:
         return diff(self.old_snapshot, self.image.snapshot())
 
+    @cached_property
     def figures(self) -> ChangeFigures:
+        """What changed, as the three policies on changes report it (computed once for the three)."""
         changes, server = as_json(self.changes), server_breaking_changes(self.changes)
         return ChangeFigures(self.image.reference, self.against, changes, server)
 
@@ -97,7 +99,8 @@ def latency(comparison: Comparison, sample: Sample, settings: Settings) -> Laten
     baseline_ms = 1000 * _median_seconds(comparison.baseline, sample, settings)
     candidate_ms = 1000 * _median_seconds(comparison.image, sample, settings)
     limit, ratio = settings.max_slowdown, candidate_ms / max(baseline_ms, 1e-6)
-    with attached(LatencyFigures(comparison.image.reference, baseline_ms, candidate_ms)) as found:
+    found = LatencyFigures(comparison.image.reference, baseline_ms, candidate_ms)
+    with attached(found):
         if limit is not None and ratio > limit:
             raise CheckFailed(
                 f"median scoring latency {candidate_ms:.1f} ms is {ratio:.2f}x the baseline's "
@@ -110,18 +113,16 @@ def on_changes(
     policy: Callable[[list[Change], T, str], None], comparison: Comparison, allowed: T
 ) -> ChangeFigures:
     """A policy on what changed (removed, downgraded, major bumps), given what is allowed."""
-    with attached(comparison.figures()) as found:
+    with attached(comparison.figures):
         policy(comparison.changes, allowed, comparison.against)
-    return found
+    return comparison.figures
 
 
 def on_snapshots(
     policy: Callable[[dict[str, Any], dict[str, Any], str], None], comparison: Comparison
-) -> ChangeFigures:
+) -> None:
     """A policy on the two snapshots as wholes (user, CUDA major)."""
-    with attached(comparison.figures()) as found:
-        policy(comparison.old_snapshot, comparison.image.snapshot(), comparison.against)
-    return found
+    policy(comparison.old_snapshot, comparison.image.snapshot(), comparison.against)
 
 
 def _allowed(change: Change, allowances: tuple[Expectation, ...]) -> bool:

@@ -37,9 +37,8 @@ class Record:
     """A check's figures: JSON-safe, so they cross xdist and land in JUnit XML; read back by the report."""
 
     PROPERTY: ClassVar[str] = ENDPOINT
-    KEY: ClassVar[str] = (
-        ""  # under ENDPOINT: the figure's key; elsewhere the property holds it whole
-    )
+    # under ENDPOINT: the figure's key; elsewhere the property holds the record whole
+    KEY: ClassVar[str] = ""
 
     def property(self) -> tuple[str, object]:
         found = dataclasses.asdict(self)
@@ -126,8 +125,9 @@ class Check:
 
 
 @contextmanager
-def attached(figures: F) -> Iterator[F]:
-    """The figures go with a failure raised inside: a check that fails still reports what it measured."""
+def attached(figures: F | None) -> Iterator[F | None]:
+    """The figures go with a failure raised inside: a check that fails still reports what it measured
+    (``None``: it measured nothing)."""
     try:
         yield figures
     except CheckFailed as failed:

@@ -167,12 +167,12 @@ def concurrency(
         if times
         else None
     )
-    if problems:
-        failed = CheckFailed(
-            f"{len(problems)} of {count} concurrent requests failed:\n" + "\n".join(problems[:10])
-        )
-        failed.figures = figures
-        raise failed
+    with attached(figures):
+        if problems:
+            raise CheckFailed(
+                f"{len(problems)} of {count} concurrent requests failed:\n"
+                + "\n".join(problems[:10])
+            )
     return figures
 
 

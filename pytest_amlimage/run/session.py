@@ -160,7 +160,6 @@ class AmlSession:
         plan = plan_launch(self.settings, reference, info, self.docker_host, self.engine_cpus)
         if baseline:
             plan = dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES)
-        companion = None if baseline else (lambda: self.baseline)
         return ImageRun(
             self.runner,
             reference,
@@ -168,7 +167,7 @@ class AmlSession:
             plan,
             build_error=build_error,
             built_on=built_on,
-            companion=companion or (lambda: None),
+            companion=(lambda: None) if baseline else (lambda: self.baseline),
         )
 
     def _start_baseline(self) -> None:
