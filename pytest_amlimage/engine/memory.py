@@ -70,8 +70,8 @@ class MemoryWatch:
         ending, self._phase = self._phase, phase
         if ending != phase:
             closing = threading.Thread(target=self._read_once, args=(ending,), daemon=True)
+            closing.start()  # started before memory() can see it: a thread not yet started cannot be joined
             self._ending.append(closing)
-            closing.start()
 
     def _add(self, stats: dict[str, Any], phase: str) -> None:
         found = used(stats)
