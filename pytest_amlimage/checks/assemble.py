@@ -2,8 +2,8 @@
 
 One generator per family, each given the settings. Every check is bound the same way,
 ``Check(id, run)``: ``run`` a closure calling its body, a function of its family's module (``dockerfile``,
-``user``, ``image_config``, ``base_age``, ``versions``, ``gpu``, ``server``, ``scoring``, ``memory``,
-``baseline``), with every argument in sight of mypy. What exists only once the container runs (facts, the
+``user``, ``image_config``, ``platform_rules``, ``base_age``, ``versions``, ``gpu``, ``server``, ``scoring``,
+``memory``, ``baseline``), with every argument in sight of mypy. What exists only once the container runs (facts, the
 serving container) is fetched inside the closure, when the check runs. No check reaches for the run itself.
 """
 
@@ -22,6 +22,7 @@ from pytest_amlimage.checks import (
     gpu,
     image_config,
     memory,
+    platform_rules,
     scoring,
     server,
     user,
@@ -101,8 +102,14 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
         return
     info, env = image.info, settings.endpoint.environment
     yield Check("non-root", lambda: user.non_root(info.user, image.facts()))
-    yield Check("app-permissions", lambda: user.app_permissions(image.facts(), image.plan.runit))
+    yield Check(
+        "app-permissions",
+        lambda: user.app_permissions(
+            image.facts(), image.plan.runit, user.ownership_seen(image.container())
+        ),
+    )
     yield Check("image-config", lambda: image_config.image_config(info, env))
+    yield Check("platform", lambda: platform_rules.platform(image.facts(), info.env, env))
     if context.built_from or set(BASE_LABELS) & set(info.labels) or AZUREML_ENV & set(info.env):
         limit, today = settings.max_base_age, date.today()
         yield Check("base-age", lambda: base_age.base_age(image.base, limit, today))

@@ -237,10 +237,11 @@ def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) 
 
 def offline(found: Inside) -> None:
     """With no network at all, the server came up and every sample scored 200."""
+    host = diagnosis.unreached(found.log)
     why = (
-        diagnosis.network_cause(found.log)
-        or diagnosis.cause(found.log)
-        or "the log below shows why"
+        (f"{found.cause} (it could not reach {host})" if host else found.cause)
+        if found.cause
+        else diagnosis.network_cause(found.log) or "the log below shows why"
     )
     tail = "\n".join(found.log.splitlines()[-40:])
     if not found.ready:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_amlimage.config.platform import ROOT_FIX, is_root
+from pytest_amlimage.endpoint import start_script
+from pytest_amlimage.endpoint.start_script import Runtime
+from pytest_amlimage.engine.container import AmlContainer
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
+
+LOG_TAIL = 400
 
 
 def non_root(config_user: str, facts: Facts) -> None:
@@ -29,14 +34,18 @@ def non_root(config_user: str, facts: Facts) -> None:
         )
 
 
-def app_permissions(facts: Facts, runit: bool = True) -> None:
+def app_permissions(facts: Facts, runit: bool = True, seen: str | None = None) -> None:
     """The app root and model are readable, nothing under them world-writable, and what runit's services
     write is writable.
 
     ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
+    ``seen``: a folder a service could not write, as the container's log says it (the witness: it is
+    named first, even where the probe's reading of the modes missed it).
     """
     found = (_not_writable(facts, folder) for folder in (facts.runtime_folders if runit else ()))
-    problems = [problem for problem in found if problem]
+    problems = ([f"the log says: {seen}"] if seen else []) + [
+        problem for problem in found if problem
+    ]
     for label, folder in sorted(facts.folders.items()):
         if not folder.get("exists"):
             continue
@@ -48,6 +57,11 @@ def app_permissions(facts: Facts, runit: bool = True) -> None:
             "\n".join(problems)
             + "\nfix ownership and modes in the Dockerfile (COPY --chown=dockeruser, chmod o-w)"
         )
+
+
+def ownership_seen(container: AmlContainer) -> str | None:
+    """A folder the runtime user does not own, as a runit service's program said it in the log."""
+    return start_script.ownership(container.logs(tail=LOG_TAIL), Runtime.of(container))
 
 
 def _not_writable(facts: Facts, folder: dict[str, Any]) -> str | None:

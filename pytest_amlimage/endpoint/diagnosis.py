@@ -10,56 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from pytest_amlimage.endpoint import start_script
+from pytest_amlimage.endpoint.start_script import Runtime
+
+UNKNOWN = Runtime()
 GUNICORN_START = "Starting gunicorn"
 WORKER_BOOT = re.compile(r"Booting worker with pid")
 EXIT_CODES = {
     3: "the server's start-up failed (exit code 3)",
-    94: "the start script stopped: AZUREML_DEBUG_PORT is set but debugpy cannot be injected (exit code 94)",
-    95: "the start script's pip or conda install failed (exit code 95)",
-    96: "the start script found no azureml-inference-server-http to reinstall (exit code 96)",
-    97: "the start script found no AZUREML_EXTRA_PYTHON_LIB_PATH folder (exit code 97)",
-    98: "the start script found no AZUREML_EXTRA_CONDA_YAML file (exit code 98)",
-    99: "the start script found no AZUREML_EXTRA_REQUIREMENTS_TXT file (exit code 99)",
+    **start_script.EXIT_CODES,
     137: "the container was killed (exit code 137: out of memory, or stopped)",
     127: "the start command was not found (exit code 127)",
 }
-# Azure ML's runit run script (gunicorn/run) stops before the server with a message and a code of its own.
-START_SCRIPT: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"expected requirements file not found: (\S+?)\.? Exiting"),
-        "the start script found no requirements file at {0} (AZUREML_EXTRA_REQUIREMENTS_TXT, read from the "
-        "entry script's folder): add the file there, or unset the variable",
-    ),
-    (
-        re.compile(r"expected conda yaml file not found: (\S+?)\.? Exiting"),
-        "the start script found no conda file at {0} (AZUREML_EXTRA_CONDA_YAML, read from the entry "
-        "script's folder): add the file there, or unset the variable",
-    ),
-    (
-        re.compile(r"Expected folder with pre-installed packages not found: (\S+?)\.? Exiting"),
-        "the start script found no folder at {0} (AZUREML_EXTRA_PYTHON_LIB_PATH, read from the entry "
-        "script's folder): add the folder there, or unset the variable",
-    ),
-    (
-        re.compile(r"gunicorn/run \| azureml-inference-server-http not installed"),
-        "the start script found azureml-inference-server-http not installed, so it cannot reinstall it "
-        "into the conda environment of AZUREML_EXTRA_CONDA_YAML: install the server in the image",
-    ),
-    (
-        re.compile(r"debugpy cannot be not injected"),
-        "the start script stopped: AZUREML_DEBUG_PORT is set, but debugpy cannot be injected: unset "
-        "AZUREML_DEBUG_PORT (the server would wait for a debugger forever anyway)",
-    ),
-    (
-        re.compile(r"Error occurred\. Sleeping to send error logs"),
-        "the start script's install of the extra packages failed: {install}",
-    ),
-)
 NGINX_EMERG = re.compile(
     r"\[emerg\] \d+#\d+: ([^\n]*)"
 )  # nginx could not start (it listens on 5001)
 FINISH = re.compile(r"Exit code (\d+) is not normal\. Killing image")
-INSTALL_ERROR = re.compile(r"^(?:ERROR|CondaError|error)[:\s][^\n]*$", re.MULTILINE)
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*$", re.MULTILINE)
@@ -95,6 +61,7 @@ CAUSES: tuple[tuple[str, str], ...] = (
         "a worker timed out (WORKER_TIMEOUT): init() or run() took longer than the server allows",
     ),
 )
+IMPORT_ERROR = re.compile(r"(ModuleNotFoundError|ImportError)\b")
 RUNIT_FATAL = re.compile(r"^.*runsv(dir)?[^\n]*(fatal|unable to)[^\n]*$", re.MULTILINE)
 # dash's, also for a script whose #! python is gone
 NOT_FOUND = re.compile(r"exec: (\S+): not found")
@@ -103,25 +70,22 @@ NO_FILE = re.compile(r"exec (\S+): no such file or directory")
 PERMISSION = re.compile(r"(?:Permission denied|access denied)[^\n]*", re.IGNORECASE)
 
 
-def _start_script(log: str) -> str | None:
-    """The run script's own reason for stopping before the server started (its exit codes 94 to 99)."""
-    for pattern, text in START_SCRIPT:
-        found = pattern.search(log)
-        if found:
-            errors = INSTALL_ERROR.findall(log[: found.start()])
-            install = errors[-1].strip() if errors else "see pip's or conda's output below"
-            return text.format(*found.groups(), install=install)
-    return None
-
-
-def fatal(log: str) -> str | None:
+def fatal(log: str, runtime: Runtime = UNKNOWN) -> str | None:
     """A cause the server cannot recover from, as soon as the log shows it (no need to wait any longer)."""
-    found = _start_script(log) or _configuration_error(log)
+    found = (
+        start_script.stopped(log, runtime)
+        or start_script.ownership(log, runtime)
+        or _configuration_error(log)
+    )
     if found:
         return found
     for marker, text in CAUSES:
         if marker in log:
-            return text.format(exception=_user_exception(log) or "see the traceback below")
+            exception = _user_exception(log) or "see the traceback below"
+            ignored = (
+                start_script.ignored_line(runtime.env) if IMPORT_ERROR.match(exception) else None
+            )
+            return text.format(exception=exception) + (f"; {ignored}" if ignored else "")
     nginx = NGINX_EMERG.search(log)
     if nginx:
         return (
@@ -141,12 +105,12 @@ def fatal(log: str) -> str | None:
     )
 
 
-def cause(log: str, exit_code: int | None = None) -> str | None:
+def cause(log: str, exit_code: int | None = None, runtime: Runtime = UNKNOWN) -> str | None:
     """The first-line reason the server did not come up, or None when neither log nor exit code says."""
     denied = PERMISSION.search(log)
     crashed = _user_exception(log) if "Traceback (most recent call last)" in log else None
     return (
-        fatal(log)
+        fatal(log, runtime)
         or (
             f"the server crashed at start: {crashed}" if crashed and exit_code is not None else None
         )
@@ -184,7 +148,7 @@ WORKER_SIGNAL = re.compile(r"Worker \(pid:\d+\) was sent (SIG\w+)!")
 WORKER_EXIT = re.compile(r"Worker \(pid:\d+\) exited with code (\d+)")
 NGINX = {
     502: "nginx could not reach the server behind it (502): the server or its worker died",
-    504: "nginx gave up waiting for the server (504, after its proxy_read_timeout: 300 s in Azure ML's "
+    504: "nginx gave up waiting for the server (504, after its proxy_read_timeout: 1000 s in Azure ML's "
     "images): make run() faster",
     413: "the request body is over nginx's limit (413, client_max_body_size: 100m in Azure ML's images): "
     "send less per request",
@@ -240,7 +204,16 @@ def network_cause(log: str) -> str | None:
     found = NETWORK_ERRORS.search(log)
     if found is None:
         return None
+    host = unreached(log)
+    return found.group(1) + (f" (reaching {host})" if host else "")
+
+
+def unreached(log: str) -> str | None:
+    """The host the log's first network error was about, named near it (a URL, or urllib3's host='...')."""
+    found = NETWORK_ERRORS.search(log)
+    if found is None:
+        return None
     line_end = log.find("\n", found.end())
     around = log[max(0, found.start() - 2000) : line_end if line_end >= 0 else len(log)]
     hosts = [named or url for named, url in HOST.findall(around)]
-    return found.group(1) + (f" (reaching {hosts[-1]})" if hosts else "")
+    return hosts[-1] if hosts else None

@@ -7,14 +7,20 @@ library only, and answers in one framed JSON document.
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.endpoint.start_script import Runtime
 from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
 
 if TYPE_CHECKING:
     from pytest_amlimage.engine.container import AmlContainer
 
+WATCH_EVERY = 0.2  # seconds between readings of the log while the client waits
+LOG_TAIL = 400
 CLIENT = r"""
 import json, sys, time, urllib.error, urllib.request
 begin, end, port, path, timeout, score_timeout, samples = sys.argv[1:8]
@@ -42,12 +48,17 @@ print(begin + json.dumps(found) + end)
 
 @dataclass(frozen=True)
 class Inside:
-    """What the server answered from inside: whether it came up, when, and each sample's status or error."""
+    """What the server answered from inside: whether it came up, when, and each sample's status or error.
+
+    ``cause``: why it never came up, read from the log as liveness reads it (None when it came up, or
+    when the log does not say).
+    """
 
     ready: bool
     seconds: float = 0.0
     scores: dict[str, Any] = field(default_factory=dict)
     log: str = ""  # the container's log, for the cause of a failure
+    cause: str | None = None
 
 
 def serve_inside(
@@ -56,14 +67,40 @@ def serve_inside(
     route: tuple[int, str],
     timeouts: tuple[float, float],
     samples: dict[str, bytes],
+    workers: int = 1,
 ) -> Inside:
-    """Wait for the server and score ``samples`` from inside ``container``, with its ``python``."""
+    """Wait for the server and score ``samples`` from inside ``container``, with its ``python``.
+
+    The log is read meanwhile as the online wait reads it: a cause the server cannot recover from (an
+    ``init()`` that raised, a crash loop under runit) ends the wait at once, and the container with it.
+    """
     port, path = route
     bodies = json.dumps({name: body.decode("utf-8", "replace") for name, body in samples.items()})
     arguments = [BEGIN, END, str(port), path, f"{timeouts[0]:g}", f"{timeouts[1]:g}", bodies]
-    result = container.exec([python, "-c", CLIENT, *arguments])
-    found = framed(result.output) or {}
-    log = container.logs(tail=400)
-    return Inside(
-        bool(found.get("ready")), float(found.get("seconds", 0)), dict(found.get("scores", {})), log
+    with ThreadPoolExecutor(1, thread_name_prefix="amlimage-offline") as pool:
+        client = pool.submit(container.exec, [python, "-c", CLIENT, *arguments])
+        hopeless = _hopeless(container, client, workers)
+        if hopeless:
+            container.kill()  # which ends the client's exec
+        found = framed(client.result().output) or {}
+    log = container.logs(tail=LOG_TAIL)
+    ready = bool(found.get("ready"))
+    cause = (
+        None
+        if ready
+        else hopeless or diagnosis.cause(log, container.state()[1], Runtime.of(container))
     )
+    scores = dict(found.get("scores", {}))
+    return Inside(ready, float(found.get("seconds", 0)), scores, log, cause)
+
+
+def _hopeless(container: AmlContainer, client: Future[Any], workers: int) -> str | None:
+    """While the client waits: what the log shows the server cannot recover from, else None."""
+    runtime = Runtime.of(container)
+    while not client.done():
+        log = container.logs(tail=LOG_TAIL)
+        found = diagnosis.fatal(log, runtime) or diagnosis.restarts(log, workers)
+        if found:
+            return found
+        time.sleep(WATCH_EVERY)
+    return None

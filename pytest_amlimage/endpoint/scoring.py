@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.endpoint.start_script import Runtime
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
 
@@ -136,14 +137,16 @@ def _hopeless(container: AmlContainer, workers: int) -> str | None:
     """A failure the log already shows, while the container still runs (a supervisor restarting the server)."""
     log = container.logs(tail=LOG_TAIL * 4)
     killed = out_of_memory(container) if diagnosis.killed_for_memory(log) else None
-    found = killed or diagnosis.fatal(log) or diagnosis.restarts(log, workers)
+    found = (
+        killed or diagnosis.fatal(log, Runtime.of(container)) or diagnosis.restarts(log, workers)
+    )
     if found is None:
         return None
     return f"{found}\n(stopped waiting for GET /: the log shows the server cannot come up)\n{log_tail(container)}"
 
 
 def _exited(container: AmlContainer, exit_code: int | None) -> str:
-    found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4), exit_code)
+    found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4), exit_code, Runtime.of(container))
     exited = f"the container exited with code {exit_code} before the server answered GET /"
     return (
         f"{found} ({exited})\n{log_tail(container)}"
@@ -153,7 +156,8 @@ def _exited(container: AmlContainer, exit_code: int | None) -> str:
 
 
 def _timed_out(container: AmlContainer, deadline: tuple[float, str], url: str) -> str:
-    found, (timeout, limit) = diagnosis.cause(container.logs(tail=LOG_TAIL * 4)), deadline
+    log = container.logs(tail=LOG_TAIL * 4)
+    found, (timeout, limit) = diagnosis.cause(log, runtime=Runtime.of(container)), deadline
     return (
         (f"{found}: " if found else "")
         + f"the server did not answer GET / with 200 within {timeout:g} s ({limit}; "

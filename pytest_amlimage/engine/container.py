@@ -140,6 +140,13 @@ class AmlContainer:
     def url(self, path: str = "/", port: int | None = None) -> str:
         return f"http://{self.host}:{self.host_port(port)}{path}"
 
+    def kill(self) -> None:
+        """Stop the container's processes now (it stays, to be read and removed); gone already is fine."""
+        from docker.errors import APIError
+
+        with contextlib.suppress(APIError):  # it exited meanwhile: nothing to stop
+            self._docker.kill()
+
     def remove(self) -> None:
         self._wrapped.stop(force=True, delete_volume=True)
 

@@ -146,6 +146,8 @@ class Facts:
     # the azmlinfsrv that starts, and its #! line
     server_script: dict[str, Any] = field(default_factory=dict)
     runtime_folders: tuple[dict[str, Any], ...] = ()
+    # each runit run script -> the AZUREML_EXTRA_* variables it reads
+    start_scripts: dict[str, list[str]] = field(default_factory=dict)
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -244,6 +246,7 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         imports=raw.get("imports", {}),
         entry_script=raw.get("entry_script", {}),
         runtime_folders=tuple(raw.get("runtime_folders", ())),
+        start_scripts=raw.get("start_scripts", {}),
         image_information=raw.get("image_information"),
         raw=raw,
     )

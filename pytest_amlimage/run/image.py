@@ -250,10 +250,12 @@ class ImageRun:
         settings, python = self.settings, self.facts().python_executable or "python3"
         route = settings.endpoint.scoring_route
         bodies = {sample.name: sample.body for sample in self.runner.samples}
-        timeouts = (settings.ready_timeout, settings.score_timeout)
-        return serve_inside(
-            self.runner.start(plan), python, (route.port, route.path), timeouts, bodies
+        timeouts, workers = (
+            (settings.ready_timeout, settings.score_timeout),
+            settings.endpoint.workers(self.info.env),
         )
+        container = self.runner.start(plan)
+        return serve_inside(container, python, (route.port, route.path), timeouts, bodies, workers)
 
     def enter(self, check: str) -> None:
         """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""

@@ -26,6 +26,7 @@ BASE = [
     "non-root",
     "app-permissions",
     "image-config",
+    "platform",
     "pip-check",
     "liveness",
     "probe-budget",
@@ -55,7 +56,7 @@ def test_expectations_and_the_framework() -> None:
     numpy = parse_expectation("numpy<2", "--aml-expect")
     torch = parse_expectation("torch==2.*", "--aml-framework")
     found = ids(Settings(expectations=(numpy,) if numpy else (), framework=torch))
-    assert found[3:6] == ["version[numpy]", "framework[torch]", "pip-check"]
+    assert found[4:7] == ["version[numpy]", "framework[torch]", "pip-check"]
 
 
 def test_a_curated_row_brings_its_packages_and_framework() -> None:

@@ -44,7 +44,12 @@ def test_configuration_runit_permission_and_exit_codes() -> None:
         diagnosis.fatal(config) == "configuration error: WORKER_COUNT: value is not a valid integer"
     )
     runit = "runsv azmlinfsrv: fatal: unable to open supervise/lock: file does not exist\n"
-    assert diagnosis.fatal(runit) == f"runit cannot supervise the server: {runit.strip()}"
+    assert diagnosis.fatal(runit) == (
+        "runsv cannot write /var/runit/azmlinfsrv/supervise (unable to open supervise/lock): the service "
+        "azmlinfsrv never starts; as root: RUN chown -R dockeruser /var/runit/azmlinfsrv"
+    )
+    runsvdir = "runsvdir: fatal: unable to open /var/runit: access denied\n"
+    assert diagnosis.fatal(runsvdir) == f"runit cannot supervise the server: {runsvdir.strip()}"
     missing = "./run: 5: exec: azmlinfsrv: not found\nazmlinfsrv exited with code 127; stopping the container\n"
     assert diagnosis.cause(missing, 111) == (
         "the start script cannot find azmlinfsrv on PATH: is it installed in the environment, "

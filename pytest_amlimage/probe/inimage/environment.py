@@ -13,7 +13,7 @@ import shutil
 import sys
 from typing import Any
 
-from .folders import app_folder, folder_access, runtime_folders
+from .folders import app_folder, folder_access, runtime_folders, start_scripts
 from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
 from .imports import (
@@ -111,14 +111,16 @@ def user() -> dict[str, Any]:
 
 def os_release() -> dict[str, str]:
     values: dict[str, str] = {}
-    try:
-        with open("/etc/os-release") as handle:
-            for line in handle:
-                key, sep, value = line.strip().partition("=")
-                if sep:
-                    values[key] = value.strip('"')
-    except OSError:
-        pass
+    for path in ("/etc/os-release", "/usr/lib/os-release"):  # the second: where the first links to
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    key, sep, value = line.strip().partition("=")
+                    if sep:
+                        values[key] = value.strip('"')
+            return values
+        except OSError:
+            continue
     return values
 
 
@@ -187,6 +189,7 @@ def main(default_app_root: str, wanted: list[str]) -> None:
             "model_dir": folder_access(os.environ.get("AZUREML_MODEL_DIR")),
         },
         "runtime_folders": runtime_folders(),
+        "start_scripts": start_scripts(),
         "image_information": image_information(),
         "entry_script": entry_script(app_root, script, os.environ.get(SERVER_CWD)),
     }

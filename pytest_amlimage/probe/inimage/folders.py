@@ -10,6 +10,7 @@ without them does not need those folders.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 WALK_LIMIT = 5000
@@ -85,6 +86,16 @@ def _read(path: str) -> str:
         return ""
 
 
+SCRIPT_PATH = re.compile(r"""(?:\$\{\w+:-([^}]+)\}|(?<![\w$]))(/[\w./-]+\.sh)\b""")
+
+
+def _run_text(run: str) -> str:
+    """A run script and the shell scripts it names by path (rsyslog's run starts ``start_logger.sh``)."""
+    text = _read(run)
+    called = ((default or "") + path for default, path in SCRIPT_PATH.findall(text))
+    return "\n".join([text, *(_read(path) for path in called)])
+
+
 def _service_needs(name: str, service: str) -> dict[str, str]:
     """Folder -> who writes it, for one runit service: runsv its supervise/, and the programs it starts."""
     needs = {}
@@ -93,10 +104,27 @@ def _service_needs(name: str, service: str) -> dict[str, str]:
         if os.path.isdir(folder):
             where = supervise if os.path.isdir(supervise) else folder
             needs[where] = "runsv, for the service " + name
-    for program in service_programs(_read(os.path.join(service, "run"))):
+    for program in service_programs(_run_text(os.path.join(service, "run"))):
         for path in SERVICE_FOLDERS[program]:
             needs.setdefault(path, program + ", started by the service " + name)
     return needs
+
+
+def start_scripts() -> dict[str, list[str]]:
+    """Each runit service's run script, and the AZUREML_EXTRA_* install variables it reads.
+
+    Microsoft's run script reads them in one if/elif chain; today's minimal images delete that chain from
+    their copy (``sed -i '66,148d'``), so an empty list says the image installs nothing at start.
+    """
+    if not os.path.isdir(RUNIT):
+        return {}
+    found = {}
+    for name in sorted(os.listdir(RUNIT)):
+        run = os.path.join(RUNIT, name, "run")
+        if os.path.isfile(run):
+            text = _read(run)
+            found[run] = sorted(set(re.findall(r"AZUREML_EXTRA_[A-Z_]+", text)))
+    return found
 
 
 def runtime_folders() -> list[dict[str, Any]]:

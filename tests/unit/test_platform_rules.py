@@ -1,0 +1,107 @@
+"""The platform's rules and Microsoft's release gate, each decided from the facts or said undecided."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from pytest_amlimage.checks.platform_rules import platform
+from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe import Distribution, Facts
+
+BOOKWORM = {"ID": "debian", "VERSION_ID": "12"}
+SCRIPT = "/var/runit/gunicorn/run"
+CHAIN = [
+    "AZUREML_EXTRA_CONDA_YAML",
+    "AZUREML_EXTRA_PYTHON_LIB_PATH",
+    "AZUREML_EXTRA_REQUIREMENTS_TXT",
+]
+
+
+def facts(
+    python: str = "3.12.3",
+    release: dict[str, str] | None = None,
+    packages: dict[str, str] | None = None,
+    scripts: dict[str, list[str]] | None = None,
+) -> Facts:
+    dists = {name: Distribution(name, version) for name, version in (packages or {}).items()}
+    return Facts(
+        uid=1000,
+        python_version=python,
+        os_release=BOOKWORM if release is None else release,
+        distributions=dists,
+        start_scripts={SCRIPT: CHAIN} if scripts is None else scripts,
+    )
+
+
+def said(
+    found: Facts, image: dict[str, str] | None = None, deployment: dict[str, str] | None = None
+) -> list[str]:
+    """The warnings of a passing platform check."""
+    with pytest.warns() as caught:
+        platform(found, image or {}, deployment or {})
+    return [str(warning.message) for warning in caught]
+
+
+def failure(found: Facts) -> str:
+    with pytest.raises(CheckFailed) as failed:
+        platform(found, {}, {})
+    return str(failed.value)
+
+
+def test_a_current_image_passes_in_silence() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would fail the test
+        platform(facts(), {}, {})
+        platform(facts(release={"ID": "ubuntu", "VERSION_ID": "22.04"}), {}, {})
+        platform(facts(packages={"azure-ai-ml": "1.30.0"}), {}, {})
+
+
+def test_python_older_than_3_9_fails_naming_the_server_it_resolves() -> None:
+    assert failure(facts(python="3.8.18")).startswith(
+        "the serving Python is 3.8.18: azureml-inference-server-http 1.4.0 and later need 3.9"
+    )
+
+
+@pytest.mark.parametrize("version", ["20.04", "18.04"])
+def test_an_ubuntu_2004_or_older_base_fails(version: str) -> None:
+    found = failure(facts(release={"ID": "ubuntu", "VERSION_ID": version}))
+    assert found.startswith(f"the base is Ubuntu {version} (/etc/os-release)")
+
+
+def test_an_image_without_os_release_is_said_undecided() -> None:
+    assert said(facts(release={})) == [
+        "platform: the base's release is unknown: the image has no /etc/os-release"
+    ]
+
+
+def test_both_sdks_fail_and_the_v1_sdk_alone_warns() -> None:
+    both = facts(packages={"azure-ai-ml": "1.30.0", "azureml-core": "1.60.0"})
+    assert failure(both).startswith(
+        "azure-ai-ml 1.30.0 and azureml-core 1.60.0 are both in the serving environment"
+    )
+    (warning,) = said(facts(packages={"azureml-core": "1.60.0"}))
+    assert "azureml-core 1.60.0 (the v1 SDK)" in warning and "2026-06-30" in warning
+
+
+def test_extra_install_variables_warn_and_name_what_the_chain_ignores() -> None:
+    (warning,) = said(
+        facts(),
+        image={"AZUREML_EXTRA_PYTHON_LIB_PATH": "libs"},
+        deployment={"AZUREML_EXTRA_REQUIREMENTS_TXT": "requirements.txt"},
+    )
+    assert warning.startswith(
+        "platform: AZUREML_EXTRA_PYTHON_LIB_PATH (in the image), AZUREML_EXTRA_REQUIREMENTS_TXT (by the "
+        "deployment): a v1-only preview that installs at every start"
+    )
+    assert warning.endswith(
+        "AZUREML_EXTRA_REQUIREMENTS_TXT is ignored: the start script takes one branch of installs, and "
+        "AZUREML_EXTRA_PYTHON_LIB_PATH, set too, comes first"
+    )
+
+
+def test_a_start_script_without_the_chain_makes_them_do_nothing() -> None:
+    minimal = facts(scripts={SCRIPT: []})
+    (warning,) = said(minimal, deployment={"AZUREML_EXTRA_REQUIREMENTS_TXT": "requirements.txt"})
+    assert "does not read them at all (/var/runit/gunicorn/run" in warning
