@@ -38,11 +38,6 @@ def _server_settings(env: dict[str, str]) -> list[str]:
     if "SERVER_PORT" in env:
         ignored = f"the port is the start script's ({SERVER_PORT})"
         problems.append(f"SERVER_PORT is set, but the server ignores it: {ignored}")
-    if env.get("AZUREML_EXTRA_REQUIREMENTS_TXT"):
-        problems.append(
-            "AZUREML_EXTRA_REQUIREMENTS_TXT makes the server pip install at every start: slow, and it fails "
-            "without network; install them in the image"
-        )
     return problems
 
 

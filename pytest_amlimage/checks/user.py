@@ -39,19 +39,18 @@ def app_permissions(facts: Facts, runit: bool = True, seen: str | None = None) -
     write is writable.
 
     ``runit``: the image starts under runsvdir (as Azure ML's bases do); otherwise its folders do not matter.
-    ``seen``: a folder a service could not write, as the container's log says it (the witness: it is
-    named first, even where the probe's reading of the modes missed it).
+    ``seen``: a folder a service could not write, as the container's log says it (the witness: it fails
+    the check even where the probe's reading of the modes missed it).
     """
     found = (_not_writable(facts, folder) for folder in (facts.runtime_folders if runit else ()))
-    problems = ([f"the log says: {seen}"] if seen else []) + [
-        problem for problem in found if problem
-    ]
+    problems = [problem for problem in found if problem]
     for label, folder in sorted(facts.folders.items()):
         if not folder.get("exists"):
             continue
         if not folder.get("readable"):
             problems.append(f"{folder['path']} ({label}) is not readable by uid {facts.uid}")
         problems += [f"{path} is world-writable" for path in folder.get("world_writable", [])]
+    problems += [f"the container's log says: {seen}"] if seen else []
     if problems:
         raise CheckFailed(
             "\n".join(problems)

@@ -25,12 +25,9 @@ def deployment(
     return deployment_yaml(pytester, images["nginx-runit"], app, variables)
 
 
-def rooted(run_plugin: Any, pytester: pytest.Pytester, base: str, folders: str, *app: str) -> Any:
-    """The plugin on ``base`` built again with ``folders`` owned by root, as a careless root step leaves them."""
-    pytester.makefile(
-        "",
-        Dockerfile=f"FROM {base}\nUSER root:root\nRUN chown -R root:root {folders}\nUSER dockeruser\n",
-    )
+def as_root(run_plugin: Any, pytester: pytest.Pytester, base: str, step: str, *app: str) -> Any:
+    """The plugin on ``base`` built again with one ``RUN`` step as root, back to dockeruser after it."""
+    pytester.makefile("", Dockerfile=f"FROM {base}\nUSER root:root\nRUN {step}\nUSER dockeruser\n")
     build = (
         "--aml-build=Dockerfile",
         "--aml-image=amlimage/test-rooted:1",
@@ -38,6 +35,17 @@ def rooted(run_plugin: Any, pytester: pytest.Pytester, base: str, folders: str, 
         "--aml-any-base",
     )
     return run_plugin(*build, *app)
+
+
+def rooted(run_plugin: Any, pytester: pytest.Pytester, base: str, folders: str, *app: str) -> Any:
+    """The plugin on ``base`` built again with ``folders`` owned by root, as a careless root step leaves them."""
+    return as_root(run_plugin, pytester, base, f"chown -R root:root {folders}", *app)
+
+
+WORKING = (
+    f"--aml-entry-script={APPS / 'working' / 'score.py'}",
+    f"--aml-model-dir={APPS / 'model'}",
+)
 
 
 def test_a_good_image_is_green_behind_nginx(run_plugin: Any, images: dict[str, str]) -> None:
@@ -72,21 +80,78 @@ def test_a_missing_requirements_file_is_named_by_the_start_scripts_own_reason(
     assert result.duration < 30
 
 
-def test_an_nginx_folder_the_user_cannot_write_names_nginx(
-    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+@pytest.mark.parametrize(
+    ("folder", "said"),
+    [
+        ("/var/log/nginx", "nginx cannot open /var/log/nginx/error.log (13: Permission denied)"),
+        ("/var/lib/nginx", "nginx cannot create /var/lib/nginx/body (13: Permission denied)"),
+    ],
+)
+def test_an_nginx_folder_handed_back_to_root_is_named_with_its_chown(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], folder: str, said: str
 ) -> None:
-    app = (
-        f"--aml-entry-script={APPS / 'working' / 'score.py'}",
-        f"--aml-model-dir={APPS / 'model'}",
-    )
-    result = rooted(run_plugin, pytester, images["nginx-runit"], "/var/log/nginx", *app)
+    result = rooted(run_plugin, pytester, images["nginx-runit"], folder, *WORKING)
     expect(result, failed=["app-permissions", "liveness"], skipped=SERVING, passed=["non-root"])
+    fix = f"as root: RUN chown -R dockeruser {folder}"
     result.stdout.fnmatch_lines_random(
         [
-            "*app-permissions: /var/log/nginx is not writable by uid 1000 (owner uid 0), but nginx, "
-            "started by the service nginx writes there: as root: RUN chown -R dockeruser /var/log/nginx",
-            "*liveness: nginx, which answers on the endpoint's port, cannot start: open() "
-            '"/var/log/nginx/error.log" failed (13: Permission denied)',
+            f"*app-permissions: {folder} is not writable by uid 1000 (owner uid 0), but nginx, "
+            f"started by the service nginx writes there: {fix}",
+            f"*liveness: {said}: the runtime user does not own {folder}; {fix}*",
+        ]
+    )
+
+
+def test_runit_folders_handed_back_to_root_name_runsvs_supervise_folder(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    result = rooted(run_plugin, pytester, images["nginx-runit"], "/var/runit", *WORKING)
+    expect(result, failed=["app-permissions", "liveness"], skipped=SERVING)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*app-permissions: /var/runit/gunicorn is not writable by uid 1000 (owner uid 0), but runsv, for "
+            "the service gunicorn writes there: as root: RUN chown -R dockeruser /var/runit/gunicorn",
+            "*liveness: runsv cannot write /var/runit/*/supervise (unable to open supervise/lock): the "
+            "service * never starts; as root: RUN chown -R dockeruser /var/runit/*",
+            "the container's log says: runsv cannot write /var/runit/*",
+        ]
+    )
+
+
+def test_a_removed_server_stops_the_start_script_with_exit_100(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    step = "pip uninstall -y -q azureml-inference-server-http"
+    result = as_root(run_plugin, pytester, images["nginx-runit"], step, *WORKING)
+    expect(result, failed=["server", "liveness"], skipped=SERVING)
+    result.stdout.fnmatch_lines(
+        [
+            "*liveness: the start script found no azureml-inference-server-http in the environment that "
+            "serves (exit code 100): pip install azureml-inference-server-http in the image's environment*"
+        ]
+    )
+    assert result.duration < 60  # the finish script ended the container: no waiting out the budget
+
+
+def test_two_install_variables_are_told_apart(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """The library folder is taken, so the requirements file the entry script needs is never installed."""
+    variables = "  AZUREML_EXTRA_PYTHON_LIB_PATH: libs\n  AZUREML_EXTRA_REQUIREMENTS_TXT: requirements.txt\n"
+    result = run_plugin(
+        deployment(pytester, images, "extra_chain", variables), "-k", "liveness or platform"
+    )
+    expect(result, failed=["liveness"], passed=["platform"])
+    ignored = (
+        "AZUREML_EXTRA_REQUIREMENTS_TXT is ignored: the start script takes one branch of installs, and "
+        "AZUREML_EXTRA_PYTHON_LIB_PATH, set too, comes first"
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "*liveness: importing the entry script failed: ModuleNotFoundError: No module named 'tabulate'; "
+            f"{ignored}",
+            "*platform: AZUREML_EXTRA_PYTHON_LIB_PATH (by the deployment), AZUREML_EXTRA_REQUIREMENTS_TXT (by "
+            f"the deployment): a v1-only preview*{ignored}",
         ]
     )
 
