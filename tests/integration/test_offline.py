@@ -49,8 +49,30 @@ def test_an_init_that_downloads_passes_online_and_fails_offline(
     offline = run_plugin(*args, "--aml-offline", "-k", "offline or liveness")
     expect(offline, failed=["offline"], passed=["liveness"])
     offline.stdout.fnmatch_lines(
-        ["*offline: with no network, the server never answered GET /: Network is unreachable*"]
+        [
+            "*offline: with no network, the server never answered GET /: init() raised: "
+            "urllib.error.URLError: <urlopen error [[]Errno 101[]] Network is unreachable>*"
+        ]
     )
+
+
+def test_offline_reads_the_log_as_liveness_does_under_runit(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], model_store: str
+) -> None:
+    """Behind nginx under runit, the crash ends the wait within seconds, not the probe budget's 310 s."""
+    (pytester.path / "request.json").write_text('{"data": [1]}')
+    variables = f"  MODEL_URL: {model_store}\n"
+    extra = "egress_public_network_access: disabled\n"
+    args = deployment_yaml(pytester, images["nginx-runit"], "downloads", variables, extra)
+    result = run_plugin(args, "--aml-sample=request.json", "-k", "offline")
+    expect(result, failed=["offline"])
+    result.stdout.fnmatch_lines(
+        [
+            "*offline: with no network, the server never answered GET /: init() raised: "
+            "urllib.error.URLError: <urlopen error [[]Errno 101[]] Network is unreachable>*"
+        ]
+    )
+    assert result.duration < 60
 
 
 def test_a_deployment_without_egress_asks_for_the_offline_run_and_a_self_contained_image_passes(

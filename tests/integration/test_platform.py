@@ -1,0 +1,57 @@
+"""The platform's rules against real images: the SDKs installed as teams install them, and every good
+stand-in green and silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import expect
+
+pytestmark = pytest.mark.engine
+V1, V2 = "azureml-core==1.61.0", "azure-ai-ml==1.35.2"
+WARNED = "*PytestWarning: platform: *"
+
+
+def with_packages(run_plugin: Any, pytester: pytest.Pytester, base: str, *packages: str) -> Any:
+    """The plugin's platform check on ``base`` with ``packages`` pip-installed (without their dependencies:
+    the distributions are what the rules read)."""
+    pytester.makefile(
+        "", Dockerfile=f"FROM {base}\nRUN pip install -q --no-deps {' '.join(packages)}\n"
+    )
+    build = (
+        "--aml-build=Dockerfile",
+        "--aml-image=amlimage/test-sdks:1",
+        "--aml-rm-built",
+        "--aml-any-base",
+    )
+    return run_plugin(*build, "-k", "platform")
+
+
+def test_both_sdks_fail_and_the_v1_sdk_alone_warns(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    both = with_packages(run_plugin, pytester, images["minimal"], V1, V2)
+    expect(both, failed=["platform"])
+    both.stdout.fnmatch_lines(
+        [
+            "*platform: azure-ai-ml 1.35.2 and azureml-core 1.61.0 are both in the serving environment*"
+        ]
+    )
+    alone = with_packages(run_plugin, pytester, images["minimal"], V1)
+    expect(alone, passed=["platform"])
+    alone.stdout.fnmatch_lines(
+        ["*platform: azureml-core 1.61.0 (the v1 SDK)*left support on 2026-06-30*"]
+    )
+
+
+@pytest.mark.parametrize(
+    "standin", ["minimal", "minimal-py39", "minimal-py313", "extended", "nginx-runit", "gpu"]
+)
+def test_every_good_standin_passes_in_silence(
+    run_plugin: Any, images: dict[str, str], standin: str
+) -> None:
+    result = run_plugin("--aml-image", images[standin], "-k", "platform")
+    expect(result, passed=["platform"])
+    result.stdout.no_fnmatch_line(WARNED)
