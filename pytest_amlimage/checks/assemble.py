@@ -202,7 +202,8 @@ def _framework_sees_gpu(image: ImageUnderTest, module: str) -> Callable[[], None
 def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
     plan, endpoint, samples = image.plan, settings.endpoint, list(context.samples)
-    own_server = settings.command is not None or endpoint.custom_container
+    serves_itself = context.curated is not None and context.curated.serves_itself
+    own_server = settings.command is not None or endpoint.custom_container or serves_itself
     own_script = plan.probe_environment.get(
         "AZUREML_ENTRY_SCRIPT"
     )  # the start command's --entry_script

@@ -37,6 +37,13 @@ class CatalogEntry:
     cite: str  # the document or commit its facts come from
     base: str | None = None
     environment: str | None = None
+    # "azmlinfsrv": Azure ML's inference server runs the entry script; "own": the image serves by itself
+    server: str = "azmlinfsrv"
+
+    @property
+    def serves_itself(self) -> bool:
+        """The image's own command serves (the foundation-model images): no entry script, no azmlinfsrv."""
+        return self.server == "own"
 
     @property
     def names(self) -> tuple[str, ...]:

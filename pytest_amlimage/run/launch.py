@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pytest_amlimage.config import layout
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.settings import Settings
@@ -60,6 +62,11 @@ def plan_launch(
         runit=start_command.runs(said, "runsvdir"),
         unreachable=_unreachable(start_command.server_port(said), endpoint.scoring_route.port),
     )
+
+
+def serving_itself(plan: containers.LaunchPlan) -> containers.LaunchPlan:
+    """``plan`` for an image whose own command serves (a catalog row says so): started as it is, and probed."""
+    return dataclasses.replace(plan, serves=True, command=None, entrypoint=None)
 
 
 def instance_cpus(settings: Settings) -> float:

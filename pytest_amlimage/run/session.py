@@ -25,7 +25,7 @@ from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import AmlUsageError
 from pytest_amlimage.probe import snapshot as snapshots
 from pytest_amlimage.run.image import ImageRun, Runner
-from pytest_amlimage.run.launch import DEFAULT_CPUS, plan_launch
+from pytest_amlimage.run.launch import DEFAULT_CPUS, plan_launch, serving_itself
 
 if TYPE_CHECKING:
     import docker
@@ -160,7 +160,7 @@ class AmlSession:
         plan = plan_launch(self.settings, reference, info, self.docker_host, self.engine_cpus)
         if baseline:
             plan = dataclasses.replace(plan, cpu_shares=BASELINE_CPU_SHARES)
-        return ImageRun(
+        run = ImageRun(
             self.runner,
             reference,
             info,
@@ -169,6 +169,9 @@ class AmlSession:
             built_on=built_on,
             companion=(lambda: None) if baseline else (lambda: self.baseline),
         )
+        if not plan.serves and run.curated is not None and run.curated.serves_itself:
+            run.plan = serving_itself(plan)  # decided before anything starts
+        return run
 
     def _start_baseline(self) -> None:
         """Start the baseline's container in the background, now if ``start_early``, else with the candidate's."""

@@ -122,6 +122,15 @@ def test_the_servers_checks_follow_who_serves(
     assert [i for i in found if i in ("server", "entry-script")] == expected
 
 
+def test_a_row_whose_image_serves_itself_asks_for_no_entry_script_or_azmlinfsrv() -> None:
+    """The foundation-model images run their own server under runit: nothing of azmlinfsrv's is demanded."""
+    found = ids(
+        Settings(curated="foundation-model-inference"), ImageInfo(cmd=("runsvdir", "/var/runit"))
+    )
+    assert not set(SERVER) & set(found)
+    assert {"liveness", "python", "framework[torch]"} <= set(found)
+
+
 def test_lock_update_replaces_the_comparison(tmp_path: Path) -> None:
     assert ids(Settings(lock=tmp_path / "l.json", lock_update=True))[-1] == "lock-update"
 

@@ -88,6 +88,18 @@ def test_a_baseline_yields_the_cpu_to_the_image_under_test() -> None:
         session.finish()
 
 
+def test_a_catalog_image_that_serves_itself_is_started_with_its_own_command_and_probed() -> None:
+    runit = ImageInfo(cmd=("runsvdir", "/var/runit"))
+    row, plain = AmlSession(Settings(curated="foundation-model-inference")), AmlSession(Settings())
+    try:
+        image = row._image_run("fm:1", runit)
+        assert image.plan.serves and (image.plan.entrypoint, image.plan.command) == (None, None)
+        assert not plain._image_run("fm:1", runit).plan.serves  # without the row, nothing says it serves
+    finally:
+        row.finish()
+        plain.finish()
+
+
 def test_an_image_whose_own_command_runs_azmlinfsrv_with_a_script_serves_and_the_probe_reads_that_script() -> (
     None
 ):
