@@ -55,7 +55,8 @@ def test_runit_folder_owned_by_root_is_named_and_fails_at_once(
         [
             "*app-permissions: /var/runit/azmlinfsrv is not writable by uid 1000 (owner uid 0), but runsv, "
             "for the service azmlinfsrv writes there: as root: RUN chown -R dockeruser /var/runit/azmlinfsrv",
-            "*liveness: runit cannot supervise the server: runsv azmlinfsrv: fatal: unable to*",
+            "*liveness: runsv cannot write /var/runit/azmlinfsrv/supervise (unable to open supervise/lock): the "
+            "service azmlinfsrv never starts; as root: RUN chown -R dockeruser /var/runit/azmlinfsrv*",
         ]
     )
     assert result.duration < 30  # not the 310 s readiness timeout
