@@ -9,6 +9,7 @@ serving container) is fetched inside the closure, when the check runs. No check 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,7 @@ from pytest_amlimage.checks import (
     gpu,
     image_config,
     memory,
+    mlflow_model,
     platform_rules,
     scoring,
     server,
@@ -32,6 +34,7 @@ from pytest_amlimage.checks.check import Check
 from pytest_amlimage.config.catalog import CatalogEntry
 from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.config.instance_types import shown_size
+from pytest_amlimage.config.mlflow import MlflowModel
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample
@@ -90,6 +93,10 @@ class Context:
     samples: tuple[Sample, ...] = ()
     baseline: ImageUnderTest | None = None
     lock: dict[str, Any] | None = None
+    mlflow: MlflowModel | None = None  # the model of a no-code deployment
+    serving_script: str | None = (
+        None  # the MLflow image's own scoring script, as the image holds it
+    )
 
 
 def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
@@ -97,8 +104,14 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
     if settings.deployment_yaml is not None:  # static, like the Dockerfile's: before anything runs
         found, workers = settings.deployment_yaml, settings.endpoint.workers(image.info.env)
         yield Check("deployment", lambda: deployment_yaml.deployment(found, workers))
+    if context.mlflow is not None:
+        model, monitoring = context.mlflow, imports_monitoring(context.serving_script)
+        yield Check("mlflow-model", lambda: mlflow_model.mlflow_model(model, monitoring))
     yield from _dockerfile_checks(image, settings, context)
     if image.build_error:
+        if context.built_from is None:  # the model's environment, made on the image, failed
+            error = image.build_error
+            yield Check("build", lambda: dockerfile.build_failed(error))
         return
     info, env = image.info, settings.endpoint.environment
     yield Check("non-root", lambda: user.non_root(info.user, image.facts()))
@@ -117,6 +130,14 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
     yield from _gpu_checks(image, settings, context.curated)
     yield from _scoring_checks(image, settings, context)
     yield from _regression_checks(image, settings, context)
+
+
+MONITORING_IMPORT = re.compile(r"^\s*(?:from|import)\s+azureml\.ai\.monitoring\b", re.MULTILINE)
+
+
+def imports_monitoring(script: str | None) -> bool:
+    """The image's scoring script imports azureml.ai.monitoring (unknown: assumed, as today's image does)."""
+    return script is None or bool(MONITORING_IMPORT.search(script))
 
 
 def _dockerfile_checks(

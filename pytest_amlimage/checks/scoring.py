@@ -13,7 +13,7 @@ from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint import swagger as swagger_document
 from pytest_amlimage.endpoint.inside import Inside
-from pytest_amlimage.endpoint.samples import Sample, require_same
+from pytest_amlimage.endpoint.samples import ENDPOINT_FORMAT, Sample, mlflow_format, require_same
 from pytest_amlimage.endpoint.scoring import (
     RUN_FAILED_HEADER,
     Answer,
@@ -96,7 +96,14 @@ def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
         container, sample.body, settings.score_timeout, settings.endpoint.scoring_route
     )
     if answer.status != 200:
-        raise CheckFailed(_describe_failure(answer, container))
+        mlflow = mlflow_format(sample.body) if settings.mlflow_model else None
+        raise CheckFailed(
+            f"{sample.path.name} is in MLflow's own {mlflow!r} format, but the endpoint takes "
+            f"{ENDPOINT_FORMAT}: the Azure ML scoring script reads input_data (answered "
+            f"{answer.status})\n{_describe_failure(answer, container)}"
+            if mlflow
+            else _describe_failure(answer, container)
+        )
     _within_request_timeout(answer, settings)
     if not sample.has_expected:
         return

@@ -18,6 +18,9 @@ from pytest_amlimage.config.expectations import (
 )
 from pytest_amlimage.errors import AmlUsageError
 
+MLFLOW_IMAGE = (
+    "mcr.microsoft.com/azureml/curated/mlflow-py312-inference:latest"  # no-code deployments
+)
 FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "scikit-learn": "scikit-learn"}
 
 

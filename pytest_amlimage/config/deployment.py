@@ -103,6 +103,7 @@ OPTION_KEYS = {
     "build": ("environment", "build", "path"),
     "entry_script": ("code_configuration", "scoring_script"),
     "model_dir": ("model", "path"),
+    "mlflow_model": ("model", "path"),
     "memory": ("resources", "limits", "memory"),
     "cpus": ("resources", "limits", "cpu"),
     "offline": ("egress_public_network_access",),
@@ -278,8 +279,9 @@ def _options(
         raise reader.fail(("code_configuration",), "needs both code and scoring_script")
     found.update(_resources(reader, data))
     model_path = model_table.get("path") or model_table.get("local_path")
-    if model_path:
-        found["model_dir"] = str(model_path)
+    no_code = str(model_table.get("type", "")) == "mlflow_model" and not code
+    if model_path:  # an MLflow model without a scoring script: the image's own script serves it
+        found["mlflow_model" if no_code else "model_dir"] = str(model_path)
     elif model is not None:
         raise reader.fail(
             ("model",),

@@ -116,6 +116,13 @@ OPTIONS: tuple[Option, ...] = (
         "entry_script", "entry script to mount as the app (its folder, read-only)", "file", "PATH"
     ),
     Option("model_dir", "model folder to mount read-only as AZUREML_MODEL_DIR", "path", "PATH"),
+    Option(
+        "mlflow_model",
+        "MLflow model folder to serve as a no-code deployment does: its conda.yaml's environment on the "
+        "curated MLflow image, and the image's own scoring script",
+        "path",
+        "DIR",
+    ),
     Option("sample", "sample request JSON file or folder of them (repeatable)", "paths", "PATH"),
     Option(
         "command", "command that starts the server instead of the image's own CMD", "str", "CMD"

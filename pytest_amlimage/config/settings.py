@@ -44,6 +44,7 @@ class Settings:
     requirements: Path | None = None
     entry_script: Path | None = None
     model_dir: Path | None = None
+    mlflow_model: Path | None = None  # served by the image's own MLflow scoring script
     samples: tuple[Path, ...] = ()
     command: tuple[str, ...] | None = None
     endpoint: deployment.Endpoint = field(default_factory=deployment.Endpoint)
@@ -170,12 +171,23 @@ def _check_contradictions(settings: Settings) -> Settings:
 def _endpoint(values: Sources, images: tuple[str, ...], build: Path | None) -> deployment.Endpoint:
     if values.deployment is None:
         return deployment.Endpoint.on_port(int(values.number("port")))
-    if not images and build is None:
+    if not images and build is None and values.path("mlflow_model") is None:
         raise AmlUsageError(
             f"{values.deployment.path} names no image to run here (its environment is in the cloud or unset): "
             "pass --aml-image=IMAGE"
         )
     return values.deployment.endpoint
+
+
+def _mlflow_model(values: Sources) -> Path | None:
+    """An MLflow model folder: one with an ``MLmodel`` file (the platform reads it, and so do the checks)."""
+    path = values.path("mlflow_model")
+    if path is not None and not (path / "MLmodel").is_file():
+        raise AmlUsageError(
+            f"{path} (from {values.source('mlflow_model')}) is not an MLflow model: it has no MLmodel file; "
+            "give the folder mlflow.save_model wrote"
+        )
+    return path
 
 
 def _requirements(values: Sources) -> Path | None:
@@ -238,6 +250,7 @@ class HowToRun(TypedDict):
     gpu: bool
     entry_script: Path | None
     model_dir: Path | None
+    mlflow_model: Path | None
     command: tuple[str, ...] | None
     ready_timeout: float
     score_timeout: float
@@ -273,6 +286,8 @@ def load(config: pytest.Config) -> Settings:
     """Every option read, by its kind, from where it was given: a bad value is a usage error now."""
     values = Sources(config)
     images, build = check_references(values.texts("image"), values.source("image")), _build(values)
+    if not images and build is None and values.path("mlflow_model") is not None:
+        images = (catalog.MLFLOW_IMAGE,)  # no-code: the platform's curated MLflow image
     endpoint = _endpoint(values, images, build)
     return _check_contradictions(
         Settings(
@@ -317,6 +332,7 @@ def _how_to_run(values: Sources, endpoint: deployment.Endpoint) -> HowToRun:
         "gpu": values.flag("gpu"),
         "entry_script": _entry_script(values),
         "model_dir": values.path("model_dir"),
+        "mlflow_model": _mlflow_model(values),
         "command": _command(values),
         "ready_timeout": values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
         "score_timeout": values.number("score_timeout"),

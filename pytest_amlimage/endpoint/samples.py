@@ -27,6 +27,24 @@ class Sample:
         return self.expected is not NOTHING
 
 
+# the bodies MLflow's own scoring server takes, which the Azure ML MLflow scoring script does not
+MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+ENDPOINT_FORMAT = (
+    '{"input_data": {"columns": [...], "index": [...], "data": [[...]]}} (or a tensor list)'
+)
+
+
+def mlflow_format(body: bytes) -> str | None:
+    """The MLflow format a request body is written in (its top-level key), when it lacks ``input_data``."""
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(found, dict) or "input_data" in found:
+        return None
+    return next((key for key in MLFLOW_FORMATS if key in found), None)
+
+
 def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -57,6 +57,9 @@ class LaunchPlan:
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
     # why the endpoint could never reach the server, known before it starts
     unreachable: str | None = None
+    idle: str | None = (
+        None  # why an image that could serve is only kept alive (what it needs first)
+    )
     network: str = "bridge"  # "none": no network at all (the offline run), nothing published
 
 

@@ -226,7 +226,7 @@ class ImageRun:
     def readiness(self) -> Readiness:
         self.container()
         if self._ready is None:
-            return Readiness(0.0, self.plan.unreachable or NO_SERVER)
+            return Readiness(0.0, self.plan.unreachable or self.plan.idle or NO_SERVER)
         return self._ready.result()
 
     def memory(self) -> Memory:
@@ -269,7 +269,7 @@ class ImageRun:
     def serving_readiness(self) -> Readiness:
         """How the server came up; a skip when the image has nothing to serve."""
         if not self.plan.serves:
-            raise NotApplicable(NO_SERVER)
+            raise NotApplicable(self.plan.idle or NO_SERVER)
         return self.readiness()
 
     def serving(self, *, detailed: bool = False) -> containers.AmlContainer:

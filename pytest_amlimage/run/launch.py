@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 
 from pytest_amlimage.config import layout
 from pytest_amlimage.config.platform import SERVER_PORT
@@ -33,7 +34,8 @@ def plan_launch(
     # what the endpoint runs (kept alive or not)
     said = start_command.words(settings.command or info.command_line)
     own = start_command.server_environment(said, info.working_dir, {**info.env, **environment})
-    serves = bool(
+    idle = _needs_a_model(settings, info)
+    serves = not idle and bool(
         settings.command
         or settings.entry_script
         or info.env.get("AZUREML_ENTRY_SCRIPT")
@@ -61,6 +63,26 @@ def plan_launch(
         probe_environment=own,
         runit=start_command.runs(said, "runsvdir"),
         unreachable=_unreachable(start_command.server_port(said), endpoint.scoring_route.port),
+        idle=idle,
+    )
+
+
+MLFLOW_SCRIPT = "mlflow_score_script.py"  # the curated MLflow image's own scoring script
+
+
+def _needs_a_model(settings: Settings, info: ImageInfo) -> str | None:
+    """Why an MLflow image cannot serve yet: its own script loads a model at import, and none is given."""
+    script = posixpath.basename(info.env.get("AZUREML_ENTRY_SCRIPT", ""))
+    if (
+        script != MLFLOW_SCRIPT
+        or settings.mlflow_model
+        or settings.entry_script
+        or settings.command
+    ):
+        return None
+    return (
+        f"this image serves MLflow models with its own {MLFLOW_SCRIPT}, which loads the model at import: "
+        "give one with --aml-mlflow-model DIR (or a deployment YAML whose model is type: mlflow_model)"
     )
 
 
@@ -87,7 +109,8 @@ def _unreachable(listens: int | None, probed: int) -> str | None:
 
 def platform_layout(settings: Settings) -> layout.Mounted:
     """The code and model mounts of an online deployment, and the variables that point at them."""
-    endpoint, script, model = settings.endpoint, settings.entry_script, settings.model_dir
+    endpoint, script = settings.endpoint, settings.entry_script
+    model = settings.mlflow_model or settings.model_dir
     mounts: dict[str, str] = {}
     environment: dict[str, str] = {}
     if script is not None:
@@ -106,4 +129,8 @@ def platform_layout(settings: Settings) -> layout.Mounted:
         model_part = layout.model_mount(model, directory)
         mounts.update(model_part.mounts)
         environment.update(model_part.environment)
+        if (
+            settings.mlflow_model is not None
+        ):  # the image's script finds the model below the directory
+            environment["MLFLOW_MODEL_FOLDER"] = model.name
     return layout.Mounted(mounts, environment)

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import posixpath
 import signal
 import threading
 import time
@@ -16,9 +17,12 @@ from typing import TYPE_CHECKING, Any, Callable
 import pytest
 
 from pytest_amlimage.checks.assemble import Context
+from pytest_amlimage.config.mlflow import MlflowModel
+from pytest_amlimage.config.mlflow import read as read_mlflow_model
+from pytest_amlimage.config.platform import APP_ROOT
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import samples
-from pytest_amlimage.engine import build, dockerfile
+from pytest_amlimage.engine import build, dockerfile, model_env
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
@@ -59,6 +63,9 @@ class AmlSession:
         self.baseline: ImageRun | None = None
         self.built: ImageRun | None = None
         self.lock: dict[str, Any] | None = None
+        self.serving_script: str | None = (
+            None  # the MLflow image's own scoring script, read from it
+        )
         self.start_early = False
         self._started: list[containers.AmlContainer] = []
         self._previous_sigterm: Any = None
@@ -79,9 +86,13 @@ class AmlSession:
         container starts as soon as its image exists, while the candidate builds and tests are collected.
         """
         self.start_early = start_early
-        self.samples = samples.load(
-            self.settings.samples
-        )  # what the user gave is read before anything starts
+        # what the user gave is read before anything starts; an MLflow model's example is one more
+        self.samples = samples.load(self.settings.samples)
+        example = self.mlflow.example_body() if self.mlflow is not None else None
+        if self.mlflow is not None and example is not None:
+            self.samples.append(
+                samples.Sample("input_example", self.mlflow.path / "MLmodel", example)
+            )
         if self.settings.lock and not self.settings.lock_update:
             self.lock = snapshots.read_lock(self.settings.lock)
         self._use_engine()
@@ -94,13 +105,37 @@ class AmlSession:
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             if reference not in self.images:
-                self.images[reference] = self._image_run(reference, self._image(reference))
+                image = self._under_test(reference, progress)
+                self.images[image.reference] = image
         if self.settings.baseline:
             reference = self.settings.baseline
             self.baseline = self._image_run(reference, self._image(reference), baseline=True)
             self._start_baseline()
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    def _under_test(self, reference: str, progress: Callable[[str], None]) -> ImageRun:
+        """``reference`` as the endpoint runs it: for an MLflow model, with the environment made from its conda file."""
+        info, model = self._image(reference), self.mlflow
+        if model is None or model.conda is None:
+            return self._image_run(reference, info)
+        assert self.client is not None
+        script = posixpath.join(
+            info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
+        )
+        self.serving_script = engine.read_file(
+            self.client, reference, script, self.container_labels()
+        )
+        tag, error = model_env.with_model_environment(
+            self.client, reference, info, model.conda, progress
+        )
+        return self._image_run(tag, ImageInfo() if error else self._image(tag), build_error=error)
+
+    @functools.cached_property
+    def mlflow(self) -> MlflowModel | None:
+        """The MLflow model served as a no-code deployment, read once."""
+        path = self.settings.mlflow_model
+        return read_mlflow_model(path) if path is not None else None
 
     def _build(self, progress: Callable[[str], None]) -> None:
         """Build the candidate (tagged as the first --aml-image, else BUILD_TAG); a failure becomes its check.
@@ -185,7 +220,15 @@ class AmlSession:
     def context(self, image: ImageRun) -> Context:
         """What the checks of ``image`` are assembled from, beside the image itself."""
         built_from = self.dockerfile if image is self.built else None
-        return Context(built_from, image.curated, tuple(self.samples), self.baseline, self.lock)
+        return Context(
+            built_from,
+            image.curated,
+            tuple(self.samples),
+            self.baseline,
+            self.lock,
+            self.mlflow,
+            self.serving_script,
+        )
 
     @functools.cached_property
     def dockerfile(self) -> dockerfile.Dockerfile | None:

@@ -15,6 +15,7 @@ from pytest_amlimage.config import catalog
 from pytest_amlimage.config.deployment import Endpoint
 from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.config.expectations import parse_library_expectation as cuda_expectation
+from pytest_amlimage.config.mlflow import read as read_mlflow_model
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.engine.dockerfile import parse
@@ -195,7 +196,10 @@ def everything(tmp_path: Path | None = None) -> list[Check]:
     sample = Sample("a", tmp_path / "a.json", b"{}")
     baseline = FakeImage(settings, ImageInfo(), reference="old:1")
     row = catalog.find("minimal-py312-inference")
-    context = Context(parse(dockerfile, tmp_path, {}), row, (sample,), baseline, None)
+    mlflow = read_mlflow_model(
+        Path(__file__).parents[1] / "integration" / "mlflow_models" / "sklearn"
+    )
+    context = Context(parse(dockerfile, tmp_path, {}), row, (sample,), baseline, None, mlflow)
     info = ImageInfo(user="dockeruser", env={"AZUREML_ENTRY_SCRIPT": "score.py"})
     image = FakeImage(settings, info)
     return list(checks_for(image, settings, context))

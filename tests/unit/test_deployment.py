@@ -134,6 +134,17 @@ def test_a_deployment_without_egress_asks_for_the_offline_run(tmp_path: Path) ->
     assert deployment.load(path).options == {"offline": "true", "instance_type": "Standard_F2s_v2"}
 
 
+def test_an_mlflow_model_without_code_is_a_no_code_deployment(tmp_path: Path) -> None:
+    path = tmp_path / "d.yml"
+    model = "model:\n  name: sk\n  version: 2\n  type: mlflow_model\n  path: model\n"
+    path.write_text(model + "instance_type: Standard_F2s_v2\n")
+    assert deployment.load(path).options["mlflow_model"] == "model"
+    coded = "code_configuration:\n  code: src\n  scoring_script: score.py\n"
+    path.write_text(model + coded)  # a scoring script of one's own: the model is only mounted
+    assert deployment.load(path).options["model_dir"] == "model"
+    assert "mlflow_model" not in deployment.load(path).options
+
+
 @pytest.mark.parametrize(
     ("quantity", "size"),
     [

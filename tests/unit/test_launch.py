@@ -94,7 +94,9 @@ def test_a_catalog_image_that_serves_itself_is_started_with_its_own_command_and_
     try:
         image = row._image_run("fm:1", runit)
         assert image.plan.serves and (image.plan.entrypoint, image.plan.command) == (None, None)
-        assert not plain._image_run("fm:1", runit).plan.serves  # without the row, nothing says it serves
+        assert not plain._image_run(
+            "fm:1", runit
+        ).plan.serves  # without the row, nothing says it serves
     finally:
         row.finish()
         plain.finish()
@@ -215,3 +217,24 @@ def test_an_instance_types_cpus_are_capped_at_the_engines() -> None:
     assert plan_launch(small, "img:1", ImageInfo(), engine_cpus=2.0).cpus == 1.0
     # as given
     assert plan_launch(Settings(cpus=4.0), "img:1", ImageInfo(), engine_cpus=2.0).cpus == 4.0
+
+
+MLFLOW_IMAGE = ImageInfo(
+    env={"AML_APP_ROOT": "/var/mlflow_resources", "AZUREML_ENTRY_SCRIPT": "mlflow_score_script.py"}
+)
+
+
+def test_an_mlflow_model_is_mounted_below_the_model_dir_and_named_by_mlflow_model_folder(
+    tmp_path: Path,
+) -> None:
+    model = tmp_path / "my_model"
+    model.mkdir()
+    plan = plan_launch(Settings(mlflow_model=model), "mlflow:1", MLFLOW_IMAGE)
+    directory = f"/var/azureml-app/azureml-models/{anonymous_name(model)}/1"
+    assert plan.serves and plan.mounts == {str(model): f"{directory}/my_model"}
+    assert plan.environment == {"AZUREML_MODEL_DIR": directory, "MLFLOW_MODEL_FOLDER": "my_model"}
+
+
+def test_a_bare_mlflow_image_is_kept_alive_and_says_it_needs_a_model() -> None:
+    plan = plan_launch(Settings(), "mlflow:1", MLFLOW_IMAGE)
+    assert not plan.serves and plan.idle is not None and "--aml-mlflow-model DIR" in plan.idle

@@ -60,6 +60,7 @@ OPTION_VALUES: dict[str, Values] = {
     "deployment": (["<deployment>"], ["missing.yml", "<baddeployment>", "<emptyfolder>"]),
     "build": (["<dockerfile>"], ["missing/Dockerfile", "<emptyfolder>"]),
     "entry_script": (["<script>"], ["missing.py", "<emptyfolder>", "<file>"]),
+    "mlflow_model": (["<mlflow>"], ["missing", "<emptyfolder>", "<file>"]),
     "requirements": (["<requirements>"], ["missing.txt", "<badrequirements>", "<emptyfolder>"]),
     "report": (["r.md", "r.json"], ["r.txt", "missing-dir/r.md"]),
     "lock": (["<lock>"], ["missing.json", "missing-dir/l.json"]),
@@ -71,6 +72,7 @@ COMPANIONS = {"rebase": {"build": "<dockerfile>"}, "lock_update": {"lock": "<loc
 YAML = {
     "image": "environment:\n  image: '{}'\n",
     "model_dir": "environment:\n  image: x:1\nmodel:\n  path: {}\n",
+    "mlflow_model": "environment:\n  image: x:1\nmodel:\n  type: mlflow_model\n  path: {}\n",
     "entry_script": "environment:\n  image: x:1\ncode_configuration:\n  code: .\n  scoring_script: {}\n",
     "memory": "environment:\n  image: x:1\nresources:\n  limits:\n    memory: '{}'\n",
     "cpus": "environment:\n  image: x:1\nresources:\n  limits:\n    cpu: '{}'\n",
@@ -101,6 +103,10 @@ def given(tmp_path: Path, value: str, option: Option) -> str:
     if value == "<emptyfolder>":
         (tmp_path / "empty").mkdir(exist_ok=True)
         return str(tmp_path / "empty")
+    if value == "<mlflow>":  # a folder MLflow wrote: its MLmodel file is what makes it a model
+        (tmp_path / "model").mkdir(exist_ok=True)
+        (tmp_path / "model" / "MLmodel").write_text("flavors:\n  python_function: {}\n")
+        return str(tmp_path / "model")
     if value in FILES:
         name, text = FILES[value]
         (tmp_path / name).write_text(text)

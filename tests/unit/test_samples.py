@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.endpoint.samples import Sample, differences, load
+from pytest_amlimage.endpoint.samples import Sample, differences, load, mlflow_format
 from pytest_amlimage.errors import AmlUsageError
 
 
@@ -93,3 +93,19 @@ def test_samples_lacking_required_keys_at_any_depth_are_named(tmp_path: Path) ->
     assert sample_problems(schema, [good, typo]) == [
         "sample typo at data[1] lacks required keys: age"
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "format"),
+    [
+        (b'{"dataframe_split": {"columns": ["x"], "data": [[1]]}}', "dataframe_split"),
+        (b'{"instances": [[1, 2]]}', "instances"),
+        (b'{"input_data": {"columns": ["x"], "index": [0], "data": [[1]]}}', None),
+        (b'{"data": [1]}', None),
+        (b"[1, 2]", None),
+    ],
+)
+def test_mlflows_own_request_formats_are_told_from_the_endpoints(
+    body: bytes, format: str | None
+) -> None:
+    assert mlflow_format(body) == format
