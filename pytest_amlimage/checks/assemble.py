@@ -2,9 +2,10 @@
 
 One generator per family, each given the settings. Every check is bound the same way,
 ``Check(id, run)``: ``run`` a closure calling its body, a function of its family's module (``dockerfile``,
-``user``, ``image_config``, ``platform_rules``, ``base_age``, ``versions``, ``gpu``, ``server``, ``scoring``,
-``memory``, ``baseline``), with every argument in sight of mypy. What exists only once the container runs (facts, the
-serving container) is fetched inside the closure, when the check runs. No check reaches for the run itself.
+``user``, ``image_config``, ``platform_rules``, ``secrets``, ``base_age``, ``versions``, ``gpu``, ``server``,
+``scoring``, ``memory``, ``mlflow_model``, ``baseline``), with every argument in sight of mypy. What exists
+only once the container runs (facts, the serving container) is fetched inside the closure, when the check
+runs. No check reaches for the run itself.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pytest_amlimage.checks import (
     mlflow_model,
     platform_rules,
     scoring,
+    secrets,
     server,
     user,
     versions,
@@ -73,6 +75,8 @@ class ImageUnderTest(Protocol):
     def base(self) -> Base | None: ...
     @property
     def snapshot(self) -> dict[str, Any]: ...
+    @property
+    def history(self) -> tuple[str, ...]: ...
     def facts(self) -> Facts: ...
     def container(self) -> AmlContainer: ...
     def serving(self, *, detailed: bool = False) -> AmlContainer: ...
@@ -123,6 +127,11 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
     )
     yield Check("image-config", lambda: image_config.image_config(info, env))
     yield Check("platform", lambda: platform_rules.platform(image.facts(), info.env, env))
+    built_from = context.built_from
+    yield Check(
+        "secrets",
+        lambda: secrets.secrets(info.env, image.history, image.facts().credentials, built_from),
+    )
     if context.built_from or set(BASE_LABELS) & set(info.labels) or AZUREML_ENV & set(info.env):
         limit, today = settings.max_base_age, date.today()
         yield Check("base-age", lambda: base_age.base_age(image.base, limit, today))
@@ -149,6 +158,7 @@ def _dockerfile_checks(
     if parsed is None:
         return
     yield Check("dockerfile[last-user]", lambda: dockerfile.last_user(parsed))
+    yield Check("dockerfile[secrets]", lambda: secrets.in_dockerfile(parsed))
     built = (lambda: None) if error else image.container
     yield Check("dockerfile[entry-paths]", lambda: dockerfile.entry_paths(parsed, built()))
     any_base = settings.any_base

@@ -58,7 +58,10 @@ class MlflowModel:
         loaded = json.loads((self.path / str(self.example["artifact_path"])).read_text())
         data = loaded.get("inputs", loaded) if self.example.get("type") == "ndarray" else loaded
         if isinstance(data, dict) and "columns" in data and "data" in data and "index" not in data:
-            data = {**data, "index": list(range(len(data["data"])))}  # split form, as the swagger shows it
+            data = {
+                **data,
+                "index": list(range(len(data["data"]))),
+            }  # split form, as the swagger shows it
         return json.dumps({"input_data": data}).encode()
 
 

@@ -188,6 +188,11 @@ def local_image(client: docker.DockerClient, reference: str) -> ImageInfo | None
         return None
 
 
+def history(client: docker.DockerClient, reference: str) -> list[str]:
+    """The image's history, oldest step first: what made each step (``CreatedBy``), from the engine's API."""
+    return [str(step.get("CreatedBy") or "") for step in reversed(client.api.history(reference))]
+
+
 def local_images(client: docker.DockerClient, tagged: str) -> list[ImageInfo]:
     """The images the engine holds with a tag containing ``tagged`` (only those are inspected)."""
     listed = client.api.images()

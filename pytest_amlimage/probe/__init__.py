@@ -26,6 +26,8 @@ PARTS = (
     "frame.py",
     "gpu.py",
     "folders.py",
+    "credentials.py",
+    "packages.py",
     "resolve.py",
     "imports.py",
     "environment.py",
@@ -148,6 +150,10 @@ class Facts:
     runtime_folders: tuple[dict[str, Any], ...] = ()
     # each runit run script -> the AZUREML_EXTRA_* variables it reads
     start_scripts: dict[str, list[str]] = field(default_factory=dict)
+    # credentials in files: {"findings": [{path, line, what, value (masked)}], "unreadable": [folders]}
+    credentials: dict[str, Any] = field(default_factory=dict)
+    # the package manager's list: {"manager": "dpkg"|"apk"|"rpm"|None, "packages": {name: {version, arch}}}
+    os_packages: dict[str, Any] = field(default_factory=dict)
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -247,6 +253,8 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         entry_script=raw.get("entry_script", {}),
         runtime_folders=tuple(raw.get("runtime_folders", ())),
         start_scripts=raw.get("start_scripts", {}),
+        credentials=raw.get("credentials", {}),
+        os_packages=raw.get("os_packages", {}),
         image_information=raw.get("image_information"),
         raw=raw,
     )

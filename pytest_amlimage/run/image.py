@@ -172,6 +172,12 @@ class ImageRun:
         return {library: cuda.resolve(evidence, library) for library in cuda.LIBRARIES}
 
     @functools.cached_property
+    def history(self) -> tuple[str, ...]:
+        """What made each step of the image, oldest first (one call to the engine's API, no container)."""
+        client = self.runner.client
+        return tuple(engine.history(client, self.reference)) if client is not None else ()
+
+    @functools.cached_property
     def curated(self) -> catalog.CatalogEntry | None:
         """The curated row the image is held to: the one named, or with ``auto`` the one it was built from."""
         named, client = self.settings.curated, self.runner.client

@@ -25,7 +25,9 @@ def test_extend_prebuilt_example_passes_with_its_spec(
     green(result, "version[numpy]", "requirements", "liveness", "score[two-rows]", "swagger")
 
 
-def test_mlflow_example_serves_the_model_with_no_code(run_plugin: Any, images: dict[str, str]) -> None:
+def test_mlflow_example_serves_the_model_with_no_code(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
     result = run_plugin(f"--aml-spec={EXAMPLES / 'mlflow' / 'aml-image.toml'}", "-rA")
     green(result, "mlflow-model", "liveness", "score[input_example]", "swagger", "memory")
 

@@ -23,6 +23,7 @@ GOOD = Facts(
     python_executable="/azureml-envs/minimal/bin/python",
     user_name="dockeruser",
     markers={"python_version": "3.12", "sys_platform": "linux", "platform_machine": "x86_64"},
+    os_release={"ID": "debian", "VERSION_ID": "12"},
     distributions={"numpy": Distribution("numpy", "2.1.3", ())},
 )
 
@@ -42,6 +43,7 @@ class FakeImage:
         self.plan: LaunchPlan = plan_launch(settings, reference, info)
         self.base: Base | None = None
         self.offline = Inside(ready=False, log=NO_SERVER)
+        self.history: tuple[str, ...] = ("/bin/sh -c #(nop) ADD file:0a1b in / ",)
         self._facts = facts
 
     @property

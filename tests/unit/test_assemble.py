@@ -28,6 +28,7 @@ BASE = [
     "app-permissions",
     "image-config",
     "platform",
+    "secrets",
     "pip-check",
     "liveness",
     "probe-budget",
@@ -57,7 +58,7 @@ def test_expectations_and_the_framework() -> None:
     numpy = parse_expectation("numpy<2", "--aml-expect")
     torch = parse_expectation("torch==2.*", "--aml-framework")
     found = ids(Settings(expectations=(numpy,) if numpy else (), framework=torch))
-    assert found[4:7] == ["version[numpy]", "framework[torch]", "pip-check"]
+    assert found[5:8] == ["version[numpy]", "framework[torch]", "pip-check"]
 
 
 def test_a_curated_row_brings_its_packages_and_framework() -> None:
@@ -157,10 +158,17 @@ def test_a_failed_build_shows_only_the_dockerfile_checks_and_the_build(tmp_path:
     built_from = Context(built_from=parse(dockerfile, tmp_path, {}))
     assert [c.id for c in checks_for(image, settings, built_from)] == [
         "dockerfile[last-user]",
+        "dockerfile[secrets]",
         "dockerfile[entry-paths]",
         "dockerfile[base-image]",
         "build",
     ]
+
+
+def test_a_failed_model_environment_is_the_build_check() -> None:
+    """An MLflow model's environment, made on the image, failed: no Dockerfile, the build's own check."""
+    image = FakeImage(Settings(), ImageInfo(), build_error="conda env create failed")
+    assert [c.id for c in checks_for(image, Settings(), NOTHING_ELSE)] == ["build"]
 
 
 def test_a_deployment_yaml_is_checked_first() -> None:

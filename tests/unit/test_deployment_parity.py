@@ -29,9 +29,14 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:.*:DeprecationWarning", "ignore::marshmallow.warnings.Marshmallow4Warning"
 )
 ROOT = Path(__file__).resolve().parents[2]
-YAMLS = sorted((ROOT / "examples").rglob("deployment.yml")) + sorted(
-    (Path(__file__).parent / "deployments").glob("*.yml")
-)
+# an MLflow model without code is left out: the SDK's local endpoint cannot run a no-code deployment
+# ("For MLflow no-code-deployment, testing via local endpoints is currently not supported")
+YAMLS = [
+    path
+    for path in sorted((ROOT / "examples").rglob("deployment.yml"))
+    + sorted((Path(__file__).parent / "deployments").glob("*.yml"))
+    if "mlflow_model" not in path.read_text()
+]
 
 
 def ours_and_theirs(path: Path) -> tuple[deployment.Deployment, Any]:

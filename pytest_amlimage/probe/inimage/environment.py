@@ -13,6 +13,7 @@ import shutil
 import sys
 from typing import Any
 
+from .credentials import credentials
 from .folders import app_folder, folder_access, runtime_folders, start_scripts
 from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
@@ -24,6 +25,7 @@ from .imports import (
     module_of,
     start_imports,
 )
+from .packages import os_packages
 
 
 def normalize(name: str) -> str:
@@ -190,6 +192,8 @@ def main(default_app_root: str, wanted: list[str]) -> None:
         },
         "runtime_folders": runtime_folders(),
         "start_scripts": start_scripts(),
+        "credentials": credentials(app_folder(app_root, script)),
+        "os_packages": os_packages(),
         "image_information": image_information(),
         "entry_script": entry_script(app_root, script, os.environ.get(SERVER_CWD)),
     }
