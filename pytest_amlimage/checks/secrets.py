@@ -59,7 +59,7 @@ def _in_text(text: str) -> Iterator[tuple[str, str]]:
         for found in pattern.finditer(text):
             value = found.group(found.lastindex or 0)
             if not any(value in secret for secret in in_urls):  # one finding per value
-                yield kind, "(key material)" if "PRIVATE" in kind else mask(value)
+                yield kind, "(key material)" if kind == "a private key" else mask(value)
 
 
 def _build_arguments(created_by: str) -> Iterator[tuple[str, str]]:
@@ -115,9 +115,18 @@ def in_files(credentials: dict[str, Any], history: Sequence[str]) -> list[str]:
     """Credentials the probe found in the image's files, each with the history step that names its file."""
     found = []
     for item in credentials.get("findings", []):
-        path = str(item["path"])
-        steps = [n for n, text in enumerate(history, 1) if path in text]
-        where = f", written by history step {steps[-1]}" if steps else ""
+        path, value = str(item["path"]), str(item["value"])
+        named = [n for n, text in enumerate(history, 1) if path in text]
+        same = [
+            n for n, text in enumerate(history, 1) if any(v == value for _, v in _in_text(text))
+        ]
+        where = (
+            f", written by history step {named[-1]}"
+            if named
+            else f", the value of history step {same[-1]}"
+            if same
+            else ""
+        )
         found.append(f"{item['what']} {item['value']} in {path}:{item['line']}{where}")
     return found
 

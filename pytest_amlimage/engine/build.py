@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     import docker
 
 OUTPUT_TAIL = 40
+# a URL's password, or a token alone as its user: never repeated in what the build shows
+USERINFO = re.compile(r"(://)([^/\s:@'\"]+:)?[^/\s@'\"]+@")
+
+
+def masked(text: str) -> str:
+    """``text`` with every URL's user information hidden (a RUN line may carry a feed's token)."""
+    return USERINFO.sub(lambda found: f"{found.group(1)}{found.group(2) or ''}***@", text)
 
 
 def locate(path: Path) -> tuple[Path, Path]:
@@ -88,14 +95,14 @@ def _build(
             rm=True,
             decode=True,
         ):
-            text = str(chunk.get("stream", ""))
+            text = masked(str(chunk.get("stream", "")))
             if text.startswith("Step "):
                 step = text.strip()
                 progress(f"amlimage: building {tag}: {step}")
                 tail.clear()  # the output shown is the failing step's
             tail.extend(line for line in text.splitlines() if line.strip())
             if "error" in chunk:
-                return _failed(tag, step, str(chunk["error"]).strip(), tail)
+                return _failed(tag, step, masked(str(chunk["error"]).strip()), tail)
     except (
         APIError
     ) as error:  # the engine refused the build itself: its disk full, the context too large

@@ -98,7 +98,7 @@ def test_the_dockerfile_rules_name_lines_and_read_the_files_it_copies(tmp_path: 
     (tmp_path / "Dockerfile").write_text(
         "FROM base:1\nARG PIP_TOKEN\nARG FEED_TOKEN=abc123\nCOPY pip.conf /etc/pip.conf\n"
         "COPY public.conf ca.pem /etc/\nENV SECRET_NAME=model-key\n"
-        f"RUN pip install --extra-index-url https://u:${{PIP_TOKEN}}@feed/simple x\n"
+        "RUN pip install --extra-index-url https://u:${PIP_TOKEN}@feed/simple x\n"
     )
     with pytest.raises(CheckFailed) as failed:
         in_dockerfile(parse(tmp_path / "Dockerfile", tmp_path, {}))

@@ -1,0 +1,75 @@
+"""Credentials teams leave in images, found in the image itself: a feed token set with pip config, a token
+given as a build argument, a private key in the app folder; and no false alarm on a clean image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import expect
+
+pytestmark = pytest.mark.engine
+TOKEN = "patVALUEs3cr3t0123456789abcdefghij"  # 34 characters
+KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAtestkeymaterialonly\n-----END RSA PRIVATE KEY-----\n"
+CERT = "-----BEGIN CERTIFICATE-----\nMIIBpublicmaterial\n-----END CERTIFICATE-----\n"
+
+
+def built(run_plugin: Any, pytester: pytest.Pytester, base: str, steps: str, *options: str) -> Any:
+    pytester.makefile("", Dockerfile=f"FROM {base}\n{steps}")
+    build = (
+        "--aml-build=Dockerfile",
+        "--aml-image=amlimage/test-secrets:1",
+        "--aml-rm-built",
+        "--aml-any-base",
+    )
+    return run_plugin(*build, *options, "-k", "secrets")
+
+
+def test_a_feed_token_a_build_argument_and_a_key_are_found_where_they_are(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    (pytester.path / "keys").mkdir()
+    (pytester.path / "keys" / "deploy.pem").write_text(KEY)
+    steps = (
+        "USER root:root\n"
+        f"RUN pip config --global set global.extra-index-url https://build:{TOKEN}@pkgs.example/_packaging/f/pypi/simple/\n"
+        "ARG FEED_TOKEN\n"
+        'RUN test -n "$FEED_TOKEN"\n'
+        "COPY keys /var/azureml-app/keys\n"
+        "USER dockeruser\n"
+    )
+    result = built(
+        run_plugin, pytester, images["minimal"], steps, f"--aml-build-arg=FEED_TOKEN={TOKEN}"
+    )
+    expect(result, failed=["secrets", "dockerfile[secrets]"])
+    masked = "pat*** (34 characters)"
+    result.stdout.fnmatch_lines_random(
+        [
+            f"*secrets: a URL with credentials {masked} in history step * (Dockerfile:3: RUN)",
+            f"the build argument FEED_TOKEN, recorded with its value {masked} in history step * (Dockerfile:5: RUN)",
+            f"a URL with credentials in pip configuration {masked} in /etc/pip.conf:2, the value of history step *",
+            "a RSA PRIVATE KEY (key material) in /var/azureml-app/keys/deploy.pem:1",
+            "fix: pass it as a build secret mounted for one RUN*",
+            f"*dockerfile[[]secrets[]]: Dockerfile:3: a URL with credentials {masked} in RUN",
+            "Dockerfile:6: COPY keys/deploy.pem: a private key (key material) in the file*",
+        ]
+    )
+    assert TOKEN not in result.stdout.str()
+
+
+def test_a_public_certificate_a_feed_without_credentials_and_secret_names_are_green(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    (pytester.path / "ca.pem").write_text(CERT)
+    steps = (
+        "USER root:root\n"
+        "RUN pip config --global set global.extra-index-url https://pkgs.example/_packaging/f/pypi/simple/\n"
+        "COPY ca.pem /usr/local/share/ca-certificates/corp.crt\n"
+        "ARG API_TOKEN\n"
+        "ENV KEY_VAULT_SECRET_NAME=model-key SECRET_NAME=storage-key DB_PASSWORD=\n"
+        "COPY ca.pem /var/azureml-app/ca.pem\n"
+        "USER dockeruser\n"
+    )
+    result = built(run_plugin, pytester, images["minimal"], steps)
+    expect(result, passed=["secrets", "dockerfile[secrets]"])
