@@ -46,7 +46,7 @@ from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import Memory
 from pytest_amlimage.engine.origin import BASE_LABELS, Base
-from pytest_amlimage.probe import Facts
+from pytest_amlimage.probe import Facts, sbom
 from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
 from pytest_amlimage.probe.snapshot import write_lock
@@ -289,7 +289,13 @@ def _side(image: ImageUnderTest) -> baseline.Side:
 def _regression_checks(
     image: ImageUnderTest, settings: Settings, context: Context
 ) -> Iterator[Check]:
-    """Against a baseline image or a lock file; or, with --aml-lock-update, writing the lock."""
+    """Against a baseline image or a lock file; or, with --aml-lock-update, writing the lock. The bill of
+    materials first, when asked for."""
+    if settings.sbom is not None:
+        path = sbom.path_for(settings.sbom, image.reference, len(settings.images) > 1)
+        yield Check(
+            "sbom", lambda: sbom.write_sbom(path, image.reference, image.info, image.facts())
+        )
     if settings.lock_update and settings.lock is not None:
         lock = settings.lock
         yield Check("lock-update", lambda: write_lock(lock, image.snapshot))

@@ -113,8 +113,9 @@ def on_changes(
     policy: Callable[[list[Change], T, str], None], comparison: Comparison, allowed: T
 ) -> ChangeFigures:
     """A policy on what changed (removed, downgraded, major bumps), given what is allowed."""
-    with attached(comparison.figures):
-        policy(comparison.changes, allowed, comparison.against)
+    python = [change for change in comparison.changes if change.ecosystem == "pypi"]
+    with attached(comparison.figures):  # the OS packages' changes are reported, not judged
+        policy(python, allowed, comparison.against)
     return comparison.figures
 
 

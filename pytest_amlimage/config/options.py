@@ -236,6 +236,13 @@ OPTIONS: tuple[Option, ...] = (
         "X",
     ),
     Option("report", "write a report of the run: *.json or *.md (repeatable)", "outpaths", "PATH"),
+    Option(
+        "sbom",
+        "write the image's bill of materials, CycloneDX JSON: the serving environment's Python "
+        "distributions and the OS packages",
+        "outpath",
+        "PATH",
+    ),
     Option("list_curated", "print the curated environment catalog and exit", "flag", cli_only=True),
 )
 BY_NAME = {option.name: option for option in OPTIONS}

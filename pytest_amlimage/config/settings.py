@@ -69,6 +69,7 @@ class Settings:
     allow_removed: tuple[str, ...] = ()
     max_slowdown: float | None = None
     reports: tuple[Path, ...] = ()
+    sbom: Path | None = None  # the bill of materials to write (CycloneDX JSON)
     build: Path | None = None
     build_args: tuple[tuple[str, str], ...] = ()
     build_target: str | None = None
@@ -272,6 +273,7 @@ class WhatToCompare(TypedDict):
     allow_removed: tuple[str, ...]
     max_slowdown: float | None
     reports: tuple[Path, ...]
+    sbom: Path | None
 
 
 class HowToBuild(TypedDict):
@@ -359,6 +361,7 @@ def _what_to_compare(values: Sources) -> WhatToCompare:
         "allow_removed": tuple(distribution_name(name) for name in values.texts("allow_removed")),
         "max_slowdown": values.optional_number("max_slowdown"),
         "reports": _reports(values),
+        "sbom": values.path("sbom"),
     }
 
 

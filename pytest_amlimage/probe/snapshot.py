@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,12 +17,24 @@ from pytest_amlimage.probe import Facts
 FIELDS = ("python", "os", "user", "cuda", "cudnn", "ports")
 
 
+PURL_TYPES = {
+    "dpkg": "deb",
+    "apk": "apk",
+    "rpm": "rpm",
+}  # a package manager's packages, as package URLs type them
+
+
 @dataclass(frozen=True)
 class Change:
     kind: str  # added, removed, upgraded, downgraded, changed
     name: str
     old: str | None
     new: str | None
+    ecosystem: str = "pypi"  # or the OS packages' ("deb", "apk")
+
+    @property
+    def shown(self) -> str:
+        return self.name if self.ecosystem == "pypi" else f"{self.name} ({self.ecosystem})"
 
 
 def snapshot(facts: Facts, info: ImageInfo, cuda: str | None, cudnn: str | None) -> dict[str, Any]:
@@ -38,6 +51,11 @@ def snapshot(facts: Facts, info: ImageInfo, cuda: str | None, cudnn: str | None)
             key: info.env[key] for key in sorted(info.env) if key.startswith(("AZUREML_", "AML_"))
         },
         "distributions": {name: dist.version for name, dist in sorted(facts.distributions.items())},
+        "os_packages": {
+            name: found["version"]
+            for name, found in sorted((facts.os_packages.get("packages") or {}).items())
+        },
+        "os_package_type": PURL_TYPES.get(str(facts.os_packages.get("manager"))),
     }
 
 
@@ -63,14 +81,25 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         for key in sorted(set(old_env) | set(new_env))
         if old_env.get(key) != new_env.get(key)
     ]
-    before, after = old.get("distributions", {}), new.get("distributions", {})
+    changes += _packages(old.get("distributions", {}), new.get("distributions", {}), "pypi")
+    if (
+        "os_packages" in old and "os_packages" in new
+    ):  # a lock written before they were kept has none
+        ecosystem = str(new.get("os_package_type") or old.get("os_package_type") or "os")
+        changes += _packages(old["os_packages"], new["os_packages"], ecosystem)
+    return changes
+
+
+def _packages(before: dict[str, str], after: dict[str, str], ecosystem: str) -> list[Change]:
+    changes = []
     for name in sorted(set(before) | set(after)):
         if name not in after:
-            changes.append(Change("removed", name, before[name], None))
+            changes.append(Change("removed", name, before[name], None, ecosystem))
         elif name not in before:
-            changes.append(Change("added", name, None, after[name]))
+            changes.append(Change("added", name, None, after[name], ecosystem))
         else:
-            changes += [c for c in [_version_change(name, before[name], after[name])] if c]
+            found = _version_change(name, before[name], after[name])
+            changes += [dataclasses.replace(found, ecosystem=ecosystem)] if found else []
     return changes
 
 
@@ -93,4 +122,4 @@ def write_lock(path: Path, snap: dict[str, Any]) -> None:
 
 
 def as_json(changes: list[Change]) -> list[dict[str, Any]]:
-    return [asdict(change) for change in changes]
+    return [{**asdict(change), "shown": change.shown} for change in changes]

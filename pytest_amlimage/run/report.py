@@ -121,7 +121,7 @@ class RunReport:
             self.changes[image].changes, key=lambda c: (KINDS.index(c["kind"]), c["name"])
         )
         return [
-            f"{c['kind']:<10} {c['name']:<32} {c['old'] or '-':<16} -> {c['new'] or '-'}"
+            f"{c['kind']:<10} {c.get('shown', c['name']):<32} {c['old'] or '-':<16} -> {c['new'] or '-'}"
             for c in found
         ]
 
@@ -223,7 +223,7 @@ class RunReport:
                     "|---|---|---|---|",
                 ]
                 out += [
-                    f"| {c['kind']} | {c['name']} | {c['old'] or '-'} | {c['new'] or '-'} |"
+                    f"| {c['kind']} | {c.get('shown', c['name'])} | {c['old'] or '-'} | {c['new'] or '-'} |"
                     for c in sorted(
                         data["changes"]["changes"],
                         key=lambda c: (KINDS.index(c["kind"]), c["name"]),

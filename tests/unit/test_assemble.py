@@ -200,6 +200,7 @@ def everything(tmp_path: Path | None = None) -> list[Check]:
         entry_script=script,
         offline=True,
         lock=tmp_path / "lock.json",
+        sbom=tmp_path / "sbom.json",
     )
     sample = Sample("a", tmp_path / "a.json", b"{}")
     baseline = FakeImage(settings, ImageInfo(), reference="old:1")
