@@ -16,11 +16,12 @@ SERVING = ["liveness", "probe-budget", "bad-request", "swagger", "stable"]
 
 
 def no_code(pytester: pytest.Pytester, image: str, model: str) -> str:
-    """``--aml-deployment`` for a YAML with an MLflow model and no code_configuration."""
+    """``--aml-deployment`` for a YAML with an MLflow model and no code_configuration, without outbound access."""
     pytester.makefile(
         ".yml",
         deployment=f"environment:\n  image: {image}\nmodel:\n  name: regression\n  version: 3\n"
-        f"  type: mlflow_model\n  path: {MODELS / model}\ninstance_type: Standard_DS2_v2\n",
+        f"  type: mlflow_model\n  path: {MODELS / model}\ninstance_type: Standard_DS2_v2\n"
+        "egress_public_network_access: disabled\n",
     )
     return f"--aml-deployment={pytester.path / 'deployment.yml'}"
 
@@ -29,7 +30,9 @@ def test_a_good_model_is_green_and_its_input_example_scores(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     result = run_plugin(no_code(pytester, images["mlflow"], "sklearn"))
-    green(result, "mlflow-model", "pip-check", *SERVING, "score[input_example]", "memory")
+    green(
+        result, "mlflow-model", "pip-check", *SERVING, "score[input_example]", "memory", "offline"
+    )
 
 
 def test_a_model_without_the_monitoring_package_fails_liveness_with_the_missing_module(
