@@ -34,7 +34,7 @@ NAMED = {
     "service_principal_entries.json": "Azure CLI service principal",
 }
 NPM_TOKEN = re.compile(r"(_authToken|_auth|_password)\s*=\s*(\S+)")
-NETRC_PASSWORD = re.compile(r"\bpassword\s+(\S+)")
+NETRC_PASSWORD = re.compile(r"\b(password)\s+(\S+)")  # group 1 names, the last one is the value
 DOCKER_AUTH = re.compile(r'"(auth|identitytoken)"\s*:\s*"([^"]+)"')
 AZURE_TOKEN = re.compile(
     r'"(refresh_token|secret|accessToken|client_secret)"\s*:\s*"([^"]+)"', re.IGNORECASE
