@@ -104,32 +104,36 @@ class AmlSession:
             engine.require_gpu(self.client, self.docker_host)
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
-            if reference not in self.images:
-                image = self._under_test(reference, progress)
-                self.images[image.reference] = image
+            if (
+                reference not in self.images
+            ):  # keyed by the image given (run as the endpoint runs it)
+                self.images[reference] = self._under_test(reference, progress)
         if self.settings.baseline:
             reference = self.settings.baseline
-            self.baseline = self._image_run(reference, self._image(reference), baseline=True)
+            self.baseline = self._under_test(reference, progress, baseline=True)
             self._start_baseline()
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
-    def _under_test(self, reference: str, progress: Callable[[str], None]) -> ImageRun:
-        """``reference`` as the endpoint runs it: for an MLflow model, with the environment made from its conda file."""
+    def _under_test(
+        self, reference: str, progress: Callable[[str], None], *, baseline: bool = False
+    ) -> ImageRun:
+        """``reference`` as the endpoint runs it: for an MLflow model, with the environment made from its conda
+        file (the baseline too, so that an upgrade of the curated image is compared model for model)."""
         info, model = self._image(reference), self.mlflow
         if model is None or model.conda is None:
-            return self._image_run(reference, info)
+            return self._image_run(reference, info, baseline=baseline)
         assert self.client is not None
         script = posixpath.join(
             info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
         )
-        self.serving_script = engine.read_file(
-            self.client, reference, script, self.container_labels()
-        )
+        read = engine.read_file(self.client, reference, script, self.container_labels())
+        self.serving_script = self.serving_script if baseline else read
         tag, error = model_env.with_model_environment(
             self.client, reference, info, model.conda, progress
         )
-        return self._image_run(tag, ImageInfo() if error else self._image(tag), build_error=error)
+        built = ImageInfo() if error else self._image(tag)
+        return self._image_run(tag, built, baseline=baseline, build_error=error)
 
     @functools.cached_property
     def mlflow(self) -> MlflowModel | None:
@@ -159,8 +163,11 @@ class AmlSession:
         )
         assert self.dockerfile is not None
         built_on = settings.rebase or self.dockerfile.base
-        info = ImageInfo() if error else self._image(tag)
-        self.built = self._image_run(tag, info, build_error=error, built_on=built_on)
+        if error or self.mlflow is None:
+            info = ImageInfo() if error else self._image(tag)
+            self.built = self._image_run(tag, info, build_error=error, built_on=built_on)
+        else:  # the built image serves an MLflow model: its environment is made on it
+            self.built = self._under_test(tag, progress)
         self.images[tag] = self.built
 
     @functools.cached_property

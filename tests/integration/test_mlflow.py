@@ -78,3 +78,18 @@ def test_a_bare_mlflow_image_is_not_red(run_plugin: Any, images: dict[str, str])
     result.stdout.fnmatch_lines(
         ["SKIPPED * this image serves MLflow models with its own mlflow_score_script.py*"]
     )
+
+
+def test_a_curated_image_upgrade_is_compared_model_for_model(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    """The baseline image gets the model's environment too: both answer the input example alike."""
+    result = run_plugin(
+        "--aml-image",
+        images["mlflow"],
+        f"--aml-baseline={images['mlflow']}",
+        f"--aml-mlflow-model={MODELS / 'sklearn'}",
+        "-k",
+        "parity or liveness",
+    )
+    expect(result, passed=["liveness", "baseline[parity-input_example]"])
