@@ -55,52 +55,69 @@ def used(stats: dict[str, Any]) -> int | None:
 
 
 class MemoryWatch:
-    """Follows one container's stats on a thread of its own until the container goes."""
+    """Follows one container's stats on a thread of its own until the container goes.
+
+    The engine answers a stats request at most once a second (a request sooner waits for the second to
+    pass, then samples), so every reading is the one thread's: a phase that ends gets the next reading as its
+    closing one, and ``memory()`` wakes the thread and waits for a reading that ends after it was asked.
+    """
 
     def __init__(self, api: Any, container_id: str, phase: str = "init()") -> None:
         self._api, self._id = api, container_id
         self._started, self._phase = time.monotonic(), phase
         self._readings: list[Reading] = []
-        self._ending: list[threading.Thread] = []  # the readings that close a phase, under way
+        self._closing: list[str] = []  # phases ended since the last reading: it is theirs too
+        self._finished = 0  # readings ended
+        self._gone = False  # the container (or the engine) went: the readings so far stand
+        self._changed = threading.Condition()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="amlimage-memory", daemon=True)
         self._thread.start()
 
     def mark(self, phase: str) -> None:
-        """Readings from now on belong to ``phase``; the one ending gets a reading of its own, off this thread."""
-        ending, self._phase = self._phase, phase
-        if ending != phase:
-            closing = threading.Thread(target=self._read_once, args=(ending,), daemon=True)
-            closing.start()  # started before memory() can see it: a thread not yet started cannot be joined
-            self._ending.append(closing)
+        """Readings from now on belong to ``phase``; the one ending gets the next reading, taken now."""
+        with self._changed:
+            ending, self._phase = self._phase, phase
+            if ending != phase:
+                self._closing.append(ending)
+        self._wake.set()
 
-    def _add(self, stats: dict[str, Any], phase: str) -> None:
-        found = used(stats)
-        if found is not None and found > 0:
-            self._readings.append(Reading(time.monotonic() - self._started, found, phase))
-
-    def _read_once(self, phase: str) -> bool:
-        """One reading now; False once the container (or the engine) is gone: the readings so far stand."""
+    def _read_once(self) -> bool:
+        """One reading, for the phases that ended since the last one and the current one; False once gone."""
+        with self._changed:
+            phases, self._closing = [*self._closing, self._phase], []
         try:
-            self._add(self._api.stats(self._id, stream=False, one_shot=True), phase)
+            found = used(self._api.stats(self._id, stream=False, one_shot=True))
         except Exception:
-            return False
-        return True
+            found = None
+            self._gone = True
+        with self._changed:
+            at = time.monotonic() - self._started
+            if found is not None and found > 0:
+                self._readings += [Reading(at, found, phase) for phase in dict.fromkeys(phases)]
+            self._finished += 1
+            self._changed.notify_all()
+        return not self._gone
 
     def _follow(self) -> None:
-        """A reading every POLL seconds until the container goes (each one-shot stats call takes ~15 ms)."""
-        while self._read_once(self._phase):
-            time.sleep(POLL)
+        """A reading every POLL seconds, or at once when woken, until the container goes."""
+        while self._read_once():
+            self._wake.wait(POLL)
+            self._wake.clear()
 
-    def memory(self) -> Memory:
-        """Every reading: those of the poll, each phase's closing one (waited for), and one taken now; and
-        whether the kernel killed a process for want of memory. The caller asks once what it measures is in
-        place (every worker's init() done), so the peak never falls between two polls."""
-        for closing in list(self._ending):
-            closing.join()
-        self._read_once(self._phase)
+    def memory(self, within: float = 5.0) -> Memory:
+        """Every reading, including one that ends after this call (so what the caller waited for is measured),
+        and whether the kernel killed a process for want of memory. The caller asks once what it measures is
+        in place (every worker's init() done)."""
+        with self._changed:
+            # the next reading to end: the engine samples as it answers, so one asked for before this call
+            # still measures after it
+            wanted = self._finished + 1
+            self._wake.set()
+            self._changed.wait_for(lambda: self._finished >= wanted or self._gone, timeout=within)
+            readings = tuple(sorted(self._readings, key=lambda r: r.seconds))
         try:
             state = self._api.inspect_container(self._id).get("State", {})
         except Exception:
             state = {}
-        readings = tuple(sorted(self._readings, key=lambda r: r.seconds))
         return Memory(readings, bool(state.get("OOMKilled")))
