@@ -21,3 +21,12 @@ def check_references(references: tuple[str, ...], source: str) -> tuple[str, ...
                 f"invalid image reference {reference!r} (from {source}): use NAME[:TAG] or NAME@sha256:DIGEST"
             )
     return tuple(dict.fromkeys(references))
+
+
+def suffixed(reference: str, suffix: str) -> str:
+    """A tag beside ``reference``'s: ``NAME:TAG-SUFFIX`` (TAG ``latest`` when it has none; a digest dropped)."""
+    named = reference.split("@", 1)[0]
+    name, _, tag = (
+        named.rpartition(":") if ":" in named.rsplit("/", 1)[-1] else (named, "", "latest")
+    )
+    return f"{name}:{tag[: 127 - len(suffix)]}-{suffix}"  # a tag has at most 128 characters

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from pytest_amlimage.config.names import suffixed
 from pytest_amlimage.engine import build
 from pytest_amlimage.engine.image_info import ImageInfo
 
@@ -34,16 +35,6 @@ ENV AZUREML_CONDA_ENVIRONMENT_PATH={env} PATH={env}/bin:{path} LD_LIBRARY_PATH={
 {user}"""
 
 
-def tag_for(reference: str, digest: str) -> str:
-    """The built image's tag: the image's own, suffixed with the environment's hash."""
-    name, _, version = (
-        reference.rpartition(":")
-        if ":" in reference.rsplit("/", 1)[-1]
-        else (reference, "", "latest")
-    )
-    return f"{name.split('@')[0]}:{version[:80]}-model-{digest}"
-
-
 def with_model_environment(
     client: docker.DockerClient,
     reference: str,
@@ -53,7 +44,7 @@ def with_model_environment(
 ) -> tuple[str, str | None]:
     """(tag, build error or None) of ``reference`` with the model's environment made on it; reused when built."""
     digest = hashlib.sha256(f"{info.id}\n{RECIPE}\n".encode() + conda.read_bytes()).hexdigest()[:12]
-    tag = tag_for(reference, digest)
+    tag = suffixed(reference, f"model-{digest}")  # the image's own tag, with the environment's hash
     from docker.errors import ImageNotFound
 
     try:

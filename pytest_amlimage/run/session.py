@@ -40,8 +40,7 @@ BASELINE_CPU_SHARES = 256  # a quarter of the engine's default weight
 
 def baseline_tag(tag: str) -> str:
     """Where --aml-rebase keeps the Dockerfile built as it is: the candidate's tag, suffixed."""
-    name, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
-    return f"{name}:{version}-baseline"
+    return suffixed(tag, "baseline")
 
 
 class AmlSession:

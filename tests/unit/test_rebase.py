@@ -38,3 +38,4 @@ def test_the_baseline_is_tagged_beside_the_candidate() -> None:
         baseline_tag("registry:5000/team/scoring:1.2") == "registry:5000/team/scoring:1.2-baseline"
     )
     assert baseline_tag("scoring") == "scoring:latest-baseline"
+    assert baseline_tag("team/scoring:1.2@sha256:" + "a" * 64) == "team/scoring:1.2-baseline"
