@@ -19,6 +19,7 @@ import pytest
 from pytest_amlimage.checks.assemble import Context
 from pytest_amlimage.config.mlflow import MlflowModel
 from pytest_amlimage.config.mlflow import read as read_mlflow_model
+from pytest_amlimage.config.names import suffixed
 from pytest_amlimage.config.platform import APP_ROOT
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import samples
@@ -123,11 +124,13 @@ class AmlSession:
         if model is None or model.conda is None:
             return self._image_run(reference, info, baseline=baseline)
         assert self.client is not None
-        script = posixpath.join(
-            info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
-        )
-        read = engine.read_file(self.client, reference, script, self.container_labels())
-        self.serving_script = self.serving_script if baseline else read
+        # the candidate's scoring script, for mlflow-model (a baseline has no checks)
+        if not baseline:
+            script = posixpath.join(
+                info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
+            )
+            labels = self.container_labels()
+            self.serving_script = engine.read_file(self.client, reference, script, labels)
         tag, error = model_env.with_model_environment(
             self.client, reference, info, model.conda, progress
         )
