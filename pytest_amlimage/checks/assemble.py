@@ -10,7 +10,6 @@ runs. No check reaches for the run itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -109,7 +108,7 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
         found, workers = settings.deployment_yaml, settings.endpoint.workers(image.info.env)
         yield Check("deployment", lambda: deployment_yaml.deployment(found, workers))
     if context.mlflow is not None:
-        model, monitoring = context.mlflow, imports_monitoring(context.serving_script)
+        model, monitoring = context.mlflow, mlflow_model.imports_monitoring(context.serving_script)
         yield Check("mlflow-model", lambda: mlflow_model.mlflow_model(model, monitoring))
     yield from _dockerfile_checks(image, settings, context)
     if image.build_error:
@@ -139,14 +138,6 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
     yield from _gpu_checks(image, settings, context.curated)
     yield from _scoring_checks(image, settings, context)
     yield from _regression_checks(image, settings, context)
-
-
-MONITORING_IMPORT = re.compile(r"^\s*(?:from|import)\s+azureml\.ai\.monitoring\b", re.MULTILINE)
-
-
-def imports_monitoring(script: str | None) -> bool:
-    """The image's scoring script imports azureml.ai.monitoring (unknown: assumed, as today's image does)."""
-    return script is None or bool(MONITORING_IMPORT.search(script))
 
 
 def _dockerfile_checks(

@@ -3,6 +3,7 @@ image's scoring script need of it. One line per problem, each with its file and 
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -13,6 +14,12 @@ from pytest_amlimage.errors import CheckFailed
 
 OLDEST_PYTHON = Version("3.9")
 MONITORING = "azureml-ai-monitoring"
+MONITORING_IMPORT = re.compile(r"^\s*(?:from|import)\s+azureml\.ai\.monitoring\b", re.MULTILINE)
+
+
+def imports_monitoring(script: str | None) -> bool:
+    """The image's scoring script imports azureml.ai.monitoring (unknown: assumed, as today's image does)."""
+    return script is None or bool(MONITORING_IMPORT.search(script))
 
 
 def _major(text: str) -> int | None:
