@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pytest_amlimage.engine.build import masked
 from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.errors import CheckFailed
 
@@ -79,8 +80,7 @@ def _step(created_by: str, number: int, built_from: Dockerfile | None) -> str:
         command = item["value"].strip()
         if item["instruction"] == "RUN" and command and command[:60] in created_by:
             return f"history step {number} ({built_from.where(item) if built_from else ''}: RUN)"
-    shown = re.sub(r"\s+", " ", created_by).strip()
-    shown = URL_CREDENTIALS.sub(lambda m: m.group(0).split("//")[0] + "//***@", shown)
+    shown = masked(re.sub(r"\s+", " ", created_by).strip())
     return f"history step {number} ({shown[:90]}{'...' if len(shown) > 90 else ''})"
 
 

@@ -14,13 +14,13 @@ if TYPE_CHECKING:
     import docker
 
 OUTPUT_TAIL = 40
-# a URL's password, or a token alone as its user: never repeated in what the build shows
-USERINFO = re.compile(r"(://)([^/\s:@'\"]+:)?[^/\s@'\"]+@")
+# a URL's user information (a password, or a token as the user): never repeated in what the build shows
+USERINFO = re.compile(r"://[^/\s@'\"]+@")
 
 
 def masked(text: str) -> str:
     """``text`` with every URL's user information hidden (a RUN line may carry a feed's token)."""
-    return USERINFO.sub(lambda found: f"{found.group(1)}{found.group(2) or ''}***@", text)
+    return USERINFO.sub("://***@", text)
 
 
 def locate(path: Path) -> tuple[Path, Path]:
