@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.endpoint.scoring import cannot_come_up
 from pytest_amlimage.endpoint.start_script import Runtime
 from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
 
@@ -95,11 +96,9 @@ def serve_inside(
 
 
 def _hopeless(container: AmlContainer, client: Future[Any], workers: int) -> str | None:
-    """While the client waits: what the log shows the server cannot recover from, else None."""
-    runtime = Runtime.of(container)
+    """While the client waits: what the log shows the server cannot recover from (as the online wait reads it)."""
     while not client.done():
-        log = container.logs(tail=LOG_TAIL)
-        found = diagnosis.fatal(log, runtime) or diagnosis.restarts(log, workers)
+        found = cannot_come_up(container, workers)
         if found:
             return found
         time.sleep(WATCH_EVERY)

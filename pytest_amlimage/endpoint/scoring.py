@@ -133,13 +133,17 @@ def out_of_memory(container: AmlContainer) -> str:
     )
 
 
-def _hopeless(container: AmlContainer, workers: int) -> str | None:
-    """A failure the log already shows, while the container still runs (a supervisor restarting the server)."""
+def cannot_come_up(container: AmlContainer, workers: int) -> str | None:
+    """What the log already shows the server cannot recover from, while the container still runs: a kill for
+    memory, a fatal cause, a restart (a supervisor restarting it). None while it may still come up."""
     log = container.logs(tail=LOG_TAIL * 4)
     killed = out_of_memory(container) if diagnosis.killed_for_memory(log) else None
-    found = (
-        killed or diagnosis.fatal(log, Runtime.of(container)) or diagnosis.restarts(log, workers)
-    )
+    return killed or diagnosis.fatal(log, Runtime.of(container)) or diagnosis.restarts(log, workers)
+
+
+def _hopeless(container: AmlContainer, workers: int) -> str | None:
+    """The cause the log shows, with why the wait stopped and the log's last lines."""
+    found = cannot_come_up(container, workers)
     if found is None:
         return None
     return f"{found}\n(stopped waiting for GET /: the log shows the server cannot come up)\n{log_tail(container)}"
