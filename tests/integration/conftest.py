@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -57,6 +58,15 @@ def our_containers(engine: Any) -> list[Any]:
     """Containers the plugin started from this process (in-process pytester runs) that still exist."""
     filters = {"label": [PLUGIN_LABEL, f"{PID_LABEL}={os.getpid()}"]}
     return list(engine.containers.list(all=True, filters=filters))
+
+
+def run_built(run_plugin: Any, pytester: pytest.Pytester, dockerfile: str, *options: str) -> Any:
+    """The plugin on an image built from ``dockerfile`` (its text; any base), tagged for this test alone (two
+    workers never share a tag) and removed afterwards."""
+    pytester.makefile("", Dockerfile=dockerfile)
+    tag = f"amlimage/test-built-{hashlib.sha1(str(pytester.path).encode()).hexdigest()[:12]}:1"
+    build = ("--aml-build=Dockerfile", f"--aml-image={tag}", "--aml-rm-built", "--aml-any-base")
+    return run_plugin(*build, *options)
 
 
 def deployment_yaml(

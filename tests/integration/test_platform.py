@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import expect
+from .conftest import expect, run_built
 
 pytestmark = pytest.mark.engine
 V1, V2 = "azureml-core==1.61.0", "azure-ai-ml==1.35.2"
@@ -17,16 +17,8 @@ WARNED = "*PytestWarning: platform: *"
 def with_packages(run_plugin: Any, pytester: pytest.Pytester, base: str, *packages: str) -> Any:
     """The plugin's platform check on ``base`` with ``packages`` pip-installed (without their dependencies:
     the distributions are what the rules read)."""
-    pytester.makefile(
-        "", Dockerfile=f"FROM {base}\nRUN pip install -q --no-deps {' '.join(packages)}\n"
-    )
-    build = (
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-sdks:1",
-        "--aml-rm-built",
-        "--aml-any-base",
-    )
-    return run_plugin(*build, "-k", "platform")
+    dockerfile = f"FROM {base}\nRUN pip install -q --no-deps {' '.join(packages)}\n"
+    return run_built(run_plugin, pytester, dockerfile, "-k", "platform")
 
 
 def test_both_sdks_fail_and_the_v1_sdk_alone_warns(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS, deployment_yaml, expect, green
+from .conftest import APPS, deployment_yaml, expect, green, run_built
 
 pytestmark = pytest.mark.engine
 SAMPLES = APPS.parent / "samples"
@@ -27,14 +27,8 @@ def deployment(
 
 def as_root(run_plugin: Any, pytester: pytest.Pytester, base: str, step: str, *app: str) -> Any:
     """The plugin on ``base`` built again with one ``RUN`` step as root, back to dockeruser after it."""
-    pytester.makefile("", Dockerfile=f"FROM {base}\nUSER root:root\nRUN {step}\nUSER dockeruser\n")
-    build = (
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-rooted:1",
-        "--aml-rm-built",
-        "--aml-any-base",
-    )
-    return run_plugin(*build, *app)
+    dockerfile = f"FROM {base}\nUSER root:root\nRUN {step}\nUSER dockeruser\n"
+    return run_built(run_plugin, pytester, dockerfile, *app)
 
 
 def rooted(run_plugin: Any, pytester: pytest.Pytester, base: str, folders: str, *app: str) -> Any:
@@ -189,18 +183,12 @@ def test_a_model_made_by_a_run_step_is_found_in_the_built_image(
     code = Path(pytester.path / "code")
     code.mkdir()
     (code / "score.py").write_text((APPS / "decorated" / "score.py").read_text())
-    pytester.makefile(
-        "",
-        Dockerfile=f"FROM {images['minimal']}\nCOPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=score.py\n"
+    dockerfile = (
+        f"FROM {images['minimal']}\nCOPY code /var/azureml-app\nENV AZUREML_ENTRY_SCRIPT=score.py\n"
         "RUN mkdir -p /var/azureml-app/azureml-models/made && echo '{}' > /var/azureml-app/azureml-models/made/m.json\n"
-        "ENV AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/made\n",
+        "ENV AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/made\n"
     )
-    result = run_plugin(
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-run-model:1",
-        "--aml-rm-built",
-        "--aml-any-base",
-    )
+    result = run_built(run_plugin, pytester, dockerfile)
     green(result, "dockerfile[entry-paths]", "dockerfile[last-user]", "liveness")
 
 

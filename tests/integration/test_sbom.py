@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import expect
+from .conftest import expect, run_built
 
 pytestmark = pytest.mark.engine
 
@@ -44,17 +44,11 @@ def test_the_bill_validates_and_names_the_serving_numpy_and_the_python3_package(
 def test_an_os_package_the_candidate_adds_is_in_the_changes(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    pytester.makefile(
-        "",
-        Dockerfile=f"FROM {images['minimal']}\nUSER root:root\nRUN apt-get update && apt-get install -y "
-        "--no-install-recommends jq && rm -rf /var/lib/apt/lists/*\nUSER dockeruser\n",
+    dockerfile = (
+        f"FROM {images['minimal']}\nUSER root:root\nRUN apt-get update && apt-get install -y "
+        "--no-install-recommends jq && rm -rf /var/lib/apt/lists/*\nUSER dockeruser\n"
     )
-    build = (
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-jq:1",
-        "--aml-rm-built",
-        "--aml-any-base",
-    )
-    result = run_plugin(*build, f"--aml-baseline={images['minimal']}", "-k", "baseline and removed")
+    baseline = f"--aml-baseline={images['minimal']}"
+    result = run_built(run_plugin, pytester, dockerfile, baseline, "-k", "baseline and removed")
     expect(result, passed=["baseline[removed]"])
     result.stdout.fnmatch_lines(["*added      jq (deb)*-> *"])

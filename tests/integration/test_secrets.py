@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import expect
+from .conftest import expect, run_built
 
 pytestmark = pytest.mark.engine
 TOKEN = "patVALUEs3cr3t0123456789abcdefghij"  # 34 characters
@@ -16,14 +16,7 @@ CERT = "-----BEGIN CERTIFICATE-----\nMIIBpublicmaterial\n-----END CERTIFICATE---
 
 
 def built(run_plugin: Any, pytester: pytest.Pytester, base: str, steps: str, *options: str) -> Any:
-    pytester.makefile("", Dockerfile=f"FROM {base}\n{steps}")
-    build = (
-        "--aml-build=Dockerfile",
-        "--aml-image=amlimage/test-secrets:1",
-        "--aml-rm-built",
-        "--aml-any-base",
-    )
-    return run_plugin(*build, *options, "-k", "secrets")
+    return run_built(run_plugin, pytester, f"FROM {base}\n{steps}", *options, "-k", "secrets")
 
 
 def test_a_feed_token_a_build_argument_and_a_key_are_found_where_they_are(
