@@ -200,7 +200,7 @@ def _gpu_checks(
     for library, expectation in expected.items():
         if expectation is not None:
             yield Check(library, _library_version(image, library, expectation))
-    claims_cuda = settings.endpoint.gpu or any(name in image.info.env for name in CUDA_IMAGE_ENV)
+    claims_cuda = settings.gpu_instance or any(name in image.info.env for name in CUDA_IMAGE_ENV)
     expects = any(e is not None and e.text != "none" for e in expected.values())
     if claims_cuda or settings.gpu or expects:
         yield Check("cuda-consistency", lambda: gpu.check_consistent(list(image.gpu.values())))

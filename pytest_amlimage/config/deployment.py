@@ -14,8 +14,6 @@ from typing import Any
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.errors import AmlUsageError
 
-# the NC, ND and NV families carry NVIDIA GPUs
-
 
 @dataclass(frozen=True)
 class Probe:
@@ -64,14 +62,6 @@ class Endpoint:
     instance_type: str | None = None
     # inference_config: a server of its own, not azureml-inference-server-http
     custom_container: bool = False
-
-    @property
-    def gpu(self) -> bool:
-        """The instance type has GPUs, as the instance type table says."""
-        from pytest_amlimage.config.instance_types import find
-
-        found = find(self.instance_type) if self.instance_type else None
-        return found is not None and found.gpus > 0
 
     @classmethod
     def on_port(cls, port: int, **values: Any) -> Endpoint:

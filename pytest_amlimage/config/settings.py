@@ -77,6 +77,11 @@ class Settings:
     any_base: bool = False
 
     @property
+    def gpu_instance(self) -> bool:
+        """The run is sized as an instance type with GPUs, whatever named it (an option or the YAML)."""
+        return self.instance is not None and self.instance.gpus > 0
+
+    @property
     def active(self) -> bool:
         return bool(self.images or self.build)
 

@@ -11,7 +11,7 @@ import pytest
 
 from pytest_amlimage.checks.assemble import Context, checks_for
 from pytest_amlimage.checks.check import Check
-from pytest_amlimage.config import catalog
+from pytest_amlimage.config import catalog, instance_types
 from pytest_amlimage.config.deployment import Endpoint
 from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.config.expectations import parse_library_expectation as cuda_expectation
@@ -87,6 +87,18 @@ def test_gpu_checks_follow_expectations_or_the_images_cuda_claim() -> None:
     assert [i for i in claimed if i.startswith("cuda")] == ["cuda-consistency", "cuda-framework"]
     expected = cuda_expectation("12.4", "--aml-cuda", "cuda")
     assert next(i for i in ids(Settings(cuda=expected)) if i.startswith("cuda")) == "cuda"
+
+
+@pytest.mark.parametrize("given_by", ["--aml-instance-type", "deployment YAML"])
+def test_a_gpu_instance_type_makes_a_gpu_run_whatever_gave_it(given_by: str) -> None:
+    """The CUDA checks follow the instance type the run is sized as, from an option or the YAML."""
+    gpu, cpu = instance_types.find("Standard_NC4as_T4_v3"), instance_types.find("Standard_DS3_v2")
+    if given_by == "deployment YAML":
+        settings = Settings(instance=gpu, endpoint=Endpoint(instance_type="Standard_NC4as_T4_v3"))
+    else:
+        settings = Settings(instance=gpu)
+    assert [i for i in ids(settings) if i.startswith("cuda")] == ["cuda-consistency", "cuda-framework"]
+    assert "cuda-consistency" not in ids(Settings(instance=cpu))
 
 
 def test_samples_get_a_score_check_each(tmp_path: Path) -> None:

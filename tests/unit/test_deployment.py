@@ -38,7 +38,7 @@ def test_the_bundled_example() -> None:
     assert (
         endpoint.liveness_probe == Probe(10, 10, 2, 30, 1) and endpoint.liveness_probe.budget == 310
     )
-    assert not endpoint.gpu and endpoint.ports == (5001,)
+    assert endpoint.ports == (5001,)
 
 
 def test_defaults_are_the_platforms(tmp_path: Path) -> None:
@@ -77,7 +77,8 @@ unknown_key: [ignored, as the CLI ignores it]
         8501,
         8502,
     )
-    assert endpoint.model_mount_path == "/var/tfserving-model-mount" and endpoint.gpu
+    assert endpoint.model_mount_path == "/var/tfserving-model-mount"
+    assert endpoint.instance_type == "Standard_NC6s_v3"
     assert endpoint.liveness_probe.budget == 7 and endpoint.liveness_probe.timeout == 0.5
 
 
@@ -178,8 +179,9 @@ def test_an_option_reads_docker_sizes_and_kubernetes_binary_units() -> None:
 
 
 def test_gpu_ness_comes_from_the_instance_type_table() -> None:
-    from pytest_amlimage.config.deployment import Endpoint
+    from pytest_amlimage.config.instance_types import find
+    from pytest_amlimage.config.settings import Settings
 
-    assert Endpoint(instance_type="Standard_NC6s_v3").gpu
-    assert not Endpoint(instance_type="Standard_DS3_v2").gpu
-    assert not Endpoint(instance_type="Standard_Unknown").gpu and not Endpoint().gpu
+    assert Settings(instance=find("Standard_NC6s_v3")).gpu_instance
+    assert not Settings(instance=find("Standard_DS3_v2")).gpu_instance
+    assert not Settings(instance=find("Standard_Unknown")).gpu_instance and not Settings().gpu_instance
