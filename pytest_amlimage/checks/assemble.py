@@ -223,7 +223,7 @@ def _framework_sees_gpu(image: ImageUnderTest, module: str) -> Callable[[], None
 
 def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
     """The server as the endpoint holds it: probes, request timeout, load; then samples, errors, swagger."""
-    plan, endpoint, samples = image.plan, settings.endpoint, list(context.samples)
+    plan, endpoint, samples = image.plan, settings.endpoint, usable(context.samples)
     serves_itself = context.curated is not None and context.curated.serves_itself
     own_server = settings.command is not None or endpoint.custom_container or serves_itself
     own_script = plan.probe_environment.get(
@@ -236,7 +236,7 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     serving, workers = image.serving, endpoint.workers(image.info.env)
     yield Check("liveness", lambda: scoring.liveness(image.serving(detailed=True), endpoint))
     yield Check("probe-budget", lambda: scoring.probe_budget(image.serving_readiness(), endpoint))
-    for sample in samples:
+    for sample in context.samples:
         yield Check(f"score[{sample.name}]", _score(serving, sample, settings))
     if samples:
         first, count = samples[0], scoring.concurrency_level(endpoint, workers)
@@ -256,7 +256,15 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
 def _score(
     serving: Callable[[], AmlContainer], sample: Sample, settings: Settings
 ) -> Callable[[], None]:
+    if sample.unusable:
+        why = sample.unusable
+        return lambda: scoring.not_sent(why)
     return lambda: scoring.score(serving(), sample, settings)
+
+
+def usable(samples: tuple[Sample, ...]) -> list[Sample]:
+    """The samples that can be sent: the load, swagger and parity checks use these."""
+    return [sample for sample in samples if sample.unusable is None]
 
 
 def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:
@@ -313,10 +321,10 @@ def _regression_checks(
     )
     if context.baseline is None:
         return
-    for sample in context.samples:
+    for sample in usable(context.samples):
         yield Check(f"baseline[parity-{sample.name}]", _parity(comparison, sample, settings))
-    if context.samples:
-        first = context.samples[0]
+    if usable(context.samples):
+        first = usable(context.samples)[0]
         yield Check("baseline[latency]", lambda: baseline.latency(comparison, first, settings))
 
 

@@ -91,6 +91,11 @@ def _within_request_timeout(answer: Answer, settings: Settings) -> None:
         )
 
 
+def not_sent(why: str) -> None:
+    """A sample that cannot be sent (an MLflow input example in no form the endpoint takes): a skip."""
+    raise NotApplicable(why)
+
+
 def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
     answer = post_sample(
         container, sample.body, settings.score_timeout, settings.endpoint.scoring_route

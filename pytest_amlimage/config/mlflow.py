@@ -51,18 +51,75 @@ class MlflowModel:
     def requirement(self, *names: str) -> Requirement | None:
         return next((r for r in self.requirements if r.name in names), None)
 
-    def example_body(self) -> bytes | None:
-        """The input example as a request the endpoint takes: ``{"input_data": ...}`` (split orientation)."""
-        if not self.example or not self.example.get("artifact_path"):
-            return None
-        loaded = json.loads((self.path / str(self.example["artifact_path"])).read_text())
-        data = loaded.get("inputs", loaded) if self.example.get("type") == "ndarray" else loaded
-        if isinstance(data, dict) and "columns" in data and "data" in data and "index" not in data:
-            data = {
-                **data,
-                "index": list(range(len(data["data"]))),
-            }  # split form, as the swagger shows it
-        return json.dumps({"input_data": data}).encode()
+    def example_request(self) -> bytes:
+        """The saved input example as the request the curated image's scoring script takes: ``{"input_data":
+        ...}`` (a frame in split form, a tensor as a list, named tensors, an object as it is), and ``params``
+        beside it when the example has them. ``UnusableExample`` says why there is none to send."""
+        info = self.example or {}
+        if not info.get("artifact_path"):
+            raise UnusableExample("the model has no input example")
+        path = self.path / str(info["artifact_path"])
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise UnusableExample(f"{path} cannot be read as JSON ({error})") from None
+        loaded, params = _with_params(info, loaded)
+        body: dict[str, object] = {"input_data": _input_data(str(info.get("type")), loaded, path)}
+        return json.dumps({**body, "params": params} if params else body).encode()
+
+
+class UnusableExample(ValueError):
+    """The model's input example cannot be sent as a request (its ``score`` check skips, saying why)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"the model's input example cannot be sent: {why}")
+
+
+def _with_params(info: dict[str, Any], loaded: object) -> tuple[object, object]:
+    """An example saved with inference params is ``{"inputs": DATA, "params": {...}}`` (MLmodel says
+    ``params: 'true'``); MLflow 2 also kept an ndarray's under ``inputs`` (TF serving's form)."""
+    if not isinstance(loaded, dict) or "inputs" not in loaded:
+        return loaded, None
+    if str(info.get("params")).lower() == "true":
+        return loaded["inputs"], loaded.get("params")
+    if info.get("type") == "ndarray" and set(loaded) == {"inputs"}:
+        return loaded["inputs"], None
+    return loaded, None
+
+
+def _input_data(kind: str, loaded: object, path: Path) -> object:
+    """``input_data`` as the scoring script types it from an example of ``kind`` (MLmodel's ``type``)."""
+    if kind == "dataframe":
+        return _split_frame(loaded, path)
+    if kind == "ndarray":
+        if isinstance(loaded, (list, dict)):
+            return loaded  # a tensor, or named tensors: sent as they are written
+        raise UnusableExample(f"{path} is not an array (a list, or named lists)")
+    if kind == "json_object":
+        return loaded
+    if kind.startswith("sparse_matrix"):
+        raise UnusableExample(
+            f"{kind}: the scoring script types no request from a sparse example; give --aml-sample"
+        )
+    raise UnusableExample(
+        f"its type {kind!r} is not one MLflow writes (dataframe, ndarray, json_object)"
+    )
+
+
+def _split_frame(loaded: object, path: Path) -> dict[str, object]:
+    """A frame in split form, ``index`` added as the swagger shows it: from MLflow's split, records or
+    values orientation."""
+    if isinstance(loaded, dict) and "data" in loaded:
+        rows = loaded["data"]
+        columns = loaded.get("columns", list(range(len(rows[0]) if rows else 0)))
+    elif isinstance(loaded, list) and all(isinstance(row, dict) for row in loaded):
+        columns = list(dict.fromkeys(key for row in loaded for key in row))
+        rows = [[row.get(column) for column in columns] for row in loaded]
+    elif isinstance(loaded, list) and all(isinstance(row, list) for row in loaded):
+        rows, columns = loaded, list(range(len(loaded[0]) if loaded else 0))
+    else:
+        raise UnusableExample(f"{path} is not a table (split, records or values)")
+    return {"columns": columns, "index": list(range(len(rows))), "data": rows}
 
 
 def _top_lines(text: str) -> dict[str, int]:

@@ -21,6 +21,7 @@ class Sample:
     path: Path
     body: bytes
     expected: Any = NOTHING
+    unusable: str | None = None  # why it cannot be sent (an MLflow input example): its check skips
 
     @property
     def has_expected(self) -> bool:

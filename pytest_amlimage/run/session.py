@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import pytest
 
 from pytest_amlimage.checks.assemble import Context
-from pytest_amlimage.config.mlflow import MlflowModel
+from pytest_amlimage.config.mlflow import MlflowModel, UnusableExample
 from pytest_amlimage.config.mlflow import read as read_mlflow_model
 from pytest_amlimage.config.names import suffixed
 from pytest_amlimage.config.platform import APP_ROOT
@@ -88,11 +88,8 @@ class AmlSession:
         self.start_early = start_early
         # what the user gave is read before anything starts; an MLflow model's example is one more
         self.samples = samples.load(self.settings.samples)
-        example = self.mlflow.example_body() if self.mlflow is not None else None
-        if self.mlflow is not None and example is not None:
-            self.samples.append(
-                samples.Sample("input_example", self.mlflow.path / "MLmodel", example)
-            )
+        if self.mlflow is not None and self.mlflow.example:
+            self.samples.append(_input_example(self.mlflow))
         if self.settings.lock and not self.settings.lock_update:
             self.lock = snapshots.read_lock(self.settings.lock)
         self._use_engine()
@@ -306,6 +303,15 @@ class AmlSession:
             else:
                 os.environ.pop("DOCKER_HOST", None)
             self._previous_docker_host = None
+
+
+def _input_example(model: MlflowModel) -> samples.Sample:
+    """The model's input example as a sample; one the endpoint's format cannot be made from skips."""
+    where = model.path / "MLmodel"
+    try:
+        return samples.Sample("input_example", where, model.example_request())
+    except UnusableExample as unusable:
+        return samples.Sample("input_example", where, b"", unusable=str(unusable))
 
 
 def _remove_quietly(started: containers.AmlContainer) -> None:

@@ -35,6 +35,16 @@ def test_a_good_model_is_green_and_its_input_example_scores(
     )
 
 
+def test_an_mlflow_3_model_with_a_numpy_example_scores_it_as_a_tensor(
+    run_plugin: Any, images: dict[str, str]
+) -> None:
+    """MLflow 3 writes an array's example as a bare list: the image's script types the input by the
+    signature, and the example is sent as {"input_data": [[...]]} (a split frame would get a 500)."""
+    model = f"--aml-mlflow-model={MODELS / 'ndarray'}"
+    result = run_plugin("--aml-image", images["mlflow"], model, "-k", "score or liveness or mlflow")
+    expect(result, passed=["mlflow-model", "liveness", "score[input_example]"])
+
+
 def test_a_model_without_the_monitoring_package_fails_liveness_with_the_missing_module(
     run_plugin: Any, images: dict[str, str]
 ) -> None:

@@ -97,8 +97,26 @@ def test_a_gpu_instance_type_makes_a_gpu_run_whatever_gave_it(given_by: str) -> 
         settings = Settings(instance=gpu, endpoint=Endpoint(instance_type="Standard_NC4as_T4_v3"))
     else:
         settings = Settings(instance=gpu)
-    assert [i for i in ids(settings) if i.startswith("cuda")] == ["cuda-consistency", "cuda-framework"]
+    assert [i for i in ids(settings) if i.startswith("cuda")] == [
+        "cuda-consistency",
+        "cuda-framework",
+    ]
     assert "cuda-consistency" not in ids(Settings(instance=cpu))
+
+
+def test_a_sample_that_cannot_be_sent_skips_its_score_and_is_left_out_of_the_load() -> None:
+    unusable = Sample(
+        "input_example", Path("MLmodel"), b"", unusable="the model's input example: sparse"
+    )
+    found = {
+        check.id: check
+        for check in checks_for(
+            FakeImage(Settings(), ImageInfo()), Settings(), Context(samples=(unusable,))
+        )
+    }
+    assert "liveness-under-load" not in found and "concurrency" not in found
+    with pytest.raises(NotApplicable, match="sparse"):
+        found["score[input_example]"].run()
 
 
 def test_samples_get_a_score_check_each(tmp_path: Path) -> None:

@@ -184,4 +184,6 @@ def test_gpu_ness_comes_from_the_instance_type_table() -> None:
 
     assert Settings(instance=find("Standard_NC6s_v3")).gpu_instance
     assert not Settings(instance=find("Standard_DS3_v2")).gpu_instance
-    assert not Settings(instance=find("Standard_Unknown")).gpu_instance and not Settings().gpu_instance
+    assert (
+        not Settings(instance=find("Standard_Unknown")).gpu_instance and not Settings().gpu_instance
+    )

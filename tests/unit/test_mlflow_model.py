@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks.mlflow_model import mlflow_model
-from pytest_amlimage.config.mlflow import read
+from pytest_amlimage.config.mlflow import UnusableExample, read
 from pytest_amlimage.errors import CheckFailed
 
 MODELS = Path(__file__).resolve().parents[1] / "integration" / "mlflow_models"
@@ -33,9 +33,108 @@ def test_the_model_is_read_as_the_platform_reads_it(model: Path) -> None:
     assert found.folder == "model" and "python_function" in found.flavors
     assert found.mlflow_version == "3.18.0" and found.python == ("3.11.2", 4)
     assert found.requirement("mlflow", "mlflow-skinny") is not None
-    assert json.loads(found.example_body() or b"") == {
+    assert json.loads(found.example_request()) == {
         "input_data": {"columns": ["x1", "x2"], "data": [[1.0, 0.5], [2.0, 1.0]], "index": [0, 1]}
     }
+
+
+def test_mlflow_3s_bare_ndarray_example_is_sent_as_the_tensor_the_signature_types() -> None:
+    """MLflow 3 writes an array's example as a bare list; the curated script then types the input by the
+    tensor signature and takes {"input_data": [[...]]}."""
+    found = read(MODELS / "ndarray")
+    assert json.loads(found.example_request()) == {"input_data": [[1.0, 2.0], [2.0, 1.0]]}
+
+
+SPLIT = {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}
+SPLIT_SENT = {"columns": ["a", "b"], "index": [0, 1], "data": [[1, 2], [3, 4]]}
+LAYOUTS = {  # MLmodel's saved_input_example_info, the file MLflow wrote -> the request the endpoint takes
+    "dataframe split": ({"type": "dataframe", "pandas_orient": "split"}, SPLIT, SPLIT_SENT),
+    "dataframe records": (
+        {"type": "dataframe", "pandas_orient": "records"},
+        [{"a": 1, "b": 2}, {"a": 3, "b": 4}],
+        SPLIT_SENT,
+    ),
+    "dataframe values": (
+        {"type": "dataframe", "pandas_orient": "values"},
+        [[1, 2], [3, 4]],
+        {"columns": [0, 1], "index": [0, 1], "data": [[1, 2], [3, 4]]},
+    ),
+    "ndarray bare (MLflow 3)": ({"type": "ndarray"}, [[1.0, 2.0]], [[1.0, 2.0]]),
+    "ndarray under inputs (MLflow 2)": (
+        {"type": "ndarray", "format": "tf-serving"},
+        {"inputs": [[1.0, 2.0]]},
+        [[1.0, 2.0]],
+    ),
+    "named tensors (MLflow 3)": (
+        {"type": "ndarray"},
+        {"x": [1, 2], "y": [3]},
+        {"x": [1, 2], "y": [3]},
+    ),
+    "named tensors under inputs (MLflow 2)": (
+        {"type": "ndarray", "format": "tf-serving"},
+        {"inputs": {"x": [1, 2], "y": [3]}},
+        {"x": [1, 2], "y": [3]},
+    ),
+    "json_object dict": ({"type": "json_object"}, {"prompt": "hi"}, {"prompt": "hi"}),
+    "json_object list": ({"type": "json_object"}, ["one", "two"], ["one", "two"]),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_example_layout_is_sent_in_the_endpoints_own_format(model: Path, layout: str) -> None:
+    info, written, sent = LAYOUTS[layout]
+    (model / "input_example.json").write_text(json.dumps(written))
+    described = (model / "MLmodel").read_text().split("saved_input_example_info:")[0]
+    entries = "".join(f"  {key}: {value}\n" for key, value in info.items())
+    (model / "MLmodel").write_text(
+        f"{described}saved_input_example_info:\n  artifact_path: input_example.json\n{entries}"
+    )
+    assert json.loads(read(model).example_request()) == {"input_data": sent}
+
+
+def test_an_example_with_params_sends_them_beside_the_input(model: Path) -> None:
+    (model / "input_example.json").write_text(json.dumps({"inputs": SPLIT, "params": {"k": 2}}))
+    text = (
+        (model / "MLmodel")
+        .read_text()
+        .replace("  type: dataframe", "  type: dataframe\n  params: 'true'")
+    )
+    (model / "MLmodel").write_text(text)
+    assert json.loads(read(model).example_request()) == {
+        "input_data": SPLIT_SENT,
+        "params": {"k": 2},
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "written", "reason"),
+    [
+        (
+            "sparse_matrix_csr",
+            {"data": [1], "indices": [0], "indptr": [0, 1], "shape": [1, 1]},
+            "sparse",
+        ),
+        ("dataframe", "text", "not a table"),
+        ("ndarray", "text", "not an array"),
+        ("a_new_type", [1], "a_new_type"),
+        ("dataframe", None, "cannot be read as JSON"),
+        ("dataframe", "missing", "No such file"),
+    ],
+)
+def test_an_example_the_plugin_cannot_use_is_a_reason_never_a_crash(
+    model: Path, kind: str, written: object, reason: str
+) -> None:
+    example = model / "input_example.json"
+    if written == "missing":
+        example.unlink()
+    else:
+        example.write_text("{not json" if written is None else json.dumps(written))
+    (model / "MLmodel").write_text(
+        (model / "MLmodel").read_text().replace("type: dataframe", f"type: {kind}")
+    )
+    with pytest.raises(UnusableExample, match=reason) as unusable:
+        read(model).example_request()
+    assert str(unusable.value).startswith("the model's input example")
 
 
 def test_a_good_model_passes_in_silence(model: Path) -> None:
