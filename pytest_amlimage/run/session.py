@@ -63,9 +63,6 @@ class AmlSession:
         self.baseline: ImageRun | None = None
         self.built: ImageRun | None = None
         self.lock: dict[str, Any] | None = None
-        self.serving_script: str | None = (
-            None  # the MLflow image's own scoring script, read from it
-        )
         self.start_early = False
         self._started: list[containers.AmlContainer] = []
         self._previous_sigterm: Any = None
@@ -121,18 +118,19 @@ class AmlSession:
         if model is None or model.conda is None:
             return self._image_run(reference, info, baseline=baseline)
         assert self.client is not None
-        # the candidate's scoring script, for mlflow-model (a baseline has no checks)
+        script = None  # the image's own scoring script, for mlflow-model (a baseline has no checks)
         if not baseline:
-            script = posixpath.join(
+            path = posixpath.join(
                 info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
             )
-            labels = self.container_labels()
-            self.serving_script = engine.read_file(self.client, reference, script, labels)
+            script = engine.read_file(self.client, reference, path, self.container_labels())
         tag, error = model_env.with_model_environment(
             self.client, reference, info, model.conda, progress
         )
         built = ImageInfo() if error else self._image(tag)
-        return self._image_run(tag, built, baseline=baseline, build_error=error)
+        run = self._image_run(tag, built, baseline=baseline, build_error=error)
+        run.serving_script = script
+        return run
 
     @functools.cached_property
     def mlflow(self) -> MlflowModel | None:
@@ -233,7 +231,7 @@ class AmlSession:
             self.baseline,
             self.lock,
             self.mlflow,
-            self.serving_script,
+            image.serving_script,
         )
 
     @functools.cached_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,3 +49,25 @@ def test_no_container_starts_once_the_run_is_ending() -> None:
     aml.finish()
     with pytest.raises(RuntimeError, match="ending"):
         aml.start(plan_launch(Settings(), "img:1", ImageInfo()))
+
+
+def test_each_image_is_judged_on_its_own_mlflow_scoring_script(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two images and one MLflow model: each image's mlflow-model check reads that image's script."""
+    model = Path(__file__).resolve().parents[1] / "integration" / "mlflow_models" / "sklearn"
+    scripts = {"old:1": "import mlflow", "new:2": "from azureml.ai.monitoring import Collector"}
+    monkeypatch.setattr(sessions.engine, "require_image", lambda client, ref: ImageInfo())
+    monkeypatch.setattr(
+        sessions.engine, "read_file", lambda client, reference, path, labels: scripts[reference]
+    )
+    monkeypatch.setattr(
+        sessions.model_env,
+        "with_model_environment",
+        lambda client, reference, *rest: (f"{reference}-model", None),
+    )
+    aml = sessions.AmlSession(Settings(images=tuple(scripts), mlflow_model=model))
+    aml.client = object()  # type: ignore[assignment]
+    runs = {reference: aml._under_test(reference, print) for reference in scripts}
+    assert {ref: aml.context(run).serving_script for ref, run in runs.items()} == scripts
+    aml.finish()
