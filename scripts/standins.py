@@ -87,8 +87,23 @@ STANDINS = {
 }
 
 
+# what running an example or a test leaves in a context folder: neither built from nor hashed
+NOT_BUILT_FROM = (".pytest_cache", "__pycache__", "*.pyc", ".tox", ".git")
+
+
+def built_from(folder: Path) -> list[Path]:
+    """The files of a build context the image is built from, in order (what a run leaves there is not)."""
+    ignored = shutil.ignore_patterns(*NOT_BUILT_FROM)
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and not any(ignored("", [part]) for part in path.relative_to(folder).parts)
+    )
+
+
 def _hash_tree(digest: hashlib._Hash, folder: Path) -> None:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in built_from(folder):
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(path.read_bytes())
         digest.update(oct(path.stat().st_mode & 0o777).encode())
@@ -130,7 +145,8 @@ def _build(
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="amlimage-ctx-") as tmp:
         context = Path(tmp) / "ctx"
-        shutil.copytree(standin.context, context, symlinks=True)
+        ignored = shutil.ignore_patterns(*NOT_BUILT_FROM)
+        shutil.copytree(standin.context, context, symlinks=True, ignore=ignored)
         shutil.copy(CA_BUNDLE, context / "ca-certificates.crt")
         stream = client.api.build(
             path=str(context),

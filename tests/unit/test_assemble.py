@@ -4,7 +4,6 @@ every check it binds runs, engine-free, against a fake image under test."""
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -210,9 +209,8 @@ def test_a_deployment_yaml_is_checked_first() -> None:
     assert "deployment" not in ids(Settings())
 
 
-def everything(tmp_path: Path | None = None) -> list[Check]:
+def everything(tmp_path: Path) -> list[Check]:
     """Every check the assembler binds with every option on (a Dockerfile, a row, a sample, a baseline)."""
-    tmp_path = tmp_path or Path(tempfile.mkdtemp(prefix="amlimage-assemble-"))
     script, dockerfile = tmp_path / "score.py", tmp_path / "Dockerfile"
     script.write_text("def init(): pass\ndef run(data): return data\n")
     dockerfile.write_text(

@@ -46,17 +46,17 @@ def test_every_option_has_a_row_in_the_option_table_and_every_row_is_an_option()
     assert sorted(set(BY_FLAG) - named) == [] and sorted(named - set(BY_FLAG)) == []
 
 
-def assembled_ids() -> set[str]:
+def assembled_ids(tmp_path: Path) -> set[str]:
     """Every check id the assembler can produce, each parametrized family as ``name[``."""
     from tests.unit.test_assemble import everything
 
-    ids = {check.id for check in everything()}
+    ids = {check.id for check in everything(tmp_path)}
     return {
         i.split("[", 1)[0] + "[" if "[" in i and not i.startswith("dockerfile") else i for i in ids
     }
 
 
-def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
+def test_every_check_id_is_documented_and_every_documented_id_exists(tmp_path: Path) -> None:
     cells = [
         line.split("|")[1] for line in table_rows("Checks").splitlines() if line.startswith("| `")
     ]
@@ -66,5 +66,5 @@ def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
         for name in re.findall(r"`([a-z][a-z-]*(?:\[[^\]`]*\])?)`", cell)
     }
     # beside everything on: a failed build's own check, a YAML's, the lock's writer, an undetected row
-    produced = assembled_ids() | {"build", "deployment", "lock-update", "curated"}
+    produced = assembled_ids(tmp_path) | {"build", "deployment", "lock-update", "curated"}
     assert sorted(produced - documented) == [] and sorted(documented - produced) == []
