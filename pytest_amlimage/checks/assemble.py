@@ -31,7 +31,7 @@ from pytest_amlimage.checks import (
     user,
     versions,
 )
-from pytest_amlimage.checks.check import Check
+from pytest_amlimage.checks.check import Check, MemoryFigures
 from pytest_amlimage.config.catalog import CatalogEntry
 from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.config.instance_types import shown_size
@@ -125,7 +125,10 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
         ),
     )
     yield Check("image-config", lambda: image_config.image_config(info, env))
-    yield Check("platform", lambda: platform_rules.platform(image.facts(), info.env, env))
+    yield Check(
+        "platform",
+        lambda: platform_rules.platform(image.facts(), image_env=info.env, deployment_env=env),
+    )
     built_from = context.built_from
     yield Check(
         "secrets",
@@ -167,7 +170,7 @@ def _version_checks(
         yield Check("curated", lambda: versions.undetected(image.reference))
     if entry is not None and entry.python:
         python, source = entry.python, entry.source
-        yield Check("python", lambda: versions.python(python, source, facts()))
+        yield Check("python", lambda: versions.python(facts(), expected=python, source=source))
     packages, framework = settings.expected_versions(entry)
     for expected in packages:
         yield Check(f"version[{expected.name}]", _version(expected, facts))
@@ -276,9 +279,21 @@ def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Ch
         capped = (
             f"{instance.name}'s {instance.vcpus:g} vCPUs capped at the engine's {image.plan.cpus:g}"
         )
-    return Check(
-        "memory", lambda: memory.memory(image.memory(), limit, sized_by, instance, workers, capped)
-    )
+
+    def judged() -> MemoryFigures:
+        never_served = image.readiness().error if image.plan.serves else None
+        found = image.memory()
+        return memory.memory(
+            found,
+            limit=limit,
+            sized_by=sized_by,
+            instance=instance,
+            workers=workers,
+            capped=capped,
+            never_served=never_served,
+        )
+
+    return Check("memory", judged)
 
 
 def _side(image: ImageUnderTest) -> baseline.Side:

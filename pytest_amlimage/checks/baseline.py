@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
@@ -119,11 +119,15 @@ def on_changes(
     return comparison.figures
 
 
-def on_snapshots(
-    policy: Callable[[dict[str, Any], dict[str, Any], str], None], comparison: Comparison
-) -> None:
+class SnapshotPolicy(Protocol):
+    """A rule on the two snapshots as wholes, each given by name (an old and a new one are never swapped)."""
+
+    def __call__(self, *, old: dict[str, Any], new: dict[str, Any], against: str) -> None: ...
+
+
+def on_snapshots(policy: SnapshotPolicy, comparison: Comparison) -> None:
     """A policy on the two snapshots as wholes (user, CUDA major)."""
-    policy(comparison.old_snapshot, comparison.image.snapshot(), comparison.against)
+    policy(old=comparison.old_snapshot, new=comparison.image.snapshot(), against=comparison.against)
 
 
 def _allowed(change: Change, allowances: tuple[Expectation, ...]) -> bool:
@@ -173,7 +177,7 @@ def no_major_bump(changes: list[Change], allowances: tuple[Expectation, ...], ag
         )
 
 
-def same_user(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
+def same_user(*, old: dict[str, Any], new: dict[str, Any], against: str) -> None:
     if old.get("user") != new.get("user"):
         raise CheckFailed(
             f"the image user changed since {against}: {old.get('user')} -> {new.get('user')}"
@@ -182,7 +186,7 @@ def same_user(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
         raise CheckFailed(f"the image runs as root: {new.get('user')}")
 
 
-def same_cuda_major(old: dict[str, Any], new: dict[str, Any], against: str) -> None:
+def same_cuda_major(*, old: dict[str, Any], new: dict[str, Any], against: str) -> None:
     found = [
         f"{k} {old.get(k)} -> {new.get(k)}"
         for k in ("cuda", "cudnn")

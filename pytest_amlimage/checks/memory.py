@@ -17,7 +17,7 @@ MIB = 1024**2
 
 
 def figures(
-    found: Memory, limit: int, workers: int, sized_by: str, capped: str = ""
+    found: Memory, *, limit: int, workers: int, sized_by: str, capped: str = ""
 ) -> MemoryFigures:
     """The measurement as the summary, JUnit and the report show it (MiB)."""
     peak = found.peak
@@ -42,16 +42,23 @@ def figures(
 
 def memory(
     found: Memory,
+    *,
     limit: int,
     sized_by: str,
     instance: InstanceType | None,
     workers: int,
     capped: str,
+    never_served: str | None = None,
 ) -> MemoryFigures:
     """No out-of-memory kill, the peak within the instance type's memory (else the container's limit), with
-    15 % to spare (less is a warning)."""
+    15 % to spare (less is a warning). A server that never answered has no serving peak to judge (unless the
+    kernel killed it for memory): a skip, pointing at liveness."""
+    if never_served and not found.oom_killed:
+        raise NotApplicable(
+            "the server never answered, so no serving peak was measured: see liveness"
+        )
     budget = instance.memory_bytes if instance is not None else limit
-    measured = figures(found, budget, workers, sized_by, capped)
+    measured = figures(found, limit=budget, workers=workers, sized_by=sized_by, capped=capped)
     with attached(measured):
         _judge(found, measured, budget)
     return measured

@@ -99,7 +99,9 @@ def _extra_installs(facts: Facts, set_by: Mapping[str, str]) -> list[str]:
     return [said + (f". {ignored}" if ignored else "")]
 
 
-def platform(facts: Facts, image_env: Mapping[str, str], deployment_env: Mapping[str, str]) -> None:
+def platform(
+    facts: Facts, *, image_env: Mapping[str, str], deployment_env: Mapping[str, str]
+) -> None:
     """The serving Python, the base's Ubuntu, the SDKs and the dynamic-install variables, as the platform rules."""
     failures, said = [], []
     for found, other in (_python(facts), _ubuntu(facts.os_release), _sdks(facts)):

@@ -18,7 +18,7 @@ from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
 
 
-def python(expected: str, source: str, facts: Facts) -> None:
+def python(facts: Facts, *, expected: str, source: str) -> None:
     """The interpreter that serves score.py is the curated environment's Python (``3.11``: any 3.11.x)."""
     require_python(facts, f"Python {expected}")
     found = facts.python_version or "?"

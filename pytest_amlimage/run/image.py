@@ -86,7 +86,9 @@ class ImageRun:
             None  # why the engine did not start it (raised anew each time)
         )
         self._watch: MemoryWatch | None = None
-        self.serving_script: str | None = None  # an MLflow image's own scoring script, as it holds it
+        self.serving_script: str | None = (
+            None  # an MLflow image's own scoring script, as it holds it
+        )
         self.reported: dict[
             str, str
         ] = {}  # a failure's first line -> the check that reported it first

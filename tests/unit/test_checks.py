@@ -66,7 +66,9 @@ def test_version_without_python_says_why() -> None:
 
 def test_the_curated_rows_python_serves() -> None:
     versions.python(
-        "3.11", "--aml-curated minimal-py311-inference", Facts(uid=1000, python_version="3.11.2")
+        Facts(uid=1000, python_version="3.11.2"),
+        expected="3.11",
+        source="--aml-curated minimal-py311-inference",
     )
     with pytest.raises(
         CheckFailed,
@@ -74,11 +76,11 @@ def test_the_curated_rows_python_serves() -> None:
         r"--aml-curated minimal-py311-inference is Python 3\.11",
     ):
         facts = Facts(uid=1000, python_version="3.12.1", python_executable="/opt/env/bin/python")
-        versions.python("3.11", "--aml-curated minimal-py311-inference", facts)
+        versions.python(facts, expected="3.11", source="--aml-curated minimal-py311-inference")
     with pytest.raises(
         CheckFailed, match=r"^Python 3\.11\.0 serves score\.py, but row is Python 3\.1:"
     ):
-        versions.python("3.1", "row", Facts(uid=1000, python_version="3.11.0"))
+        versions.python(Facts(uid=1000, python_version="3.11.0"), expected="3.1", source="row")
 
 
 def test_framework_must_import_with_a_matching_version() -> None:

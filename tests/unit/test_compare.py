@@ -51,10 +51,12 @@ def test_policies_and_allowances() -> None:
     assert allow is not None
     baseline.no_major_bump(changes, (allow,), "baseline x")
     with pytest.raises(CheckFailed, match="cuda 11.0.3 -> 12.1.0"):
-        baseline.same_cuda_major(OLD, NEW, "baseline x")
-    baseline.same_user(OLD, NEW, "baseline x")
+        baseline.same_cuda_major(old=OLD, new=NEW, against="baseline x")
+    baseline.same_user(old=OLD, new=NEW, against="baseline x")
     with pytest.raises(CheckFailed, match="runs as root"):
-        baseline.same_user({"user": "root (uid 0)"}, {"user": "root (uid 0)"}, "lock x")
+        baseline.same_user(
+            old={"user": "root (uid 0)"}, new={"user": "root (uid 0)"}, against="lock x"
+        )
 
 
 def found_in(lines: list[str]) -> str:

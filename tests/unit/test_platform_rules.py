@@ -40,22 +40,24 @@ def said(
 ) -> list[str]:
     """The warnings of a passing platform check."""
     with pytest.warns() as caught:
-        platform(found, image or {}, deployment or {})
+        platform(found, image_env=image or {}, deployment_env=deployment or {})
     return [str(warning.message) for warning in caught]
 
 
 def failure(found: Facts) -> str:
     with pytest.raises(CheckFailed) as failed:
-        platform(found, {}, {})
+        platform(found, image_env={}, deployment_env={})
     return str(failed.value)
 
 
 def test_a_current_image_passes_in_silence() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning would fail the test
-        platform(facts(), {}, {})
-        platform(facts(release={"ID": "ubuntu", "VERSION_ID": "22.04"}), {}, {})
-        platform(facts(packages={"azure-ai-ml": "1.30.0"}), {}, {})
+        platform(facts(), image_env={}, deployment_env={})
+        platform(
+            facts(release={"ID": "ubuntu", "VERSION_ID": "22.04"}), image_env={}, deployment_env={}
+        )
+        platform(facts(packages={"azure-ai-ml": "1.30.0"}), image_env={}, deployment_env={})
 
 
 def test_python_older_than_3_9_fails_naming_the_server_it_resolves() -> None:
