@@ -149,9 +149,21 @@ def _hopeless(container: AmlContainer, workers: int) -> str | None:
     return f"{found}\n(stopped waiting for GET /: the log shows the server cannot come up)\n{log_tail(container)}"
 
 
+def stopped(exit_code: int | None, runit: bool) -> str:
+    """Why the container ended, in words that never read as success (code 0 is a stop, not a pass)."""
+    if exit_code == 0 and runit:
+        return (
+            "the container stopped before the server answered GET /: runsvdir ended (exit code 0) after a "
+            "service's finish script stopped it, as a failing service's finish script does"
+        )
+    if exit_code == 0:
+        return "the container's command ended (exit code 0) before the server answered GET /: nothing kept serving"
+    return f"the container exited with code {exit_code} before the server answered GET /"
+
+
 def _exited(container: AmlContainer, exit_code: int | None) -> str:
     found = diagnosis.cause(container.logs(tail=LOG_TAIL * 4), exit_code, Runtime.of(container))
-    exited = f"the container exited with code {exit_code} before the server answered GET /"
+    exited = stopped(exit_code, container.plan.runit)
     return (
         f"{found} ({exited})\n{log_tail(container)}"
         if found

@@ -94,6 +94,9 @@ def test_an_nginx_folder_handed_back_to_root_is_named_with_its_chown(
             f"*liveness: {said}: the runtime user does not own {folder}; {fix}*",
         ]
     )
+    # nginx's finish script ends runsvdir: code 0, told as the stop it is, never as success
+    assert "exited with code 0" not in result.stdout.str()
+    assert "runsvdir ended (exit code 0) after a service's finish script" in result.stdout.str()
 
 
 def test_runit_folders_handed_back_to_root_name_runsvs_supervise_folder(
