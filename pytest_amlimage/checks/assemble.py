@@ -281,7 +281,7 @@ def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Ch
         )
 
     def judged() -> MemoryFigures:
-        never_served = image.readiness().error if image.plan.serves else None
+        never_served = image.readiness().error  # also when there is nothing to serve
         found = image.memory()
         return memory.memory(
             found,

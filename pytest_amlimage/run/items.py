@@ -65,8 +65,10 @@ class CheckItem(pytest.Item):
             raise EngineLost(engine.lost_message(error)) from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """The check and its cause: the image is in the node id (``IMAGE::CHECK``), so the FAILED line's width
+        goes to the cause."""
         if isinstance(excinfo.value, CheckFailed):
-            return f"{self.image.reference} {self.check.id}: {excinfo.value}"
+            return f"{self.check.id}: {excinfo.value}"
         return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self) -> tuple[str, int, str]:

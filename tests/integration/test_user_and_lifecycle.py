@@ -35,8 +35,9 @@ def test_forgotten_switch_back_fails_non_root_with_the_fix(
     expect(result, failed=["non-root"], passed=["app-permissions", "pip-check"])
     result.stdout.fnmatch_lines(
         [
-            "*rootuser:latest non-root: image runs as root (Config.User is 'root:root'); "
-            "add `USER dockeruser` after your root steps"
+            "non-root: image runs as root (Config.User is 'root:root'); "
+            "add `USER dockeruser` after your root steps",
+            "FAILED *rootuser:latest::non-root - non-root: image runs as root*",
         ]
     )
     result.stdout.no_fnmatch_line("*Traceback*")
