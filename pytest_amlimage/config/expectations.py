@@ -12,7 +12,7 @@ Accepted, beyond PEP 440:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -141,7 +141,7 @@ def merge(*groups: list[Expectation]) -> tuple[Expectation, ...]:
 
 
 def gather(
-    spec_table: dict[str, str], spec_name: str, ini_lines: list[str], cli_texts: list[str]
+    spec_table: Mapping[str, object], spec_name: str, ini_lines: list[str], cli_texts: list[str]
 ) -> tuple[Expectation, ...]:
     """Expectations from every source, merged: the spec file's, then ini's, then the command line's win."""
     spec_items = [

@@ -6,23 +6,57 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, Protocol
 
 from pytest_amlimage.config import instance_types
-from pytest_amlimage.config.options import Option
 from pytest_amlimage.errors import AmlUsageError
+
+# str/list: text; float/int: non-negative numbers; positive: a number above 0 (seconds, CPUs, a factor);
+# port: 1 to 65535; size: a memory size (512m, 4g, 2Gi); flag: on or off;
+# path/paths: existing files or folders; file: an existing file (a folder is refused);
+# outpath/outpaths: files to write (their folder must exist);
+# engine: a Docker engine's address as DOCKER_HOST takes it (unix://, tcp://HOST:PORT, ssh://, npipe://).
+Kind = Literal[
+    "str",
+    "list",
+    "float",
+    "int",
+    "positive",
+    "port",
+    "size",
+    "flag",
+    "path",
+    "file",
+    "paths",
+    "outpath",
+    "outpaths",
+    "engine",
+]
+
+
+class Described(Protocol):
+    """What a reader needs of its option (``options.Option`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def default(self) -> str | float | int | bool | None: ...
+    @property
+    def repeatable(self) -> bool: ...
 
 
 @dataclass(frozen=True)
 class Found:
     """A value as a source gave it: ``source`` names it in errors, ``base`` anchors relative paths."""
 
-    value: Any
+    value: object
     source: str
     base: Path
 
 
-def number(option: Option, found: Found) -> float:
+def _number(option: Described, found: Found) -> float:
     """A number of the option's kind; ints and ports whole, positives above 0, ports 1 to 65535."""
     whole = option.kind in ("int", "port")
     try:
@@ -108,7 +142,7 @@ def _path(found: Found, text: str, must_exist: bool, file: bool = False) -> Path
 SCALARS = (str, int, float)
 
 
-def _shape(option: Option, found: Found) -> None:
+def _shape(option: Described, found: Found) -> None:
     """A spec file's value of the wrong type: a table, a list for one value, a number for a list."""
     value = found.value
     if option.repeatable:
@@ -123,25 +157,70 @@ def _shape(option: Option, found: Found) -> None:
         raise AmlUsageError(f"{found.source} {value!r} is not {wanted}")
 
 
-def convert(option: Option, found: Found) -> Any:
-    """The value ``found`` read as ``option.kind`` says; a usage error naming the source when it cannot be."""
-    _shape(option, found)
+def _texts(found: Found) -> list[str]:
     value = found.value
-    texts = (
-        tuple([value] if isinstance(value, str) else [str(v) for v in value])
-        if option.repeatable
-        else ()
-    )
-    if option.kind in ("float", "int", "positive", "port"):
-        return number(option, found)
-    if option.kind == "size":
-        return _size(found)
-    if option.kind == "flag":
-        return _flag(found)
-    if option.kind == "engine":
-        return _engine(found)
-    if option.kind in ("path", "file", "outpath"):
-        return _path(found, str(value), option.kind != "outpath", file=option.kind == "file")
-    if option.kind in ("paths", "outpaths"):
-        return tuple(_path(found, text, must_exist=option.kind == "paths") for text in texts)
-    return texts if option.repeatable else str(value).strip()
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+# the readers: one a type of value, each given the option and what a source gave (None: no source did)
+def text(option: Described, found: Found | None) -> str | None:
+    if found is None:
+        return None if option.default is None else str(option.default)
+    _shape(option, found)
+    return str(found.value).strip()
+
+
+def engine(option: Described, found: Found | None) -> str | None:
+    if found is None:
+        return None
+    _shape(option, found)
+    return _engine(found)
+
+
+def texts(option: Described, found: Found | None) -> tuple[str, ...]:
+    if found is None:
+        return ()
+    _shape(option, found)
+    return tuple(_texts(found))
+
+
+def number(option: Described, found: Found | None) -> float:
+    if found is not None:
+        _shape(option, found)
+    return _number(option, found or Found(option.default, "the default", Path.cwd()))
+
+
+def optional_number(option: Described, found: Found | None) -> float | None:
+    return None if found is None and option.default is None else number(option, found)
+
+
+def size(option: Described, found: Found | None) -> int:
+    if found is None:
+        return _size(Found(option.default, "the default", Path.cwd()))
+    _shape(option, found)
+    return _size(found)
+
+
+def flag(option: Described, found: Found | None) -> bool:
+    if found is None:
+        return bool(option.default)
+    _shape(option, found)
+    return _flag(found)
+
+
+def path(option: Described, found: Found | None) -> Path | None:
+    if found is None:
+        return None
+    _shape(option, found)
+    kind = option.kind
+    return _path(found, str(found.value), kind != "outpath", file=kind == "file")
+
+
+def paths(option: Described, found: Found | None) -> tuple[Path, ...]:
+    if found is None:
+        return ()
+    _shape(option, found)
+    must_exist = option.kind == "paths"
+    return tuple(_path(found, text, must_exist=must_exist) for text in _texts(found))

@@ -9,11 +9,12 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict, cast
+from typing import TypedDict
 
 import pytest
 
 from pytest_amlimage.config import catalog, deployment, instance_types
+from pytest_amlimage.config import options as o
 from pytest_amlimage.config.expectations import (
     Expectation,
     distribution_name,
@@ -25,11 +26,10 @@ from pytest_amlimage.config.expectations import (
 )
 from pytest_amlimage.config.instance_types import InstanceType
 from pytest_amlimage.config.names import PLUGIN_LABEL, check_references
-from pytest_amlimage.config.options import default
 from pytest_amlimage.config.sources import Sources
 from pytest_amlimage.errors import AmlUsageError
 
-DEFAULT_MEMORY = cast(int, instance_types.memory_bytes(cast(str, default("memory"))))
+DEFAULT_MEMORY = o.default_of(o.MEMORY)
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class Settings:
     command: tuple[str, ...] | None = None
     endpoint: deployment.Endpoint = field(default_factory=deployment.Endpoint)
     ready_timeout: float = deployment.Probe().budget
-    score_timeout: float = cast(float, default("score_timeout"))
-    rtol: float = cast(float, default("rtol"))
-    atol: float = cast(float, default("atol"))
+    score_timeout: float = o.default_of(o.SCORE_TIMEOUT)
+    rtol: float = o.default_of(o.RTOL)
+    atol: float = o.default_of(o.ATOL)
     memory: int = DEFAULT_MEMORY  # bytes
     cpus: float | None = None  # given: as is; else the instance type's, or 2, at most the engine's
     # what memory and CPUs come from, when no option gives them
@@ -62,7 +62,7 @@ class Settings:
     docker_host: str | None = None  # None: the local socket
     baseline: str | None = None
     rebase: str | None = None
-    max_base_age: int = cast(int, default("max_base_age"))
+    max_base_age: int = int(o.default_of(o.MAX_BASE_AGE))
     lock: Path | None = None
     lock_update: bool = False
     allow: tuple[Expectation, ...] = ()
@@ -106,54 +106,58 @@ def _curated(name: str | None, source: str) -> str | None:
 
 
 def _command(values: Sources) -> tuple[str, ...] | None:
-    text = values.text("command")
+    text = values.value(o.COMMAND)
     try:
         return tuple(shlex.split(text)) if text else None
     except ValueError as error:  # an unclosed quote
         raise AmlUsageError(
-            f"cannot split the command {text!r} (from {values.source('command')}): {error}; quote it as a shell would"
+            f"cannot split the command {text!r} (from {values.source(o.COMMAND)}): {error}; quote it as a shell would"
         ) from None
 
 
-def _gpu_library(values: Sources, name: str) -> Expectation | None:
-    text = values.text(name)
-    return parse_library_expectation(text, values.source(name), name) if text is not None else None
+def _gpu_library(values: Sources, option: o.Option[str | None]) -> Expectation | None:
+    text = values.value(option)
+    return (
+        parse_library_expectation(text, values.source(option), option.name)
+        if text is not None
+        else None
+    )
 
 
-def _pairs(values: Sources, name: str) -> tuple[tuple[str, str], ...]:
-    pairs = [value.partition("=") for value in values.texts(name)]
+def _pairs(values: Sources, option: o.Option[tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    pairs = [value.partition("=") for value in values.value(option)]
     for key, sep, _ in pairs:
         if not sep or not key or key.startswith(PLUGIN_LABEL):
             raise AmlUsageError(
-                f"{values.source(name)} needs KEY=VALUE (and not the plugin's own {PLUGIN_LABEL}.*)"
+                f"{values.source(option)} needs KEY=VALUE (and not the plugin's own {PLUGIN_LABEL}.*)"
             )
     return tuple((key, value) for key, _, value in pairs)
 
 
 def _lock(values: Sources, lock_update: bool) -> Path | None:
-    lock = values.path("lock")
+    lock = values.value(o.LOCK)
     if lock_update and lock is None:
         raise AmlUsageError("--aml-lock-update needs --aml-lock PATH: the file to write")
     if lock is not None and not lock_update and not lock.exists():
-        raise AmlUsageError(f"{lock} (from {values.source('lock')}) does not exist: check the path")
+        raise AmlUsageError(f"{lock} (from {values.source(o.LOCK)}) does not exist: check the path")
     return lock
 
 
 def _reports(values: Sources) -> tuple[Path, ...]:
-    reports = values.paths("report")
+    reports = values.value(o.REPORT)
     for report in reports:
         if report.suffix not in (".json", ".md"):
             raise AmlUsageError(
-                f"{values.source('report')} {str(report)!r}: the report file must end in .json or .md"
+                f"{values.source(o.REPORT)} {str(report)!r}: the report file must end in .json or .md"
             )
     return reports
 
 
 def _build(values: Sources) -> Path | None:
-    path = values.path("build")
+    path = values.value(o.BUILD)
     if path is not None and path.is_dir() and not (path / "Dockerfile").is_file():
         raise AmlUsageError(
-            f"{path} (from {values.source('build')}) holds no Dockerfile: name the Dockerfile itself"
+            f"{path} (from {values.source(o.BUILD)}) holds no Dockerfile: name the Dockerfile itself"
         )
     return path
 
@@ -176,8 +180,8 @@ def _check_contradictions(settings: Settings) -> Settings:
 
 def _endpoint(values: Sources, images: tuple[str, ...], build: Path | None) -> deployment.Endpoint:
     if values.deployment is None:
-        return deployment.Endpoint.on_port(int(values.number("port")))
-    if not images and build is None and values.path("mlflow_model") is None:
+        return deployment.Endpoint.on_port(int(values.value(o.PORT)))
+    if not images and build is None and values.value(o.MLFLOW_MODEL) is None:
         raise AmlUsageError(
             f"{values.deployment.path} names no image to run here (its environment is in the cloud or unset): "
             "pass --aml-image=IMAGE"
@@ -187,10 +191,10 @@ def _endpoint(values: Sources, images: tuple[str, ...], build: Path | None) -> d
 
 def _mlflow_model(values: Sources) -> Path | None:
     """An MLflow model folder: one with an ``MLmodel`` file (the platform reads it, and so do the checks)."""
-    path = values.path("mlflow_model")
+    path = values.value(o.MLFLOW_MODEL)
     if path is not None and not (path / "MLmodel").is_file():
         raise AmlUsageError(
-            f"{path} (from {values.source('mlflow_model')}) is not an MLflow model: it has no MLmodel file; "
+            f"{path} (from {values.source(o.MLFLOW_MODEL)}) is not an MLflow model: it has no MLmodel file; "
             "give the folder mlflow.save_model wrote"
         )
     return path
@@ -198,25 +202,25 @@ def _mlflow_model(values: Sources) -> Path | None:
 
 def _requirements(values: Sources) -> Path | None:
     """The requirements file, read now: a line pip would refuse is a usage error before anything starts."""
-    path = values.path("requirements")
+    path = values.value(o.REQUIREMENTS)
     if path is not None:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as error:
             raise AmlUsageError(
-                f"{path} (from {values.source('requirements')}) cannot be read: {error}"
+                f"{path} (from {values.source(o.REQUIREMENTS)}) cannot be read: {error}"
             ) from None
-        parse_requirements(lines, f"{path} (from {values.source('requirements')})")
+        parse_requirements(lines, f"{path} (from {values.source(o.REQUIREMENTS)})")
     return path
 
 
 def _entry_script(values: Sources) -> Path | None:
     """The scoring script: a Python file, which the server imports by its suffix (anything else gives it no
     loader, and the server dies with 'NoneType' object has no attribute 'loader')."""
-    path = values.path("entry_script")
+    path = values.value(o.ENTRY_SCRIPT)
     if path is not None and path.suffix != ".py":
         raise AmlUsageError(
-            f"{path} (from {values.source('entry_script')}) is not a Python file: name the scoring script (*.py)"
+            f"{path} (from {values.source(o.ENTRY_SCRIPT)}) is not a Python file: name the scoring script (*.py)"
         )
     return path
 
@@ -224,7 +228,7 @@ def _entry_script(values: Sources) -> Path | None:
 def _instance(values: Sources) -> InstanceType | None:
     """The instance type to size the container as; one the YAML names but the table lacks is the deployment
     check's to report, one an option names is a usage error."""
-    name, found = values.text("instance_type"), values.get("instance_type")
+    name, found = values.value(o.INSTANCE_TYPE), values.get(o.INSTANCE_TYPE)
     if not name or found is None:
         return None
     if found.source.startswith("deployment "):
@@ -235,9 +239,9 @@ def _instance(values: Sources) -> InstanceType | None:
 def _memory(values: Sources, instance: InstanceType | None) -> int:
     """The container's memory limit in bytes: an option's (or the YAML's resources.limits), else the
     instance type's, else the option's default."""
-    if values.get("memory") is None:
+    if values.get(o.MEMORY) is None:
         return instance.memory_bytes if instance is not None else DEFAULT_MEMORY
-    return values.size("memory") or DEFAULT_MEMORY
+    return values.value(o.MEMORY) or DEFAULT_MEMORY
 
 
 class WhatToExpect(TypedDict):
@@ -292,8 +296,8 @@ class HowToBuild(TypedDict):
 def load(config: pytest.Config) -> Settings:
     """Every option read, by its kind, from where it was given: a bad value is a usage error now."""
     values = Sources(config)
-    images, build = check_references(values.texts("image"), values.source("image")), _build(values)
-    if not images and build is None and values.path("mlflow_model") is not None:
+    images, build = check_references(values.value(o.IMAGE), values.source(o.IMAGE)), _build(values)
+    if not images and build is None and values.value(o.MLFLOW_MODEL) is not None:
         images = (catalog.MLFLOW_IMAGE,)  # no-code: the platform's curated MLflow image
     endpoint = _endpoint(values, images, build)
     return _check_contradictions(
@@ -311,24 +315,24 @@ def load(config: pytest.Config) -> Settings:
 
 def _what_to_expect(values: Sources, config: pytest.Config) -> WhatToExpect:
     """What the image must hold (versions, a curated row, CUDA, requirements) and answer (samples)."""
-    framework = values.text("framework")
+    framework, table = values.value(o.FRAMEWORK), values.spec.get("expect", {})
     return {
         "expectations": gather(
-            values.spec.get("expect", {}),
+            table if isinstance(table, dict) else {},
             values.spec_name,
             config.getini("aml_expect"),
             config.getoption("aml_expect") or [],
         ),
-        "framework": parse_expectation(framework, values.source("framework"))
+        "framework": parse_expectation(framework, values.source(o.FRAMEWORK))
         if framework
         else None,
-        "curated": _curated(values.text("curated"), values.source("curated")),
-        "cuda": _gpu_library(values, "cuda"),
-        "cudnn": _gpu_library(values, "cudnn"),
+        "curated": _curated(values.value(o.CURATED), values.source(o.CURATED)),
+        "cuda": _gpu_library(values, o.CUDA),
+        "cudnn": _gpu_library(values, o.CUDNN),
         "requirements": _requirements(values),
-        "samples": values.paths("sample"),
-        "rtol": values.number("rtol"),
-        "atol": values.number("atol"),
+        "samples": values.value(o.SAMPLE),
+        "rtol": values.value(o.RTOL),
+        "atol": values.value(o.ATOL),
     }
 
 
@@ -336,52 +340,52 @@ def _how_to_run(values: Sources, endpoint: deployment.Endpoint) -> HowToRun:
     """The container: what it mounts and runs, its limits, its engine, its budgets."""
     instance = _instance(values)
     return {
-        "gpu": values.flag("gpu"),
+        "gpu": values.value(o.GPU),
         "entry_script": _entry_script(values),
-        "model_dir": values.path("model_dir"),
+        "model_dir": values.value(o.MODEL_DIR),
         "mlflow_model": _mlflow_model(values),
         "command": _command(values),
-        "ready_timeout": values.optional_number("ready_timeout") or endpoint.liveness_probe.budget,
-        "score_timeout": values.number("score_timeout"),
+        "ready_timeout": values.value(o.READY_TIMEOUT) or endpoint.liveness_probe.budget,
+        "score_timeout": values.value(o.SCORE_TIMEOUT),
         "memory": _memory(values, instance),
-        "cpus": values.optional_number("cpus"),
+        "cpus": values.value(o.CPUS),
         "instance": instance,
         "deployment_yaml": values.deployment,
-        "offline": values.flag("offline"),
-        "labels": _pairs(values, "label"),
-        "docker_host": values.text("docker_host"),
+        "offline": values.value(o.OFFLINE),
+        "labels": _pairs(values, o.LABEL),
+        "docker_host": values.value(o.DOCKER_HOST),
     }
 
 
 def _what_to_compare(values: Sources) -> WhatToCompare:
     """The image against another: a baseline, a lock file, their allowances, the age of its base."""
-    lock_update = values.flag("lock_update")
-    allowed = (parse_expectation(text, values.source("allow")) for text in values.texts("allow"))
+    lock_update = values.value(o.LOCK_UPDATE)
+    allowed = (parse_expectation(text, values.source(o.ALLOW)) for text in values.value(o.ALLOW))
     return {
-        "baseline": _reference(values, "baseline"),
-        "max_base_age": int(values.number("max_base_age")),
+        "baseline": _reference(values, o.BASELINE),
+        "max_base_age": int(values.value(o.MAX_BASE_AGE)),
         "lock": _lock(values, lock_update),
         "lock_update": lock_update,
         "allow": tuple(expectation for expectation in allowed if expectation),
-        "allow_removed": tuple(distribution_name(name) for name in values.texts("allow_removed")),
-        "max_slowdown": values.optional_number("max_slowdown"),
+        "allow_removed": tuple(distribution_name(name) for name in values.value(o.ALLOW_REMOVED)),
+        "max_slowdown": values.value(o.MAX_SLOWDOWN),
         "reports": _reports(values),
-        "sbom": values.path("sbom"),
+        "sbom": values.value(o.SBOM),
     }
 
 
 def _how_to_build(values: Sources) -> HowToBuild:
     """``--aml-build``'s arguments, and the base to rebuild on."""
     return {
-        "rebase": _reference(values, "rebase"),
-        "build_args": _pairs(values, "build_arg"),
-        "build_target": values.text("build_target"),
-        "rm_built": values.flag("rm_built"),
-        "any_base": values.flag("any_base"),
+        "rebase": _reference(values, o.REBASE),
+        "build_args": _pairs(values, o.BUILD_ARG),
+        "build_target": values.value(o.BUILD_TARGET),
+        "rm_built": values.value(o.RM_BUILT),
+        "any_base": values.value(o.ANY_BASE),
     }
 
 
-def _reference(values: Sources, name: str) -> str | None:
+def _reference(values: Sources, option: o.Option[str | None]) -> str | None:
     """An image reference an option names, checked as Docker would read it."""
-    text = values.text(name)
-    return check_references((text,), values.source(name))[0] if text else None
+    text = values.value(option)
+    return check_references((text,), values.source(option))[0] if text else None

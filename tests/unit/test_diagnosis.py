@@ -168,7 +168,9 @@ def test_a_network_failure_names_the_error_and_the_host_where_the_log_has_it() -
 def test_a_container_that_stopped_with_code_0_never_reads_as_success() -> None:
     from pytest_amlimage.endpoint.scoring import stopped
 
-    assert "runsvdir ended (exit code 0) after a service's finish script stopped it" in stopped(0, True)
+    assert "runsvdir ended (exit code 0) after a service's finish script stopped it" in stopped(
+        0, True
+    )
     assert "exited with code 0" not in stopped(0, True) + stopped(0, False)
     assert stopped(0, False).startswith("the container's command ended (exit code 0)")
     assert stopped(3, True) == "the container exited with code 3 before the server answered GET /"

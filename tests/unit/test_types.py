@@ -1,0 +1,56 @@
+"""The seams are typed: mypy, run on snippets, refuses a misspelt option key, an option read as the wrong
+type, and a check body's arguments swapped (the same snippets, written right, pass)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+api = pytest.importorskip("mypy.api", reason="mypy comes with the test extras")
+
+HEADER = """\
+from pytest_amlimage.checks import memory, platform_rules, versions
+from pytest_amlimage.config import options as o
+from pytest_amlimage.config.sources import Sources
+from pytest_amlimage.engine.memory import Memory
+from pytest_amlimage.probe import Facts
+
+
+def read(values: Sources, facts: Facts, found: Memory) -> None:
+"""
+RIGHT = """\
+    offline: bool = values.value(o.OFFLINE)
+    memory_bytes: int = values.value(o.MEMORY)
+    platform_rules.platform(facts, image_env={}, deployment_env={"A": "1"})
+    versions.python(facts, expected="3.11", source="row")
+    memory.memory(found, limit=1, sized_by="x", instance=None, workers=1, capped="")
+"""
+WRONG = {  # a line of the body -> what mypy must say of it
+    "    offline: bool = values.value(o.OFLINE)": 'Module has no attribute "OFLINE"',
+    "    size: str = values.value(o.MEMORY)": 'expression has type "int", variable has type "str"',
+    "    platform_rules.platform(facts, {}, {})": "Too many positional arguments",
+    '    versions.python("3.11", "row", facts)': "Too many positional arguments",
+    '    memory.memory(found, 1, "x", None, 1, "")': "Too many positional arguments",
+}
+
+
+def mypy(tmp_path: Path, body: str) -> list[str]:
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(HEADER + body)
+    cache = tmp_path / "cache"
+    out, _, _ = api.run(["--strict", "--cache-dir", str(cache), "--no-error-summary", str(snippet)])
+    return [line for line in out.splitlines() if ": error:" in line]
+
+
+def test_the_right_calls_pass_and_each_wrong_one_is_a_type_error(tmp_path: Path) -> None:
+    assert mypy(tmp_path, RIGHT) == []
+    errors = mypy(tmp_path, "".join(line + "\n" for line in WRONG))
+    first_body_line = HEADER.count("\n") + 1
+    said = {}
+    for error in errors:
+        line = int(re.search(r":(\d+): error", error).group(1))  # type: ignore[union-attr]
+        said.setdefault(list(WRONG)[line - first_body_line], []).append(error)
+    for line, expected in WRONG.items():
+        assert any(expected in error for error in said.get(line, [])), (line, errors)
