@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from pytest_amlimage.engine.build import masked
 from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.probe.shapes import CredentialsDoc
 
 SECRET_NAME = re.compile(
     r"(_KEY|_SECRET|_TOKEN|PASSWORD|PASSWD|CONNECTION_STRING|INSTRUMENTATIONKEY|^TOKEN|_PAT|CREDENTIALS?)$",
@@ -111,7 +111,7 @@ def in_config(env: dict[str, str]) -> list[str]:
     return named + valued
 
 
-def in_files(credentials: dict[str, Any], history: Sequence[str]) -> list[str]:
+def in_files(credentials: CredentialsDoc, history: Sequence[str]) -> list[str]:
     """Credentials the probe found in the image's files, each with the history step that names its file."""
     found = []
     for item in credentials.get("findings", []):
@@ -134,7 +134,7 @@ def in_files(credentials: dict[str, Any], history: Sequence[str]) -> list[str]:
 def secrets(
     env: dict[str, str],
     history: Sequence[str],
-    credentials: dict[str, Any],
+    credentials: CredentialsDoc,
     built_from: Dockerfile | None = None,
 ) -> None:
     """No credential in the image's history, configuration or files."""

@@ -6,7 +6,6 @@ Pure functions of the probe's facts, like ``checks``; the facts describe the int
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -15,6 +14,7 @@ from pytest_amlimage.config.expectations import satisfies
 from pytest_amlimage.endpoint import server_changes
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
+from pytest_amlimage.probe.shapes import EntryScriptDoc, ServerScriptDoc
 
 SERVER = "azureml-inference-server-http"
 REFUSED = "the server refuses to start"
@@ -41,7 +41,7 @@ def server(facts: Facts) -> None:
         )
 
 
-def _server_script_runs(script: dict[str, Any]) -> None:
+def _server_script_runs(script: ServerScriptDoc) -> None:
     """The azmlinfsrv that starts names a python that is there (pip wrote its path into the script)."""
     if script.get("error"):
         raise CheckFailed(
@@ -56,7 +56,7 @@ def _server_script_runs(script: dict[str, Any]) -> None:
         )
 
 
-def _where_instead(found: dict[str, Any]) -> str:
+def _where_instead(found: EntryScriptDoc) -> str:
     """What to change when the script is not where the server looks (``AML_APP_ROOT`` joined with its name)."""
     elsewhere = found.get("in_workdir")
     if not elsewhere:
@@ -67,7 +67,7 @@ def _where_instead(found: dict[str, Any]) -> str:
     )
 
 
-def _shape_problems(found: dict[str, Any]) -> list[str]:
+def _shape_problems(found: EntryScriptDoc) -> list[str]:
     functions = found.get("functions") or []
     problems = [
         f"it defines no {name}(): {REFUSED}" for name in ("init", "run") if name not in functions
@@ -80,7 +80,7 @@ def _shape_problems(found: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _beside_cause(found: dict[str, Any], folder: str, module: str) -> str:
+def _beside_cause(found: EntryScriptDoc, folder: str, module: str) -> str:
     searched, root = " and ".join(found.get("searched") or []), str(found.get("app_root") or "")
     fix = f"set AML_APP_ROOT={folder}"
     if root and folder.startswith(root.rstrip("/") + "/"):  # in a folder of the app root: two ways
@@ -90,7 +90,7 @@ def _beside_cause(found: dict[str, Any], folder: str, module: str) -> str:
     return f"it is beside the script in {folder}, but the server imports from {searched}, not its folder: {fix}"
 
 
-def _import_problems(found: dict[str, Any], serving: str | None) -> list[str]:
+def _import_problems(found: EntryScriptDoc, serving: str | None) -> list[str]:
     elsewhere, beside = found.get("elsewhere") or {}, found.get("beside") or []
     folder = posixpath.dirname(str(found.get("path")))
     problems = []

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_amlimage.config.platform import ROOT_FIX, is_root
 from pytest_amlimage.endpoint import start_script
 from pytest_amlimage.endpoint.start_script import Runtime
 from pytest_amlimage.engine.container import AmlContainer
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
+from pytest_amlimage.probe.shapes import RuntimeFolderDoc
 
 LOG_TAIL = 400
 
@@ -63,7 +62,7 @@ def ownership_seen(container: AmlContainer) -> str | None:
     return start_script.ownership(container.logs(tail=LOG_TAIL), Runtime.of(container))
 
 
-def _not_writable(facts: Facts, folder: dict[str, Any]) -> str | None:
+def _not_writable(facts: Facts, folder: RuntimeFolderDoc) -> str | None:
     """What is wrong with a folder a runit service writes, and the line that fixes it; None when nothing is."""
     if folder.get("writable"):
         return None

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_amlimage.config import yamlfile
 from pytest_amlimage.config.platform import SERVER_PORT
+from pytest_amlimage.config.yamlfile import Keys, Table, YamlFile
 from pytest_amlimage.errors import AmlUsageError
 
 
@@ -107,9 +109,11 @@ class Deployment:
 
     path: Path
     endpoint: Endpoint
-    options: dict[str, str]  # option name -> value, relative paths relative to the YAML's folder
-    data: dict[str, Any] = field(default_factory=dict)  # the YAML as read, for the deployment check
-    lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # key path -> its line (from 0)
+    options: dict[
+        str, str | int
+    ]  # option name -> value, relative paths relative to the YAML's folder
+    data: Table = field(default_factory=dict)  # the YAML as read, for the deployment check
+    lines: dict[Keys, int] = field(default_factory=dict)  # key path -> its line (from 0)
 
     def source(self, option: str) -> str:
         """Where the YAML gives ``option``: its file, line and key (``deployment d.yml:7 key model.path``)."""
@@ -118,38 +122,35 @@ class Deployment:
 
     def line(self, *keys: str) -> int:
         """The line (from 1) of the key at ``keys``, else of the nearest key above it, else 1."""
-        for depth in range(len(keys), 0, -1):
-            if keys[:depth] in self.lines:
-                return self.lines[keys[:depth]] + 1
-        return 1
+        return YamlFile(self.path, self.data, self.lines).line(*keys)
 
 
 class _Reader:
     """Values out of the parsed YAML, each error naming the file and the line of the key."""
 
-    def __init__(self, path: Path, lines: dict[tuple[str, ...], int], source: str) -> None:
+    def __init__(self, path: Path, lines: dict[Keys, int], source: str) -> None:
         self.path, self.lines, self.source = path, lines, source
 
-    def fail(self, keys: tuple[str, ...], problem: str) -> AmlUsageError:
+    def fail(self, keys: Keys, problem: str) -> AmlUsageError:
         line = self.lines.get(keys, self.lines.get(keys[:-1], 0)) + 1
         return AmlUsageError(
             f"{self.path}:{line} (from {self.source}): {'.'.join(keys)} {problem}: fix the deployment YAML"
         )
 
-    def table(self, data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    def table(self, data: object, keys: Keys) -> Table:
         if data is None:
             return {}
         if not isinstance(data, dict):
             raise self.fail(keys, "must be a mapping")
-        return data
+        return {str(key): value for key, value in data.items()}
 
-    def number(self, data: dict[str, Any], keys: tuple[str, ...], default: float) -> float:
+    def number(self, data: Table, keys: Keys, default: float) -> float:
         value = data.get(keys[-1], default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise self.fail(keys, f"is {value!r}, not a non-negative number")
         return float(value)
 
-    def probe(self, data: dict[str, Any], name: str) -> Probe:
+    def probe(self, data: Table, name: str) -> Probe:
         found = self.table(data.get(name), (name,))
         default = Probe()
 
@@ -164,52 +165,23 @@ class _Reader:
             int(value("success_threshold")),
         )
 
-    def route(self, config: dict[str, Any], name: str, default: Route) -> Route:
+    def route(self, config: Table, name: str, default: Route) -> Route:
         found = self.table(config.get(name), ("environment", "inference_config", name))
         keys = ("environment", "inference_config", name, "port")
         port = self.number(found, keys, default.port) if found else default.port
         return Route(str(found.get("path", default.path)) if found else default.path, int(port))
 
 
-def _compose(path: Path, text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]:
-    """The YAML's data and the line of each key (by its path of keys)."""
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.context_mark or error.problem_mark  # where the construct began, when known
-        line = f":{mark.line + 1}" if mark else ""
-        raise AmlUsageError(
-            f"{path}{line} (from {source}): not valid YAML ({error.problem}): fix the deployment YAML"
-        ) from None
-    except yaml.YAMLError as error:
-        raise AmlUsageError(
-            f"{path} (from {source}): not valid YAML ({error}): fix the deployment YAML"
-        ) from None
-    lines: dict[tuple[str, ...], int] = {}
-    _key_lines(node, (), lines)
-    return data, lines
-
-
-def _key_lines(node: Any, keys: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
-    for key, value in getattr(node, "value", ()) if type(node).__name__ == "MappingNode" else ():
-        lines[(*keys, str(key.value))] = key.start_mark.line
-        _key_lines(value, (*keys, str(key.value)), lines)
+def _text(value: object) -> str | None:
+    """A scalar as text; None for a value that is absent or empty."""
+    return str(value) if value not in (None, "") else None
 
 
 def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") -> Deployment:
     """The deployment YAML at ``path`` (given by ``source``); routes without a port of their own use ``port``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise AmlUsageError(
-            f"{path} (from {source}): cannot read the deployment YAML ({error})"
-        ) from None
-    data, lines = _compose(path, text, source)
-    reader = _Reader(path, lines, source)
-    data = reader.table(data, ("(top)",))
+    document = yamlfile.read(path, source, "the deployment YAML")
+    reader = _Reader(path, document.lines, source)
+    data = reader.table(document.data, ("(top)",))
     environment = data.get("environment")
     env = reader.table(environment, ("environment",)) if not isinstance(environment, str) else {}
     inference = reader.table(env.get("inference_config"), ("environment", "inference_config"))
@@ -219,6 +191,8 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
     model_table = reader.table(model, ("model",)) if not isinstance(model, str) else {}
     code = reader.table(data.get("code_configuration"), ("code_configuration",))
     defaults = Endpoint.on_port(port)
+    request_timeout = ("request_settings", "request_timeout_ms")
+    concurrency = ("request_settings", "max_concurrent_requests_per_instance")
     endpoint = Endpoint(
         source=f"deployment {path}",
         liveness_route=reader.route(inference, "liveness_route", defaults.liveness_route),
@@ -226,36 +200,32 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
         scoring_route=reader.route(inference, "scoring_route", defaults.scoring_route),
         liveness_probe=reader.probe(data, "liveness_probe"),
         readiness_probe=reader.probe(data, "readiness_probe"),
-        request_timeout_ms=int(
-            reader.number(request, ("request_settings", "request_timeout_ms"), 5000)
-        ),
-        max_concurrent_requests=int(
-            reader.number(request, ("request_settings", "max_concurrent_requests_per_instance"), 1)
-        ),
-        environment={str(key): str(value) for key, value in variables.items()},
+        request_timeout_ms=int(reader.number(request, request_timeout, 5000)),
+        max_concurrent_requests=int(reader.number(request, concurrency, 1)),
+        environment={key: str(value) for key, value in variables.items()},
         code=(path.parent / str(code["code"])).resolve() if code.get("code") else None,
-        model_name=str(model_table["name"]) if model_table.get("name") else None,
+        model_name=_text(model_table.get("name")),
         model_version=str(model_table["version"])
         if model_table.get("version") is not None
         else None,
-        model_mount_path=str(data["model_mount_path"]) if data.get("model_mount_path") else None,
-        instance_type=str(data["instance_type"]) if data.get("instance_type") else None,
+        model_mount_path=_text(data.get("model_mount_path")),
+        instance_type=_text(data.get("instance_type")),
         custom_container=bool(inference),
     )
     options = _options(reader, data, env, model, model_table, code)
-    return Deployment(path, endpoint, options, data, lines)
+    return Deployment(path, endpoint, options, data, document.lines)
 
 
 def _options(
     reader: _Reader,
-    data: dict[str, Any],
-    env: dict[str, Any],
-    model: Any,
-    model_table: dict[str, Any],
-    code: dict[str, Any],
-) -> dict[str, str]:
+    data: Table,
+    env: Table,
+    model: object,
+    model_table: Table,
+    code: Table,
+) -> dict[str, str | int]:
     """What the YAML says for the plugin's own options: image or build, entry script, model folder."""
-    found: dict[str, str] = {}
+    found: dict[str, str | int] = {}
     if env.get("image"):
         found["image"] = str(env["image"])
     build = reader.table(env.get("build"), ("environment", "build"))
@@ -280,11 +250,11 @@ def _options(
     return found
 
 
-def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, Any]:
+def _resources(reader: _Reader, data: Table) -> dict[str, str | int]:
     """The instance type, or a Kubernetes deployment's resources.limits (else its default instance type)."""
     from pytest_amlimage.config.instance_types import LEAST_MEMORY, cpu_count, kubernetes_bytes
 
-    found: dict[str, Any] = {}
+    found: dict[str, str | int] = {}
     resources = reader.table(data.get("resources"), ("resources",))
     limits = reader.table(resources.get("limits"), ("resources", "limits"))
     if limits.get("memory") is not None:
@@ -310,7 +280,7 @@ def _resources(reader: _Reader, data: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def is_kubernetes(data: dict[str, Any]) -> bool:
+def is_kubernetes(data: Table) -> bool:
     """A Kubernetes online deployment (its schema or its type says so), not a managed one."""
     return (
         "kubernetes" in str(data.get("$schema", "")).lower()

@@ -10,10 +10,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from pytest_amlimage.config import yamlfile
+from pytest_amlimage.config.yamlfile import Table
 from pytest_amlimage.errors import AmlUsageError
 
 PYTHON_PIN = re.compile(r"^python\s*[=<>~!]=?\s*([\d.]+)")
@@ -37,7 +36,7 @@ class MlflowModel:
     flavors: tuple[str, ...]
     mlflow_version: str | None
     has_signature: bool
-    example: dict[str, Any] | None  # MLmodel's saved_input_example_info
+    example: Table | None  # MLmodel's saved_input_example_info
     conda: Path | None
     python: tuple[str, int] | None = None  # the conda file's Python pin and its line
     requirements: tuple[Requirement, ...] = ()
@@ -75,7 +74,7 @@ class UnusableExample(ValueError):
         super().__init__(f"the model's input example cannot be sent: {why}")
 
 
-def _with_params(info: dict[str, Any], loaded: object) -> tuple[object, object]:
+def _with_params(info: Table, loaded: object) -> tuple[object, object]:
     """An example saved with inference params is ``{"inputs": DATA, "params": {...}}`` (MLmodel says
     ``params: 'true'``); MLflow 2 also kept an ndarray's under ``inputs`` (TF serving's form)."""
     if not isinstance(loaded, dict) or "inputs" not in loaded:
@@ -122,14 +121,6 @@ def _split_frame(loaded: object, path: Path) -> dict[str, object]:
     return {"columns": columns, "index": list(range(len(rows))), "data": rows}
 
 
-def _top_lines(text: str) -> dict[str, int]:
-    return {
-        line.split(":", 1)[0]: number
-        for number, line in enumerate(text.splitlines(), 1)
-        if line and not line[0].isspace() and ":" in line
-    }
-
-
 def _requirements(conda: Path) -> tuple[tuple[str, int] | None, tuple[Requirement, ...]]:
     """The conda file's Python pin and every other dependency (conda's and pip's), with their lines."""
     text = conda.read_text()
@@ -149,21 +140,22 @@ def _requirements(conda: Path) -> tuple[tuple[str, int] | None, tuple[Requiremen
     return python, tuple(found)
 
 
-def read(path: Path) -> MlflowModel:
+def _table(value: object) -> Table:
+    return {str(key): item for key, item in value.items()} if isinstance(value, dict) else {}
+
+
+def read(path: Path, source: str = "--aml-mlflow-model") -> MlflowModel:
     """The model at ``path``; a usage error when its ``MLmodel`` is not the YAML MLflow writes."""
-    text = (path / "MLmodel").read_text()
-    try:
-        described = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise AmlUsageError(f"{path / 'MLmodel'} is not YAML: {error}") from None
-    if not isinstance(described, dict):
+    document = yamlfile.read(path / "MLmodel", source, "the model's MLmodel")
+    if not isinstance(document.data, (dict, type(None))):
         raise AmlUsageError(f"{path / 'MLmodel'} is not an MLflow model description")
-    flavors = described.get("flavors") or {}
-    pyfunc = flavors.get("python_function") or {}
-    env = pyfunc.get("env")
-    name = env.get("conda") if isinstance(env, dict) else env
+    described = _table(document.data)
+    flavors = _table(described.get("flavors"))
+    env = _table(flavors.get("python_function")).get("env")
+    name = _table(env).get("conda") if isinstance(env, dict) else env
     conda = path / str(name or "conda.yaml")
     python, requirements = _requirements(conda) if conda.is_file() else (None, ())
+    example = described.get("saved_input_example_info")
     return MlflowModel(
         path=path,
         flavors=tuple(flavors),
@@ -171,9 +163,9 @@ def read(path: Path) -> MlflowModel:
         if described.get("mlflow_version")
         else None,
         has_signature=bool(described.get("signature")),
-        example=described.get("saved_input_example_info"),
+        example=_table(example) if example else None,
         conda=conda if conda.is_file() else None,
         python=python,
         requirements=requirements,
-        lines=_top_lines(text),
+        lines={keys[0]: line + 1 for keys, line in document.lines.items() if len(keys) == 1},
     )

@@ -13,7 +13,7 @@ import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from packaging.utils import canonicalize_name
 
@@ -21,6 +21,16 @@ from pytest_amlimage.config.platform import APP_ROOT
 from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
 from pytest_amlimage.probe.inimage.imports import SERVER_CWD
+from pytest_amlimage.probe.shapes import (
+    CredentialsDoc,
+    EntryScriptDoc,
+    FolderDoc,
+    ImportDoc,
+    OsPackagesDoc,
+    ProbeDoc,
+    RuntimeFolderDoc,
+    ServerScriptDoc,
+)
 
 PARTS = (
     "frame.py",
@@ -32,7 +42,11 @@ PARTS = (
     "imports.py",
     "environment.py",
 )  # each after what it uses
-_JOINED_AWAY = re.compile(r"^from (\.\w*|__future__) import (\([^)]*\)|.*)$", re.MULTILINE)
+# dropped when the parts are joined: their imports of each other, and the imports only the type checker reads
+_JOINED_AWAY = re.compile(
+    r"^from (\.\w*|__future__) import (\([^)]*\)|.*)$|^if TYPE_CHECKING:\n(?:[ \t]+.*\n|\n)*",
+    re.MULTILINE,
+)
 UID_MARK = "@@AMLIMAGE-UID@@"
 NO_PYTHON = "@@AMLIMAGE-NO-PYTHON@@"
 # path, #! program, yes/no/unreadable/missing, #! line: tab-separated
@@ -139,23 +153,21 @@ class Facts:
     markers: dict[str, str] = field(default_factory=dict)
     distributions: dict[str, Distribution] = field(default_factory=dict)
     broken_distributions: tuple[str, ...] = ()
-    frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    frameworks: dict[str, ImportDoc] = field(default_factory=dict)
+    folders: dict[str, FolderDoc] = field(default_factory=dict)
     gpu_evidence: tuple[Evidence, ...] = ()
-    # distribution -> module, error
-    imports: dict[str, dict[str, Any]] = field(default_factory=dict)
-    entry_script: dict[str, Any] = field(default_factory=dict)
-    # the azmlinfsrv that starts, and its #! line
-    server_script: dict[str, Any] = field(default_factory=dict)
-    runtime_folders: tuple[dict[str, Any], ...] = ()
+    imports: dict[str, ImportDoc] = field(
+        default_factory=dict
+    )  # distribution -> its module's import
+    entry_script: EntryScriptDoc = field(default_factory=lambda: EntryScriptDoc())
+    server_script: ServerScriptDoc = field(default_factory=lambda: ServerScriptDoc())
+    runtime_folders: tuple[RuntimeFolderDoc, ...] = ()
     # each runit run script -> the AZUREML_EXTRA_* variables it reads
     start_scripts: dict[str, list[str]] = field(default_factory=dict)
-    # credentials in files: {"findings": [{path, line, what, value (masked)}], "unreadable": [folders]}
-    credentials: dict[str, Any] = field(default_factory=dict)
-    # the package manager's list: {"manager": "dpkg"|"apk"|"rpm"|None, "packages": {name: {version, arch}}}
-    os_packages: dict[str, Any] = field(default_factory=dict)
+    credentials: CredentialsDoc = field(default_factory=lambda: CredentialsDoc())
+    os_packages: OsPackagesDoc = field(default_factory=lambda: OsPackagesDoc())
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: ProbeDoc = field(default_factory=lambda: ProbeDoc())
 
     def version_of(self, name: str) -> str | None:
         dist = self.distributions.get(name)
@@ -186,7 +198,7 @@ def _launcher_said(text: str) -> dict[str, str]:
     return {found.group(1): found.group(2) for found in _LAUNCHER_LINE.finditer(text)}
 
 
-def _server_script(line: str | None) -> dict[str, Any]:
+def _server_script(line: str | None) -> ServerScriptDoc:
     """The azmlinfsrv that starts, the program its ``#!`` line names, and whether that is in the image."""
     if line is None:
         return {}
@@ -222,10 +234,11 @@ def parse(result: ExecResult) -> Facts:
             killed=killed,
             server_script=script,
         )
-    return dataclasses.replace(from_json(raw, uid), server_script=script)
+    return dataclasses.replace(from_json(cast(ProbeDoc, raw), uid), server_script=script)
 
 
-def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
+def from_json(raw: ProbeDoc, uid: int | None = None) -> Facts:
+    """The one reader of the document's keys: every check reads the typed fields."""
     dists = {
         str(canonicalize_name(key)): Distribution(
             value["name"],
@@ -250,11 +263,11 @@ def from_json(raw: dict[str, Any], uid: int | None = None) -> Facts:
         folders=raw.get("folders", {}),
         gpu_evidence=tuple(Evidence(**item) for item in raw.get("gpu_evidence", [])),
         imports=raw.get("imports", {}),
-        entry_script=raw.get("entry_script", {}),
+        entry_script=raw.get("entry_script", EntryScriptDoc()),
         runtime_folders=tuple(raw.get("runtime_folders", ())),
         start_scripts=raw.get("start_scripts", {}),
-        credentials=raw.get("credentials", {}),
-        os_packages=raw.get("os_packages", {}),
+        credentials=raw.get("credentials", CredentialsDoc()),
+        os_packages=raw.get("os_packages", OsPackagesDoc()),
         image_information=raw.get("image_information"),
         raw=raw,
     )

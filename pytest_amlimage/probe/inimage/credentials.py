@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..shapes import CredentialsDoc, FindingDoc
+
 
 SCAN_LIMIT = 5000  # entries walked per root
 READ_LIMIT = 262144  # bytes: larger files (models, wheels) are not configuration
@@ -82,7 +86,7 @@ def _kind(path: str) -> str | None:
     return kind
 
 
-def _scan_file(path: str) -> list[dict[str, Any]]:
+def _scan_file(path: str) -> list[FindingDoc]:
     kind = _kind(path)
     try:
         if os.path.islink(path) or os.path.getsize(path) > (READ_LIMIT if kind else SNIFF_LIMIT):
@@ -111,9 +115,9 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def credentials(app_root: str) -> dict[str, Any]:
+def credentials(app_root: str) -> CredentialsDoc:
     """Every credential found in the files of the image the runtime user can read, and what it could not read."""
-    findings: list[dict[str, Any]] = []
+    findings: list[FindingDoc] = []
     unreadable: list[str] = []
     for root in _roots(app_root):
         if not os.access(root, os.R_OK | os.X_OK):

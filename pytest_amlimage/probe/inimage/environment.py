@@ -11,7 +11,7 @@ import platform
 import re
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .credentials import credentials
 from .folders import app_folder, folder_access, runtime_folders, start_scripts
@@ -27,12 +27,17 @@ from .imports import (
 )
 from .packages import os_packages
 
+if TYPE_CHECKING:
+    from importlib import metadata
+
+    from ..shapes import DistributionDoc, ProbeDoc, UserDoc
+
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _described(dist: Any, wanted: list[str]) -> dict[str, Any]:
+def _described(dist: metadata.Distribution, wanted: list[str]) -> DistributionDoc:
     """One distribution: name, version, requirements, its modules and the Pythons it allows.
 
     Its metadata is parsed once: each ``dist.version`` or ``dist.requires`` would parse it again.
@@ -45,26 +50,26 @@ def _described(dist: Any, wanted: list[str]) -> dict[str, Any]:
     requires = meta.get_all("Requires-Dist")
     if requires is None and dist.read_text("requires.txt") is not None:  # an egg-info's own format
         requires = dist.requires
-    described = {
+    top_level = (dist.read_text("top_level.txt") or "").split()
+    described: DistributionDoc = {
         "name": name,
         "version": meta["Version"],
         "requires": list(requires or []),
-        "top_level": (dist.read_text("top_level.txt") or "").split(),
-        "requires_python": meta.get("Requires-Python"),
+        "top_level": top_level,
+        "requires_python": meta["Requires-Python"] if "Requires-Python" in meta else None,  # noqa: SIM401 (typed without .get)
     }
     if normalize(name) in wanted:
-        described["module"] = module_of(
-            normalize(name), described["top_level"], installed_modules(dist.files)
-        )
+        modules = installed_modules(dist.files)
+        described["module"] = module_of(normalize(name), top_level, modules)
     return described
 
 
-def metadata_distributions(wanted: list[str]) -> list[dict[str, Any]] | None:
+def metadata_distributions(wanted: list[str]) -> list[DistributionDoc] | None:
     try:
         from importlib import metadata
     except ImportError:  # Python 3.7
         return None
-    found: list[dict[str, Any]] = []
+    found: list[DistributionDoc] = []
     for dist in metadata.distributions():
         try:
             found.append(_described(dist, wanted))
@@ -73,10 +78,10 @@ def metadata_distributions(wanted: list[str]) -> list[dict[str, Any]] | None:
     return found
 
 
-def pkg_resources_distributions() -> list[dict[str, Any]]:
+def pkg_resources_distributions() -> list[DistributionDoc]:
     import pkg_resources
 
-    found: list[dict[str, Any]] = []
+    found: list[DistributionDoc] = []
     for dist in pkg_resources.working_set:
         try:
             requires = [str(r) for r in dist.requires()]
@@ -86,11 +91,11 @@ def pkg_resources_distributions() -> list[dict[str, Any]]:
     return found
 
 
-def distributions(wanted: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def distributions(wanted: list[str]) -> tuple[dict[str, DistributionDoc], list[str]]:
     found = metadata_distributions(wanted)
     if found is None:
         found = pkg_resources_distributions()
-    dists: dict[str, dict[str, Any]] = {}
+    dists: dict[str, DistributionDoc] = {}
     broken: list[str] = []
     for item in found:
         if "error" in item:
@@ -100,7 +105,7 @@ def distributions(wanted: list[str]) -> tuple[dict[str, dict[str, Any]], list[st
     return dists, broken
 
 
-def user() -> dict[str, Any]:
+def user() -> UserDoc:
     uid = os.getuid()
     try:
         import pwd
@@ -175,7 +180,7 @@ def main(default_app_root: str, wanted: list[str]) -> None:
         os.environ.get("AML_APP_ROOT", default_app_root),
         os.environ.get("AZUREML_ENTRY_SCRIPT"),
     )
-    facts: dict[str, Any] = {
+    facts: ProbeDoc = {
         "python": {
             "version": platform.python_version(),
             "executable": sys.executable,

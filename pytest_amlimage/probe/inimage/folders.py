@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..shapes import FolderDoc, RuntimeFolderDoc
+
 
 WALK_LIMIT = 5000
 RUNIT = "/var/runit"
@@ -22,7 +26,7 @@ SERVICE_FOLDERS = {
 }
 
 
-def folder_access(path: str | None) -> dict[str, Any]:
+def folder_access(path: str | None) -> FolderDoc:
     """Can this user read the folder, and which entries below it can anyone write?"""
     if not path or not os.path.isdir(path):
         return {"path": path, "exists": False}
@@ -127,7 +131,7 @@ def start_scripts() -> dict[str, list[str]]:
     return found
 
 
-def runtime_folders() -> list[dict[str, Any]]:
+def runtime_folders() -> list[RuntimeFolderDoc]:
     """Under runit: each folder a service writes as the runtime user, who writes it, and whether it can."""
     if not os.path.isdir(RUNIT):
         return []

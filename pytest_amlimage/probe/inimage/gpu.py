@@ -12,9 +12,12 @@ import os
 import re
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .frame import collect, spawn
+
+if TYPE_CHECKING:
+    from ..shapes import DistributionDoc, EvidenceDoc, ImportDoc
 
 CUDA_ENV = ("CUDA_VERSION", "NV_CUDA_CUDART_VERSION")
 CUDNN_ENV = ("CUDNN_VERSION", "NV_CUDNN_VERSION", "NV_CUDNN_PACKAGE")
@@ -24,6 +27,7 @@ LIBRARY_NAMES = (("cuda", "libcudart.so."), ("cudnn", "libcudnn.so."))
 VERSION_RE = re.compile(r"(\d+(?:\.\d+)*)")
 CALL_SNIPPET = r"""
 import ctypes, json, sys
+
 lib = ctypes.CDLL(sys.argv[3])
 if sys.argv[4] == "cuda":
     value = ctypes.c_int()
@@ -38,7 +42,7 @@ print(sys.argv[1] + json.dumps(out) + sys.argv[2])
 
 def evidence(
     library: str, origin: str, source: str, version: str | None, error: str | None = None
-) -> dict[str, Any]:
+) -> EvidenceDoc:
     return {
         "library": library,
         "origin": origin,
@@ -64,8 +68,8 @@ def origin_of(path: str) -> str:
     return "pip" if "-packages" + os.sep in path else "system"
 
 
-def env_evidence() -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def env_evidence() -> list[EvidenceDoc]:
+    found: list[EvidenceDoc] = []
     for library, names in (("cuda", CUDA_ENV), ("cudnn", CUDNN_ENV)):
         for name in names:
             if os.environ.get(name):
@@ -75,7 +79,7 @@ def env_evidence() -> list[dict[str, Any]]:
     return found
 
 
-def cuda_file_evidence() -> list[dict[str, Any]]:
+def cuda_file_evidence() -> list[EvidenceDoc]:
     found = []
     for root in sorted(glob.glob("/usr/local/cuda*")):
         path = os.path.join(root, "version.json")
@@ -106,7 +110,7 @@ def header_version(path: str) -> str | None:
     return ".".join(values.get(k, "0") for k in CUDNN_DEFINES)
 
 
-def cudnn_header_evidence() -> list[dict[str, Any]]:
+def cudnn_header_evidence() -> list[EvidenceDoc]:
     dirs = ["/usr/include", "/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu"]
     dirs += sorted(glob.glob("/usr/local/cuda*/include"))
     dirs += [os.path.join(site, "nvidia", "cudnn", "include") for site in site_dirs()]
@@ -159,7 +163,7 @@ def link_names(path: str) -> list[str]:
     return names
 
 
-def library_evidence() -> list[dict[str, Any]]:
+def library_evidence() -> list[EvidenceDoc]:
     """Library files by name (libcudart.so.12.9.79), one per installation and real file."""
     found, seen = [], set()
     for folder in library_dirs():
@@ -179,7 +183,7 @@ def library_evidence() -> list[dict[str, Any]]:
     return found
 
 
-def distinct_files(libraries: list[dict[str, Any]], limit: int = 6) -> list[dict[str, Any]]:
+def distinct_files(libraries: list[EvidenceDoc], limit: int = 6) -> list[EvidenceDoc]:
     """Each real library file once: asking the same file twice tells nothing new."""
     chosen, seen = [], set()
     for item in libraries:
@@ -191,8 +195,8 @@ def distinct_files(libraries: list[dict[str, Any]], limit: int = 6) -> list[dict
 
 
 def start_library_calls(
-    files: list[dict[str, Any]],
-) -> list[tuple[dict[str, Any], subprocess.Popen[str]]]:
+    files: list[EvidenceDoc],
+) -> list[tuple[EvidenceDoc, subprocess.Popen[str]]]:
     return [(item, spawn(CALL_SNIPPET, item["source"], item["library"])) for item in files]
 
 
@@ -205,8 +209,8 @@ def call_version(library: str, value: int) -> str:
 
 
 def finish_library_calls(
-    children: list[tuple[dict[str, Any], subprocess.Popen[str]]],
-) -> list[dict[str, Any]]:
+    children: list[tuple[EvidenceDoc, subprocess.Popen[str]]],
+) -> list[EvidenceDoc]:
     found = []
     for item, child in children:
         call = "cudaRuntimeGetVersion()" if item["library"] == "cuda" else "cudnnGetVersion()"
@@ -224,7 +228,7 @@ def finish_library_calls(
     return found
 
 
-def pip_evidence(dists: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def pip_evidence(dists: dict[str, DistributionDoc]) -> list[EvidenceDoc]:
     found = []
     for name, dist in sorted(dists.items()):
         for library, pattern in (
@@ -238,7 +242,7 @@ def pip_evidence(dists: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def framework_evidence(frameworks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def framework_evidence(frameworks: dict[str, ImportDoc]) -> list[EvidenceDoc]:
     found = []
     for module, result in sorted(frameworks.items()):
         if result.get("cuda"):
@@ -258,11 +262,11 @@ def framework_evidence(frameworks: dict[str, dict[str, Any]]) -> list[dict[str, 
 
 
 def gpu_evidence(
-    libraries: list[dict[str, Any]],
-    calls: list[tuple[dict[str, Any], subprocess.Popen[str]]],
-    dists: dict[str, dict[str, Any]],
-    frameworks: dict[str, dict[str, Any]],
-) -> list[dict[str, Any]]:
+    libraries: list[EvidenceDoc],
+    calls: list[tuple[EvidenceDoc, subprocess.Popen[str]]],
+    dists: dict[str, DistributionDoc],
+    frameworks: dict[str, ImportDoc],
+) -> list[EvidenceDoc]:
     """Every piece of evidence, the library calls (started early) collected last."""
     return (
         env_evidence()

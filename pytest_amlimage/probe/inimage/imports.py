@@ -10,10 +10,15 @@ import ast
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from .frame import FRAMEWORK_MODULES, collect, spawn
 from .resolve import resolves
+
+if TYPE_CHECKING:
+    from importlib.metadata import PackagePath
+
+    from ..shapes import DistributionDoc, EntryScriptDoc, ImportDoc
 
 SERVER_CWD = "AMLIMAGE_SERVER_CWD"  # where the image's own command starts the server: gunicorn imports from there
 
@@ -48,6 +53,7 @@ print(sys.argv[1] + json.dumps(found) + sys.argv[2])
 # azureml.contrib.services.aml_request and aml_response it still answers for), by importing it as it does.
 ALIASES_SNIPPET = r"""
 import json, sys
+
 try:
     import azureml_inference_server_http.server
     found = sorted(k for k, m in list(sys.modules.items()) if m is not None and getattr(m, "__name__", k) != k)
@@ -78,7 +84,7 @@ def module_of(name: str, top_level: list[str], installed: set[str] | None) -> st
     )
 
 
-def installed_modules(files: Any) -> set[str] | None:
+def installed_modules(files: list[PackagePath] | None) -> set[str] | None:
     """The dotted names of the modules and packages in a distribution's RECORD (``dist.files``)."""
     if files is None:
         return None
@@ -100,7 +106,7 @@ def installed_modules(files: Any) -> set[str] | None:
 
 
 def start_imports(
-    dists: dict[str, dict[str, Any]], wanted: list[str]
+    dists: dict[str, DistributionDoc], wanted: list[str]
 ) -> tuple[dict[str, str | None], list[tuple[str, subprocess.Popen[str]]]]:
     """Import each framework present and each wanted distribution's module, each in a child process.
 
@@ -119,13 +125,12 @@ def start_imports(
     return modules, children
 
 
-def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
+def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[str, ImportDoc]:
+    results: dict[str, ImportDoc] = {}
     for module, child in children:
         result, detail = collect(child)
-        results[module] = (
-            result if isinstance(result, dict) else {"error": f"the import crashed ({detail})"}
-        )
+        crashed: ImportDoc = {"error": f"the import crashed ({detail})"}
+        results[module] = cast("ImportDoc", result) if isinstance(result, dict) else crashed
     return results
 
 
@@ -150,7 +155,7 @@ def _decorators(function: ast.FunctionDef) -> list[str]:
     return found
 
 
-def _shape(tree: ast.Module) -> dict[str, Any]:
+def _shape(tree: ast.Module) -> EntryScriptDoc:
     """init and run as the server sees them: present, run's *args/**kwargs, its decorators."""
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     run = functions.get("run")
@@ -175,7 +180,7 @@ def _found_elsewhere(missing: list[str]) -> dict[str, str]:
     return {name: others[0] for name, ok in (result or {}).items() if ok}
 
 
-def entry_script(app_root: str, name: str | None, server_cwd: str | None = None) -> dict[str, Any]:
+def entry_script(app_root: str, name: str | None, server_cwd: str | None = None) -> EntryScriptDoc:
     """The entry script's top-level imports, resolved from where the server imports.
 
     That is its working directory when the image's command starts it (gunicorn's), the app root, and
@@ -207,14 +212,17 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
     if missing and resolves("azureml_inference_server_http"):
         aliases, _ = collect(spawn(ALIASES_SNIPPET))
         missing = [module for module in missing if module not in (aliases or [])]
-    found = {
+    found: EntryScriptDoc = {
         "path": path,
         "exists": True,
         "missing": missing,
         "elsewhere": _found_elsewhere(missing),
+        "beside": _beside(os.path.dirname(path), searched, missing),
+        "searched": searched,
+        "app_root": app_root,
     }
-    beside = _beside(os.path.dirname(path), searched, missing)
-    return {**found, "beside": beside, "searched": searched, "app_root": app_root, **_shape(tree)}
+    found.update(_shape(tree))
+    return found
 
 
 def _beside(folder: str, searched: list[str], missing: list[str]) -> list[str]:

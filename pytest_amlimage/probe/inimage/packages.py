@@ -7,7 +7,11 @@ read as files, so no package manager needs to run. Other managers (rpm) are name
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..shapes import OsPackageDoc, OsPackagesDoc
+
 
 DPKG = ("/var/lib/dpkg/status", "/var/lib/dpkg/status.d")
 APK = "/lib/apk/db/installed"
@@ -34,7 +38,7 @@ def _read(path: str) -> str:
         return ""
 
 
-def _dpkg() -> dict[str, dict[str, str]]:
+def _dpkg() -> dict[str, OsPackageDoc]:
     status, folder = DPKG
     parts = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
     texts = [_read(status)] + [_read(os.path.join(folder, name)) for name in parts]
@@ -50,8 +54,9 @@ def _dpkg() -> dict[str, dict[str, str]]:
     }
 
 
-def _apk() -> dict[str, dict[str, str]]:
-    found, name = {}, None
+def _apk() -> dict[str, OsPackageDoc]:
+    found: dict[str, OsPackageDoc] = {}
+    name = None
     for line in _read(APK).splitlines():
         if line.startswith("P:"):
             name = line[2:]
@@ -60,7 +65,7 @@ def _apk() -> dict[str, dict[str, str]]:
     return found
 
 
-def os_packages() -> dict[str, Any]:
+def os_packages() -> OsPackagesDoc:
     """{"manager": dpkg|apk|rpm|None, "packages": {name: {version, arch}}} of the image."""
     if os.path.exists(DPKG[0]) or os.path.isdir(DPKG[1]):
         return {"manager": "dpkg", "packages": _dpkg()}
