@@ -4,10 +4,10 @@ or resolve only in the cloud. One line per problem, with the file and line."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pytest_amlimage.config import instance_types
 from pytest_amlimage.config.deployment import Deployment, is_kubernetes
+from pytest_amlimage.config.yamlfile import Table
 from pytest_amlimage.errors import CheckFailed
 
 # managed endpoints (reference-yaml-deployment-managed-online, RequestSettings)
@@ -120,5 +120,5 @@ def _instance_type(found: Deployment) -> list[tuple[int, str]]:
     ]
 
 
-def _table(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _table(value: object) -> Table:
+    return {str(key): item for key, item in value.items()} if isinstance(value, dict) else {}

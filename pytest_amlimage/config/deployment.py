@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pytest_amlimage.config import yamlfile
 from pytest_amlimage.config.platform import SERVER_PORT
@@ -66,13 +65,12 @@ class Endpoint:
     custom_container: bool = False
 
     @classmethod
-    def on_port(cls, port: int, **values: Any) -> Endpoint:
+    def on_port(cls, port: int) -> Endpoint:
         """The default routes (``GET /``, ``POST /score``) on ``port``."""
         return cls(
             liveness_route=Route("/", port),
             readiness_route=Route("/", port),
             scoring_route=Route("/score", port),
-            **values,
         )
 
     def workers(self, image_env: dict[str, str]) -> int:
