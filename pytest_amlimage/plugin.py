@@ -1,4 +1,4 @@
-"""pytest hooks and options of pytest-amlimage; the work happens in ``session`` and ``items``.
+"""pytest hooks and options of pytest-amlimage; when asked for, the session registers as a plugin (``run.hooks``).
 
 Inert unless asked: without an ``--aml-*`` option (or ini/spec value) nothing
 here imports docker, requests or testcontainers.
@@ -16,12 +16,8 @@ if TYPE_CHECKING:
     from pytest_amlimage.endpoint.scoring import ScoringClient
     from pytest_amlimage.engine.container import AmlContainer
     from pytest_amlimage.probe import Facts
-    from pytest_amlimage.run.report import RunReport  # noqa: F401  (named in the StashKey annotation)
+    from pytest_amlimage.run.hooks import SessionPlugin
     from pytest_amlimage.run.session import AmlSession
-
-SESSION_KEY = pytest.StashKey["AmlSession"]()
-REPORT_KEY = pytest.StashKey["RunReport"]()
-IMAGE_FIXTURES = {"aml_image", "aml_container", "aml_environment", "aml_scoring"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,100 +70,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _asked(config):
         return
     from pytest_amlimage.config.settings import load
-    from pytest_amlimage.run.report import RunReport
+    from pytest_amlimage.run.hooks import NAME, SessionPlugin
     from pytest_amlimage.run.session import AmlSession
 
-    config.stash[SESSION_KEY] = AmlSession(settings := load(config))
+    settings = load(config)
     if not settings.active:
         config.issue_config_time_warning(pytest.PytestConfigWarning(settings.NOTHING_TO_TEST), 2)
-    config.stash[REPORT_KEY] = run_report = RunReport()
-    # collects our reports as they arrive
-    config.pluginmanager.register(run_report, "amlimage-report")
+    config.pluginmanager.register(SessionPlugin(config, AmlSession(settings)), NAME)
     if config.getoption("dist", None) == "load":
         # pytest-xdist: an image's checks share the scope "IMAGE::", so each image runs on one
         # worker and its container starts once (users' modules stay whole too).
         config.option.dist = "loadscope"
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    aml = session.config.stash.get(SESSION_KEY, None)
-    if aml is not None and aml.settings.active:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        aml.begin(
-            progress=reporter.write_line if reporter is not None else print,
-            start_early=_alone(session.config),
-        )
-
-
-def _alone(config: pytest.Config) -> bool:
-    """This process runs every test it collects: no --collect-only, no xdist (whose workers share the images)."""
-    xdist = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
-    return not config.option.collectonly and not xdist
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    aml = config.stash.get(SESSION_KEY, None)
-    if aml is not None:
-        from pytest_amlimage.run.items import ImageCollector
-
-        collectors = (
-            ImageCollector.from_parent(
-                session,
-                name=image.reference,
-                nodeid=image.reference,
-                image=image,
-                context=aml.context(image),
-            )
-            for image in aml.images.values()
-        )
-        items[:0] = [item for collector in collectors for item in session.genitems(collector)]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    aml = metafunc.config.stash.get(SESSION_KEY, None)
-    if aml is not None and IMAGE_FIXTURES & set(metafunc.fixturenames):
-        images = list(aml.images)
-        metafunc.parametrize("aml_image", images, ids=images, scope="session", indirect=True)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    aml = session.config.stash.get(SESSION_KEY, None)
-    if aml is not None:
-        aml.finish()
-        if not hasattr(session.config, "workerinput"):  # xdist: the controller writes the reports
-            session.config.stash[REPORT_KEY].write(aml.settings.reports)
-
-
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
-    run_report = config.stash.get(REPORT_KEY, None)
-    if run_report is None:
-        return
-    for title, lines in (
-        ("endpoint", run_report.endpoint_lines()),
-        ("changes", run_report.terminal_lines()),
-    ):
-        if lines:
-            terminalreporter.section(f"amlimage: {title}")
-            for line in lines:
-                terminalreporter.write_line(line)
-    if config.stash[SESSION_KEY].settings.lock and run_report.has_changes():
-        terminalreporter.write_line(
-            "accept these changes: re-run with --aml-lock-update, then commit the lock file"
-        )
-
-
-def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    aml = config.stash.get(SESSION_KEY, None)
-    return aml.header() if aml is not None and aml.settings.active else None
-
-
 def _session(request: pytest.FixtureRequest) -> AmlSession:
-    aml = request.config.stash.get(SESSION_KEY, None)
+    plugin: SessionPlugin | None = request.config.pluginmanager.get_plugin("amlimage-session")
+    aml = plugin.aml if plugin is not None else None
     if aml is None or not aml.images:
         pytest.fail(
             "no image under test: pass --aml-image IMAGE (or set aml_image in ini)", pytrace=False
