@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from pytest_amlimage.engine.build import masked
 from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.masking import URL_CREDENTIALS, mask, masked
 from pytest_amlimage.probe.shapes import CredentialsDoc
 
 SECRET_NAME = re.compile(
@@ -21,9 +21,6 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 NOT_SECRETS = {"GPG_KEY"}  # Docker's official Python images: a public key's fingerprint
-URL_CREDENTIALS = re.compile(
-    r"\b[a-z][a-z0-9+.-]*://([^/\s:@'\"]+)(?::([^/\s@'\"]+))?@", re.IGNORECASE
-)
 TOKENS = (
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
     (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key"),
@@ -41,10 +38,6 @@ FIX = (
     "pip install ...), or use a multi-stage build whose final stage copies only what was installed; "
     "then revoke the credential, since every image pushed so far carries it"
 )
-
-
-def mask(value: str) -> str:
-    return (value[:3] + "***" if len(value) > 8 else "***") + f" ({len(value)} characters)"
 
 
 def _in_text(text: str) -> Iterator[tuple[str, str]]:

@@ -7,7 +7,6 @@ library only, and answers in one framed JSON document.
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.scoring import cannot_come_up
 from pytest_amlimage.endpoint.start_script import Runtime
+from pytest_amlimage.endpoint.waiting import poll
 from pytest_amlimage.probe.inimage.frame import BEGIN, END, framed
 
 if TYPE_CHECKING:
@@ -97,9 +97,4 @@ def serve_inside(
 
 def _hopeless(container: AmlContainer, client: Future[Any], workers: int) -> str | None:
     """While the client waits: what the log shows the server cannot recover from (as the online wait reads it)."""
-    while not client.done():
-        found = cannot_come_up(container, workers)
-        if found:
-            return found
-        time.sleep(WATCH_EVERY)
-    return None
+    return poll(lambda: cannot_come_up(container, workers), every=WATCH_EVERY, until=client.done)

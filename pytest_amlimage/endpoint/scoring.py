@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.start_script import Runtime
+from pytest_amlimage.endpoint.waiting import poll
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
 
@@ -46,12 +47,13 @@ class Readiness:
 
 def log_tail(container: AmlContainer, expect: str | None = None, within: float = 2.0) -> str:
     """The log's last lines; with ``expect``, give the server up to ``within`` s to write it (logs lag)."""
-    deadline = time.monotonic() + within
-    text = container.logs(tail=LOG_TAIL).rstrip()
-    while expect and expect not in text and time.monotonic() < deadline:
-        threading.Event().wait(0.05)
-        text = container.logs(tail=LOG_TAIL).rstrip()
-    return "last lines of the container log:\n" + (text or "(empty)")
+
+    def lines() -> str:
+        return container.logs(tail=LOG_TAIL).rstrip()
+
+    if expect:
+        poll(lambda: expect in lines(), every=0.05, within=within)
+    return "last lines of the container log:\n" + (lines() or "(empty)")
 
 
 def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
@@ -279,14 +281,12 @@ def failure_cause(
     container: AmlContainer, status: int | None = None, body: bytes = b""
 ) -> str | None:
     """Why a request failed, read from the log; gunicorn logs its worker's end a moment after the fact."""
-    deadline = time.monotonic() + CAUSE_WITHIN
-    while True:
-        found = diagnosis.scoring_cause(
-            container.logs(tail=LOG_TAIL * 4), container.env, status, body
-        )
-        if found or time.monotonic() > deadline:
-            return found
-        threading.Event().wait(0.1)
+
+    def cause() -> str | None:
+        log = container.logs(tail=LOG_TAIL * 4)
+        return diagnosis.scoring_cause(log, container.env, status, body)
+
+    return poll(cause, every=0.1, within=CAUSE_WITHIN)
 
 
 def post_sample(container: AmlContainer, body: bytes, timeout: float, route: Route) -> Answer:

@@ -9,18 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from pytest_amlimage.engine.client import reason
+from pytest_amlimage.masking import masked
 
 if TYPE_CHECKING:
     import docker
 
 OUTPUT_TAIL = 40
-# a URL's user information (a password, or a token as the user): never repeated in what the build shows
-USERINFO = re.compile(r"://[^/\s@'\"]+@")
-
-
-def masked(text: str) -> str:
-    """``text`` with every URL's user information hidden (a RUN line may carry a feed's token)."""
-    return USERINFO.sub("://***@", text)
 
 
 def locate(path: Path) -> tuple[Path, Path]:

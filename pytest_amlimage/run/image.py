@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
-import time
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
@@ -19,6 +18,7 @@ from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
+from pytest_amlimage.endpoint.waiting import poll
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine import origin
@@ -244,7 +244,7 @@ class ImageRun:
         logs = partial(container.logs, tail=LOG_WINDOW)
         if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
             workers = self.settings.endpoint.workers(self.info.env)
-            _wait(lambda: diagnosis.inits_done(logs()) >= workers, WORKERS_WITHIN)
+            poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
         assert self._watch is not None
         found = self._watch.memory()  # read again now that every worker's init() has completed
         killed = diagnosis.killed_for_memory(
@@ -306,10 +306,3 @@ def _ready_limit(settings: Settings) -> str:
     if settings.ready_timeout != probe.budget:
         return "--aml-ready-timeout"
     return f"the liveness probe's budget: {probe.shown}, from {settings.endpoint.source}"
-
-
-def _wait(done: Callable[[], bool], within: float) -> None:
-    """Wait until ``done()``, for ``within`` s at most."""
-    deadline = time.monotonic() + within
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.1)

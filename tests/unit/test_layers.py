@@ -8,6 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "pytest_amlimage"
 LAYERS = (
     "errors",
+    "masking",
     "config",
     "engine",
     "probe",
