@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import standins
 
 ROOT = Path(__file__).resolve().parent.parent
+# stand-ins: scripts/standins.py
 OLD_BASE, NEW_BASE = (
     "amlimage/minimal-py39:latest",
     "amlimage/minimal:latest",
-)  # stand-ins: scripts/standins.py
+)
 USED = ("extended", "minimal", "minimal-py39", "mlflow")  # the image, the rebase's bases, MLflow's
 SAMPLE = ROOT / "examples/extend-prebuilt/samples/two-rows.json"
 PLUGIN_ARGS = [

@@ -97,9 +97,8 @@ class Context:
     baseline: ImageUnderTest | None = None
     lock: dict[str, Any] | None = None
     mlflow: MlflowModel | None = None  # the model of a no-code deployment
-    serving_script: str | None = (
-        None  # the MLflow image's own scoring script, as the image holds it
-    )
+    # the MLflow image's own scoring script, as the image holds it
+    serving_script: str | None = None
 
 
 def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> Iterator[Check]:
@@ -229,9 +228,8 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     plan, endpoint, samples = image.plan, settings.endpoint, usable(context.samples)
     serves_itself = context.curated is not None and context.curated.serves_itself
     own_server = settings.command is not None or endpoint.custom_container or serves_itself
-    own_script = plan.probe_environment.get(
-        "AZUREML_ENTRY_SCRIPT"
-    )  # the start command's --entry_script
+    # the start command's --entry_script
+    own_script = plan.probe_environment.get("AZUREML_ENTRY_SCRIPT")
     if own_script or (plan.serves and not own_server):  # azmlinfsrv serves
         yield Check("server", lambda: server.server(image.facts()))
         if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:

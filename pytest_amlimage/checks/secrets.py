@@ -30,9 +30,8 @@ TOKENS = (
     (re.compile(r"\b_authToken\s*=\s*([^\s$][^\s]*)"), "an npm token"),
     (re.compile(r"\bmachine\s+\S+\s+login\s+\S+\s+password\s+([^\s$]\S*)"), "a netrc password"),
 )
-BUILD_ARGS = re.compile(
-    r"^\|(\d+) "
-)  # the classic builder's and BuildKit's record of a RUN's arguments
+# the classic builder's and BuildKit's record of a RUN's arguments
+BUILD_ARGS = re.compile(r"^\|(\d+) ")
 FIX = (
     "fix: pass it as a build secret mounted for one RUN (RUN --mount=type=secret,id=pip,target=/etc/pip.conf "
     "pip install ...), or use a multi-stage build whose final stage copies only what was installed; "

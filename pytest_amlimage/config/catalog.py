@@ -18,9 +18,8 @@ from pytest_amlimage.config.expectations import (
 )
 from pytest_amlimage.errors import AmlUsageError
 
-MLFLOW_IMAGE = (
-    "mcr.microsoft.com/azureml/curated/mlflow-py312-inference:latest"  # no-code deployments
-)
+# no-code deployments
+MLFLOW_IMAGE = "mcr.microsoft.com/azureml/curated/mlflow-py312-inference:latest"
 FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "scikit-learn": "scikit-learn"}
 
 

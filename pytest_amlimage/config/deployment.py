@@ -107,9 +107,8 @@ class Deployment:
 
     path: Path
     endpoint: Endpoint
-    options: dict[
-        str, str | int
-    ]  # option name -> value, relative paths relative to the YAML's folder
+    # option name -> value, relative paths relative to the YAML's folder
+    options: dict[str, str | int]
     data: Table = field(default_factory=dict)  # the YAML as read, for the deployment check
     lines: dict[Keys, int] = field(default_factory=dict)  # key path -> its line (from 0)
 

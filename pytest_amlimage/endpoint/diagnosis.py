@@ -22,9 +22,8 @@ EXIT_CODES = {
     137: "the container was killed (exit code 137: out of memory, or stopped)",
     127: "the start command was not found (exit code 127)",
 }
-NGINX_EMERG = re.compile(
-    r"\[emerg\] \d+#\d+: ([^\n]*)"
-)  # nginx could not start (it listens on 5001)
+# nginx could not start (it listens on 5001)
+NGINX_EMERG = re.compile(r"\[emerg\] \d+#\d+: ([^\n]*)")
 FINISH = re.compile(r"Exit code (\d+) is not normal\. Killing image")
 
 

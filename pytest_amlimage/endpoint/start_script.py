@@ -82,9 +82,8 @@ GRANTED = (
     "/var/azureml-app",
 )
 RUNSV_LOCK = re.compile(r"runsv (\S+): fatal: unable to open supervise/lock")
-DENIED = re.compile(
-    r'\b(open|mkdir)\(\) "([^"]+)" failed \(13: Permission denied\)'
-)  # nginx's words
+# nginx's words
+DENIED = re.compile(r'\b(open|mkdir)\(\) "([^"]+)" failed \(13: Permission denied\)')
 CONDA_DENIED = re.compile(r"NotWritableError[^\n]*(?:\n[^\n]*){0,3}?\n\s*path: '?([^'\s]+)")
 
 

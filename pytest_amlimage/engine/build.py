@@ -97,9 +97,8 @@ def _build(
             tail.extend(line for line in text.splitlines() if line.strip())
             if "error" in chunk:
                 return _failed(tag, step, masked(str(chunk["error"]).strip()), tail)
-    except (
-        APIError
-    ) as error:  # the engine refused the build itself: its disk full, the context too large
+    # the engine refused the build itself: its disk full, the context too large
+    except APIError as error:
         return _failed(tag, step, reason(error), tail)
     return None
 

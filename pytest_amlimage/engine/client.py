@@ -99,9 +99,8 @@ def connect(docker_host: str | None) -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=30, use_ssh_client=ssh)
         client.ping()
-    except (
-        Exception
-    ) as error:  # the SDK's own, or its transport's (sockets, ssh): all mean "not reachable"
+    # the SDK's own, or its transport's (sockets, ssh): all mean "not reachable"
+    except Exception as error:
         raise AmlUsageError(
             f"cannot reach the Docker engine at {where} ({reason(error)}): start dockerd "
             "(e.g. scripts/engine.sh) or set DOCKER_HOST to a running engine"

@@ -20,9 +20,8 @@ if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
 
 KEEP_ALIVE = (["sleep"], ["infinity"])
-ENGINE_CHECK = (
-    2.0  # seconds between asking the engine, while an exec streams, whether it is still there
-)
+# seconds between asking the engine, while an exec streams, whether it is still there
+ENGINE_CHECK = 2.0
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,8 @@ class LaunchPlan:
     runit: bool = False  # the endpoint's start runs runsvdir: runit's folders must be the user's
     # why the endpoint could never reach the server, known before it starts
     unreachable: str | None = None
-    idle: str | None = (
-        None  # why an image that could serve is only kept alive (what it needs first)
-    )
+    # why an image that could serve is only kept alive (what it needs first)
+    idle: str | None = None
     network: str = "bridge"  # "none": no network at all (the offline run), nothing published
 
 

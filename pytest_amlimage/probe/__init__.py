@@ -32,6 +32,7 @@ from pytest_amlimage.probe.shapes import (
     ServerScriptDoc,
 )
 
+# each after what it uses
 PARTS = (
     "frame.py",
     "gpu.py",
@@ -41,7 +42,7 @@ PARTS = (
     "resolve.py",
     "imports.py",
     "environment.py",
-)  # each after what it uses
+)
 # dropped when the parts are joined: their imports of each other, and the imports only the type checker reads
 _JOINED_AWAY = re.compile(
     r"^from (\.\w*|__future__) import (\([^)]*\)|.*)$|^if TYPE_CHECKING:\n(?:[ \t]+.*\n|\n)*",
@@ -56,10 +57,11 @@ _LAUNCHER_LINE = re.compile(rf"({re.escape(UID_MARK)}|{re.escape(SERVER_MARK)})(
 _SCRIPT_ERRORS = {"unreadable": "Permission denied", "missing": "No such file or directory"}
 # what the start command runs the server with, where it names it
 SERVER_PROGRAM = "AMLIMAGE_SERVER_PROGRAM"
+# exit code 128 + signal: what a container's end sends
 KILLING_SIGNALS = (
     signal.SIGKILL,
     signal.SIGTERM,
-)  # exit code 128 + signal: what a container's end sends
+)
 
 
 def _launcher() -> str:
@@ -156,9 +158,8 @@ class Facts:
     frameworks: dict[str, ImportDoc] = field(default_factory=dict)
     folders: dict[str, FolderDoc] = field(default_factory=dict)
     gpu_evidence: tuple[Evidence, ...] = ()
-    imports: dict[str, ImportDoc] = field(
-        default_factory=dict
-    )  # distribution -> its module's import
+    # distribution -> its module's import
+    imports: dict[str, ImportDoc] = field(default_factory=dict)
     entry_script: EntryScriptDoc = field(default_factory=lambda: EntryScriptDoc())
     server_script: ServerScriptDoc = field(default_factory=lambda: ServerScriptDoc())
     runtime_folders: tuple[RuntimeFolderDoc, ...] = ()

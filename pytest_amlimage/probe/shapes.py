@@ -136,9 +136,8 @@ class ProbeDoc(TypedDict, total=False):
     broken_distributions: list[str]
     folders: dict[str, FolderDoc]
     runtime_folders: list[RuntimeFolderDoc]
-    start_scripts: dict[
-        str, list[str]
-    ]  # each runit run script -> the AZUREML_EXTRA_* variables it reads
+    # each runit run script -> the AZUREML_EXTRA_* variables it reads
+    start_scripts: dict[str, list[str]]
     credentials: CredentialsDoc
     os_packages: OsPackagesDoc
     image_information: str | None

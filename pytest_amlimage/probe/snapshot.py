@@ -82,9 +82,8 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         if old_env.get(key) != new_env.get(key)
     ]
     changes += _packages(old.get("distributions", {}), new.get("distributions", {}), "pypi")
-    if (
-        "os_packages" in old and "os_packages" in new
-    ):  # a lock written before they were kept has none
+    # a lock written before they were kept has none
+    if "os_packages" in old and "os_packages" in new:
         ecosystem = str(new.get("os_package_type") or old.get("os_package_type") or "os")
         changes += _packages(old["os_packages"], new["os_packages"], ecosystem)
     return changes

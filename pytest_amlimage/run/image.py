@@ -82,16 +82,13 @@ class ImageRun:
         self._container: containers.AmlContainer | None = None
         self._facts: Future[Facts] | None = None
         self._ready: Future[Readiness] | None = None
-        self._refused: Unavailable | None = (
-            None  # why the engine did not start it (raised anew each time)
-        )
+        # why the engine did not start it (raised anew each time)
+        self._refused: Unavailable | None = None
         self._watch: MemoryWatch | None = None
-        self.serving_script: str | None = (
-            None  # an MLflow image's own scoring script, as it holds it
-        )
-        self.reported: dict[
-            str, str
-        ] = {}  # a failure's first line -> the check that reported it first
+        # an MLflow image's own scoring script, as it holds it
+        self.serving_script: str | None = None
+        # a failure's first line -> the check that reported it first
+        self.reported: dict[str, str] = {}
 
     def container(self) -> containers.AmlContainer:
         """The image's container, started once, on first use; probe and readiness start with it.
@@ -247,9 +244,8 @@ class ImageRun:
             poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
         assert self._watch is not None
         found = self._watch.memory()  # read again now that every worker's init() has completed
-        killed = diagnosis.killed_for_memory(
-            logs()
-        )  # a worker's kill, which the container's state misses
+        # a worker's kill, which the container's state misses
+        killed = diagnosis.killed_for_memory(logs())
         return dataclasses.replace(found, oom_killed=True) if killed else found
 
     @functools.cached_property

@@ -129,8 +129,7 @@ def platform_layout(settings: Settings) -> layout.Mounted:
         model_part = layout.model_mount(model, directory)
         mounts.update(model_part.mounts)
         environment.update(model_part.environment)
-        if (
-            settings.mlflow_model is not None
-        ):  # the image's script finds the model below the directory
+        # the image's script finds the model below the directory
+        if settings.mlflow_model is not None:
             environment["MLFLOW_MODEL_FOLDER"] = model.name
     return layout.Mounted(mounts, environment)

@@ -98,9 +98,8 @@ class AmlSession:
             engine.require_gpu(self.client, self.docker_host)
         engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
-            if (
-                reference not in self.images
-            ):  # keyed by the image given (run as the endpoint runs it)
+            # keyed by the image given (run as the endpoint runs it)
+            if reference not in self.images:
                 self.images[reference] = self._under_test(reference, progress)
         if self.settings.baseline:
             reference = self.settings.baseline
@@ -293,9 +292,8 @@ class AmlSession:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
-        if (
-            self._previous_docker_host is not None
-        ):  # an option named the engine: DOCKER_HOST as it was
+        # an option named the engine: DOCKER_HOST as it was
+        if self._previous_docker_host is not None:
             if self._previous_docker_host:
                 os.environ["DOCKER_HOST"] = self._previous_docker_host
             else:

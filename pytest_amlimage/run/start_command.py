@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 
 from pytest_amlimage.probe import SERVER_CWD, SERVER_PROGRAM
 
+# the script, or python -m the package
 SERVER_PROGRAMS = (
     "azmlinfsrv",
     "azureml_inference_server_http",
-)  # the script, or python -m the package
+)
 _VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 
 
@@ -86,9 +87,8 @@ def _server_program(said: list[str]) -> str | None:
         if "/" in word and posixpath.basename(word) == "azmlinfsrv" and "$" not in word:
             return word
         if word == "azureml_inference_server_http" and said[index - 1 : index] == ["-m"]:
-            python = [before for before in said[: index - 1] if not before.startswith("-")][
-                -1:
-            ]  # python3 -u -m
+            # python3 -u -m
+            python = [before for before in said[: index - 1] if not before.startswith("-")][-1:]
             return python[0] if python and "$" not in python[0] else None
     return None
 

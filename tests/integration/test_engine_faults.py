@@ -74,9 +74,8 @@ class EngineProxy:
     def cut(self) -> None:
         with self.lock:
             self.is_cut = True
-        with contextlib.suppress(
-            OSError
-        ):  # wakes the blocked accept(): a close alone leaves it listening
+        # wakes the blocked accept(): a close alone leaves it listening
+        with contextlib.suppress(OSError):
             self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         for connection in self.open:
@@ -169,9 +168,8 @@ def test_an_engine_lost_mid_run_is_one_line_and_the_next_run_sweeps(
     assert (
         named[0].split(": ", 1)[1].startswith(f"the Docker engine at {proxy.url} stopped answering")
     ), output
-    assert f"failed: the Docker engine at {proxy.url} stopped answering" in output, (
-        output
-    )  # the skips' pointer
+    # the skips' pointer
+    assert f"failed: the Docker engine at {proxy.url} stopped answering" in output, output
     pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--aml-image={images['minimal']}", "--collect-only"
     )
@@ -233,9 +231,8 @@ def test_a_full_engine_fails_the_build_with_the_full_disk_first(
     assert "Traceback" not in result.stdout.str()
     import docker
 
-    assert (
-        docker.DockerClient(base_url=full).api.containers(all=True) == []
-    )  # the failed step's too
+    # the failed step's too
+    assert docker.DockerClient(base_url=full).api.containers(all=True) == []
 
 
 def test_an_engine_lost_under_two_images_is_one_failure(
@@ -251,7 +248,6 @@ def test_an_engine_lost_under_two_images_is_one_failure(
     time.sleep(0.5)  # both containers are up or starting, their servers in init()
     proxy.cut()
     output, _ = run.communicate(timeout=120)
-    assert len(naming_the_engine(output)) == 1, (
-        output
-    )  # the run's one cause, whichever image met it
+    # the run's one cause, whichever image met it
+    assert len(naming_the_engine(output)) == 1, output
     assert "Traceback" not in output, output

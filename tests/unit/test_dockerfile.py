@@ -80,9 +80,8 @@ def test_the_built_image_is_the_witness_of_what_a_run_step_made(tmp_path: Path) 
     )
     built = Built("/var/azureml-app/azureml-models")
     dockerfile.entry_paths(parse(tmp_path, made), built)  # type: ignore[arg-type]
-    assert built.asked[0][4:] == [
-        "/var/azureml-app/azureml-models"
-    ]  # asked only of the doubtful path
+    # asked only of the doubtful path
+    assert built.asked[0][4:] == ["/var/azureml-app/azureml-models"]
     with pytest.raises(
         CheckFailed, match="receives no file from a COPY, and the built image has nothing there"
     ):

@@ -91,9 +91,8 @@ def test_an_engine_that_went_away_is_told_from_one_that_refused() -> None:
         assert lost(wrapped)
         message = lost_message(wrapped)
     assert message.splitlines()[0].endswith("the next run removes what this one left")
-    assert (
-        "Error while fetching server API version" in message.splitlines()[1]
-    )  # the detail below the cause
+    # the detail below the cause
+    assert "Error while fetching server API version" in message.splitlines()[1]
     assert not lost(APIError("conflict: the name is in use"))  # an answer, not silence
 
 

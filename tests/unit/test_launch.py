@@ -94,9 +94,8 @@ def test_a_catalog_image_that_serves_itself_is_started_with_its_own_command_and_
     try:
         image = row._image_run("fm:1", runit)
         assert image.plan.serves and (image.plan.entrypoint, image.plan.command) == (None, None)
-        assert not plain._image_run(
-            "fm:1", runit
-        ).plan.serves  # without the row, nothing says it serves
+        # without the row, nothing says it serves
+        assert not plain._image_run("fm:1", runit).plan.serves
     finally:
         row.finish()
         plain.finish()
@@ -171,9 +170,8 @@ def test_a_server_on_another_port_than_the_probed_one_is_unreachable_before_it_s
 
 
 def test_runit_is_the_start_command_not_the_keep_alive() -> None:
-    assert plan_launch(
-        Settings(), "img:1", ImageInfo(cmd=("runsvdir", "/var/runit"))
-    ).runit  # kept alive here
+    # kept alive here
+    assert plan_launch(Settings(), "img:1", ImageInfo(cmd=("runsvdir", "/var/runit"))).runit
     assert not plan_launch(
         Settings(), "img:1", ImageInfo(cmd=("azmlinfsrv", "--entry_script", "s.py"))
     ).runit

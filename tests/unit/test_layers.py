@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pytest_amlimage"
+# bottom to top
 LAYERS = (
     "errors",
     "masking",
@@ -16,11 +17,10 @@ LAYERS = (
     "checks",
     "run",
     "plugin",
-)  # bottom to top
+)
 TOP_LEVEL = {"__init__"}  # the public names: re-exported from any layer
-SEAM = (
-    "pytest_amlimage.checks.check",
-)  # what a check is and gives back: every family and the run use it
+# what a check is and gives back: every family and the run use it
+SEAM = ("pytest_amlimage.checks.check",)
 ASSEMBLER = "pytest_amlimage.checks.assemble"
 
 

@@ -147,9 +147,8 @@ def run(tmp_path: Path, option: Option, value: str, spelling: str) -> None:
         cli["image"] = ["x:1"]
     if text and spelling == "spec":
         image = 'image = ["x:1"]\n' if option.name != "image" else ""
-        (tmp_path / "spec.toml").write_text(
-            image + text
-        )  # the image first: [tables] end a spec file
+        # the image first: [tables] end a spec file
+        (tmp_path / "spec.toml").write_text(image + text)
         cli["spec"] = str(tmp_path / "spec.toml")
     environment = {option.env: text} if spelling == "env" and option.env else {}
     with mock.patch.dict(os.environ, environment):

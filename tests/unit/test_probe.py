@@ -115,11 +115,12 @@ def test_the_launcher_runs_the_python_that_serves(tmp_path: Path) -> None:
     # no python there: not that
     assert launcher.chosen(AZUREML_INFERENCE_PYTHON_PATH=str(tmp_path)) == python
     (launcher.bin / "azmlinfsrv").unlink()  # now only the start command names the server
+    # pip's, for a long path
     trampoline = (
         "#!/bin/sh",
         f'\'\'\'exec\' "{python}" "$0" "$@"',
         "' '''",
-    )  # pip's, for a long path
+    )
     assert (
         launcher.chosen(
             **{probe.SERVER_PROGRAM: launcher.script("azmlinfsrv-elsewhere", *trampoline)}
@@ -143,9 +144,8 @@ def test_the_server_script_is_read_for_the_python_it_names(tmp_path: Path) -> No
     python = str(launcher.python)
     here = launcher.server_script("here", f"#!{python}", "import server")
     assert (here["shebang"], here["interpreter"], here["runs"]) == (f"#!{python}", python, True)
-    assert (
-        launcher.server_script("moved", "#!/build/venv/bin/python")["runs"] is False
-    )  # moved after pip
+    # moved after pip
+    assert launcher.server_script("moved", "#!/build/venv/bin/python")["runs"] is False
     assert launcher.server_script("env", "#!/usr/bin/env -S no-such-python3")["runs"] is False
     trampoline = launcher.server_script(
         "long", "#!/bin/sh", '\'\'\'exec\' "/gone/bin/python" "$0" "$@"', "' '''"
@@ -229,9 +229,8 @@ def test_a_submodule_of_a_shared_namespace_must_itself_resolve(
     """`azureml` resolves in any image with an azureml-* package; `azureml.contrib.services` may not."""
     site = tmp_path / "site"
     (site / "azureml" / "ai" / "monitoring").mkdir(parents=True)
-    (site / "azureml" / "__init__.py").write_text(
-        "# Copyright (c) Microsoft.\n"
-    )  # azureml-ai-monitoring's: no code
+    # azureml-ai-monitoring's: no code
+    (site / "azureml" / "__init__.py").write_text("# Copyright (c) Microsoft.\n")
     (site / "azureml" / "ai" / "__init__.py").write_text('"""a namespace"""\n')
     (site / "azureml" / "ai" / "monitoring" / "__init__.py").write_text("VERSION = 1\n")
     (site / "coded").mkdir()

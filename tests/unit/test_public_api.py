@@ -21,9 +21,8 @@ def test_the_fixture_types_are_exported() -> None:
 
     assert (Container, Result, Found, Client) == (AmlContainer, ExecResult, Facts, ScoringClient)
     exported = {name: getattr(pytest_amlimage, name) for name in pytest_amlimage.__all__}
-    assert all(
-        isinstance(value, type) for value in exported.values()
-    )  # each a class users type against
+    # each a class users type against
+    assert all(isinstance(value, type) for value in exported.values())
     assert {name for name, value in exported.items() if value.__name__ != name} == {"AmlUsageError"}
     assert exported["AmlUsageError"] is pytest.UsageError  # our name for pytest's usage error
 

@@ -76,9 +76,8 @@ def test_os_packages_are_in_the_diff_but_not_in_the_python_policies() -> None:
     changes = diff(old, snapshot(new_facts, ImageInfo(), None, None))
     shown = [(c.kind, c.shown) for c in changes if c.ecosystem == "deb"]
     assert shown == [("added", "curl (deb)"), ("removed", "jq (deb)")]
-    no_removed(
-        [c for c in changes if c.ecosystem == "pypi"], (), "baseline x:0"
-    )  # jq's removal is not judged
+    # jq's removal is not judged
+    no_removed([c for c in changes if c.ecosystem == "pypi"], (), "baseline x:0")
 
 
 def test_a_lock_written_before_os_packages_were_kept_compares_python_only() -> None:

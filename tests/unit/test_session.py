@@ -37,9 +37,8 @@ def test_a_container_still_starting_when_the_run_ends_is_removed(
     aml = sessions.AmlSession(Settings())
     aml.pool.submit(aml.start, plan_launch(Settings(), "img:1", ImageInfo()))
     assert starting.wait(5)
-    threading.Timer(
-        0.2, release.set
-    ).start()  # the engine answers while finish() is under way (Ctrl-C)
+    # the engine answers while finish() is under way (Ctrl-C)
+    threading.Timer(0.2, release.set).start()
     aml.finish()
     assert started.removed
 

@@ -51,16 +51,18 @@ def spec(tmp_path: Path, text: str) -> str:
 def test_defaults_come_from_the_option_table(tmp_path: Path) -> None:
     found = settings(tmp_path)
     timeouts = (found.ready_timeout, found.score_timeout)
+    # ready: the probe budget
     assert found.endpoint.scoring_route.port == 5001 and timeouts == (
         310.0,
         60.0,
-    )  # ready: the probe budget
+    )
+    # cpus: the engine's
     assert (found.memory, found.cpus, found.rtol, found.atol) == (
         4096 * MIB,
         None,
         1e-6,
         1e-9,
-    )  # cpus: the engine's
+    )
     assert found == Settings()
     assert all(BY_NAME[name].default is not None for name in ("port", "memory", "score_timeout"))
 
@@ -195,10 +197,11 @@ def test_expectations_merge_across_sources_later_wins(tmp_path: Path) -> None:
 def test_an_instance_type_sizes_the_container_unless_an_option_does(tmp_path: Path) -> None:
     small = settings(tmp_path, {"image": ["x:1"], "instance_type": "standard_ds1_v2"})
     assert small.instance is not None and small.instance.name == "Standard_DS1_v2"
+    # 3.5 GiB; CPUs: the instance's, capped at launch
     assert (small.memory, small.cpus) == (
         3584 * MIB,
         None,
-    )  # 3.5 GiB; CPUs: the instance's, capped at launch
+    )
     given = settings(
         tmp_path, {"image": ["x:1"], "instance_type": "Standard_DS1_v2", "memory": "1g"}
     )

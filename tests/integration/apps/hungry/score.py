@@ -6,9 +6,8 @@ model = None
 
 def init():
     global model
-    model = b"w" * (
-        int(os.environ.get("INIT_MB", "100")) * 1024 * 1024
-    )  # written, so really resident
+    # written, so really resident
+    model = b"w" * (int(os.environ.get("INIT_MB", "100")) * 1024 * 1024)
 
 
 def run(raw_data):
