@@ -51,8 +51,23 @@ def _in_text(text: str) -> Iterator[tuple[str, str]]:
     for pattern, kind in TOKENS:
         for found in pattern.finditer(text):
             value = found.group(found.lastindex or 0)
-            if not any(value in secret for secret in in_urls):  # one finding per value
+            # one finding per value; none for a placeholder or a published key (as the probe's scan)
+            if not any(value in secret for secret in in_urls) and not placeholder(value):
                 yield kind, "(key material)" if kind == "a private key" else mask(value)
+
+
+# a value written to be replaced, or published for all to use (the probe's own scan holds the same rule)
+PLACEHOLDER = re.compile(
+    r"[<>{}$*]|EXAMPLE|example|your|YOUR|xxxx|XXXX|changeme|placeholder|\.\.\."
+)
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def placeholder(value: str) -> bool:
+    """``<key>``, ``${KEY}``, AWS's ``...EXAMPLE`` key, ``xxxx``, the storage emulator's published key."""
+    return bool(PLACEHOLDER.search(value)) or value == AZURITE_KEY or len(set(value)) <= 4
 
 
 def _build_arguments(created_by: str) -> Iterator[tuple[str, str]]:

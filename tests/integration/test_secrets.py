@@ -51,13 +51,45 @@ def test_a_feed_token_a_build_argument_and_a_key_are_found_where_they_are(
     assert TOKEN not in result.stdout.str()
 
 
+STORAGE_KEY = "Qx7Rz2Lm9Vb4Nc8Wd1Fe6Gh3Jk5Pq0St" * 2 + "Yz7uVw2Ab=="  # 75 characters
+
+
+def test_a_connection_string_in_a_settings_file_of_the_app_is_found_with_its_line(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """Not a file any tool reads credentials from: an ordinary JSON settings file the scoring script opens."""
+    (pytester.path / "config").mkdir()
+    (pytester.path / "config" / "settings.json").write_text(
+        '{\n  "threshold": 0.5,\n  "storage": "DefaultEndpointsProtocol=https;AccountName=teamdata;'
+        f'AccountKey={STORAGE_KEY};EndpointSuffix=core.windows.net"\n}}\n'
+    )
+    steps = "COPY config /var/azureml-app/config\n"
+    result = built(run_plugin, pytester, images["minimal"], steps)
+    expect(result, failed=["secrets"])
+    result.stdout.fnmatch_lines(
+        [
+            "*secrets: an Azure storage account key Qx7*** (75 characters) in "
+            "/var/azureml-app/config/settings.json:3*"
+        ]
+    )
+    assert STORAGE_KEY not in result.stdout.str()
+
+
 def test_a_public_certificate_a_feed_without_credentials_and_secret_names_are_green(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     (pytester.path / "ca.pem").write_text(CERT)
+    (
+        pytester.path / "settings.json"
+    ).write_text(  # placeholders, and the storage emulator's published key
+        '{"storage": "AccountKey=<your-storage-key>", "dev": "UseDevelopmentStorage=true", '
+        '"emulator": "AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6'
+        'IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==", "aws": "AKIAIOSFODNN7EXAMPLE"}\n'
+    )
     steps = (
         "USER root:root\n"
         "RUN pip config --global set global.extra-index-url https://pkgs.example/_packaging/f/pypi/simple/\n"
+        "COPY settings.json /var/azureml-app/settings.json\n"
         "COPY ca.pem /usr/local/share/ca-certificates/corp.crt\n"
         "ARG API_TOKEN\n"
         "ENV KEY_VAULT_SECRET_NAME=model-key SECRET_NAME=storage-key DB_PASSWORD=\n"

@@ -58,3 +58,54 @@ def test_dpkg_lists_installed_packages_only(
         "manager": "dpkg",
         "packages": {"python3": {"version": "3.11.2-1+b1", "arch": "amd64"}},
     }
+
+
+STORAGE_KEY = "k" + "Qx7Rz2Lm9Vb4Nc8Wd1Fe6Gh3Jk5Pq0St" * 2 + "Yz7uVw2Ab=="
+CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=teamdata;AccountKey={STORAGE_KEY};EndpointSuffix=core.windows.net"
+
+
+def test_a_token_in_an_ordinary_text_file_of_the_app_is_found_with_its_line(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "config").mkdir(parents=True)
+    (app / "config" / "settings.json").write_text(
+        '{\n  "logging": "info",\n  "storage": "' + CONNECTION + '"\n}\n'
+    )
+    sas = "https://teamdata.blob.core.windows.net/models?sv=2024-11-04&sp=r&sig=Zk9%2Bq7Lm2Vb4Nc8Wd1Fe6Gh3Jk5Pq0St%3D"
+    (app / "download.yaml").write_text(f"source: {sas}\n")
+    (app / ".env").write_text("GITHUB=ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2 + "\n")
+    found = credentials.scan([(str(app), True)])["findings"]
+    assert sorted((Path(f["path"]).name, f["line"], f["what"]) for f in found) == [
+        (".env", 1, "a GitHub token"),
+        ("download.yaml", 1, "an Azure SAS signature"),
+        ("settings.json", 3, "an Azure storage account key"),
+    ]
+    assert all("***" in f["value"] and STORAGE_KEY not in f["value"] for f in found)
+
+
+def test_placeholders_published_keys_binaries_and_installed_packages_are_no_findings(
+    tmp_path: Path,
+) -> None:
+    app = tmp_path / "app"
+    (app / "lib" / "site-packages" / "sdk").mkdir(parents=True)
+    azurite = (
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    )
+    (app / "settings.json").write_text(
+        '{"a": "AccountKey=<your-storage-key>", "b": "AccountKey=${STORAGE_KEY}",\n'
+        f' "dev": "AccountName=devstoreaccount1;AccountKey={azurite}",\n'
+        ' "aws": "AKIAIOSFODNN7EXAMPLE", "x": "AccountKey=' + "x" * 88 + '"}\n'
+    )
+    (app / "model.bin").write_bytes(b"\0\1\2" + CONNECTION.encode())
+    (app / "lib" / "site-packages" / "sdk" / "test_keys.py").write_text(f'KEY = "{CONNECTION}"\n')
+    (app / "score.py").write_text('key = os.environ["STORAGE_KEY"]  # AccountKey from the env\n')
+    assert credentials.scan([(str(app), True)])["findings"] == []
+
+
+def test_the_model_folder_is_read_too(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "download.cfg").write_text(f"[blob]\nconnection = {CONNECTION}\n")
+    roots = credentials._roots(str(tmp_path / "app"), str(model))
+    assert (str(model), True) in roots and ("/etc", False) in roots
+    found = credentials.scan([(str(model), True)])["findings"]
+    assert [(f["what"], f["line"]) for f in found] == [("an Azure storage account key", 2)]

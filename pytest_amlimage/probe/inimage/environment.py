@@ -197,7 +197,9 @@ def main(default_app_root: str, wanted: list[str]) -> None:
         },
         "runtime_folders": runtime_folders(),
         "start_scripts": start_scripts(),
-        "credentials": credentials(app_folder(app_root, script)),
+        "credentials": credentials(
+            app_folder(app_root, script), os.environ.get("AZUREML_MODEL_DIR")
+        ),
         "os_packages": os_packages(),
         "image_information": image_information(),
         "entry_script": entry_script(app_root, script, os.environ.get(SERVER_CWD)),
