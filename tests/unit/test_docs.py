@@ -1,4 +1,5 @@
-"""The README and the CI templates name only real options, and write path options as --aml-x=PATH."""
+"""The README, the reference and the CI templates name only real options, and write path options as
+--aml-x=PATH; the reference has a row for every option and every check id, and no other."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 from pytest_amlimage.config.options import BY_FLAG, PATH_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "docs" / "reference.md"
 DOCS = [
     ROOT / "README.md",
+    REFERENCE,
     *sorted((ROOT / "examples").rglob("*.yml")),
     *sorted((ROOT / "examples").rglob("*.md")),
 ]
@@ -34,9 +37,9 @@ def test_path_options_take_their_value_after_an_equals_sign(path: Path) -> None:
     assert spaced == []
 
 
-def table_rows(heading: str) -> str:
-    """The README's table under ``heading`` (up to the next heading)."""
-    text = (ROOT / "README.md").read_text()
+def table_rows(heading: str, path: Path = REFERENCE) -> str:
+    """The table under ``heading`` (up to the next heading) of the reference."""
+    text = path.read_text()
     return text.split(f"\n## {heading}\n", 1)[1].split("\n#", 1)[0]
 
 
@@ -56,15 +59,28 @@ def assembled_ids(tmp_path: Path) -> set[str]:
     }
 
 
-def test_every_check_id_is_documented_and_every_documented_id_exists(tmp_path: Path) -> None:
-    cells = [
-        line.split("|")[1] for line in table_rows("Checks").splitlines() if line.startswith("| `")
-    ]
-    documented = {
+def documented_ids(path: Path, column: int) -> set[str]:
+    """The check ids the table under "Checks" names in ``column``, each parametrized family as ``name[``."""
+    rows = [line.split("|") for line in table_rows("Checks", path).splitlines()]
+    cells = [row[column] for row in rows if len(row) > column and "`" in row[column]]
+    return {
         name.split("[", 1)[0] + "[" if "[" in name and not name.startswith("dockerfile") else name
         for cell in cells
         for name in re.findall(r"`([a-z][a-z-]*(?:\[[^\]`]*\])?)`", cell)
     }
+
+
+@pytest.mark.parametrize(("doc", "column"), [(REFERENCE, 1), (ROOT / "README.md", 2)])
+def test_every_check_id_is_documented_and_every_documented_id_exists(
+    tmp_path: Path, doc: Path, column: int
+) -> None:
+    """The reference's table has a row for each check; the README's list names each once."""
     # beside everything on: a failed build's own check, a YAML's, the lock's writer, an undetected row
     produced = assembled_ids(tmp_path) | {"build", "deployment", "lock-update", "curated"}
+    documented = documented_ids(doc, column)
     assert sorted(produced - documented) == [] and sorted(documented - produced) == []
+
+
+def test_the_readme_stays_a_read_of_minutes() -> None:
+    """Under syrupy's README (42.5k characters): the reference holds the rest."""
+    assert len((ROOT / "README.md").read_text()) <= 42_000
