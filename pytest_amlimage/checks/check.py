@@ -92,6 +92,9 @@ class MemoryFigures(Record):
     phases: list[tuple[str, float]]
     sized_by: str
     capped: str = ""  # the instance type's vCPUs capped at the engine's
+    exact: bool = (
+        True  # the kernel's own peak counter; else sampled from the engine's stats (may be low)
+    )
 
 
 @dataclass(frozen=True)

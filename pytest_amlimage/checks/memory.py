@@ -37,6 +37,7 @@ def figures(
         phases=[(phase, round(used / MIB, 1)) for phase, used in found.by_phase()],
         sized_by=sized_by,
         capped=capped,
+        exact=found.exact,
     )
 
 

@@ -1,8 +1,13 @@
-"""The container's memory over its life, as the engine measures it (its stats, read every second).
+"""The container's memory: the kernel's own peak counter, and the engine's stats over its life.
 
-Nothing runs in the container for it: the engine reads the container's cgroup. Each reading is the
-memory in use as ``docker stats`` counts it (the page cache the kernel can drop left out), tagged
-with the phase of the run it came in (``init()``, ``samples``, ...), which the run marks.
+The peak is the kernel's: cgroup v2's ``memory.peak`` (Linux 5.19 and later) or cgroup v1's
+``memory.max_usage_in_bytes``, read inside the container by one short exec (``PEAK_SCRIPT``, shell
+built-ins only), with or without a private cgroup namespace. A peak only grows, so a reading once every
+worker's ``init()`` is done is the start-up peak, and a later one that grew gives the excess to scoring.
+Where no counter can be read (an old kernel, a runtime that hides it), the engine's stats, polled every
+second on a thread of its own, are the peak: sampled, so it may be low. The poll runs either way, for the
+report's chart. Every figure is memory in use as ``docker stats`` counts it: the page cache the kernel can
+drop (``inactive_file``) left out.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ class Reading:
 
 @dataclass(frozen=True)
 class Memory:
-    """What the watch saw: every reading, and whether the kernel killed a process for want of memory."""
+    """What was measured: every reading, whether the kernel killed a process for want of memory, and whether
+    the peak is the kernel's own counter (``exact``) or sampled from the engine's stats."""
 
     readings: tuple[Reading, ...]
     oom_killed: bool
+    exact: bool = False
 
     @property
     def peak(self) -> Reading | None:
@@ -39,6 +46,43 @@ class Memory:
         for reading in self.readings:
             found[reading.phase] = max(found.get(reading.phase, 0), reading.used)
         return list(found.items())
+
+
+# The kernel's peak for this cgroup, read with sh built-ins only (any image with a shell); $1 is a prefix
+# (tests run it on a fake tree). Prints "cgroup vN PEAK" and memory.stat, or "none".
+PEAK_SCRIPT = r"""
+p=${1:-}; v1=; v2=
+while IFS=: read -r id controllers path; do
+  case "$controllers" in '') v2=$path ;; *memory*) v1=$path ;; esac
+done < "$p/proc/self/cgroup"
+show() { read -r peak < "$2" && echo "$1 $peak" && while read -r line; do echo "$line"; done < "$3"; }
+for d in "$p/sys/fs/cgroup" "$p/sys/fs/cgroup$v2"; do
+  [ -r "$d/memory.peak" ] && show "cgroup v2" "$d/memory.peak" "$d/memory.stat" && exit 0
+done
+for d in "$p/sys/fs/cgroup/memory" "$p/sys/fs/cgroup/memory$v1"; do
+  [ -r "$d/memory.max_usage_in_bytes" ] && show "cgroup v1" "$d/memory.max_usage_in_bytes" "$d/memory.stat" && exit 0
+done
+echo none
+"""
+
+
+@dataclass(frozen=True)
+class KernelPeak:
+    """The kernel's peak for the container's cgroup, the page cache it may drop left out (bytes)."""
+
+    cgroup: str  # "cgroup v1" or "cgroup v2"
+    used: int
+
+
+def kernel_peak(output: str) -> KernelPeak | None:
+    """``PEAK_SCRIPT``'s output read: None where no counter could be read."""
+    first, _, rest = output.strip().partition("\n")
+    cgroup, _, value = first.rpartition(" ")
+    if not cgroup.startswith("cgroup v") or not value.isdigit():
+        return None
+    stat = dict(line.split(" ", 1) for line in rest.splitlines() if line.count(" ") == 1)
+    cache = stat.get("total_inactive_file", stat.get("inactive_file", "0"))
+    return KernelPeak(cgroup, int(value) - (int(cache) if cache.isdigit() else 0))
 
 
 def used(stats: dict[str, Any]) -> int | None:
@@ -105,6 +149,22 @@ class MemoryWatch:
             self._wake.wait(POLL)
             self._wake.clear()
 
+    def so_far(self) -> tuple[Reading, ...]:
+        """The readings taken so far, without waiting for another."""
+        with self._changed:
+            return tuple(sorted(self._readings, key=lambda r: r.seconds))
+
+    def since(self) -> float:
+        """Seconds since the watch began: the time a reading taken now is shown at."""
+        return time.monotonic() - self._started
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed a process in the container for want of memory (its state says so)."""
+        try:
+            return bool(self._api.inspect_container(self._id).get("State", {}).get("OOMKilled"))
+        except Exception:
+            return False
+
     def memory(self, within: float = 5.0) -> Memory:
         """Every reading, including one that ends after this call (so what the caller waited for is measured),
         and whether the kernel killed a process for want of memory. The caller asks once what it measures is
@@ -116,8 +176,4 @@ class MemoryWatch:
             self._wake.set()
             self._changed.wait_for(lambda: self._finished >= wanted or self._gone, timeout=within)
             readings = tuple(sorted(self._readings, key=lambda r: r.seconds))
-        try:
-            state = self._api.inspect_container(self._id).get("State", {})
-        except Exception:
-            state = {}
-        return Memory(readings, bool(state.get("OOMKilled")))
+        return Memory(readings, self.oom_killed())

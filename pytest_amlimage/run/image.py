@@ -23,7 +23,7 @@ from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine import origin
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.engine.memory import Memory, MemoryWatch
+from pytest_amlimage.engine.memory import PEAK_SCRIPT, Memory, MemoryWatch, Reading, kernel_peak
 from pytest_amlimage.errors import EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
@@ -33,11 +33,9 @@ if TYPE_CHECKING:
 
 LOG_WINDOW = 2000  # lines of the log read for a worker's out-of-memory kill
 WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
-PHASES = {
-    "score": "samples",
-    "liveness-under-load": "burst",
-    "concurrency": "burst",
-}  # check -> memory phase
+# check -> memory phase
+PHASES = {"score": "samples", "liveness-under-load": "burst", "concurrency": "burst"}
+SCORING = "scoring"  # the phase of a kernel peak that grew after start-up
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,10 @@ class ImageRun:
         # why the engine did not start it (raised anew each time)
         self._refused: Unavailable | None = None
         self._watch: MemoryWatch | None = None
+        # the kernel's peak once every worker's init() is done, and again once the scoring phases ended
+        self._startup_peak: Future[Reading | None] | None = None
+        self._scoring_peak: Future[Reading | None] | None = None
+        self._phase = "checks"
         # an MLflow image's own scoring script, as it holds it
         self.serving_script: str | None = None
         # a failure's first line -> the check that reported it first
@@ -127,6 +129,7 @@ class ImageRun:
                     wait = (settings.ready_timeout, stop, route, workers, _ready_limit(settings))
                     self._ready = pool.submit(wait_ready, self._container, *wait)
                     self._ready.add_done_callback(lambda _: self._mark("checks"))
+                    self._startup_peak = pool.submit(self._peak_after_init)
             return self._container
 
     def facts(self) -> Facts:
@@ -236,17 +239,47 @@ class ImageRun:
         return self._ready.result()
 
     def memory(self) -> Memory:
-        """The container's memory as the engine measured it so far, and the kernel's kills."""
+        """The container's memory: the kernel's peak after start-up and after scoring where it can be read,
+        else the engine's stats (a fresh reading waited for); and the kernel's kills."""
         container = self.container()
-        logs = partial(container.logs, tail=LOG_WINDOW)
+        assert self._watch is not None
+        startup = self._startup_peak.result() if self._startup_peak is not None else None
+        if startup is None:  # no counter to read (or nothing served): the stats, sampled
+            self._workers_started(container)
+            found = self._watch.memory()
+        else:
+            later = (
+                self._scoring_peak.result() if self._scoring_peak else self._kernel_peak(SCORING)
+            )
+            grew = (later,) if later is not None and later.used > startup.used else ()
+            readings = sorted((*self._watch.so_far(), startup, *grew), key=lambda r: r.seconds)
+            found = Memory(tuple(readings), self._watch.oom_killed(), exact=True)
+        # a worker's kill, which the container's state misses
+        killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
+        return dataclasses.replace(found, oom_killed=True) if killed else found
+
+    def _workers_started(self, container: containers.AmlContainer) -> None:
+        """Wait (a minute at most) until every worker's init() is done, once the server answers."""
         if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
             workers = self.settings.endpoint.workers(self.info.env)
+            logs = partial(container.logs, tail=LOG_WINDOW)
             poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
-        assert self._watch is not None
-        found = self._watch.memory()  # read again now that every worker's init() has completed
-        # a worker's kill, which the container's state misses
-        killed = diagnosis.killed_for_memory(logs())
-        return dataclasses.replace(found, oom_killed=True) if killed else found
+
+    def _peak_after_init(self) -> Reading | None:
+        """The start-up peak: the kernel's counter once every worker's init() is done (off the checks' path)."""
+        if self._ready is None or self._ready.result().error or self._container is None:
+            return None
+        self._workers_started(self._container)
+        return self._kernel_peak("init()")
+
+    def _kernel_peak(self, phase: str) -> Reading | None:
+        """The kernel's peak now, as a reading of ``phase``; None where no counter can be read."""
+        assert self._container is not None and self._watch is not None
+        try:
+            found = kernel_peak(self._container.exec(["sh", "-c", PEAK_SCRIPT]).output)
+        except Exception:  # the container went, the engine with it: the stats stand
+            return None
+        return Reading(self._watch.since(), found.used, phase) if found else None
 
     @functools.cached_property
     def offline(self) -> Inside:
@@ -263,9 +296,15 @@ class ImageRun:
         return serve_inside(container, python, (route.port, route.path), timeouts, bodies, workers)
 
     def enter(self, check: str) -> None:
-        """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""
+        """``check`` starts: the memory readings from now on belong to its phase (once the server is up). The
+        first check after the scoring phases reads the kernel's peak again, in the background."""
         if self._ready is None or self._ready.done():
-            self._mark(PHASES.get(check.partition("[")[0], "checks"))
+            phase = PHASES.get(check.partition("[")[0], "checks")
+            self._mark(phase)
+            scored = self._phase in PHASES.values() and phase not in PHASES.values()
+            if scored and self._scoring_peak is None and self._startup_peak is not None:
+                self._scoring_peak = self.runner.pool.submit(self._kernel_peak, SCORING)
+            self._phase = phase
 
     def _mark(self, phase: str) -> None:
         if self._watch is not None:

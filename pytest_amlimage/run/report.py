@@ -50,9 +50,10 @@ def memory_lines(image: str, memory: MemoryFigures) -> list[str]:
     """The peak and its phase against the limit, and which instance types the deployment fits on."""
     if memory.peak_mib is None or memory.margin is None:
         return []
+    sampled = "" if memory.exact else "; sampled from the engine's stats, so it may be low"
     lines = [
         f"{image}: memory peak {memory.peak_mib:g} MiB ({memory.phase}) of "
-        f"{memory.limit_mib:g} MiB, {memory.sized_by} (margin {memory.margin:.0%})"
+        f"{memory.limit_mib:g} MiB, {memory.sized_by} (margin {memory.margin:.0%}{sampled})"
     ]
     if memory.capped:
         lines.append(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -127,11 +128,11 @@ def started(engine: Any, tag: str, run: subprocess.Popen[str]) -> None:
 
 
 def naming_the_engine(output: str) -> list[str]:
-    """The failures' first lines (``IMAGE CHECK: ...``) that name the engine lost."""
+    """The failures' first lines (``CHECK: ...``, under the ``IMAGE::CHECK`` heading) that name the engine lost."""
     return [
         line
         for line in output.splitlines()
-        if line.startswith("amlimage/") and "stopped answering" in line
+        if re.match(r"[a-z][\w\[\]-]*: ", line) and "stopped answering" in line
     ]
 
 
@@ -226,7 +227,7 @@ def test_a_full_engine_fails_the_build_with_the_full_disk_first(
     monkeypatch.setenv("DOCKER_HOST", full)
     result = run_plugin("--aml-build=Dockerfile", "--aml-image=amlimage/full:1", "--aml-any-base")
     expect(result, failed=["build"])
-    failure = result.stdout.str().split("amlimage/full:1 build: ", 1)[1]
+    failure = result.stdout.str().split("\nbuild: ", 1)[1]
     assert failure.startswith("the engine's disk is full (docker system prune frees it)"), failure
     assert "Traceback" not in result.stdout.str()
     import docker

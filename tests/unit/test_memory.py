@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from pytest_amlimage.checks.check import MemoryFigures
 from pytest_amlimage.checks.memory import memory
 from pytest_amlimage.config.instance_types import find
-from pytest_amlimage.engine.memory import Memory, Reading, used
+from pytest_amlimage.engine.memory import (
+    PEAK_SCRIPT,
+    KernelPeak,
+    Memory,
+    Reading,
+    kernel_peak,
+    used,
+)
 from pytest_amlimage.errors import CheckFailed, NotApplicable
 from pytest_amlimage.run.report import memory_chart, memory_lines
 
@@ -118,3 +128,73 @@ def test_a_server_that_never_answered_gets_no_memory_summary_unless_killed_for_m
         memory(measured(300), **sized, capped="", never_served="exited with code 3")
     with pytest.raises(CheckFailed, match="out of memory"):
         memory(measured(3500, oom=True), **sized, capped="", never_served="exited with code 137")
+
+
+def peak_on(tree: Path) -> KernelPeak | None:
+    """PEAK_SCRIPT run by sh on a fake tree, as it runs in the container on the real one."""
+    output = subprocess.run(
+        ["sh", "-c", PEAK_SCRIPT, "peak", str(tree)], capture_output=True, text=True, check=True
+    ).stdout
+    return kernel_peak(output)
+
+
+def write(tree: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+    return tree
+
+
+V2_STAT = "anon 1610612736\nfile 52428800\nactive_file 20971520\ninactive_file 31457280\n"
+V1_STAT = "cache 41943040\nrss 1610612736\ninactive_file 31457280\ntotal_inactive_file 31457280\n"
+SCOPE = "system.slice/docker-0123abcd.scope"
+
+
+@pytest.mark.parametrize(
+    ("layout", "files", "cgroup"),
+    [
+        (  # cgroup v2, private namespace (Docker's default there): the container's cgroup is the root
+            "v2 private",
+            {"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/memory.peak": "1642070016\n"},
+            "cgroup v2",
+        ),
+        (  # cgroup v2, host namespace: the whole hierarchy, the container's cgroup below it
+            "v2 host",
+            {
+                "proc/self/cgroup": f"0::/{SCOPE}\n",
+                f"sys/fs/cgroup/{SCOPE}/memory.peak": "1642070016\n",
+            },
+            "cgroup v2",
+        ),
+        (  # cgroup v1 (these machines): the memory controller's folder is the container's own
+            "v1",
+            {
+                "proc/self/cgroup": "9:pids:/docker/0123\n4:memory:/docker/0123\n",
+                "sys/fs/cgroup/memory/memory.max_usage_in_bytes": "1642070016\n",
+            },
+            "cgroup v1",
+        ),
+        (  # cgroup v1 with the host's hierarchy mounted: below it, by /proc/self/cgroup's path
+            "v1 host",
+            {
+                "proc/self/cgroup": "4:memory:/docker/0123\n",
+                "sys/fs/cgroup/memory/docker/0123/memory.max_usage_in_bytes": "1642070016\n",
+            },
+            "cgroup v1",
+        ),
+    ],
+)
+def test_the_kernels_peak_is_read_on_every_cgroup_layout(
+    tmp_path: Path, layout: str, files: dict[str, str], cgroup: str
+) -> None:
+    tree = write(tmp_path, files)
+    peak_file = next(name for name in files if name.endswith(("memory.peak", "_in_bytes")))
+    stat = V2_STAT if cgroup == "cgroup v2" else V1_STAT
+    write(tree, {str(Path(peak_file).parent / "memory.stat"): stat})
+    # the page cache the kernel can drop is left out, as docker stats does
+    assert peak_on(tree) == KernelPeak(cgroup, 1642070016 - 31457280)
+
+
+def test_no_counter_is_none_so_the_stats_are_sampled(tmp_path: Path) -> None:
+    tree = write(tmp_path, {"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/memory.current": "1\n"})
+    assert peak_on(tree) is None

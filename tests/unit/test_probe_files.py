@@ -61,7 +61,10 @@ def test_dpkg_lists_installed_packages_only(
 
 
 STORAGE_KEY = "k" + "Qx7Rz2Lm9Vb4Nc8Wd1Fe6Gh3Jk5Pq0St" * 2 + "Yz7uVw2Ab=="
-CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=teamdata;AccountKey={STORAGE_KEY};EndpointSuffix=core.windows.net"
+CONNECTION = (
+    f"DefaultEndpointsProtocol=https;AccountName=teamdata;AccountKey={STORAGE_KEY};"
+    "EndpointSuffix=core.windows.net"
+)
 
 
 def test_a_token_in_an_ordinary_text_file_of_the_app_is_found_with_its_line(tmp_path: Path) -> None:

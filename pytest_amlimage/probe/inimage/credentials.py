@@ -142,7 +142,8 @@ def _scan_file(path: str, any_text: bool = False) -> list[FindingDoc]:
     text = data.decode("utf-8", "replace")
     if kind is None and not any_text and "PRIVATE KEY-----" not in text:
         return []
-    found, seen = [], set()
+    found: list[FindingDoc] = []
+    seen = set()
     for what, value, line in _values(kind or "a file", os.path.basename(path), text):
         if (value, line) not in seen:  # one value, one finding (a token in a feed URL is both)
             seen.add((value, line))
