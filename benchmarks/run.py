@@ -1,17 +1,22 @@
 """Speed of pytest-amlimage against the floor and its peers, measured in one run on one image.
 
-Usage: python benchmarks/run.py [--image amlimage/extended:latest] [--rounds 3]
+Usage: python benchmarks/run.py [--image amlimage/extended:latest] [--rounds 3] [--quick]
 
 Prints medians of --rounds runs: the floor (what any validator must do: start the
 image, wait for GET /, score once, one exec, remove), a bare pytest start, the
-plugin, pytest-testinfra and container-structure-test when installed, the plugin's
+plugin, each check that costs more than 20 ms, the time to a verdict on broken images
+(a removed server, a root-owned /var/runit, an init() that raises) against the same
+floor, pytest-testinfra and container-structure-test when installed, the plugin's
 container and exec counts (from the engine's events), the cost of having the
-plugin installed but unused, and xdist scaling over 1, 2 and 4 images.
+plugin installed but unused, and xdist scaling over 1, 2 and 4 images. ``--quick``
+stops after the plugin's own rows. Every run is a clean user: a warning the plugin
+gives about its own invocation (a path option's value after a space) fails the bench.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import statistics
@@ -20,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -37,14 +43,27 @@ OLD_BASE, NEW_BASE = (
 )
 USED = ("extended", "minimal", "minimal-py39", "mlflow")  # the image, the rebase's bases, MLflow's
 SAMPLE = ROOT / "examples/extend-prebuilt/samples/two-rows.json"
-PLUGIN_ARGS = [
-    "--aml-expect",
-    "numpy>=1.16",
-    "--aml-expect",
-    "pandas>=2",
-    "--aml-sample",
-    str(SAMPLE),
+PLUGIN_ARGS = ["--aml-expect", "numpy>=1.16", "--aml-expect", "pandas>=2", f"--aml-sample={SAMPLE}"]
+APPS = ROOT / "tests" / "integration" / "apps"
+WORKING = [
+    f"--aml-entry-script={APPS / 'working' / 'score.py'}",
+    f"--aml-model-dir={APPS / 'model'}",
 ]
+# broken images, each built (from the engine's cache) on a stand-in, and what its verdict must name
+EXIT_100 = (
+    "FROM amlimage/nginx-runit:latest\nUSER root:root\n"
+    "RUN pip uninstall -y -q azureml-inference-server-http\nUSER dockeruser\n"
+)
+BROKEN = {
+    "a removed server (exit 100)": ("amlimage/bench-exit100:latest", WORKING, "exit code 100"),
+    "/var/runit owned by root": ("amlimage/runitroot:latest", [], "/var/runit"),
+    "an init() that raises": (
+        "amlimage/extended:latest",
+        [f"--aml-entry-script={APPS / 'init_raises' / 'score.py'}"],
+        "init() raised",
+    ),
+}
+SLOW_CHECK = 0.02  # seconds: a check that costs more is named on its own line
 TESTINFRA_TEST = """
 import time, docker, pytest, requests, testinfra
 
@@ -127,20 +146,48 @@ def pytest_run(
     check: bool = True,
     ok: tuple[int, ...] = (0,),
     reached: str | None = None,
-) -> None:
+) -> str:
     """One pytest run; ``ok``: the exit codes it may end with (1: some checks failed, as they should);
     ``reached``: what its output must show, so that a run ending early is never timed as if it had done
     the work (a baseline whose build failed ends in a second with exit code 1 too)."""
+    # a warning about its own invocation is an error: the bench runs as a clean user would
+    clean = ["-W", "error::pytest.PytestConfigWarning"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *clean, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
     )
     if check and result.returncode not in ok:
-        raise SystemExit(f"benchmark run failed:\n{result.stdout[-3000:]}")
+        raise SystemExit(f"benchmark run failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     if reached is not None and reached not in result.stdout:
         raise SystemExit(f"benchmark run ended before {reached!r}:\n{result.stdout[-3000:]}")
+    return result.stdout
+
+
+def check_costs(plugin_args: list[str], work: Path) -> list[tuple[str, float]]:
+    """Each built-in check that took more than SLOW_CHECK s in one run (pytest's own durations)."""
+    output = pytest_run([*plugin_args, "--durations=0", f"--durations-min={SLOW_CHECK}"], work)
+    found = []
+    for line in output.splitlines():
+        seconds, _, rest = line.partition("s call ")
+        if rest and "::" in rest and seconds.replace(".", "").isdigit():
+            found.append((rest.split("::", 1)[1].strip(), float(seconds)))
+    return found
+
+
+def verdicts(client: docker.DockerClient, work: Path, rounds: int) -> list[tuple[str, float]]:
+    """Seconds to a verdict on each broken image (a whole plugin run, which must name the cause)."""
+    client.images.build(
+        fileobj=io.BytesIO(EXIT_100.encode()),
+        tag=BROKEN["a removed server (exit 100)"][0],
+        forcerm=True,
+    )
+    found = []
+    for name, (image, args, cause) in BROKEN.items():
+        run = partial(pytest_run, ["--aml-image", image, *args], work, ok=(1,), reached=cause)
+        found.append((name, timed(run, rounds)))
+    return found
 
 
 def counts(client: docker.DockerClient, action: Callable[[], object]) -> tuple[int, int]:
@@ -242,6 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--image", default="amlimage/extended:latest")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="only the plugin's own rows")
     options = parser.parse_args()
     client, image, rounds = docker.from_env(), options.image, options.rounds
     for standin in USED:  # every stand-in the rows run on, built (or found in the cache) first
@@ -258,13 +306,16 @@ def main() -> None:
         )
         plugin = timed(lambda: pytest_run(plugin_args, work), rounds)
         creates, execs = counts(client, lambda: pytest_run(plugin_args, work))
+        costs, broken = check_costs(plugin_args, work), verdicts(client, work, rounds)
+        mine = Figures(the_floor, bare, plugin, creates, execs, with_plugin - without_plugin)
+        report(mine, costs, broken)
+        if options.quick:
+            return
         found_peers = peers(image, work, rounds)
         scaling = xdist_scaling(client, image, work)
         rebase = rebase_against_single(work, rounds)
         mlflow_first, mlflow_cached = mlflow_no_code(work, rounds)
-    report(
-        the_floor, bare, plugin, creates, execs, found_peers, with_plugin - without_plugin, scaling
-    )
+    others(mine, found_peers, scaling)
     single, rebased, ratio = rebase
     print(f"{'--aml-build, one image (cached build)':<52} {single:>8.2f}")
     print(
@@ -278,37 +329,60 @@ def main() -> None:
     )
 
 
-def report(
-    the_floor: float,
-    bare: float,
-    plugin: float,
-    creates: int,
-    execs: int,
+@dataclass(frozen=True)
+class Figures:
+    floor: float
+    bare: float
+    plugin: float
+    creates: int
+    execs: int
+    unused: float
+
+    @property
+    def base(self) -> float:
+        return self.floor + self.bare
+
+
+def report(mine: Figures, costs: list[tuple[str, float]], broken: list[tuple[str, float]]) -> None:
+    """The plugin's own rows: against the floor, its slow checks, its verdicts on broken images, its counts."""
+    print(f"{'measure':<52} {'seconds':>8} {'ratio':>8}")
+    print(f"{'floor (start, GET / until 200, score, 1 exec, remove)':<52} {mine.floor:>8.2f}")
+    print(f"{'bare pytest start':<52} {mine.bare:>8.2f}")
+    print(
+        f"{'pytest-amlimage (full built-in suite, one sample)':<52} {mine.plugin:>8.2f} "
+        f"{mine.plugin / mine.base:>7.2f}x  of floor + bare pytest (target <= 1.15)"
+    )
+    print(f"{'  above floor + bare pytest':<52} {mine.plugin - mine.base:>8.2f}")
+    for (
+        check,
+        seconds,
+    ) in costs:  # the first check that needs the container waits for it and the probe
+        print(f"{f'  check {check} (over {SLOW_CHECK * 1000:.0f} ms)':<52} {seconds:>8.2f}")
+    for name, seconds in broken:
+        print(
+            f"{f'verdict: {name}':<52} {seconds:>8.2f} {seconds / mine.floor:>7.2f}x  of the floor (target <= 2)"
+        )
+    print(f"{'containers created per run (target 1)':<52} {mine.creates:>8}")
+    print(f"{'docker exec per run (target <= 3: probe, 2 peak readings)':<52} {mine.execs:>8}")
+    print(
+        f"{'plugin installed but unused: start-up cost':<52} {mine.unused * 1000:>7.0f}ms  (target <= 30 ms)"
+    )
+
+
+def others(
+    mine: Figures,
     found_peers: list[tuple[str, float | None, str]],
-    unused: float,
     scaling: list[tuple[int, float]],
 ) -> None:
-    base = the_floor + bare
-    print(f"{'measure':<52} {'seconds':>8} {'ratio':>8}")
-    print(f"{'floor (start, GET / until 200, score, 1 exec, remove)':<52} {the_floor:>8.2f}")
-    print(f"{'bare pytest start':<52} {bare:>8.2f}")
-    print(
-        f"{'pytest-amlimage (full built-in suite, one sample)':<52} {plugin:>8.2f} {plugin / base:>7.2f}x"
-        "  of floor + bare pytest (target <= 1.15)"
-    )
-    print(f"{'  above floor + bare pytest':<52} {plugin - base:>8.2f}")
+    """The peers against the same floor, and xdist's scaling."""
     for name, seconds, note in found_peers:
         if seconds is None:
             print(f"{name:<52} {'-':>8}  {note}")
         else:
             print(
-                f"{name:<52} {seconds:>8.2f} {seconds / base:>7.2f}x  above floor + bare: {seconds - base:.2f} s"
+                f"{name:<52} {seconds:>8.2f} {seconds / mine.base:>7.2f}x  above floor + bare: "
+                f"{seconds - mine.base:.2f} s"
             )
-    print(f"{'containers created per run (target 1)':<52} {creates:>8}")
-    print(f"{'docker exec per run (target 1, the probe)':<52} {execs:>8}")
-    print(
-        f"{'plugin installed but unused: start-up cost':<52} {unused * 1000:>7.0f}ms  (target <= 30 ms)"
-    )
     one = scaling[0][1]
     for n, seconds in scaling:
         print(

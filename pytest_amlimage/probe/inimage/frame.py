@@ -56,10 +56,17 @@ def spawn(snippet: str, *args: str, python: str = "") -> subprocess.Popen[str]:
 
 def collect(child: subprocess.Popen[str]) -> tuple[Any, str]:
     """(framed answer or None, stderr tail); a child past the timeout is killed."""
+    answers, detail = collect_all(child)
+    return (answers[-1] if answers else None), detail
+
+
+def collect_all(child: subprocess.Popen[str]) -> tuple[list[Any], str]:
+    """(every framed answer, in order; stderr tail); a child past the timeout is killed."""
     try:
         out, err = child.communicate(timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        return None, f"did not finish within {CHILD_TIMEOUT} s"
-    return framed(out), f"exit {child.returncode}: {(err or '').strip()[-2000:]}"
+        return [], f"did not finish within {CHILD_TIMEOUT} s"
+    answers = [json.loads(part.split(END, 1)[0]) for part in out.split(BEGIN)[1:] if END in part]
+    return answers, f"exit {child.returncode}: {(err or '').strip()[-2000:]}"

@@ -10,9 +10,10 @@ import ast
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
-from .frame import FRAMEWORK_MODULES, collect, spawn
+from .frame import FRAMEWORK_MODULES, collect, collect_all, spawn
 from .resolve import resolves
 
 if TYPE_CHECKING:
@@ -22,22 +23,25 @@ if TYPE_CHECKING:
 
 SERVER_CWD = "AMLIMAGE_SERVER_CWD"  # where the image's own command starts the server: gunicorn imports from there
 
+# Imports each module named, in order, in one process; each answer framed on its own as it comes.
 IMPORT_SNIPPET = r"""
 import json, sys
-out = {}
-try:
-    module = __import__(sys.argv[3])
-    out["version"] = str(getattr(module, "__version__", ""))
-    if sys.argv[3] == "torch":
-        out["cuda"] = module.version.cuda
-        out["cudnn"] = module.backends.cudnn.version()
-    if sys.argv[3] == "tensorflow":
-        info = module.sysconfig.get_build_info()
-        out["cuda"] = info.get("cuda_version")
-        out["cudnn"] = info.get("cudnn_version")
-except BaseException as error:
-    out["error"] = "%s: %s" % (type(error).__name__, str(error).strip().splitlines()[-1] if str(error).strip() else "")
-print(sys.argv[1] + json.dumps(out, default=str) + sys.argv[2])
+for name in sys.argv[3:]:
+    out = {"module": name}
+    try:
+        module = __import__(name)
+        out["version"] = str(getattr(module, "__version__", ""))
+        if name == "torch":
+            out["cuda"] = module.version.cuda
+            out["cudnn"] = module.backends.cudnn.version()
+        if name == "tensorflow":
+            info = module.sysconfig.get_build_info()
+            out["cuda"] = info.get("cuda_version")
+            out["cudnn"] = info.get("cudnn_version")
+    except BaseException as error:
+        said = str(error).strip()
+        out["error"] = "%s: %s" % (type(error).__name__, said.splitlines()[-1] if said else "")
+    print(sys.argv[1] + json.dumps(out, default=str) + sys.argv[2], flush=True)
 """
 FIND_SNIPPET = r"""
 import importlib.util, json, sys
@@ -107,7 +111,7 @@ def installed_modules(files: list[PackagePath] | None) -> set[str] | None:
 
 def start_imports(
     dists: dict[str, DistributionDoc], wanted: list[str]
-) -> tuple[dict[str, str | None], list[tuple[str, subprocess.Popen[str]]]]:
+) -> tuple[dict[str, str | None], list[tuple[list[str], subprocess.Popen[str]]]]:
     """Import each framework present and each wanted distribution's module, each in a child process.
 
     A wanted distribution's module was found from its RECORD when it was described (``module``).
@@ -118,19 +122,34 @@ def start_imports(
         if name in dists
     }
     modules.update({name: FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
-    children = [
-        (module, spawn(IMPORT_SNIPPET, module))
-        for module in sorted({m for m in modules.values() if m})
-    ]
-    return modules, children
+    return modules, [start_importing(group) for group in import_groups(modules.values())]
 
 
-def finish_imports(children: list[tuple[str, subprocess.Popen[str]]]) -> dict[str, ImportDoc]:
+def import_groups(modules: Iterable[str | None]) -> list[list[str]]:
+    """Which modules import together: every framework alone (two in one process can clash where the
+    server, which imports one, would not), the others in one process (pandas brings numpy: it is imported
+    once, not once a child)."""
+    named = sorted({module for module in modules if module})
+    frameworks = set(FRAMEWORK_MODULES.values())
+    others = [module for module in named if module not in frameworks]
+    return [[module] for module in named if module in frameworks] + ([others] if others else [])
+
+
+def start_importing(group: list[str]) -> tuple[list[str], subprocess.Popen[str]]:
+    return group, spawn(IMPORT_SNIPPET, *group)
+
+
+def finish_imports(children: list[tuple[list[str], subprocess.Popen[str]]]) -> dict[str, ImportDoc]:
+    """Each module's import; a group whose process crashed imports its unanswered modules again, alone."""
     results: dict[str, ImportDoc] = {}
-    for module, child in children:
-        result, detail = collect(child)
+    for group, child in children:
+        answers, detail = collect_all(child)
+        found = {str(a.get("module")): cast("ImportDoc", a) for a in answers if isinstance(a, dict)}
+        missing = [module for module in group if module not in found]
+        if len(missing) > 1 or (missing and len(group) > 1):
+            found.update(finish_imports([start_importing([module]) for module in missing]))
         crashed: ImportDoc = {"error": f"the import crashed ({detail})"}
-        results[module] = cast("ImportDoc", result) if isinstance(result, dict) else crashed
+        results.update({module: found.get(module, crashed) for module in group})
     return results
 
 
