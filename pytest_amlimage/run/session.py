@@ -80,7 +80,8 @@ class AmlSession:
         """Connect, build if asked, check every image exists, and clear what crashed runs left behind.
 
         ``start_early``: this process runs the checks (no collect-only, no xdist), so the baseline's
-        container starts as soon as its image exists, while the candidate builds and tests are collected.
+        container starts as soon as its image exists, while the candidate builds and tests are collected,
+        and the first image's starts before its checks are collected (the engine's start overlaps them).
         """
         self.start_early = start_early
         # what the user gave is read before anything starts; an MLflow model's example is one more
@@ -105,6 +106,9 @@ class AmlSession:
             reference = self.settings.baseline
             self.baseline = self._under_test(reference, progress, baseline=True)
             self._start_baseline()
+        first = next(iter(self.images.values()), None)
+        if self.start_early and first is not None and not first.build_error:
+            self.pool.submit(first.container)  # a refusal is kept: its checks report it
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
