@@ -1,4 +1,4 @@
-"""The container runs with the instance type's memory; the engine's measurement and the kernel's kills decide."""
+"""The container runs with the instance type's memory; the kernel's peak counter and its kills decide."""
 
 from __future__ import annotations
 
@@ -60,9 +60,10 @@ def test_a_worker_count_that_no_longer_fits_is_caught(
 def test_the_peak_after_init_is_read_every_time_even_under_load(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    """An init() that holds 1536 MiB, no samples, so the run may end right after it: on every run the peak
-    is the memory held (plus the interpreter's and the server's own), never a reading from before init()
-    was done; with the host's CPUs busy meanwhile, as on a loaded CI machine."""
+    """An init() that holds 1536 MiB, no samples, so the run may end right after it: on every one of ten runs
+    the peak is the memory held (plus the interpreter's and the server's own), the kernel's own counter,
+    never a reading from before init() was done; with the host's CPUs busy meanwhile, as on a loaded CI
+    machine."""
     deployment = hungry(pytester, images, 1536, 1)
     busy = [
         subprocess.Popen(
@@ -76,7 +77,7 @@ def test_the_peak_after_init_is_read_every_time_even_under_load(
     ]
     try:
         peaks = []
-        for _ in range(3):
+        for _ in range(10):
             result = run_plugin(deployment, "--aml-instance-type=Standard_DS2_v2", "-k", "memory")
             expect(result, passed=["memory"])
             line = next(text for text in result.stdout.lines if "memory peak" in text)
@@ -85,3 +86,4 @@ def test_the_peak_after_init_is_read_every_time_even_under_load(
         for process in busy:
             process.kill()
     assert all(1536 <= peak < 1536 + 400 for peak in peaks), peaks
+    assert "sampled" not in result.stdout.str()  # the kernel's counter, not the engine's stats

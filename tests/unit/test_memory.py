@@ -198,3 +198,14 @@ def test_the_kernels_peak_is_read_on_every_cgroup_layout(
 def test_no_counter_is_none_so_the_stats_are_sampled(tmp_path: Path) -> None:
     tree = write(tmp_path, {"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/memory.current": "1\n"})
     assert peak_on(tree) is None
+
+
+def test_a_sampled_peak_says_it_may_be_low_and_the_kernels_does_not() -> None:
+    sized = {"limit": 3584 * MIB, "sized_by": "Standard_DS1_v2", "instance": SMALL, "workers": 1}
+    readings = measured(300, 900)
+    exact = memory(Memory(readings.readings, False, exact=True), **sized, capped="")
+    sampled = memory(Memory(readings.readings, False, exact=False), **sized, capped="")
+    assert "may be low" not in memory_lines("img", exact)[0]
+    assert memory_lines("img", sampled)[0].endswith(
+        "(margin 75%; sampled from the engine's stats, so it may be low)"
+    )
