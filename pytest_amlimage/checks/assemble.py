@@ -270,7 +270,7 @@ def usable(samples: tuple[Sample, ...]) -> list[Sample]:
 
 def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:
     """The peak against the instance type's memory (else the container's limit), after every phase ran."""
-    instance, limit = settings.instance, image.plan.memory
+    instance, limit, allowed = settings.instance, image.plan.memory, settings.allowed_types
     sized_by = instance.shown if instance else f"the container's memory limit, {shown_size(limit)}"
     capped = ""
     if instance is not None and settings.cpus is None and image.plan.cpus < instance.vcpus:
@@ -289,6 +289,7 @@ def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Ch
             workers=workers,
             capped=capped,
             never_served=never_served,
+            allowed=allowed,
         )
 
     return Check("memory", judged)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, TypeVar, Union, cast
 
 from pytest_amlimage.errors import CheckFailed
@@ -92,9 +92,10 @@ class MemoryFigures(Record):
     phases: list[tuple[str, float]]
     sized_by: str
     capped: str = ""  # the instance type's vCPUs capped at the engine's
-    exact: bool = (
-        True  # the kernel's own peak counter; else sampled from the engine's stats (may be low)
-    )
+    # the kernel's own peak counter; else sampled from the engine's stats (may be low)
+    exact: bool = True
+    # a deployment template's allowed instance types: (name, memory MiB, whether the peak fits)
+    allowed: list[tuple[str, float, bool]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

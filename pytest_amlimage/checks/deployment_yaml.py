@@ -4,6 +4,7 @@ or resolve only in the cloud. One line per problem, with the file and line."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from pytest_amlimage.config import instance_types
 from pytest_amlimage.config.deployment import Deployment, is_kubernetes
@@ -20,7 +21,7 @@ PROBE_MINIMUMS = {"initial_delay": 1, "timeout": 1, "failure_threshold": 1, "suc
 PLATFORM_REFERENCE = re.compile(r"\$\{\{\s*azureml://[^}]*\}\}")
 
 
-def deployment(found: Deployment, workers: int) -> None:
+def deployment(found: Deployment, workers: int, today: date | None = None) -> None:
     """Every rule the YAML breaks, each on a line of its own."""
     problems = [
         f"{found.path.name}:{line}: {problem}"
@@ -31,7 +32,8 @@ def deployment(found: Deployment, workers: int) -> None:
             *_variables(found),
         )
     ]
-    problems += [f"{found.path.name}:{line}: {problem}" for line, problem in _instance_type(found)]
+    retired = _instance_type(found, today or date.today())
+    problems += [f"{found.path.name}:{line}: {problem}" for line, problem in retired]
     if problems:
         raise CheckFailed("\n".join(problems))
 
@@ -107,17 +109,29 @@ def _variables(found: Deployment) -> list[tuple[int, str]]:
     ]
 
 
-def _instance_type(found: Deployment) -> list[tuple[int, str]]:
-    name = found.data.get("instance_type")
-    if name is None or is_kubernetes(found.data) or instance_types.find(str(name)) is not None:
+def _instance_type(found: Deployment, today: date) -> list[tuple[int, str]]:
+    """Every instance type the YAML names (a template's default and allowed ones too): in the managed SKU
+    list, and not retired."""
+    if is_kubernetes(found.data):
         return []
-    return [
-        (
-            found.line("instance_type"),
-            f"instance_type {name!r} is not in the managed SKU list (reference-managed-online-endpoints-vm-sku-"
-            "list): use one it names, such as Standard_DS3_v2",
-        )
-    ]
+    problems = []
+    for keys, name in found.instance_types():
+        known, key = instance_types.find(name), ".".join(keys)
+        if known is None:
+            problem = (
+                f"{key} {name!r} is not in the managed SKU list (reference-managed-online-endpoints-vm-sku-"
+                "list): use one it names, such as Standard_DS3_v2"
+            )
+        elif known.retires is not None and known.retired(today):
+            retires = known.retires
+            problem = (
+                f"{key} {name!r} was retired on {retires.on:%Y-%m-%d} ({retires.source}): the platform "
+                f"can place no deployment on it; use {retires.replacement or 'a current instance type'}"
+            )
+        else:
+            continue
+        problems.append((found.line(*keys), problem))
+    return problems
 
 
 def _table(value: object) -> Table:

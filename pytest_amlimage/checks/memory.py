@@ -3,6 +3,7 @@ and which instance types the deployment fits on."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -50,6 +51,7 @@ def memory(
     workers: int,
     capped: str,
     never_served: str | None = None,
+    allowed: tuple[InstanceType, ...] = (),
 ) -> MemoryFigures:
     """No out-of-memory kill, the peak within the instance type's memory (else the container's limit), with
     15 % to spare (less is a warning). A server that never answered has no serving peak to judge (unless the
@@ -60,9 +62,26 @@ def memory(
         )
     budget = instance.memory_bytes if instance is not None else limit
     measured = figures(found, limit=budget, workers=workers, sized_by=sized_by, capped=capped)
+    peak = found.peak.used if found.peak else 0
+    measured = dataclasses.replace(
+        measured,
+        allowed=[(t.name, round(t.memory_bytes / MIB, 1), peak <= t.memory_bytes) for t in allowed],
+    )
     with attached(measured):
         _judge(found, measured, budget)
+        _too_small(measured)
     return measured
+
+
+def _too_small(measured: MemoryFigures) -> None:
+    """Each allowed instance type the peak does not fit, named with its memory (the others fit)."""
+    small = [(name, mib) for name, mib, fits in measured.allowed if not fits]
+    if small:
+        named = "; ".join(f"{name} has {mib:g} MiB" for name, mib in small)
+        raise CheckFailed(
+            f"peak memory {measured.peak_mib:g} MiB ({measured.phase}) does not fit every allowed instance "
+            f"type: {named}. Drop it from the template's allowed_instance_types, or make init() smaller"
+        )
 
 
 def _judge(found: Memory, measured: MemoryFigures, budget: int) -> None:

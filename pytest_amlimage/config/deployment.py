@@ -41,6 +41,11 @@ class Probe:
 class Route:
     path: str
     port: int
+    method: str = "GET"
+
+    @property
+    def shown(self) -> str:
+        return f"{self.method} {self.path} on port {self.port}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,20 @@ class Deployment:
     options: dict[str, str | int]
     data: Table = field(default_factory=dict)  # the YAML as read, for the deployment check
     lines: dict[Keys, int] = field(default_factory=dict)  # key path -> its line (from 0)
+    # a deployment template's: the instance types a deployment made from it may use
+    allowed_instance_types: tuple[str, ...] = ()
+    kind: str = "deployment"  # or "deployment template"
+
+    def instance_types(self) -> list[tuple[Keys, str]]:
+        """Every instance type the YAML names, with its key: the deployment's, or a template's default and
+        allowed ones."""
+        named: list[tuple[Keys, str]] = [
+            ((key,), str(self.data[key]))
+            for key in ("instance_type", "default_instance_type")
+            if self.data.get(key)
+        ]
+        key = next((k for k in ALLOWED_KEYS if k in self.data), ALLOWED_KEYS[0])
+        return named + [((key,), name) for name in self.allowed_instance_types]
 
     def source(self, option: str) -> str:
         """Where the YAML gives ``option``: its file, line and key (``deployment d.yml:7 key model.path``)."""
@@ -122,7 +141,10 @@ class Deployment:
         return YamlFile(self.path, self.data, self.lines).line(*keys)
 
 
-class _Reader:
+ALLOWED_KEYS = ("allowed_instance_types", "allowed_instance_type", "allowedInstanceType")
+
+
+class Reader:
     """Values out of the parsed YAML, each error naming the file and the line of the key."""
 
     def __init__(self, path: Path, lines: dict[Keys, int], source: str) -> None:
@@ -162,6 +184,12 @@ class _Reader:
             int(value("success_threshold")),
         )
 
+    def text(self, data: Table, keys: Keys) -> str | None:
+        value = data.get(keys[-1])
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise self.fail(keys, f"is {value!r}, not a single value")
+        return str(value) if value not in (None, "") else None
+
     def route(self, config: Table, name: str, default: Route) -> Route:
         found = self.table(config.get(name), ("environment", "inference_config", name))
         keys = ("environment", "inference_config", name, "port")
@@ -175,10 +203,15 @@ def _text(value: object) -> str | None:
 
 
 def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") -> Deployment:
-    """The deployment YAML at ``path`` (given by ``source``); routes without a port of their own use ``port``."""
+    """The deployment YAML (or deployment template) at ``path``, given by ``source``; routes without a port of
+    their own use ``port``."""
     document = yamlfile.read(path, source, "the deployment YAML")
-    reader = _Reader(path, document.lines, source)
+    reader = Reader(path, document.lines, source)
     data = reader.table(document.data, ("(top)",))
+    from pytest_amlimage.config import template
+
+    if template.is_template(data):
+        return template.read(reader, data, port)
     environment = data.get("environment")
     env = reader.table(environment, ("environment",)) if not isinstance(environment, str) else {}
     inference = reader.table(env.get("inference_config"), ("environment", "inference_config"))
@@ -214,7 +247,7 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
 
 
 def _options(
-    reader: _Reader,
+    reader: Reader,
     data: Table,
     env: Table,
     model: object,
@@ -247,7 +280,7 @@ def _options(
     return found
 
 
-def _resources(reader: _Reader, data: Table) -> dict[str, str | int]:
+def _resources(reader: Reader, data: Table) -> dict[str, str | int]:
     """The instance type, or a Kubernetes deployment's resources.limits (else its default instance type)."""
     from pytest_amlimage.config.instance_types import LEAST_MEMORY, cpu_count, kubernetes_bytes
 

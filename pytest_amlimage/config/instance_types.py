@@ -12,6 +12,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 
 from pytest_amlimage.errors import AmlUsageError
@@ -29,6 +30,15 @@ _QUANTITY_UNITS: dict[str | None, int] = {
 
 
 @dataclass(frozen=True)
+class Retirement:
+    """When Microsoft retires (or retired) an instance type's series, where it says so, and what it names instead."""
+
+    on: date
+    source: str
+    replacement: str | None = None
+
+
+@dataclass(frozen=True)
 class InstanceType:
     name: str
     vcpus: float
@@ -36,6 +46,11 @@ class InstanceType:
     gpus: float = 0
     sources: tuple[str, ...] = ()
     kubernetes: bool = False
+    retires: Retirement | None = None
+
+    def retired(self, today: date | None = None) -> bool:
+        """Its series is retired: the platform can no longer place a deployment on it."""
+        return self.retires is not None and self.retires.on <= (today or date.today())
 
     @property
     def memory_bytes(self) -> int:
@@ -51,7 +66,24 @@ class InstanceType:
 def all_types() -> tuple[InstanceType, ...]:
     text = resources.files(__package__).joinpath("instance_types.json").read_text()
     rows = json.loads(text)["instance_types"]
-    return tuple(InstanceType(**{**row, "sources": tuple(row.get("sources", ()))}) for row in rows)
+    return tuple(
+        InstanceType(
+            **{**row, "sources": tuple(row.get("sources", ())), "retires": _retirement(row)}
+        )
+        for row in rows
+    )
+
+
+def _retirement(row: dict[str, object]) -> Retirement | None:
+    found = row.get("retires")
+    if not isinstance(found, dict):
+        return None
+    replacement = found.get("replacement")
+    return Retirement(
+        date.fromisoformat(str(found["on"])),
+        str(found["source"]),
+        str(replacement) if replacement else None,
+    )
 
 
 def find(name: str) -> InstanceType | None:
@@ -70,11 +102,12 @@ def require(name: str, source: str) -> InstanceType:
 
 
 def fitting(needed_bytes: float, limit: int = 3) -> list[InstanceType]:
-    """The smallest managed SKUs whose memory holds ``needed_bytes`` with the headroom to spare."""
+    """The smallest managed SKUs whose memory holds ``needed_bytes`` with the headroom to spare; never a
+    retired one."""
     fits = [
         t
         for t in all_types()
-        if not t.kubernetes and t.memory_bytes * (1 - HEADROOM) >= needed_bytes
+        if not t.kubernetes and not t.retired() and t.memory_bytes * (1 - HEADROOM) >= needed_bytes
     ]
     return sorted(fits, key=lambda t: (t.memory_gib, t.vcpus, t.name))[:limit]
 

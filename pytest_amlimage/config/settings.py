@@ -77,6 +77,13 @@ class Settings:
     any_base: bool = False
 
     @property
+    def allowed_types(self) -> tuple[InstanceType, ...]:
+        """A deployment template's allowed instance types that the table knows (the others are the
+        deployment check's to name)."""
+        names = self.deployment_yaml.allowed_instance_types if self.deployment_yaml else ()
+        return tuple(found for found in map(instance_types.find, names) if found is not None)
+
+    @property
     def gpu_instance(self) -> bool:
         """The run is sized as an instance type with GPUs, whatever named it (an option or the YAML)."""
         return self.instance is not None and self.instance.gpus > 0

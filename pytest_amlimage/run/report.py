@@ -64,6 +64,13 @@ def memory_lines(image: str, memory: MemoryFigures) -> list[str]:
         f"{image}: {memory.per_worker_mib:g} MiB per worker x {memory.workers}: fits on {fits}; "
         f"up to {memory.max_workers} worker(s) here"
     )
+    if memory.allowed:
+        width = max(len(name) for name, _, _ in memory.allowed)
+        lines.append(f"{image}: the template's allowed instance types against the peak:")
+        lines += [
+            f"{image}:   {name:<{width}}  {mib:>9g} MiB  {'fits' if fits else 'too small'}"
+            for name, mib, fits in memory.allowed
+        ]
     return lines
 
 
@@ -84,6 +91,8 @@ def memory_chart(memory: MemoryFigures) -> list[str]:
         f'    y-axis "MiB" 0 --> {top * 1.1:.0f}',
         f"    bar [{used}]",
         f"    line [{limit}]",
+        # one line a template's allowed instance type: the peak's bar against each
+        *(f"    line [{', '.join(f'{mib:g}' for _ in phases)}]" for _, mib, _ in memory.allowed),
         "```",
     ]
 
