@@ -236,6 +236,8 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
             yield Check("entry-script", lambda: server.entry_script(image.facts()))
     serving, workers = image.serving, endpoint.workers(image.info.env)
     yield Check("liveness", lambda: scoring.liveness(image.serving(detailed=True), endpoint))
+    if endpoint.readiness_route != endpoint.liveness_route:
+        yield Check("readiness", lambda: scoring.readiness(serving(), endpoint))
     yield Check("probe-budget", lambda: scoring.probe_budget(image.serving_readiness(), endpoint))
     for sample in context.samples:
         yield Check(f"score[{sample.name}]", _score(serving, sample, settings))

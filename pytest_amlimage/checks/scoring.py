@@ -15,10 +15,13 @@ from pytest_amlimage.endpoint import swagger as swagger_document
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import ENDPOINT_FORMAT, Sample, mlflow_format, require_same
 from pytest_amlimage.endpoint.scoring import (
+    NOT_SERVED,
     RUN_FAILED_HEADER,
+    SERVER_ROUTES,
     Answer,
     failure_cause,
     log_tail,
+    not_served,
     post_sample,
     request,
 )
@@ -35,22 +38,39 @@ LOG_WINDOW = 2000  # lines of the log read for restarts
 HEAD_START = 0.1  # seconds the scoring request gets to reach the server before the liveness probe
 
 
-def _probe(container: AmlContainer, endpoint: Endpoint) -> Answer:
-    """What the platform's liveness probe sees: the route, within the probe's timeout."""
-    probe, route = endpoint.liveness_probe, endpoint.liveness_route
+def _probe(container: AmlContainer, endpoint: Endpoint, readiness: bool = False) -> Answer:
+    """What the platform's liveness (or readiness) probe sees: its method on its route, within its timeout."""
+    probe, route, name = (
+        (endpoint.readiness_probe, endpoint.readiness_route, "readiness")
+        if readiness
+        else (endpoint.liveness_probe, endpoint.liveness_route, "liveness")
+    )
     return request(
         container,
-        "GET",
+        route.method,
         route,
         probe.timeout,
-        limit=f"the liveness probe's timeout, {probe.timeout:g} s",
+        limit=f"the {name} probe's timeout, {probe.timeout:g} s",
     )
 
 
 def liveness(container: AmlContainer, endpoint: Endpoint) -> None:
-    answer = _probe(container, endpoint)
+    _answers_200(_probe(container, endpoint), endpoint.liveness_route, endpoint)
+
+
+def readiness(container: AmlContainer, endpoint: Endpoint) -> None:
+    """The readiness probe, where it is not the liveness probe's route: 200 from its route too."""
+    _answers_200(_probe(container, endpoint, readiness=True), endpoint.readiness_route, endpoint)
+
+
+def _answers_200(answer: Answer, route: Route, endpoint: Endpoint) -> None:
+    if answer.status in NOT_SERVED and route.path != "/":
+        served = None if endpoint.custom_container else SERVER_ROUTES
+        raise CheckFailed(not_served(route, answer.status, served))
     if answer.status != 200:
-        raise CheckFailed(f"GET / answered {answer.status}, expected 200: {answer.body[:300]!r}")
+        raise CheckFailed(
+            f"{route.method} {route.path} answered {answer.status}, expected 200: {answer.body[:300]!r}"
+        )
 
 
 def probe_budget(readiness: Readiness, endpoint: Endpoint) -> ProbeFigures:

@@ -56,14 +56,29 @@ def log_tail(container: AmlContainer, expect: str | None = None, within: float =
     return "last lines of the container log:\n" + (lines() or "(empty)")
 
 
-def _liveness(http: requests.Session, url: str, timeout: float) -> bool:
+# what azureml-inference-server-http answers (its server/routes.py): a probe elsewhere gets 404
+SERVER_ROUTES = "azureml-inference-server-http serves only GET /, GET /swagger.json and POST /score"
+NOT_SERVED = (404, 405)  # the server is up, and says the route is not one of its own
+
+
+def _status(http: requests.Session, method: str, url: str, timeout: float) -> int | None:
+    """The route's answer; None while nothing answers (a published port resets connections until the server
+    listens)."""
     import requests
 
     try:
-        return http.get(url, timeout=max(timeout, 0.05)).status_code == 200
-    # a published port resets connections until the server listens
+        return http.request(method, url, timeout=max(timeout, 0.05)).status_code
     except requests.RequestException:
-        return False
+        return None
+
+
+def not_served(route: Route, status: int, served: str | None) -> str:
+    """The first line when a probe's route is not one the running server serves."""
+    routes = served or "the server answers GET / with 200"
+    return (
+        f"{route.shown} answered {status}, while the server is up (GET / answers 200): {routes}; "
+        "point the probe's path at a route the server serves (path: /)"
+    )
 
 
 def wait_ready(
@@ -73,15 +88,18 @@ def wait_ready(
     route: Route,
     workers: int = 1,
     limit: str = "--aml-ready-timeout",
+    served: str | None = SERVER_ROUTES,
 ) -> Readiness:
-    """Poll the readiness route every 20 ms until 200, for ``timeout`` s (``limit`` says whose). Never raises.
+    """Poll the liveness probe's route (its method, path and port) every 20 ms until 200, for ``timeout`` s
+    (``limit`` says whose). Never raises.
 
-    Stops at once when the container exits, or when its log shows a failure the server cannot
-    recover from or a restart (a crash loop under a supervisor).
+    Stops at once when the container exits, when its log shows a failure the server cannot recover from or a
+    restart (a crash loop under a supervisor), or when the server is up (``GET /`` answers 200) and says the
+    route is not one of its own (404, 405): ``served`` names the routes it has, where they are known.
     """
     started = time.monotonic()
     try:
-        return _poll(container, (timeout, limit), stop, started, route, workers)
+        return _poll(container, (timeout, limit), stop, started, route, workers, served)
     except Exception as error:  # the engine failed under us: report it, the checks show it
         if engine.lost(error):
             return Readiness(
@@ -97,10 +115,12 @@ def _poll(
     started: float,
     route: Route,
     workers: int,
+    served: str | None = SERVER_ROUTES,
 ) -> Readiness:
     import requests
 
     next_state, url = started, None
+    status: int | None = None  # the route's last answer
     with requests.Session() as http:
         while not stop.is_set():
             now = time.monotonic()
@@ -117,11 +137,15 @@ def _poll(
                 hopeless = _hopeless(container, workers)
                 if hopeless:
                     return Readiness(now - started, hopeless)
+                gone = status if status in NOT_SERVED and route.path != "/" else None
+                if gone is not None and _root_answers(http, container, route):
+                    return Readiness(now - started, not_served(route, gone, served))
                 next_state, url = now + STATE_EVERY, url or container.url(route.path, route.port)
             remaining = deadline[0] - (now - started)
             if remaining <= 0:
                 return Readiness(now - started, _timed_out(container, deadline, url or route.path))
-            if url and _liveness(http, url, min(2.0, remaining)):
+            status = _status(http, route.method, url, min(2.0, remaining)) if url else None
+            if status == 200:
                 return Readiness(time.monotonic() - started)
             stop.wait(POLL_INTERVAL)
     return Readiness(time.monotonic() - started, "the session ended before the server answered")
@@ -133,6 +157,11 @@ def out_of_memory(container: AmlContainer) -> str:
         f"out of memory: the kernel killed a process in the container at its limit of {limit}: "
         "init() needs more than the instance type has (see the memory check)"
     )
+
+
+def _root_answers(http: requests.Session, container: AmlContainer, route: Route) -> bool:
+    """The server on the route's port is up: ``GET /`` answers 200 there."""
+    return _status(http, "GET", container.url("/", route.port), 2.0) == 200
 
 
 def cannot_come_up(container: AmlContainer, workers: int) -> str | None:

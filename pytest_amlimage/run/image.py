@@ -17,7 +17,7 @@ from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
-from pytest_amlimage.endpoint.scoring import Readiness, wait_ready
+from pytest_amlimage.endpoint.scoring import SERVER_ROUTES, Readiness, wait_ready
 from pytest_amlimage.endpoint.waiting import poll
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
@@ -125,8 +125,11 @@ class ImageRun:
                 if self.plan.serves and not self.plan.unreachable:
                     settings = self.settings
                     endpoint = settings.endpoint
-                    route, workers = endpoint.readiness_route, endpoint.workers(self.info.env)
-                    wait = (settings.ready_timeout, stop, route, workers, _ready_limit(settings))
+                    route, workers = endpoint.liveness_route, endpoint.workers(self.info.env)
+                    # an image's own server has routes of its own, unknown here
+                    served = None if endpoint.custom_container else SERVER_ROUTES
+                    limit = _ready_limit(settings)
+                    wait = (settings.ready_timeout, stop, route, workers, limit, served)
                     self._ready = pool.submit(wait_ready, self._container, *wait)
                     self._ready.add_done_callback(lambda _: self._mark("checks"))
                     self._startup_peak = pool.submit(self._peak_after_init)
@@ -248,9 +251,9 @@ class ImageRun:
             self._workers_started(container)
             found = self._watch.memory()
         else:
-            later = (
-                self._scoring_peak.result() if self._scoring_peak else self._kernel_peak(SCORING)
-            )
+            # read again now when no scoring phase ran: what it grew by is the other checks'
+            scored = self._scoring_peak
+            later = scored.result() if scored is not None else self._kernel_peak("checks")
             grew = (later,) if later is not None and later.used > startup.used else ()
             readings = sorted((*self._watch.so_far(), startup, *grew), key=lambda r: r.seconds)
             found = Memory(tuple(readings), self._watch.oom_killed(), exact=True)

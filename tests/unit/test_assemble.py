@@ -11,7 +11,7 @@ import pytest
 from pytest_amlimage.checks.assemble import Context, checks_for
 from pytest_amlimage.checks.check import Check
 from pytest_amlimage.config import catalog, instance_types
-from pytest_amlimage.config.deployment import Endpoint
+from pytest_amlimage.config.deployment import Endpoint, Route
 from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.config.expectations import parse_library_expectation as cuda_expectation
 from pytest_amlimage.config.mlflow import read as read_mlflow_model
@@ -229,6 +229,7 @@ def everything(tmp_path: Path) -> list[Check]:
         offline=True,
         lock=tmp_path / "lock.json",
         sbom=tmp_path / "sbom.json",
+        endpoint=Endpoint(readiness_route=Route("/ready", 5001)),  # a readiness probe of its own
     )
     sample = Sample("a", tmp_path / "a.json", b"{}")
     baseline = FakeImage(settings, ImageInfo(), reference="old:1")
