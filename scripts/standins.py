@@ -81,6 +81,7 @@ STANDINS = {
         StandIn("hazards", ROOT / "standins/hazards", parent="extended"),
         StandIn("byoc", ROOT / "standins/byoc"),
         StandIn("contrib", ROOT / "standins/contrib"),
+        StandIn("azureml-core", ROOT / "standins/azureml-core"),
         StandIn("nginx-runit", ROOT / "standins/nginx-runit"),
         StandIn("mlflow", ROOT / "standins/mlflow", parent="nginx-runit"),
     )

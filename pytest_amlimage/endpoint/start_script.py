@@ -51,6 +51,15 @@ STOPS: tuple[tuple[re.Pattern[str], str], ...] = (
         "the start script found no folder at {0} (AZUREML_EXTRA_PYTHON_LIB_PATH, read from the entry "
         "script's folder): add the folder there, or unset the variable",
     ),
+    (  # pip removed to quiet a scanner: the script's `pip show` finds nothing, the server or not
+        re.compile(
+            r"(?:pip3?: (?:command )?not found|No module named pip)[\s\S]*"
+            r"A required package azureml-inference-server-http is missing"
+        ),
+        "pip is not in the image, so the start script's `pip show azureml-inference-server-http` finds "
+        "nothing and it stops with exit code 100, whether the server is installed or not: keep pip in the "
+        "serving environment (the script needs it at every start)",
+    ),
     (
         re.compile(r"A required package azureml-inference-server-http is missing"),
         "the start script found no azureml-inference-server-http in the environment that serves (exit "

@@ -27,6 +27,7 @@ from pytest_amlimage.probe.shapes import (
     FolderDoc,
     ImportDoc,
     OsPackagesDoc,
+    PkgResourcesDoc,
     ProbeDoc,
     RuntimeFolderDoc,
     ServerScriptDoc,
@@ -105,6 +106,7 @@ class Distribution:
     version: str
     requires: tuple[str, ...] = ()
     requires_python: str | None = None
+    top_level: tuple[str, ...] = ()  # the modules it installs (its top_level.txt)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,11 @@ class Facts:
     runtime_folders: tuple[RuntimeFolderDoc, ...] = ()
     # each runit run script -> the AZUREML_EXTRA_* variables it reads
     start_scripts: dict[str, list[str]] = field(default_factory=dict)
+    # each runit run script that runs pip as the container starts -> its first such line
+    pip_at_start: dict[str, int] = field(default_factory=dict)
+    pkg_resources: PkgResourcesDoc = field(
+        default_factory=lambda: PkgResourcesDoc(available=True, importers={})
+    )
     credentials: CredentialsDoc = field(default_factory=lambda: CredentialsDoc())
     os_packages: OsPackagesDoc = field(default_factory=lambda: OsPackagesDoc())
     image_information: str | None = None  # /IMAGE_INFORMATION, where the image has one
@@ -246,6 +253,7 @@ def from_json(raw: ProbeDoc, uid: int | None = None) -> Facts:
             value["version"],
             tuple(value.get("requires") or ()),
             value.get("requires_python"),
+            tuple(value.get("top_level") or ()),
         )
         for key, value in raw.get("distributions", {}).items()
     }
@@ -267,6 +275,8 @@ def from_json(raw: ProbeDoc, uid: int | None = None) -> Facts:
         entry_script=raw.get("entry_script", EntryScriptDoc()),
         runtime_folders=tuple(raw.get("runtime_folders", ())),
         start_scripts=raw.get("start_scripts", {}),
+        pip_at_start=raw.get("pip_at_start", {}),
+        pkg_resources=raw.get("pkg_resources", PkgResourcesDoc(available=True, importers={})),
         credentials=raw.get("credentials", CredentialsDoc()),
         os_packages=raw.get("os_packages", OsPackagesDoc()),
         image_information=raw.get("image_information"),

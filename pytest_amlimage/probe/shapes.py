@@ -71,6 +71,7 @@ class EntryScriptDoc(TypedDict, total=False):
     exists: bool
     in_workdir: str | None
     error: str
+    imports: list[str]  # its top-level imports, by their dotted names
     missing: list[str]
     elsewhere: dict[str, str]  # a missing module -> another Python in the image that has it
     beside: list[str]
@@ -125,6 +126,13 @@ class EvidenceDoc(TypedDict):
     error: str | None
 
 
+class PkgResourcesDoc(TypedDict):
+    """Whether pkg_resources imports (setuptools 82 removed it), and where not, who imports it as it loads."""
+
+    available: bool
+    importers: dict[str, str]  # distribution -> file:line of its import
+
+
 class ProbeDoc(TypedDict, total=False):
     """The whole document the probe prints."""
 
@@ -138,6 +146,9 @@ class ProbeDoc(TypedDict, total=False):
     runtime_folders: list[RuntimeFolderDoc]
     # each runit run script -> the AZUREML_EXTRA_* variables it reads
     start_scripts: dict[str, list[str]]
+    # each runit run script that runs pip at start -> its first such line
+    pip_at_start: dict[str, int]
+    pkg_resources: PkgResourcesDoc
     credentials: CredentialsDoc
     os_packages: OsPackagesDoc
     image_information: str | None

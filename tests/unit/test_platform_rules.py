@@ -25,7 +25,11 @@ def facts(
     packages: dict[str, str] | None = None,
     scripts: dict[str, list[str]] | None = None,
 ) -> Facts:
-    dists = {name: Distribution(name, version) for name, version in (packages or {}).items()}
+    given = {
+        "pip": "25.3",
+        **(packages or {}),
+    }  # every environment the probe reads has pip, unless removed
+    dists = {name: Distribution(name, version) for name, version in given.items() if version}
     return Facts(
         uid=1000,
         python_version=python,
@@ -107,3 +111,67 @@ def test_a_start_script_without_the_chain_makes_them_do_nothing() -> None:
     minimal = facts(scripts={SCRIPT: []})
     (warning,) = said(minimal, deployment={"AZUREML_EXTRA_REQUIREMENTS_TXT": "requirements.txt"})
     assert "does not read them at all (/var/runit/gunicorn/run" in warning
+
+
+def test_pip_removed_fails_only_where_the_start_needs_it() -> None:
+    no_pip = facts(packages={"pip": ""})
+    assert "pip" not in no_pip.distributions
+    needing = Facts(**{**no_pip.__dict__, "pip_at_start": {SCRIPT: 25}})
+    assert failure(needing).startswith(
+        f"pip is not in the serving environment, but the start needs it: {SCRIPT}:25 runs pip. Without it "
+        "the start script's `pip show azureml-inference-server-http` finds nothing and it stops with exit code "
+        "100, although the server is installed"
+    )
+    with warnings.catch_warnings():  # a start that runs no pip: removing it is no alarm
+        warnings.simplefilter("error")
+        platform(
+            Facts(**{**no_pip.__dict__, "start_scripts": {SCRIPT: []}}),
+            image_env={},
+            deployment_env={},
+        )
+
+
+def test_setuptools_82_beside_a_pkg_resources_importer_fails_on_the_serving_path_and_warns_elsewhere() -> (
+    None
+):
+    base = facts(packages={"setuptools": "82.0.1", "azureml-core": "1.61.0", "oldtool": "1.0"})
+    importers = {
+        "azureml-core": "/env/lib/python3.12/site-packages/azureml/core/__init__.py:11",
+        "oldtool": "/env/lib/python3.12/site-packages/oldtool/__init__.py:3",
+    }
+    gone = Facts(**{**base.__dict__, "pkg_resources": {"available": False, "importers": importers}})
+    with pytest.warns(pytest.PytestWarning, match="oldtool 1.0 imports pkg_resources as it loads"):
+        found = failure(gone)
+    assert found.startswith(
+        "azureml-core 1.61.0 imports pkg_resources as it loads "
+        "(/env/lib/python3.12/site-packages/azureml/core/__init__.py:11), but setuptools 82.0.1 has no "
+        "pkg_resources (setuptools 82.0.0 removed pkg_resources): importing it fails; upgrade azureml-core to a "
+        "release without pkg_resources (azureml-core 1.61.0.post2 and later), or pin setuptools<82"
+    )
+    # what the entry script imports is on the serving path too
+    entry = Facts(**{**gone.__dict__, "entry_script": {"imports": ["oldtool.io"]}})
+    base_dists = {
+        **gone.distributions,
+        "oldtool": Distribution("oldtool", "1.0", top_level=("oldtool",)),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "oldtool 1.0 imports" in failure(
+            Facts(**{**entry.__dict__, "distributions": base_dists})
+        )
+
+
+def test_azureml_core_not_importable_is_named_with_its_error() -> None:
+    base = facts(packages={"azureml-core": "1.60.0"})
+    broken = Facts(
+        **{
+            **base.__dict__,
+            "imports": {"azureml-core": {"error": "ImportError: cannot import name x"}},
+        }
+    )
+    with pytest.warns(pytest.PytestWarning):  # the v1 SDK's end of support, said as ever
+        found = failure(broken)
+    assert (
+        "azureml-core 1.60.0 is installed but `import azureml.core` fails: ImportError: cannot import name x"
+        in found
+    )

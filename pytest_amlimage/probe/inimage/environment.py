@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .credentials import credentials
-from .folders import app_folder, folder_access, runtime_folders, start_scripts
+from .folders import app_folder, folder_access, pip_at_start, runtime_folders, start_scripts
 from .frame import FRAMEWORK_MODULES, frame
 from .gpu import distinct_files, gpu_evidence, library_evidence, start_library_calls
 from .imports import (
@@ -23,6 +23,7 @@ from .imports import (
     finish_imports,
     installed_modules,
     module_of,
+    pkg_resources_users,
     start_imports,
 )
 from .packages import os_packages
@@ -197,6 +198,8 @@ def main(default_app_root: str, wanted: list[str]) -> None:
         },
         "runtime_folders": runtime_folders(),
         "start_scripts": start_scripts(),
+        "pip_at_start": pip_at_start(),
+        "pkg_resources": pkg_resources_users(dists),
         "credentials": credentials(
             app_folder(app_root, script), os.environ.get("AZUREML_MODEL_DIR")
         ),

@@ -131,6 +131,27 @@ def start_scripts() -> dict[str, list[str]]:
     return found
 
 
+# a command line of a run script that runs pip (pip show, pip install, python -m pip ...), not a comment
+PIP_COMMAND = re.compile(
+    r"^(?!\s*#).*(?:^|[\s;|&($])(?:python3? -m )?pip3?\s+(show|install|freeze|list)\b"
+)
+
+
+def pip_at_start() -> dict[str, int]:
+    """Each runit run script that runs pip as the container starts, and the line it first does (Microsoft's
+    checks for the server with ``pip show`` and stops with exit 100 when that finds nothing)."""
+    if not os.path.isdir(RUNIT):
+        return {}
+    found = {}
+    for name in sorted(os.listdir(RUNIT)):
+        run = os.path.join(RUNIT, name, "run")
+        lines = _read(run).splitlines() if os.path.isfile(run) else []
+        first = next((n for n, line in enumerate(lines, 1) if PIP_COMMAND.search(line)), None)
+        if first is not None:
+            found[run] = first
+    return found
+
+
 def runtime_folders() -> list[RuntimeFolderDoc]:
     """Under runit: each folder a service writes as the runtime user, who writes it, and whether it can."""
     if not os.path.isdir(RUNIT):

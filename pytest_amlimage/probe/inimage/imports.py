@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from .resolve import resolves
 if TYPE_CHECKING:
     from importlib.metadata import PackagePath
 
-    from ..shapes import DistributionDoc, EntryScriptDoc, ImportDoc
+    from ..shapes import DistributionDoc, EntryScriptDoc, ImportDoc, PkgResourcesDoc
 
 SERVER_CWD = "AMLIMAGE_SERVER_CWD"  # where the image's own command starts the server: gunicorn imports from there
 
@@ -122,7 +123,51 @@ def start_imports(
         if name in dists
     }
     modules.update({name: FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
+    if "azureml-core" in dists:  # importable where installed, or the platform rule names why not
+        modules["azureml-core"] = "azureml.core"
     return modules, [start_importing(group) for group in import_groups(modules.values())]
+
+
+# a module that imports pkg_resources as it is imported (setuptools 82 removed it)
+PKG_RESOURCES = re.compile(r"^(?:import pkg_resources|from pkg_resources import)\b", re.MULTILINE)
+
+
+def pkg_resources_users(dists: dict[str, DistributionDoc]) -> PkgResourcesDoc:
+    """Whether ``pkg_resources`` can be imported; where it cannot, each installed distribution whose
+    package (or a package right below it: ``azureml/core``) imports it at import time, with file and line."""
+    if resolves("pkg_resources"):
+        return {"available": True, "importers": {}}
+    importers: dict[str, str] = {}
+    for name, dist in dists.items():
+        for path in _package_inits(dist):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read(262144)
+            except OSError:
+                continue
+            found = PKG_RESOURCES.search(text)
+            if found:
+                importers[name] = f"{path}:{text.count(chr(10), 0, found.start()) + 1}"
+                break
+    return {"available": False, "importers": importers}
+
+
+def _package_inits(dist: DistributionDoc) -> list[str]:
+    """A distribution's top-level modules and the __init__.py of its packages two levels down, found on
+    sys.path by its top_level names."""
+    found = []
+    for top in dist.get("top_level") or []:
+        for folder in sys.path:
+            base = os.path.join(folder, top)
+            if os.path.isfile(base + ".py"):
+                found.append(base + ".py")
+            if os.path.isdir(base):
+                found += [os.path.join(base, "__init__.py")] + [
+                    os.path.join(base, sub, "__init__.py")
+                    for sub in sorted(os.listdir(base))
+                    if os.path.isfile(os.path.join(base, sub, "__init__.py"))
+                ]
+    return [path for path in found if os.path.isfile(path)]
 
 
 def import_groups(modules: Iterable[str | None]) -> list[list[str]]:
@@ -234,6 +279,7 @@ def entry_script(app_root: str, name: str | None, server_cwd: str | None = None)
     found: EntryScriptDoc = {
         "path": path,
         "exists": True,
+        "imports": _top_level_imports(tree),
         "missing": missing,
         "elsewhere": _found_elsewhere(missing),
         "beside": _beside(os.path.dirname(path), searched, missing),
