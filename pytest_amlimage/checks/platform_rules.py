@@ -178,7 +178,7 @@ def platform(
     set_by.update(
         {name: "by the deployment" for name in start_script.EXTRA if deployment_env.get(name)}
     )
-    failures, said = _pip(facts, set_by) + _azureml_core(facts), []
+    failures, said = _pip(facts, set_by), []
     for found, other in (
         _python(facts),
         _ubuntu(facts.os_release),
@@ -187,6 +187,7 @@ def platform(
     ):
         failures += found
         said += other
+    failures += _azureml_core(facts)
     said += _extra_installs(facts, set_by)
     for line in said:
         warnings.warn(pytest.PytestWarning(f"platform: {line}"), stacklevel=1)

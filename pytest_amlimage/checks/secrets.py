@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.masking import URL_CREDENTIALS, mask, masked
+from pytest_amlimage.probe.inimage.credentials import TOKEN_SHAPES, placeholder
 from pytest_amlimage.probe.shapes import CredentialsDoc
 
 SECRET_NAME = re.compile(
@@ -21,11 +22,8 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 NOT_SECRETS = {"GPG_KEY"}  # Docker's official Python images: a public key's fingerprint
-TOKENS = (
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key"),
-    (re.compile(r"AccountKey=([A-Za-z0-9+/=]{40,})"), "an Azure storage account key"),
-    (re.compile(r"[?&]sig=([A-Za-z0-9%+/=]{20,})"), "an Azure SAS signature"),
+TOKENS = (  # the probe's token shapes (one set of rules in the image and here), and what lines of text hold
+    *TOKEN_SHAPES,
     (re.compile(r"-----BEGIN ((?:[A-Z]+ )*PRIVATE KEY)-----"), "a private key"),
     (re.compile(r"\b_authToken\s*=\s*([^\s$][^\s]*)"), "an npm token"),
     (re.compile(r"\bmachine\s+\S+\s+login\s+\S+\s+password\s+([^\s$]\S*)"), "a netrc password"),
@@ -54,20 +52,6 @@ def _in_text(text: str) -> Iterator[tuple[str, str]]:
             # one finding per value; none for a placeholder or a published key (as the probe's scan)
             if not any(value in secret for secret in in_urls) and not placeholder(value):
                 yield kind, "(key material)" if kind == "a private key" else mask(value)
-
-
-# a value written to be replaced, or published for all to use (the probe's own scan holds the same rule)
-PLACEHOLDER = re.compile(
-    r"[<>{}$*]|EXAMPLE|example|your|YOUR|xxxx|XXXX|changeme|placeholder|\.\.\."
-)
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-
-def placeholder(value: str) -> bool:
-    """``<key>``, ``${KEY}``, AWS's ``...EXAMPLE`` key, ``xxxx``, the storage emulator's published key."""
-    return bool(PLACEHOLDER.search(value)) or value == AZURITE_KEY or len(set(value)) <= 4
 
 
 def _build_arguments(created_by: str) -> Iterator[tuple[str, str]]:

@@ -52,9 +52,12 @@ STOPS: tuple[tuple[re.Pattern[str], str], ...] = (
         "script's folder): add the folder there, or unset the variable",
     ),
     (  # pip removed to quiet a scanner: the script's `pip show` finds nothing, the server or not
+        # stderr's line and stdout's come in either order in the container's log
         re.compile(
             r"(?:pip3?: (?:command )?not found|No module named pip)[\s\S]*"
             r"A required package azureml-inference-server-http is missing"
+            r"|A required package azureml-inference-server-http is missing[\s\S]*"
+            r"(?:pip3?: (?:command )?not found|No module named pip)"
         ),
         "pip is not in the image, so the start script's `pip show azureml-inference-server-http` finds "
         "nothing and it stops with exit code 100, whether the server is installed or not: keep pip in the "

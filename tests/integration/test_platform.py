@@ -10,7 +10,7 @@ import pytest
 from .conftest import expect, run_built
 
 pytestmark = pytest.mark.engine
-V1, V2 = "azureml-core==1.61.0", "azure-ai-ml==1.35.2"
+V1, V2 = "azureml-core==1.61.0.post2", "azure-ai-ml==1.35.2"
 WARNED = "*PytestWarning: platform: *"
 
 
@@ -24,17 +24,33 @@ def with_packages(run_plugin: Any, pytester: pytest.Pytester, base: str, *packag
 def test_both_sdks_fail_and_the_v1_sdk_alone_warns(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    both = with_packages(run_plugin, pytester, images["minimal"], V1, V2)
+    """On the stand-in with azureml-core installed as pip installs it (importable), azure-ai-ml beside it."""
+    both = with_packages(run_plugin, pytester, images["azureml-core"], V2)
     expect(both, failed=["platform"])
     both.stdout.fnmatch_lines(
         [
-            "*platform: azure-ai-ml 1.35.2 and azureml-core 1.61.0 are both in the serving environment*"
+            "*platform: azure-ai-ml 1.35.2 and azureml-core 1.61.0.post2 are both in the serving "
+            "environment*"
         ]
     )
-    alone = with_packages(run_plugin, pytester, images["minimal"], V1)
+    alone = run_plugin("--aml-image", images["azureml-core"], "-k", "platform")
     expect(alone, passed=["platform"])
     alone.stdout.fnmatch_lines(
-        ["*platform: azureml-core 1.61.0 (the v1 SDK)*left support on 2026-06-30*"]
+        ["*platform: azureml-core 1.61.0.post2 (the v1 SDK)*left support on 2026-06-30*"]
+    )
+
+
+def test_azureml_core_installed_without_its_dependencies_fails_with_its_import_error(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """pip install --no-deps leaves azureml.core unimportable: the import's own last line is the cause."""
+    result = with_packages(run_plugin, pytester, images["minimal"], V1)
+    expect(result, failed=["platform"])
+    result.stdout.fnmatch_lines(
+        [
+            "*platform: azureml-core 1.61.0.post2 is installed but `import azureml.core` fails: "
+            "ModuleNotFoundError: No module named *"
+        ]
     )
 
 

@@ -69,6 +69,13 @@ PLACEHOLDER = re.compile(
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
+
+
+def placeholder(value: str) -> bool:
+    """``<key>``, ``${KEY}``, AWS's ``...EXAMPLE`` key, ``xxxx``, the storage emulator's published key."""
+    return bool(PLACEHOLDER.search(value)) or value == AZURITE_KEY or len(set(value)) <= 4
+
+
 TEXT_SKIPPED = {"site-packages", "dist-packages", "node_modules", ".cache", "__pycache__", ".git"}
 TEXT_BUDGET = 16 * 1024 * 1024  # bytes of ordinary text files read in all, so the probe stays quick
 
@@ -110,7 +117,7 @@ def _tokens(line: str) -> list[tuple[str, str]]:
     for pattern, what in TOKEN_SHAPES:
         for match in pattern.finditer(line):
             value = match.group(match.lastindex or 0)
-            if not PLACEHOLDER.search(value) and value != AZURITE_KEY and len(set(value)) > 4:
+            if not placeholder(value):
                 found.append((what, value))
     return found
 
