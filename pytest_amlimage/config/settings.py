@@ -189,9 +189,13 @@ def _endpoint(values: Sources, images: tuple[str, ...], build: Path | None) -> d
     if values.deployment is None:
         return deployment.Endpoint.on_port(int(values.value(o.PORT)))
     if not images and build is None and values.value(o.MLFLOW_MODEL) is None:
+        where = (
+            "a deployment template names a registry environment, which cannot be pulled here"
+            if values.deployment.kind == "deployment template"
+            else "its environment is in the cloud or unset"
+        )
         raise AmlUsageError(
-            f"{values.deployment.path} names no image to run here (its environment is in the cloud or unset): "
-            "pass --aml-image=IMAGE"
+            f"{values.deployment.path} names no image to run here ({where}): pass --aml-image=IMAGE"
         )
     return values.deployment.endpoint
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +103,15 @@ def test_spec_file_errors(pytester: pytest.Pytester) -> None:
     assert "badexpect.toml key expect.numpy)" in usage_error(
         pytester, "--aml-spec", "badexpect.toml"
     )
+
+
+def test_a_template_without_an_image_names_the_option(pytester: pytest.Pytester) -> None:
+    """A template's environment is a registry reference: nothing to pull here, so the image is an option."""
+    template = (Path(__file__).resolve().parents[2] / "examples/template/template.yml").read_text()
+    pytester.makefile(".yml", template=template)
+    line = usage_error(pytester, "--aml-deployment=template.yml")
+    assert "a deployment template names a registry environment, which cannot be pulled here" in line
+    assert line.endswith("pass --aml-image=IMAGE")
 
 
 def test_sample_that_is_not_json(pytester: pytest.Pytester) -> None:

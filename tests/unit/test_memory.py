@@ -209,3 +209,30 @@ def test_a_sampled_peak_says_it_may_be_low_and_the_kernels_does_not() -> None:
     assert memory_lines("img", sampled)[0].endswith(
         "(margin 75%; sampled from the engine's stats, so it may be low)"
     )
+
+
+def test_a_templates_allowed_types_are_judged_each_tabled_and_charted() -> None:
+    allowed = (find("Standard_DS1_v2"), find("Standard_DS2_v2"))
+    sized = {
+        "limit": 7168 * MIB,
+        "sized_by": "Standard_DS2_v2",
+        "instance": allowed[1],
+        "workers": 1,
+    }
+    with pytest.raises(
+        CheckFailed, match="does not fit every allowed instance type: Standard_DS1_v2 has 3584 MiB"
+    ) as failed:
+        memory(measured(300, 4000), **sized, capped="", allowed=tuple(t for t in allowed if t))
+    figures = failed.value.figures  # type: ignore[attr-defined]
+    assert figures.allowed == [
+        ("Standard_DS1_v2", 3584.0, False),
+        ("Standard_DS2_v2", 7168.0, True),
+    ]
+    assert memory_lines("img", figures)[-2:] == [
+        "img:   Standard_DS1_v2       3584 MiB  too small",
+        "img:   Standard_DS2_v2       7168 MiB  fits",
+    ]
+    assert [line for line in memory_chart(figures) if "line [" in line][1:] == [
+        "    line [3584, 3584]",
+        "    line [7168, 7168]",
+    ]

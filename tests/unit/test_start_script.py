@@ -29,7 +29,9 @@ def test_a_missing_server_is_exit_100_in_the_log_and_in_the_code() -> None:
 
 
 @pytest.mark.parametrize("stderr_first", [True, False])
-def test_pip_removed_is_named_as_the_cause_of_exit_100_in_either_log_order(stderr_first: bool) -> None:
+def test_pip_removed_is_named_as_the_cause_of_exit_100_in_either_log_order(
+    stderr_first: bool,
+) -> None:
     """bash's own line reaches the log before or after the script's: the cause is pip, either way."""
     missing = "./run: line 25: pip: command not found\n"
     log = missing + MISSING_SERVER if stderr_first else MISSING_SERVER + missing
