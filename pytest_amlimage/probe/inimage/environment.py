@@ -24,6 +24,7 @@ from .imports import (
     installed_modules,
     module_of,
     pkg_resources_users,
+    start_early,
     start_imports,
 )
 from .packages import os_packages
@@ -173,8 +174,9 @@ def python_on_path() -> str | None:
 
 
 def main(default_app_root: str, wanted: list[str]) -> None:
+    early = start_early(wanted)
     dists, broken = distributions(wanted)
-    modules, children = start_imports(dists, wanted)
+    modules, children = start_imports(dists, wanted, early)
     libraries = library_evidence()
     calls = start_library_calls(distinct_files(libraries))
     app_root, script = (

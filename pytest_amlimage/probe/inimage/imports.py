@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from ..shapes import DistributionDoc, EntryScriptDoc, ImportDoc, PkgResourcesDoc
 
+    Importing = tuple[list[str], subprocess.Popen[str]]  # a group of modules, and its child process
+
 SERVER_CWD = "AMLIMAGE_SERVER_CWD"  # where the image's own command starts the server: gunicorn imports from there
 
 # Imports each module named, in order, in one process; each answer framed on its own as it comes.
@@ -110,10 +112,19 @@ def installed_modules(files: list[PackagePath] | None) -> set[str] | None:
     return found
 
 
+def start_early(wanted: list[str]) -> list[Importing]:
+    """The wanted distributions' imports, started before the distributions are read (the imports are the
+    probe's longest part): each module guessed from its name; ``start_imports`` keeps the right guesses."""
+    return [
+        start_importing(group) for group in import_groups(module_of(n, [], None) for n in wanted)
+    ]
+
+
 def start_imports(
-    dists: dict[str, DistributionDoc], wanted: list[str]
-) -> tuple[dict[str, str | None], list[tuple[list[str], subprocess.Popen[str]]]]:
-    """Import each framework present and each wanted distribution's module, each in a child process.
+    dists: dict[str, DistributionDoc], wanted: list[str], early: list[Importing] | None = None
+) -> tuple[dict[str, str | None], list[Importing]]:
+    """Import each framework present and each wanted distribution's module, each group in a child process;
+    a group started ``early`` as the same modules is kept, any other early one is ended.
 
     A wanted distribution's module was found from its RECORD when it was described (``module``).
     """
@@ -125,7 +136,16 @@ def start_imports(
     modules.update({name: FRAMEWORK_MODULES[name] for name in dists if name in FRAMEWORK_MODULES})
     if "azureml-core" in dists:  # importable where installed, or the platform rule names why not
         modules["azureml-core"] = "azureml.core"
-    return modules, [start_importing(group) for group in import_groups(modules.values())]
+    spare, children = list(early or ()), []
+    for group in import_groups(modules.values()):
+        started = next((item for item in spare if item[0] == group), None)
+        if started is not None:
+            spare.remove(started)
+        children.append(started or start_importing(group))
+    for _, child in spare:  # a wrong guess: its answer is not wanted
+        child.kill()
+        child.communicate()
+    return modules, children
 
 
 # a module that imports pkg_resources as it is imported (setuptools 82 removed it)
@@ -180,11 +200,11 @@ def import_groups(modules: Iterable[str | None]) -> list[list[str]]:
     return [[module] for module in named if module in frameworks] + ([others] if others else [])
 
 
-def start_importing(group: list[str]) -> tuple[list[str], subprocess.Popen[str]]:
+def start_importing(group: list[str]) -> Importing:
     return group, spawn(IMPORT_SNIPPET, *group)
 
 
-def finish_imports(children: list[tuple[list[str], subprocess.Popen[str]]]) -> dict[str, ImportDoc]:
+def finish_imports(children: list[Importing]) -> dict[str, ImportDoc]:
     """Each module's import; a group whose process crashed imports its unanswered modules again, alone."""
     results: dict[str, ImportDoc] = {}
     for group, child in children:
