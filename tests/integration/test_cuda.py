@@ -84,7 +84,7 @@ def test_cuda_claimed_by_env_lines_but_absent(run_plugin: Any, images: dict[str,
     expect(result, failed=["cuda", "cuda-consistency"], passed=["cuda-framework", "non-root"])
     result.stdout.fnmatch_lines_random(
         [
-            "* cuda: CUDA 12.9.79 (pip) does not satisfy ==11.0.3.* (expected by --aml-cuda)*",
+            "cuda: CUDA 12.9.79 (pip) does not satisfy ==11.0.3.* (expected by --aml-cuda)*",
             "*cuda-consistency: CUDA_VERSION names 11.0.3, but no CUDA 11 runtime is in the image; "
             "the runtime present is 12.9 (pip)",
         ]
