@@ -144,12 +144,19 @@ def paired(
     client: docker.DockerClient, image: str, plugin_args: list[str], work: Path, rounds: int
 ) -> tuple[float, float, float, float]:
     """The floor, a bare pytest start and the plugin, measured back to back in each round, so that the
-    machine's drift weighs on all three alike: their medians, and the median of each round's ratio."""
+    machine's drift weighs on all three alike, in alternating order (the engine's clean-up after one
+    container slows the start of the next, whichever runs second): their medians, and the median of each
+    round's ratio."""
     rows = []
-    for _ in range(rounds):
-        the_floor = timed(lambda: floor(client, image), 1)
-        bare = timed(lambda: pytest_run(["-p", "no:amlimage"], work, check=False), 1)
-        plugin = timed(lambda: pytest_run(plugin_args, work), 1)
+    for number in range(rounds):
+        measures = {
+            "floor": lambda: floor(client, image),
+            "bare": lambda: pytest_run(["-p", "no:amlimage"], work, check=False),
+            "plugin": lambda: pytest_run(plugin_args, work),
+        }
+        order = list(measures) if number % 2 == 0 else list(reversed(measures))
+        seconds = {name: timed(measures[name], 1) for name in order}
+        the_floor, bare, plugin = seconds["floor"], seconds["bare"], seconds["plugin"]
         rows.append((the_floor, bare, plugin, plugin / (the_floor + bare)))
     return (
         statistics.median(r[0] for r in rows),

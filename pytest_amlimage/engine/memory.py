@@ -5,8 +5,8 @@ The peak is the kernel's: cgroup v2's ``memory.peak`` (Linux 5.19 and later) or 
 built-ins only), with or without a private cgroup namespace. A peak only grows, so a reading once every
 worker's ``init()`` is done is the start-up peak, and a later one that grew gives the excess to scoring.
 Where no counter can be read (an old kernel, a runtime that hides it), the engine's stats, polled every
-second on a thread of its own, are the peak: sampled, so it may be low. The poll runs either way, for the
-report's chart. Every figure is memory in use as ``docker stats`` counts it: the page cache the kernel can
+second on a thread of its own, are the peak: sampled, so it may be low. The poll also runs for the Markdown
+report's chart, and not otherwise (each stats call costs the engine CPU while the server starts). Every figure is memory in use as ``docker stats`` counts it: the page cache the kernel can
 drop (``inactive_file``) left out.
 """
 
@@ -116,7 +116,14 @@ class MemoryWatch:
         self._changed = threading.Condition()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="amlimage-memory", daemon=True)
-        self._thread.start()
+
+    def follow(self) -> MemoryWatch:
+        """Start reading the engine's stats (once): for the report's chart, or where the kernel's counter
+        cannot be read. Until then nothing is polled."""
+        with self._changed:
+            if not self._thread.is_alive() and self._thread.ident is None:
+                self._thread.start()
+        return self
 
     def mark(self, phase: str) -> None:
         """Readings from now on belong to ``phase``; the one ending gets the next reading, taken now."""
@@ -169,6 +176,7 @@ class MemoryWatch:
         """Every reading, including one that ends after this call (so what the caller waited for is measured),
         and whether the kernel killed a process for want of memory. The caller asks once what it measures is
         in place (every worker's init() done)."""
+        self.follow()
         with self._changed:
             # the next reading to end: the engine samples as it answers, so one asked for before this call
             # still measures after it

@@ -117,6 +117,8 @@ class ImageRun:
                     raise type(self._refused)(*self._refused.args) from None
                 pool, stop = self.runner.pool, self.runner.stop
                 self._watch = self._container.watch_memory()
+                if any(report.suffix == ".md" for report in self.settings.reports):
+                    self._watch.follow()  # the Markdown report's chart: the stats, sampled every second
                 variables = self.plan.probe_environment
                 self._facts = pool.submit(
                     run_probe, self._container, self.wanted_imports, variables
