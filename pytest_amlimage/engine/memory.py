@@ -1,13 +1,13 @@
 """The container's memory: the kernel's own peak counter, and the engine's stats over its life.
 
 The peak is the kernel's: cgroup v2's ``memory.peak`` (Linux 5.19 and later) or cgroup v1's
-``memory.max_usage_in_bytes``, read inside the container by one short exec (``PEAK_SCRIPT``, shell
-built-ins only), with or without a private cgroup namespace. A peak only grows, so a reading once every
-worker's ``init()`` is done is the start-up peak, and a later one that grew gives the excess to scoring.
-Where no counter can be read (an old kernel, a runtime that hides it), the engine's stats, polled every
-second on a thread of its own, are the peak: sampled, so it may be low. The poll also runs for the Markdown
-report's chart, and not otherwise (each stats call costs the engine CPU while the server starts). Every figure is memory in use as ``docker stats`` counts it: the page cache the kernel can
-drop (``inactive_file``) left out.
+``memory.max_usage_in_bytes``, read inside the container by one short exec (``PEAK_SCRIPT``, shell built-ins
+only), with or without a private cgroup namespace. A peak only grows, so a reading once every worker's
+``init()`` is done is the start-up peak, and a later one that grew gives the excess to scoring. Where no
+counter can be read (an old kernel, a runtime that hides it), the engine's stats, polled every second on a
+thread of its own, are the peak: sampled, so it may be low. The poll also runs for the Markdown report's
+chart, and not otherwise (each stats call costs the engine CPU while the server starts). Every figure is
+memory in use as ``docker stats`` counts it: the page cache the kernel can drop (``inactive_file``) left out.
 """
 
 from __future__ import annotations
@@ -49,18 +49,21 @@ class Memory:
 
 
 # The kernel's peak for this cgroup, read with sh built-ins only (any image with a shell); $1 is a prefix
-# (tests run it on a fake tree). Prints "cgroup vN PEAK" and memory.stat, or "none".
+# (tests run it on a fake tree). Prints "cgroup vN PEAK", memory.stat and the kernel's kills for want of
+# memory (v2's memory.events, v1's memory.oom_control: "oom_kill N"), or "none".
 PEAK_SCRIPT = r"""
 p=${1:-}; v1=; v2=
 while IFS=: read -r id controllers path; do
   case "$controllers" in '') v2=$path ;; *memory*) v1=$path ;; esac
 done < "$p/proc/self/cgroup"
-show() { read -r peak < "$2" && echo "$1 $peak" && while read -r line; do echo "$line"; done < "$3"; }
+lines() { [ -r "$1" ] && while read -r line; do echo "$line"; done < "$1"; }
+show() { read -r peak < "$2" && echo "$1 $peak" && lines "$3"; lines "$4"; true; }
 for d in "$p/sys/fs/cgroup" "$p/sys/fs/cgroup$v2"; do
-  [ -r "$d/memory.peak" ] && show "cgroup v2" "$d/memory.peak" "$d/memory.stat" && exit 0
+  [ -r "$d/memory.peak" ] && show "cgroup v2" "$d/memory.peak" "$d/memory.stat" "$d/memory.events" && exit 0
 done
 for d in "$p/sys/fs/cgroup/memory" "$p/sys/fs/cgroup/memory$v1"; do
-  [ -r "$d/memory.max_usage_in_bytes" ] && show "cgroup v1" "$d/memory.max_usage_in_bytes" "$d/memory.stat" && exit 0
+  [ -r "$d/memory.max_usage_in_bytes" ] \
+    && show "cgroup v1" "$d/memory.max_usage_in_bytes" "$d/memory.stat" "$d/memory.oom_control" && exit 0
 done
 echo none
 """
@@ -72,6 +75,9 @@ class KernelPeak:
 
     cgroup: str  # "cgroup v1" or "cgroup v2"
     used: int
+    oom_kills: int = (
+        0  # processes the kernel killed in the cgroup for want of memory (a worker's too)
+    )
 
 
 def kernel_peak(output: str) -> KernelPeak | None:
@@ -82,7 +88,12 @@ def kernel_peak(output: str) -> KernelPeak | None:
         return None
     stat = dict(line.split(" ", 1) for line in rest.splitlines() if line.count(" ") == 1)
     cache = stat.get("total_inactive_file", stat.get("inactive_file", "0"))
-    return KernelPeak(cgroup, int(value) - (int(cache) if cache.isdigit() else 0))
+    kills = stat.get("oom_kill", "0")
+    return KernelPeak(
+        cgroup,
+        int(value) - (int(cache) if cache.isdigit() else 0),
+        int(kills) if kills.isdigit() else 0,
+    )
 
 
 def used(stats: dict[str, Any]) -> int | None:

@@ -36,6 +36,9 @@ WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after th
 # check -> memory phase
 PHASES = {"score": "samples", "liveness-under-load": "burst", "concurrency": "burst"}
 SCORING = "scoring"  # the phase of a kernel peak that grew after start-up
+Peak = tuple[
+    Reading, int
+]  # the kernel's peak as a reading, and its kills for want of memory so far
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ class ImageRun:
         self._refused: Unavailable | None = None
         self._watch: MemoryWatch | None = None
         # the kernel's peak once every worker's init() is done, and again once the scoring phases ended
-        self._startup_peak: Future[Reading | None] | None = None
-        self._scoring_peak: Future[Reading | None] | None = None
+        self._startup_peak: Future[Peak | None] | None = None
+        self._scoring_peak: Future[Peak | None] | None = None
         self._phase = "checks"
         # an MLflow image's own scoring script, as it holds it
         self.serving_script: str | None = None
@@ -244,21 +247,26 @@ class ImageRun:
         return self._ready.result()
 
     def memory(self) -> Memory:
-        """The container's memory: the kernel's peak after start-up and after scoring where it can be read,
-        else the engine's stats (a fresh reading waited for); and the kernel's kills."""
+        """The container's memory: the kernel's peak after start-up and after scoring, and its kills for want
+        of memory, where it can be read; else the engine's stats (a fresh reading waited for), the container's
+        state and the log's worker kills."""
         container = self.container()
         assert self._watch is not None
         startup = self._startup_peak.result() if self._startup_peak is not None else None
-        if startup is None:  # no counter to read (or nothing served): the stats, sampled
-            self._workers_started(container)
-            found = self._watch.memory()
-        else:
+        if startup is not None:
             # read again now when no scoring phase ran: what it grew by is the other checks'
             scored = self._scoring_peak
-            later = scored.result() if scored is not None else self._kernel_peak("checks")
-            grew = (later,) if later is not None and later.used > startup.used else ()
-            readings = sorted((*self._watch.so_far(), startup, *grew), key=lambda r: r.seconds)
-            found = Memory(tuple(readings), self._watch.oom_killed(), exact=True)
+            later = (scored.result() if scored is not None else None) or self._kernel_peak("checks")
+            if later is not None:
+                grew = (later[0],) if later[0].used > startup[0].used else ()
+                readings = sorted(
+                    (*self._watch.so_far(), startup[0], *grew), key=lambda r: r.seconds
+                )
+                return Memory(tuple(readings), later[1] > 0, exact=True)
+        self._workers_started(
+            container
+        )  # no counter to read (or nothing served): the stats, sampled
+        found = self._watch.memory()
         # a worker's kill, which the container's state misses
         killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
         return dataclasses.replace(found, oom_killed=True) if killed else found
@@ -270,21 +278,22 @@ class ImageRun:
             logs = partial(container.logs, tail=LOG_WINDOW)
             poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
 
-    def _peak_after_init(self) -> Reading | None:
+    def _peak_after_init(self) -> Peak | None:
         """The start-up peak: the kernel's counter once every worker's init() is done (off the checks' path)."""
         if self._ready is None or self._ready.result().error or self._container is None:
             return None
         self._workers_started(self._container)
         return self._kernel_peak("init()")
 
-    def _kernel_peak(self, phase: str) -> Reading | None:
-        """The kernel's peak now, as a reading of ``phase``; None where no counter can be read."""
+    def _kernel_peak(self, phase: str) -> Peak | None:
+        """The kernel's peak now, as a reading of ``phase``, and its kills for want of memory so far; None
+        where no counter can be read."""
         assert self._container is not None and self._watch is not None
         try:
             found = kernel_peak(self._container.exec(["sh", "-c", PEAK_SCRIPT]).output)
         except Exception:  # the container went, the engine with it: the stats stand
             return None
-        return Reading(self._watch.since(), found.used, phase) if found else None
+        return (Reading(self._watch.since(), found.used, phase), found.oom_kills) if found else None
 
     @functools.cached_property
     def offline(self) -> Inside:

@@ -190,9 +190,18 @@ def test_the_kernels_peak_is_read_on_every_cgroup_layout(
     tree = write(tmp_path, files)
     peak_file = next(name for name in files if name.endswith(("memory.peak", "_in_bytes")))
     stat = V2_STAT if cgroup == "cgroup v2" else V1_STAT
-    write(tree, {str(Path(peak_file).parent / "memory.stat"): stat})
+    folder = Path(peak_file).parent
+    write(tree, {str(folder / "memory.stat"): stat})
     # the page cache the kernel can drop is left out, as docker stats does
     assert peak_on(tree) == KernelPeak(cgroup, 1642070016 - 31457280)
+    # the kernel's kills for want of memory: a worker's too, which the container's state misses
+    kills = (
+        {str(folder / "memory.events"): "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n"}
+        if cgroup == "cgroup v2"
+        else {str(folder / "memory.oom_control"): "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n"}
+    )
+    write(tree, kills)
+    assert peak_on(tree) == KernelPeak(cgroup, 1642070016 - 31457280, oom_kills=1)
 
 
 def test_no_counter_is_none_so_the_stats_are_sampled(tmp_path: Path) -> None:
