@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 EXEC_HEADER = "x-ms-run-fn-exec-ms"
 LOG_WINDOW = 2000  # lines of the log read for restarts
+PROBES_UNDER_LOAD = 3
 HEAD_START = 0.1  # seconds the scoring request gets to reach the server before the liveness probe
 
 
@@ -144,19 +145,25 @@ def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
 
 
 def liveness_under_load(container: AmlContainer, sample: Sample, settings: Settings) -> None:
-    """While a sample is being scored, the liveness probe still answers within its timeout."""
+    """While a sample is being scored, the liveness probe still answers within its timeout: probed while the
+    score is under way, as the platform probes it (up to three times, so that a loaded machine's late start of
+    the score cannot hide a busy server)."""
     endpoint = settings.endpoint
     probe = endpoint.liveness_probe
     with ThreadPoolExecutor(max_workers=1) as pool:
         busy = pool.submit(
             post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route
         )
-        # a score done by then never kept the server busy: no need to wait on
-        wait([busy], timeout=HEAD_START)
-        try:
-            answer: Answer | None = _probe(container, endpoint)
-        except CheckFailed:
-            answer = None
+        answer: Answer | None = None
+        for _ in range(PROBES_UNDER_LOAD):
+            # a score done by then never kept the server busy: no need to wait on
+            wait([busy], timeout=HEAD_START)
+            try:
+                answer = _probe(container, endpoint)
+            except CheckFailed:
+                answer = None
+            if busy.done() or answer is None or answer.status != 200:
+                break
         scored = busy.result()
     if answer is None or answer.status != 200:
         seen = "no answer" if answer is None else f"{answer.status}"
