@@ -90,6 +90,8 @@ class ImageRun:
         self._startup_peak: Future[Peak | None] | None = None
         self._scoring_peak: Future[Peak | None] | None = None
         self._phase = "checks"
+        # the last check of the scoring phases among those collected: the kernel's peak is read as it ends
+        self.last_scoring: str | None = None
         # an MLflow image's own scoring script, as it holds it
         self.serving_script: str | None = None
         # a failure's first line -> the check that reported it first
@@ -313,12 +315,21 @@ class ImageRun:
         """``check`` starts: the memory readings from now on belong to its phase (once the server is up). The
         first check after the scoring phases reads the kernel's peak again, in the background."""
         if self._ready is None or self._ready.done():
-            phase = PHASES.get(check.partition("[")[0], "checks")
+            phase = phase_of(check)
             self._mark(phase)
-            scored = self._phase in PHASES.values() and phase not in PHASES.values()
-            if scored and self._scoring_peak is None and self._startup_peak is not None:
-                self._scoring_peak = self.runner.pool.submit(self._kernel_peak, SCORING)
+            if self._phase in PHASES.values() and phase not in PHASES.values():
+                self._read_after_scoring()
             self._phase = phase
+
+    def leave(self, check: str) -> None:
+        """``check`` ended: after the last scoring check, the kernel's peak is read at once, in the
+        background, so that ``memory`` finds it done."""
+        if check == self.last_scoring:
+            self._read_after_scoring()
+
+    def _read_after_scoring(self) -> None:
+        if self._scoring_peak is None and self._startup_peak is not None:
+            self._scoring_peak = self.runner.pool.submit(self._kernel_peak, SCORING)
 
     def _mark(self, phase: str) -> None:
         if self._watch is not None:
@@ -347,6 +358,11 @@ NO_SERVER = (
     "bake one in (ENV AZUREML_ENTRY_SCRIPT=score.py), pass --aml-entry-script path/score.py, or describe a "
     "server of its own with --aml-deployment (inference_config)"
 )
+
+
+def phase_of(check: str) -> str:
+    """The memory phase a check's readings belong to (its family's, else the other checks')."""
+    return PHASES.get(check.partition("[")[0], "checks")
 
 
 def _ready_limit(settings: Settings) -> str:

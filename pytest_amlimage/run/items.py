@@ -10,7 +10,7 @@ from pytest_amlimage.checks.assemble import Context, checks_for
 from pytest_amlimage.checks.check import Check, Figures, figures_of
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, NotApplicable, Unavailable
-from pytest_amlimage.run.image import ImageRun
+from pytest_amlimage.run.image import PHASES, ImageRun, phase_of
 
 
 class CheckItem(pytest.Item):
@@ -36,6 +36,7 @@ class CheckItem(pytest.Item):
                 raise pytest.skip.Exception(skip, _use_item_location=True) from None
             raise
         finally:
+            self.image.leave(self.check.id)
             self.user_properties += self._properties(figures)
 
     def _reporter(self, first: str, session_wide: bool) -> str | None:
@@ -81,5 +82,7 @@ class ImageCollector(pytest.Collector):
         self.image, self.context = image, context
 
     def collect(self) -> list[CheckItem]:
-        found = checks_for(self.image, self.image.settings, self.context)
+        found = list(checks_for(self.image, self.image.settings, self.context))
+        scoring = [check.id for check in found if phase_of(check.id) in PHASES.values()]
+        self.image.last_scoring = scoring[-1] if scoring else None
         return [CheckItem.from_parent(self, name=c.id, check=c, image=self.image) for c in found]
