@@ -388,7 +388,7 @@ def report(mine: Figures, costs: list[tuple[str, float]], broken: list[tuple[str
             f"{f'verdict: {name}':<52} {seconds:>8.2f} {seconds / mine.floor:>7.2f}x  of the floor (target <= 2)"
         )
     print(f"{'containers created per run (target 1)':<52} {mine.creates:>8}")
-    print(f"{'docker exec per run (target <= 3: probe, 2 peak readings)':<52} {mine.execs:>8}")
+    print(f"{'docker exec per run (<= 3: probe, 2 peak reads if remote)':<52} {mine.execs:>8}")
     print(
         f"{'plugin installed but unused: start-up cost':<52} {mine.unused * 1000:>7.0f}ms  (target <= 30 ms)"
     )

@@ -1,7 +1,8 @@
 """The container's memory: the kernel's own peak counter, and the engine's stats over its life.
 
 The peak is the kernel's: cgroup v2's ``memory.peak`` (Linux 5.19 and later) or cgroup v1's
-``memory.max_usage_in_bytes``, read inside the container by one short exec (``PEAK_SCRIPT``, shell built-ins
+``memory.max_usage_in_bytes``, read from this machine's side where the engine is local and its cgroups are
+in sight (``host_peak``), else inside the container by one short exec (``PEAK_SCRIPT``, shell built-ins
 only), with or without a private cgroup namespace. A peak only grows, so a reading once every worker's
 ``init()`` is done is the start-up peak, and a later one that grew gives the excess to scoring. Where no
 counter can be read (an old kernel, a runtime that hides it), the engine's stats, polled every second on a
@@ -15,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 POLL = 1.0  # seconds between readings (the engine's own stream's pace); a phase's end gets one of its own
@@ -94,6 +96,42 @@ def kernel_peak(output: str) -> KernelPeak | None:
         int(value) - (int(cache) if cache.isdigit() else 0),
         int(kills) if kills.isdigit() else 0,
     )
+
+
+# where a local engine keeps a container's cgroup on the host: (peak, stat, kills) under each candidate folder
+HOST_CGROUPS = (
+    ("{root}/system.slice/docker-{id}.scope", "memory.peak", "memory.events"),  # v2, systemd driver
+    ("{root}/docker/{id}", "memory.peak", "memory.events"),  # v2, cgroupfs driver
+    (
+        "{root}/memory/docker/{id}",
+        "memory.max_usage_in_bytes",
+        "memory.oom_control",
+    ),  # v1, cgroupfs
+    (
+        "{root}/memory/system.slice/docker-{id}.scope",
+        "memory.max_usage_in_bytes",
+        "memory.oom_control",
+    ),
+)
+
+
+def host_peak(container_id: str, root: str = "/sys/fs/cgroup") -> KernelPeak | None:
+    """The same counters read from this machine's side, where the engine is local and its cgroups are in
+    sight (no exec: a few file reads); None elsewhere (a remote engine, a VM, a CI job in a container)."""
+    for folder, peak, kills in HOST_CGROUPS:
+        where = Path(folder.format(root=root, id=container_id))
+        try:
+            value = (where / peak).read_text().strip()
+            stat = (where / "memory.stat").read_text()
+        except OSError:
+            continue
+        try:
+            killed = (where / kills).read_text()
+        except OSError:
+            killed = ""
+        version = "cgroup v2" if peak == "memory.peak" else "cgroup v1"
+        return kernel_peak(f"{version} {value}\n{stat}\n{killed}")
+    return None
 
 
 def used(stats: dict[str, Any]) -> int | None:

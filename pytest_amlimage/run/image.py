@@ -23,7 +23,14 @@ from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine import origin
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.engine.memory import PEAK_SCRIPT, Memory, MemoryWatch, Reading, kernel_peak
+from pytest_amlimage.engine.memory import (
+    PEAK_SCRIPT,
+    Memory,
+    MemoryWatch,
+    Reading,
+    host_peak,
+    kernel_peak,
+)
 from pytest_amlimage.errors import EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
@@ -291,8 +298,10 @@ class ImageRun:
         """The kernel's peak now, as a reading of ``phase``, and its kills for want of memory so far; None
         where no counter can be read."""
         assert self._container is not None and self._watch is not None
+        # a local engine's cgroups are in sight: read there, else inside the container by one exec
+        found = host_peak(self._container.id) if self.plan.bind_loopback else None
         try:
-            found = kernel_peak(self._container.exec(["sh", "-c", PEAK_SCRIPT]).output)
+            found = found or kernel_peak(self._container.exec(["sh", "-c", PEAK_SCRIPT]).output)
         except Exception:  # the container went, the engine with it: the stats stand
             return None
         return (Reading(self._watch.since(), found.used, phase), found.oom_kills) if found else None

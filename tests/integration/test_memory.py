@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -87,3 +88,27 @@ def test_the_peak_after_init_is_read_every_time_even_under_load(
             process.kill()
     assert all(1536 <= peak < 1536 + 400 for peak in peaks), peaks
     assert "sampled" not in result.stdout.str()  # the kernel's counter, not the engine's stats
+
+
+def test_the_kernels_peak_read_inside_the_container_equals_the_local_engines_cgroup(
+    engine: Any, images: dict[str, str]
+) -> None:
+    """The two readers of one counter: the exec (any engine) and this machine's side (a local engine)."""
+    from pytest_amlimage.engine.memory import PEAK_SCRIPT, host_peak, kernel_peak
+
+    holder = "b = bytearray(200 * 1024 * 1024); import time; time.sleep(30)"
+    container = engine.containers.run(
+        images["minimal"], ["python", "-c", holder], detach=True, mem_limit="512m"
+    )
+    try:
+        time.sleep(2)  # the 200 MiB are held
+        inside = kernel_peak(container.exec_run(["sh", "-c", PEAK_SCRIPT]).output.decode())
+        outside = host_peak(container.id)
+    finally:
+        container.remove(force=True)
+    assert inside is not None and inside.used >= 200 * 1024 * 1024, inside
+    if outside is not None:  # None: this engine's cgroups are not in sight
+        # one counter, read a moment apart (the exec's own shell may add to it)
+        assert (
+            outside.cgroup == inside.cgroup and abs(outside.used - inside.used) < 16 * 1024 * 1024
+        )

@@ -15,6 +15,7 @@ from pytest_amlimage.engine.memory import (
     KernelPeak,
     Memory,
     Reading,
+    host_peak,
     kernel_peak,
     used,
 )
@@ -245,3 +246,35 @@ def test_a_templates_allowed_types_are_judged_each_tabled_and_charted() -> None:
         "    line [3584, 3584]",
         "    line [7168, 7168]",
     ]
+
+
+@pytest.mark.parametrize(
+    ("folder", "peak", "kills", "cgroup"),
+    [
+        ("system.slice/docker-abc123.scope", "memory.peak", "memory.events", "cgroup v2"),
+        ("docker/abc123", "memory.peak", "memory.events", "cgroup v2"),
+        ("memory/docker/abc123", "memory.max_usage_in_bytes", "memory.oom_control", "cgroup v1"),
+        (
+            "memory/system.slice/docker-abc123.scope",
+            "memory.max_usage_in_bytes",
+            "memory.oom_control",
+            "cgroup v1",
+        ),
+    ],
+)
+def test_a_local_engines_cgroup_is_read_from_this_machines_side(
+    tmp_path: Path, folder: str, peak: str, kills: str, cgroup: str
+) -> None:
+    stat = V2_STAT if cgroup == "cgroup v2" else V1_STAT
+    write(
+        tmp_path,
+        {
+            f"{folder}/{peak}": "1642070016\n",
+            f"{folder}/memory.stat": stat,
+            f"{folder}/{kills}": "oom_kill 2\n",
+        },
+    )
+    assert host_peak("abc123", str(tmp_path)) == KernelPeak(
+        cgroup, 1642070016 - 31457280, oom_kills=2
+    )
+    assert host_peak("another", str(tmp_path)) is None  # not in sight: the exec reads it
