@@ -378,10 +378,8 @@ def report(mine: Figures, costs: list[tuple[str, float]], broken: list[tuple[str
         f"{mine.ratio:>7.2f}x  of floor + bare pytest, paired rounds (target <= 1.15)"
     )
     print(f"{'  above floor + bare pytest':<52} {mine.plugin - mine.base:>8.2f}")
-    for (
-        check,
-        seconds,
-    ) in costs:  # the first check that needs the container waits for it and the probe
+    # the first check that needs the container waits for it and the probe
+    for check, seconds in costs:
         print(f"{f'  check {check} (over {SLOW_CHECK * 1000:.0f} ms)':<52} {seconds:>8.2f}")
     for name, seconds in broken:
         print(

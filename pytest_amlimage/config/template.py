@@ -24,10 +24,8 @@ from pytest_amlimage.config.yamlfile import Table
 
 SCHEMA = "deploymenttemplate.schema.json"
 REGISTRY = "azureml://registries/"
-SERVER_ROUTE = (
-    "/score",
-    5001,
-)  # azureml-inference-server-http's: a template naming another runs its own server
+# azureml-inference-server-http's scoring route: a template naming another runs its own server
+SERVER_ROUTE = ("/score", 5001)
 
 
 def is_template(data: Table) -> bool:
@@ -41,8 +39,7 @@ def read(reader: Reader, data: Table, port: int) -> Deployment:
     scoring_path = reader.text(data, ("scoring_path",)) or "/score"
     scoring_port = int(reader.number(data, ("scoring_port",), port))
     scoring = Route(scoring_path, scoring_port, "POST")
-    variables = reader.table(data.get("environment_variables"), ("environment_variables",))
-    request = reader.table(data.get("request_settings"), ("request_settings",))
+    request_timeout, concurrency = reader.requests(data)
     endpoint = Endpoint(
         source=f"deployment template {reader.path}",
         liveness_route=_probe_route(reader, data, "liveness_probe", scoring),
@@ -50,13 +47,9 @@ def read(reader: Reader, data: Table, port: int) -> Deployment:
         scoring_route=scoring,
         liveness_probe=reader.probe(data, "liveness_probe"),
         readiness_probe=reader.probe(data, "readiness_probe"),
-        request_timeout_ms=int(
-            reader.number(request, ("request_settings", "request_timeout_ms"), 5000)
-        ),
-        max_concurrent_requests=int(
-            reader.number(request, ("request_settings", "max_concurrent_requests_per_instance"), 1)
-        ),
-        environment={key: str(value) for key, value in variables.items()},
+        request_timeout_ms=request_timeout,
+        max_concurrent_requests=concurrency,
+        environment=reader.variables(data),
         model_mount_path=reader.text(data, ("model_mount_path",)),
         instance_type=reader.text(data, ("default_instance_type",)),
         custom_container=(scoring_path, scoring_port) != SERVER_ROUTE,

@@ -77,9 +77,8 @@ class KernelPeak:
 
     cgroup: str  # "cgroup v1" or "cgroup v2"
     used: int
-    oom_kills: int = (
-        0  # processes the kernel killed in the cgroup for want of memory (a worker's too)
-    )
+    # processes the kernel killed in the cgroup for want of memory (a worker's too)
+    oom_kills: int = 0
 
 
 def kernel_peak(output: str) -> KernelPeak | None:
@@ -99,19 +98,12 @@ def kernel_peak(output: str) -> KernelPeak | None:
 
 
 # where a local engine keeps a container's cgroup on the host: (peak, stat, kills) under each candidate folder
-HOST_CGROUPS = (
-    ("{root}/system.slice/docker-{id}.scope", "memory.peak", "memory.events"),  # v2, systemd driver
-    ("{root}/docker/{id}", "memory.peak", "memory.events"),  # v2, cgroupfs driver
-    (
-        "{root}/memory/docker/{id}",
-        "memory.max_usage_in_bytes",
-        "memory.oom_control",
-    ),  # v1, cgroupfs
-    (
-        "{root}/memory/system.slice/docker-{id}.scope",
-        "memory.max_usage_in_bytes",
-        "memory.oom_control",
-    ),
+V1_PEAK, V2_PEAK = "memory.max_usage_in_bytes", "memory.peak"
+HOST_CGROUPS = (  # v2 under systemd, v2 under cgroupfs, v1 under cgroupfs, v1 under systemd
+    ("{root}/system.slice/docker-{id}.scope", V2_PEAK, "memory.events"),
+    ("{root}/docker/{id}", V2_PEAK, "memory.events"),
+    ("{root}/memory/docker/{id}", V1_PEAK, "memory.oom_control"),
+    ("{root}/memory/system.slice/docker-{id}.scope", V1_PEAK, "memory.oom_control"),
 )
 
 
@@ -129,7 +121,7 @@ def host_peak(container_id: str, root: str = "/sys/fs/cgroup") -> KernelPeak | N
             killed = (where / kills).read_text()
         except OSError:
             killed = ""
-        version = "cgroup v2" if peak == "memory.peak" else "cgroup v1"
+        version = "cgroup v2" if peak == V2_PEAK else "cgroup v1"
         return kernel_peak(f"{version} {value}\n{stat}\n{killed}")
     return None
 

@@ -17,7 +17,7 @@ from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
-from pytest_amlimage.endpoint.scoring import SERVER_ROUTES, Readiness, wait_ready
+from pytest_amlimage.endpoint.scoring import Readiness, served_routes, wait_ready
 from pytest_amlimage.endpoint.waiting import poll
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
@@ -43,9 +43,8 @@ WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after th
 # check -> memory phase
 PHASES = {"score": "samples", "liveness-under-load": "burst", "concurrency": "burst"}
 SCORING = "scoring"  # the phase of a kernel peak that grew after start-up
-Peak = tuple[
-    Reading, int
-]  # the kernel's peak as a reading, and its kills for want of memory so far
+# the kernel's peak as a reading, and its kills for want of memory so far
+Peak = tuple[Reading, int]
 
 
 @dataclass(frozen=True)
@@ -140,9 +139,7 @@ class ImageRun:
                     settings = self.settings
                     endpoint = settings.endpoint
                     route, workers = endpoint.liveness_route, endpoint.workers(self.info.env)
-                    # an image's own server has routes of its own, unknown here
-                    served = None if endpoint.custom_container else SERVER_ROUTES
-                    limit = _ready_limit(settings)
+                    limit, served = _ready_limit(settings), served_routes(endpoint)
                     wait = (settings.ready_timeout, stop, route, workers, limit, served)
                     self._ready = pool.submit(wait_ready, self._container, *wait)
                     self._ready.add_done_callback(lambda _: self._mark("checks"))
@@ -272,9 +269,8 @@ class ImageRun:
                     (*self._watch.so_far(), startup[0], *grew), key=lambda r: r.seconds
                 )
                 return Memory(tuple(readings), later[1] > 0, exact=True)
-        self._workers_started(
-            container
-        )  # no counter to read (or nothing served): the stats, sampled
+        # no counter to read (or nothing served): the stats, sampled
+        self._workers_started(container)
         found = self._watch.memory()
         # a worker's kill, which the container's state misses
         killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))

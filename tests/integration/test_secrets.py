@@ -79,9 +79,8 @@ def test_a_public_certificate_a_feed_without_credentials_and_secret_names_are_gr
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     (pytester.path / "ca.pem").write_text(CERT)
-    (
-        pytester.path / "settings.json"
-    ).write_text(  # placeholders, and the storage emulator's published key
+    # placeholders, and the storage emulator's published key
+    (pytester.path / "settings.json").write_text(
         '{"storage": "AccountKey=<your-storage-key>", "dev": "UseDevelopmentStorage=true", '
         '"emulator": "AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6'
         'IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==", "aws": "AKIAIOSFODNN7EXAMPLE"}\n'

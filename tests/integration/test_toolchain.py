@@ -45,9 +45,8 @@ def test_azureml_core_1_61_0_beside_setuptools_82_fails_platform_and_post2_passe
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
     good = run_plugin("--aml-image", images["azureml-core"], *WORKING, "-k", "platform")
-    expect(
-        good, passed=["platform"]
-    )  # 1.61.0.post2 no longer imports pkg_resources (the v1 warning only)
+    # 1.61.0.post2 no longer imports pkg_resources (the v1 warning only)
+    expect(good, passed=["platform"])
     dockerfile = f"FROM {images['azureml-core']}\nRUN pip install -q azureml-core==1.61.0\n"
     bad = run_built(run_plugin, pytester, dockerfile, *WORKING, "-k", "platform")
     expect(bad, failed=["platform"])
