@@ -337,10 +337,11 @@ def _regression_checks(
     )
     if context.baseline is None:
         return
-    for sample in usable(context.samples):
+    sendable = usable(context.samples)
+    for sample in sendable:
         yield Check(f"baseline[parity-{sample.name}]", _parity(comparison, sample, settings))
-    if usable(context.samples):
-        first = usable(context.samples)[0]
+    if sendable:
+        first = sendable[0]
         yield Check("baseline[latency]", lambda: baseline.latency(comparison, first, settings))
 
 

@@ -17,13 +17,13 @@ from pytest_amlimage.endpoint.samples import ENDPOINT_FORMAT, Sample, mlflow_for
 from pytest_amlimage.endpoint.scoring import (
     NOT_SERVED,
     RUN_FAILED_HEADER,
-    SERVER_ROUTES,
     Answer,
     failure_cause,
     log_tail,
     not_served,
     post_sample,
     request,
+    served_routes,
 )
 from pytest_amlimage.errors import CheckFailed, NotApplicable
 
@@ -66,8 +66,7 @@ def readiness(container: AmlContainer, endpoint: Endpoint) -> None:
 
 def _answers_200(answer: Answer, route: Route, endpoint: Endpoint) -> None:
     if answer.status in NOT_SERVED and route.path != "/":
-        served = None if endpoint.custom_container else SERVER_ROUTES
-        raise CheckFailed(not_served(route, answer.status, served))
+        raise CheckFailed(not_served(route, answer.status, served_routes(endpoint)))
     if answer.status != 200:
         raise CheckFailed(
             f"{route.method} {route.path} answered {answer.status}, expected 200: {answer.body[:300]!r}"

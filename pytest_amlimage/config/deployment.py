@@ -184,6 +184,19 @@ class Reader:
             int(value("success_threshold")),
         )
 
+    def requests(self, data: Table) -> tuple[int, int]:
+        """``request_settings``: the request timeout (ms) and the requests one instance takes at once, the
+        platform's defaults where unset."""
+        request = self.table(data.get("request_settings"), ("request_settings",))
+        timeout = self.number(request, ("request_settings", "request_timeout_ms"), 5000)
+        keys = ("request_settings", "max_concurrent_requests_per_instance")
+        return int(timeout), int(self.number(request, keys, 1))
+
+    def variables(self, data: Table) -> dict[str, str]:
+        """``environment_variables``, each value as the text the container gets."""
+        found = self.table(data.get("environment_variables"), ("environment_variables",))
+        return {key: str(value) for key, value in found.items()}
+
     def text(self, data: Table, keys: Keys) -> str | None:
         value = data.get(keys[-1])
         if value is not None and not isinstance(value, (str, int, float)):
@@ -215,14 +228,10 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
     environment = data.get("environment")
     env = reader.table(environment, ("environment",)) if not isinstance(environment, str) else {}
     inference = reader.table(env.get("inference_config"), ("environment", "inference_config"))
-    request = reader.table(data.get("request_settings"), ("request_settings",))
-    variables = reader.table(data.get("environment_variables"), ("environment_variables",))
     model = data.get("model")
     model_table = reader.table(model, ("model",)) if not isinstance(model, str) else {}
     code = reader.table(data.get("code_configuration"), ("code_configuration",))
-    defaults = Endpoint.on_port(port)
-    request_timeout = ("request_settings", "request_timeout_ms")
-    concurrency = ("request_settings", "max_concurrent_requests_per_instance")
+    defaults, (request_timeout, concurrency) = Endpoint.on_port(port), reader.requests(data)
     endpoint = Endpoint(
         source=f"deployment {path}",
         liveness_route=reader.route(inference, "liveness_route", defaults.liveness_route),
@@ -230,9 +239,9 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
         scoring_route=reader.route(inference, "scoring_route", defaults.scoring_route),
         liveness_probe=reader.probe(data, "liveness_probe"),
         readiness_probe=reader.probe(data, "readiness_probe"),
-        request_timeout_ms=int(reader.number(request, request_timeout, 5000)),
-        max_concurrent_requests=int(reader.number(request, concurrency, 1)),
-        environment={key: str(value) for key, value in variables.items()},
+        request_timeout_ms=request_timeout,
+        max_concurrent_requests=concurrency,
+        environment=reader.variables(data),
         code=(path.parent / str(code["code"])).resolve() if code.get("code") else None,
         model_name=_text(model_table.get("name")),
         model_version=str(model_table["version"])

@@ -17,7 +17,7 @@ from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
 if TYPE_CHECKING:
     import requests
 
-    from pytest_amlimage.config.deployment import Route
+    from pytest_amlimage.config.deployment import Endpoint, Route
     from pytest_amlimage.engine.container import AmlContainer
 
 POLL_INTERVAL = 0.02
@@ -59,6 +59,12 @@ def log_tail(container: AmlContainer, expect: str | None = None, within: float =
 # what azureml-inference-server-http answers (its server/routes.py): a probe elsewhere gets 404
 SERVER_ROUTES = "azureml-inference-server-http serves only GET /, GET /swagger.json and POST /score"
 NOT_SERVED = (404, 405)  # the server is up, and says the route is not one of its own
+
+
+def served_routes(endpoint: Endpoint) -> str | None:
+    """The routes the image's server has, where they are known: azureml-inference-server-http's, unless
+    the image runs a server of its own (a custom container, a template's own route)."""
+    return None if endpoint.custom_container else SERVER_ROUTES
 
 
 def _status(http: requests.Session, method: str, url: str, timeout: float) -> int | None:
