@@ -13,7 +13,7 @@ TOKEN = "patVALUEs3cr3t0123456789abcdefghij"
 
 
 def findings(path: Path) -> list[tuple[str, str, int]]:
-    return [(f["what"], f["value"], f["line"]) for f in credentials._scan_file(str(path))]
+    return [(f["what"], f["value"], f["line"]) for f in credentials._scan_file(str(path))[0]]
 
 
 def test_credentials_in_the_files_their_tools_read(tmp_path: Path) -> None:

@@ -132,30 +132,30 @@ def _kind(path: str) -> str | None:
     return kind
 
 
-def _scan_file(path: str, any_text: bool = False) -> list[FindingDoc]:
-    """The credentials of one file: a known one read whole, any text file too when ``any_text`` (binaries
-    are skipped), any other small file for a PEM private key."""
+def _scan_file(path: str, any_text: bool = False) -> tuple[list[FindingDoc], int]:
+    """The credentials of one file, and the bytes read: a known one read whole, any text file too when
+    ``any_text`` (binaries are skipped), any other small file for a PEM private key."""
     kind = _kind(path)
     limit = READ_LIMIT if kind or any_text else SNIFF_LIMIT
     try:
         if os.path.islink(path) or os.path.getsize(path) > limit:
-            return []
+            return [], 0
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError:
-        return []
+        return [], 0
     if kind is None and b"\0" in data[:8192]:
-        return []  # a binary (a model, a wheel): not configuration
+        return [], len(data)  # a binary (a model, a wheel): not configuration
     text = data.decode("utf-8", "replace")
     if kind is None and not any_text and "PRIVATE KEY-----" not in text:
-        return []
+        return [], len(data)
     found: list[FindingDoc] = []
     seen = set()
     for what, value, line in _values(kind or "a file", os.path.basename(path), text):
         if (value, line) not in seen:  # one value, one finding (a token in a feed URL is both)
             seen.add((value, line))
             found.append({"path": path, "line": line, "what": what, "value": value})
-    return found
+    return found, len(data)
 
 
 def _roots(app_root: str, model_dir: str | None) -> list[tuple[str, bool]]:
@@ -197,19 +197,10 @@ def scan(roots: list[tuple[str, bool]]) -> CredentialsDoc:
             ]
             for name in files:
                 seen += 1
-                path = os.path.join(folder, name)
                 any_text = whole and budget > 0
-                findings += _scan_file(path, any_text)
-                budget -= _size(path) if any_text else 0
+                found, read = _scan_file(os.path.join(folder, name), any_text)
+                findings += found
+                budget -= read if any_text else 0
             if seen > SCAN_LIMIT:
                 break
     return {"findings": findings, "unreadable": unreadable}
-
-
-def _size(path: str) -> int:
-    """The bytes reading ``path`` as text costs: none for a file too large to be read."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return 0
-    return size if size <= READ_LIMIT else 0
