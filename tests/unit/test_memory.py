@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,15 +32,23 @@ def measured(*mib: float, oom: bool = False) -> Memory:
     return Memory(tuple(Reading(i, int(m * MIB), phases[i % 4]) for i, m in enumerate(mib)), oom)
 
 
-def test_a_peak_with_room_passes_and_names_what_fits() -> None:
-    figures = memory(
-        measured(300, 900, 1200, 1000),
-        limit=3584 * MIB,
+def on_small(
+    found: Memory, *, limit_mib: int = 3584, workers: int = 1, **more: Any
+) -> MemoryFigures:
+    """The memory check sized as Standard_DS1_v2 (3.5 GiB), with ``limit_mib`` as the container's limit."""
+    return memory(
+        found,
+        limit=limit_mib * MIB,
         sized_by="Standard_DS1_v2",
         instance=SMALL,
-        workers=2,
+        workers=workers,
         capped="",
+        **more,
     )
+
+
+def test_a_peak_with_room_passes_and_names_what_fits() -> None:
+    figures = on_small(measured(300, 900, 1200, 1000), workers=2)
     assert (figures.peak_mib, figures.phase, figures.per_worker_mib) == (1200, "samples", 600)
     # 3584 * 0.85 / 600
     assert figures.fits[0] == "Standard_DS1_v2" and figures.max_workers == 5
@@ -48,43 +57,15 @@ def test_a_peak_with_room_passes_and_names_what_fits() -> None:
 
 def test_a_thin_margin_warns_and_an_overrun_or_a_kill_fails() -> None:
     with pytest.warns(pytest.PytestWarning, match="leaves 6% of 3584 MiB"):
-        memory(
-            measured(3350),
-            limit=3584 * MIB,
-            sized_by="Standard_DS1_v2",
-            instance=SMALL,
-            workers=1,
-            capped="",
-        )
+        on_small(measured(3350))
     with pytest.raises(CheckFailed, match="is over the 3584 MiB of Standard_DS1_v2") as over:
         # --aml-memory above the SKU's
-        memory(
-            measured(3700),
-            limit=8192 * MIB,
-            sized_by="Standard_DS1_v2",
-            instance=SMALL,
-            workers=1,
-            capped="",
-        )
+        on_small(measured(3700), limit_mib=8192)
     assert isinstance(over.value.figures, MemoryFigures) and over.value.figures.peak_mib == 3700
     with pytest.raises(CheckFailed, match="^out of memory: the kernel killed a process"):
-        memory(
-            measured(3500, oom=True),
-            limit=3584 * MIB,
-            sized_by="Standard_DS1_v2",
-            instance=SMALL,
-            workers=3,
-            capped="",
-        )
+        on_small(measured(3500, oom=True), workers=3)
     with pytest.raises(NotApplicable, match="no memory readings"):
-        memory(
-            measured(),
-            limit=3584 * MIB,
-            sized_by="Standard_DS1_v2",
-            instance=SMALL,
-            workers=1,
-            capped="",
-        )
+        on_small(measured())
 
 
 def test_usage_leaves_the_page_cache_out_as_docker_stats_does() -> None:
@@ -94,14 +75,7 @@ def test_usage_leaves_the_page_cache_out_as_docker_stats_does() -> None:
 
 
 def test_the_report_draws_the_phases_against_the_limit() -> None:
-    figures = memory(
-        measured(300, 900),
-        limit=3584 * MIB,
-        sized_by="Standard_DS1_v2",
-        instance=SMALL,
-        workers=1,
-        capped="",
-    )
+    figures = on_small(measured(300, 900))
     chart = "\n".join(memory_chart(figures))
     assert "xychart-beta" in chart and 'x-axis ["init()", "checks"]' in chart
     assert "bar [300, 900]" in chart and "line [3584, 3584]" in chart
@@ -124,11 +98,10 @@ def test_the_summary_says_when_the_engine_capped_the_instance_types_cpus() -> No
 
 
 def test_a_server_that_never_answered_gets_no_memory_summary_unless_killed_for_memory() -> None:
-    sized = {"limit": 3584 * MIB, "sized_by": "Standard_DS1_v2", "instance": SMALL, "workers": 1}
     with pytest.raises(NotApplicable, match="the server never answered.*see liveness"):
-        memory(measured(300), **sized, capped="", never_served="exited with code 3")
+        on_small(measured(300), never_served="exited with code 3")
     with pytest.raises(CheckFailed, match="out of memory"):
-        memory(measured(3500, oom=True), **sized, capped="", never_served="exited with code 137")
+        on_small(measured(3500, oom=True), never_served="exited with code 137")
 
 
 def peak_on(tree: Path) -> KernelPeak | None:
@@ -211,10 +184,9 @@ def test_no_counter_is_none_so_the_stats_are_sampled(tmp_path: Path) -> None:
 
 
 def test_a_sampled_peak_says_it_may_be_low_and_the_kernels_does_not() -> None:
-    sized = {"limit": 3584 * MIB, "sized_by": "Standard_DS1_v2", "instance": SMALL, "workers": 1}
     readings = measured(300, 900)
-    exact = memory(Memory(readings.readings, False, exact=True), **sized, capped="")
-    sampled = memory(Memory(readings.readings, False, exact=False), **sized, capped="")
+    exact = on_small(Memory(readings.readings, False, exact=True))
+    sampled = on_small(Memory(readings.readings, False, exact=False))
     assert "may be low" not in memory_lines("img", exact)[0]
     assert memory_lines("img", sampled)[0].endswith(
         "(margin 75%; sampled from the engine's stats, so it may be low)"
