@@ -93,3 +93,24 @@ def test_a_deployment_on_a_retired_instance_type_fails_deployment(
             "the platform can place no deployment on it; use Standard_NC24ads_A100_v4"
         ]
     )
+
+
+@pytest.mark.parametrize(("path", "outcome"), [("/swagger.json", "passed"), ("/ready", "failed")])
+def test_a_readiness_probe_of_its_own_is_sent_where_the_template_says(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], path: str, outcome: str
+) -> None:
+    """A route the server serves answers the readiness probe (no alarm); one it does not is named."""
+    live, ready = (EXAMPLE / "template.yml").read_text().split("readiness_probe:")
+    args = template(
+        pytester, live + "readiness_probe:" + ready.replace("  path: /\n", f"  path: {path}\n")
+    )
+    result = run_plugin(args, f"--aml-image={images['extended']}", "-k", "liveness or readiness")
+    expect(result, passed=["liveness"])
+    expect(result, **{outcome: ["readiness"]})
+    if outcome == "failed":
+        result.stdout.fnmatch_lines(
+            [
+                "readiness: GET /ready on port 5001 answered 404, while the server is up (GET / answers 200): "
+                "azureml-inference-server-http serves only GET /, GET /swagger.json and POST /score*"
+            ]
+        )
