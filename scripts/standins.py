@@ -82,6 +82,7 @@ STANDINS = {
         StandIn("byoc", ROOT / "standins/byoc"),
         StandIn("contrib", ROOT / "standins/contrib"),
         StandIn("azureml-core", ROOT / "standins/azureml-core"),
+        StandIn("batch", ROOT / "standins/batch", parent="azureml-core"),
         StandIn("nginx-runit", ROOT / "standins/nginx-runit"),
         StandIn("mlflow", ROOT / "standins/mlflow", parent="nginx-runit"),
     )

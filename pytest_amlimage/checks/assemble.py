@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol
 from pytest_amlimage.checks import (
     base_age,
     baseline,
+    batch,
     deployment_yaml,
     dockerfile,
     gpu,
@@ -37,6 +38,7 @@ from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.config.mlflow import MlflowModel
 from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint.batch import BatchReport
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness
@@ -45,6 +47,7 @@ from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import Memory
 from pytest_amlimage.engine.origin import BASE_LABELS, Base
+from pytest_amlimage.errors import NotApplicable
 from pytest_amlimage.probe import Facts, sbom
 from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
@@ -84,6 +87,9 @@ class ImageUnderTest(Protocol):
     @property
     def offline(self) -> Inside: ...
     def readiness(self) -> Readiness: ...
+    @property
+    def batch(self) -> BatchReport: ...
+    def batch_memory(self) -> Memory: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,11 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
         found, workers = settings.deployment_yaml, settings.endpoint.workers(image.info.env)
         yield Check("deployment", lambda: deployment_yaml.deployment(found, workers))
     if context.mlflow is not None:
-        model, monitoring = context.mlflow, mlflow_model.imports_monitoring(context.serving_script)
+        model = context.mlflow
+        # the curated image's script imports monitoring; a batch job runs the platform's generated driver
+        monitoring = settings.batch is None and mlflow_model.imports_monitoring(
+            context.serving_script
+        )
         yield Check("mlflow-model", lambda: mlflow_model.mlflow_model(model, monitoring))
     yield from _dockerfile_checks(image, settings, context)
     if image.build_error:
@@ -126,7 +136,9 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
     yield Check("image-config", lambda: image_config.image_config(info, env))
     yield Check(
         "platform",
-        lambda: platform_rules.platform(image.facts(), image_env=info.env, deployment_env=env),
+        lambda: platform_rules.platform(
+            image.facts(), image_env=info.env, deployment_env=env, batch=settings.batch is not None
+        ),
     )
     built_from = context.built_from
     yield Check(
@@ -138,7 +150,10 @@ def checks_for(image: ImageUnderTest, settings: Settings, context: Context) -> I
         yield Check("base-age", lambda: base_age.base_age(image.base, limit, today))
     yield from _version_checks(image, settings, context.curated)
     yield from _gpu_checks(image, settings, context.curated)
-    yield from _scoring_checks(image, settings, context)
+    if settings.batch is not None:  # a batch job: the driver runs the script, nothing serves
+        yield from _batch_checks(image, settings)
+    else:
+        yield from _scoring_checks(image, settings, context)
     yield from _regression_checks(image, settings, context)
 
 
@@ -256,6 +271,40 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
         yield Check("offline", lambda: scoring.offline(image.offline))
 
 
+def _batch_checks(image: ImageUnderTest, settings: Settings) -> Iterator[Check]:
+    """The batch job, run once by our driver: environment, init(), run(), output; its memory peak."""
+
+    def report() -> BatchReport:  # run on first use, by whichever check comes first
+        return image.batch
+
+    yield Check("batch-env", lambda: batch.batch_env(report()))
+    yield Check("batch-init", lambda: batch.batch_init(report()))
+    yield Check("batch-run", lambda: batch.batch_run(report()))
+    yield Check("batch-output", lambda: batch.batch_output(report()))
+    assert settings.batch is not None
+    workers, instance, limit = (
+        settings.batch.max_concurrency_per_instance,
+        settings.instance,
+        image.plan.memory,
+    )
+    sized_by = instance.shown if instance else f"the container's memory limit, {shown_size(limit)}"
+
+    def judged() -> MemoryFigures:
+        if report().error:
+            raise NotApplicable("the batch job never ran, so no peak was measured: see batch-env")
+        return memory.memory(
+            image.batch_memory(),
+            limit=limit,
+            sized_by=sized_by,
+            instance=instance,
+            workers=workers,
+            capped="",
+            fewer="max_concurrency_per_instance",
+        )
+
+    yield Check("memory", judged)
+
+
 def _score(
     serving: Callable[[], AmlContainer], sample: Sample, settings: Settings
 ) -> Callable[[], None]:
@@ -335,7 +384,7 @@ def _regression_checks(
     yield Check(
         "baseline[cuda]", lambda: baseline.on_snapshots(baseline.same_cuda_major, comparison)
     )
-    if context.baseline is None:
+    if context.baseline is None or settings.batch is not None:  # parity needs a server
         return
     sendable = usable(context.samples)
     for sample in sendable:

@@ -52,6 +52,7 @@ def memory(
     capped: str,
     never_served: str | None = None,
     allowed: tuple[InstanceType, ...] = (),
+    fewer: str = "WORKER_COUNT",
 ) -> MemoryFigures:
     """No out-of-memory kill, the peak within the instance type's memory (else the container's limit), with
     15 % to spare (less is a warning). A server that never answered has no serving peak to judge (unless the
@@ -68,7 +69,7 @@ def memory(
         allowed=[(t.name, round(t.memory_bytes / MIB, 1), peak <= t.memory_bytes) for t in allowed],
     )
     with attached(measured):
-        _judge(found, measured, budget)
+        _judge(found, measured, budget, fewer)
         _too_small(measured)
     return measured
 
@@ -84,14 +85,15 @@ def _too_small(measured: MemoryFigures) -> None:
         )
 
 
-def _judge(found: Memory, measured: MemoryFigures, budget: int) -> None:
+def _judge(found: Memory, measured: MemoryFigures, budget: int, fewer: str) -> None:
+    """``fewer``: the setting that makes fewer workers (each holds its own model)."""
     fits, sized_by = ", ".join(measured.fits) or "none in the table", measured.sized_by
     if found.oom_killed:
         before = f"; {measured.peak_mib:g} MiB measured before it" if found.peak else ""
         raise CheckFailed(
             f"out of memory: the kernel killed a process at the container's limit of "
             f"{measured.limit_mib:g} MiB ({sized_by}){before}. Each of the {measured.workers} worker(s) runs "
-            f"init() and holds its own model: use a larger instance type, fewer workers (WORKER_COUNT), or "
+            f"init() and holds its own model: use a larger instance type, fewer workers ({fewer}), or "
             f"a smaller model"
         )
     if found.peak is None or measured.margin is None:

@@ -63,15 +63,15 @@ def _ubuntu(release: Mapping[str, str]) -> tuple[list[str], list[str]]:
     ], []
 
 
-def _sdks(facts: Facts) -> tuple[list[str], list[str]]:
-    """(failures, warnings) of the Azure ML SDKs in the serving environment."""
+def _sdks(facts: Facts, batch: bool) -> tuple[list[str], list[str]]:
+    """(failures, warnings) of the Azure ML SDKs in the serving environment; a batch job needs azureml-core."""
     v1, v2 = facts.version_of("azureml-core"), facts.version_of("azure-ai-ml")
     if v1 and v2:
         return [
             f"azure-ai-ml {v2} and azureml-core {v1} are both in the serving environment: {GATE} ('use only "
             "one version of the AzureML SDK'); drop azureml-core (v1)"
         ], []
-    if v1:
+    if v1 and not batch:
         return [], [
             f"azureml-core {v1} (the v1 SDK) is in the serving environment: it left support on {V1_END}; "
             "a scoring script needs neither SDK, drop it or move to azure-ai-ml"
@@ -170,7 +170,11 @@ def _extra_installs(facts: Facts, set_by: Mapping[str, str]) -> list[str]:
 
 
 def platform(
-    facts: Facts, *, image_env: Mapping[str, str], deployment_env: Mapping[str, str]
+    facts: Facts,
+    *,
+    image_env: Mapping[str, str],
+    deployment_env: Mapping[str, str],
+    batch: bool = False,
 ) -> None:
     """The serving Python, the base's Ubuntu, the SDKs, the dynamic-install variables and the 2026 toolchain
     breaks (pip removed, setuptools without pkg_resources), as the platform rules."""
@@ -182,7 +186,7 @@ def platform(
     for found, other in (
         _python(facts),
         _ubuntu(facts.os_release),
-        _sdks(facts),
+        _sdks(facts, batch),
         _pkg_resources(facts),
     ):
         failures += found

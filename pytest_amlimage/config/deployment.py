@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_amlimage.config import yamlfile
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.yamlfile import Keys, Table, YamlFile
 from pytest_amlimage.errors import AmlUsageError
+
+if TYPE_CHECKING:
+    from pytest_amlimage.config.batch import BatchSettings
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,8 @@ class Deployment:
     lines: dict[Keys, int] = field(default_factory=dict)  # key path -> its line (from 0)
     # a deployment template's: the instance types a deployment made from it may use
     allowed_instance_types: tuple[str, ...] = ()
-    kind: str = "deployment"  # or "deployment template"
+    kind: str = "deployment"  # or "deployment template", "batch deployment"
+    batch: BatchSettings | None = None  # a batch deployment's settings
 
     def instance_types(self) -> list[tuple[Keys, str]]:
         """Every instance type the YAML names, with its key: the deployment's, or a template's default and
@@ -215,22 +220,53 @@ def _text(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") -> Deployment:
-    """The deployment YAML (or deployment template) at ``path``, given by ``source``; routes without a port of
-    their own use ``port``."""
-    document = yamlfile.read(path, source, "the deployment YAML")
-    reader = Reader(path, document.lines, source)
-    data = reader.table(document.data, ("(top)",))
-    from pytest_amlimage.config import template
+@dataclass(frozen=True)
+class Parts:
+    """The keys every kind of deployment reads alike: its environment, model and code configuration."""
 
-    if template.is_template(data):
-        return template.read(reader, data, port)
+    environment: Table
+    model: object  # a table, or a reference to a model in the cloud
+    model_table: Table
+    code: Table
+
+    def code_folder(self, path: Path) -> Path | None:
+        return (path.parent / str(self.code["code"])).resolve() if self.code.get("code") else None
+
+    @property
+    def model_name(self) -> str | None:
+        return _text(self.model_table.get("name"))
+
+    @property
+    def model_version(self) -> str | None:
+        version = self.model_table.get("version")
+        return str(version) if version is not None else None
+
+
+def parts(reader: Reader, data: Table) -> Parts:
     environment = data.get("environment")
     env = reader.table(environment, ("environment",)) if not isinstance(environment, str) else {}
-    inference = reader.table(env.get("inference_config"), ("environment", "inference_config"))
     model = data.get("model")
     model_table = reader.table(model, ("model",)) if not isinstance(model, str) else {}
     code = reader.table(data.get("code_configuration"), ("code_configuration",))
+    return Parts(env, model, model_table, code)
+
+
+def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") -> Deployment:
+    """The deployment YAML (a deployment template, a batch deployment) at ``path``, given by ``source``; routes
+    without a port of their own use ``port``."""
+    document = yamlfile.read(path, source, "the deployment YAML")
+    reader = Reader(path, document.lines, source)
+    data = reader.table(document.data, ("(top)",))
+    from pytest_amlimage.config import batch, template
+
+    if template.is_template(data):
+        return template.read(reader, data, port)
+    if batch.is_batch(data):
+        return batch.read(reader, data, port)
+    found = parts(reader, data)
+    inference = reader.table(
+        found.environment.get("inference_config"), ("environment", "inference_config")
+    )
     defaults, (request_timeout, concurrency) = Endpoint.on_port(port), reader.requests(data)
     endpoint = Endpoint(
         source=f"deployment {path}",
@@ -242,51 +278,42 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
         request_timeout_ms=request_timeout,
         max_concurrent_requests=concurrency,
         environment=reader.variables(data),
-        code=(path.parent / str(code["code"])).resolve() if code.get("code") else None,
-        model_name=_text(model_table.get("name")),
-        model_version=str(model_table["version"])
-        if model_table.get("version") is not None
-        else None,
+        code=found.code_folder(path),
+        model_name=found.model_name,
+        model_version=found.model_version,
         model_mount_path=_text(data.get("model_mount_path")),
         instance_type=_text(data.get("instance_type")),
         custom_container=bool(inference),
     )
-    options = _options(reader, data, env, model, model_table, code)
-    return Deployment(path, endpoint, options, data, document.lines)
+    return Deployment(path, endpoint, options_of(reader, data, found), data, document.lines)
 
 
-def _options(
-    reader: Reader,
-    data: Table,
-    env: Table,
-    model: object,
-    model_table: Table,
-    code: Table,
-) -> dict[str, str | int]:
+def options_of(reader: Reader, data: Table, found: Parts) -> dict[str, str | int]:
     """What the YAML says for the plugin's own options: image or build, entry script, model folder."""
-    found: dict[str, str | int] = {}
+    options: dict[str, str | int] = {}
+    env, code, model_table = found.environment, found.code, found.model_table
     if env.get("image"):
-        found["image"] = str(env["image"])
+        options["image"] = str(env["image"])
     build = reader.table(env.get("build"), ("environment", "build"))
     if build.get("path"):
-        found["build"] = str(
+        options["build"] = str(
             Path(str(build["path"])) / str(build.get("dockerfile_path") or "Dockerfile")
         )
     if code.get("code") and code.get("scoring_script"):
-        found["entry_script"] = str(Path(str(code["code"])) / str(code["scoring_script"]))
+        options["entry_script"] = str(Path(str(code["code"])) / str(code["scoring_script"]))
     elif code:
         raise reader.fail(("code_configuration",), "needs both code and scoring_script")
-    found.update(_resources(reader, data))
+    options.update(_resources(reader, data))
     model_path = model_table.get("path") or model_table.get("local_path")
     no_code = str(model_table.get("type", "")) == "mlflow_model" and not code
     if model_path:  # an MLflow model without a scoring script: the image's own script serves it
-        found["mlflow_model" if no_code else "model_dir"] = str(model_path)
-    elif model is not None:
+        options["mlflow_model" if no_code else "model_dir"] = str(model_path)
+    elif found.model is not None:
         raise reader.fail(
             ("model",),
-            f"is {model!r}, a model in the cloud: give a local model.path or --aml-model-dir",
+            f"is {found.model!r}, a model in the cloud: give a local model.path or --aml-model-dir",
         )
-    return found
+    return options
 
 
 def _resources(reader: Reader, data: Table) -> dict[str, str | int]:

@@ -30,3 +30,8 @@ def suffixed(reference: str, suffix: str) -> str:
         named.rpartition(":") if ":" in named.rsplit("/", 1)[-1] else (named, "", "latest")
     )
     return f"{name}:{tag[: 127 - len(suffix)]}-{suffix}"  # a tag has at most 128 characters
+
+
+def file_safe(reference: str) -> str:
+    """``reference`` as a file name: every run of characters a file name should not hold becomes one hyphen."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", reference).strip("-")

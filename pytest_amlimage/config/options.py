@@ -180,6 +180,13 @@ MLFLOW_MODEL = path(
     kind="path",
     metavar="DIR",
 )
+BATCH_INPUT = path(
+    "batch_input",
+    "file or folder of files a batch deployment (--aml-deployment) scores; nested folders are not read, "
+    "as on the platform",
+    kind="path",
+    metavar="PATH",
+)
 SAMPLE = paths(
     "sample",
     "sample request JSON file or folder of them (repeatable)",
@@ -340,6 +347,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     ENTRY_SCRIPT,
     MODEL_DIR,
     MLFLOW_MODEL,
+    BATCH_INPUT,
     SAMPLE,
     COMMAND,
     PORT,

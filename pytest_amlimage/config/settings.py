@@ -15,6 +15,7 @@ import pytest
 
 from pytest_amlimage.config import catalog, deployment, instance_types
 from pytest_amlimage.config import options as o
+from pytest_amlimage.config.batch import BatchSettings
 from pytest_amlimage.config.expectations import (
     Expectation,
     distribution_name,
@@ -57,6 +58,8 @@ class Settings:
     # what memory and CPUs come from, when no option gives them
     instance: InstanceType | None = None
     deployment_yaml: deployment.Deployment | None = None  # --aml-deployment's YAML, as read
+    batch_input: Path | None = None  # the files a batch deployment scores
+    batch_outputs: Path | None = None  # where a batch run's outputs come back to
     offline: bool = False  # also run with no network at all
     labels: tuple[tuple[str, str], ...] = ()
     docker_host: str | None = None  # None: the local socket
@@ -82,6 +85,11 @@ class Settings:
         deployment check's to name)."""
         names = self.deployment_yaml.allowed_instance_types if self.deployment_yaml else ()
         return tuple(found for found in map(instance_types.find, names) if found is not None)
+
+    @property
+    def batch(self) -> BatchSettings | None:
+        """A batch deployment's settings: the run is a batch job, not an online endpoint."""
+        return self.deployment_yaml.batch if self.deployment_yaml else None
 
     @property
     def gpu_instance(self) -> bool:
@@ -236,6 +244,56 @@ def _entry_script(values: Sources) -> Path | None:
     return path
 
 
+# what a batch job has no use for: it serves nothing
+ONLINE_ONLY = (
+    o.SAMPLE,
+    o.COMMAND,
+    o.PORT,
+    o.READY_TIMEOUT,
+    o.SCORE_TIMEOUT,
+    o.OFFLINE,
+    o.MAX_SLOWDOWN,
+)
+
+
+def batch_input(values: Sources) -> Path | None:
+    """The files a batch deployment scores: required with one, refused without; never an empty folder."""
+    yaml, path = values.deployment, values.value(o.BATCH_INPUT)
+    if yaml is None or yaml.batch is None:
+        if path is not None:
+            raise AmlUsageError(
+                f"{o.BATCH_INPUT.flag} (from {values.source(o.BATCH_INPUT)}) is for a batch deployment: pass "
+                f"one with --aml-deployment=YAML, or drop {o.BATCH_INPUT.flag}"
+            )
+        return None
+    if path is None:
+        raise AmlUsageError(
+            f"{yaml.path} is a batch deployment: give the files it scores with {o.BATCH_INPUT.flag}=PATH "
+            "(a file or a folder of files)"
+        )
+    for option in ONLINE_ONLY:
+        found = values.source_of(option.name)
+        if found is not None:
+            raise AmlUsageError(
+                f"{option.flag} (from {found.source}) is for online deployments, and {yaml.path} is a batch "
+                f"deployment, which serves nothing: drop {option.flag}"
+            )
+    if path.is_dir() and not any(child.is_file() for child in path.iterdir()):
+        raise AmlUsageError(
+            f"{path} (from {values.source(o.BATCH_INPUT)}) holds no files to score (nested folders are not "
+            "read, as on the platform): give a folder with files in it"
+        )
+    return path.resolve()
+
+
+def batch_outputs(config: pytest.Config) -> Path:
+    """Where a batch run's outputs come back to: beside the JUnit report, else in pytest's cache folder."""
+    xml = config.getoption("xmlpath", None)
+    if xml:
+        return Path(str(xml)).resolve().parent / "amlimage-batch"
+    return config.rootpath / ".pytest_cache" / "amlimage-batch"
+
+
 def _instance(values: Sources) -> InstanceType | None:
     """The instance type to size the container as; one the YAML names but the table lacks is the deployment
     check's to report, one an option names is a usage error."""
@@ -279,6 +337,8 @@ class HowToRun(TypedDict):
     cpus: float | None
     instance: InstanceType | None
     deployment_yaml: deployment.Deployment | None
+    batch_input: Path | None
+    batch_outputs: Path | None
     offline: bool
     labels: tuple[tuple[str, str], ...]
     docker_host: str | None
@@ -362,6 +422,8 @@ def _how_to_run(values: Sources, endpoint: deployment.Endpoint) -> HowToRun:
         "cpus": values.value(o.CPUS),
         "instance": instance,
         "deployment_yaml": values.deployment,
+        "batch_input": batch_input(values),
+        "batch_outputs": batch_outputs(values.config) if values.deployment else None,
         "offline": values.value(o.OFFLINE),
         "labels": _pairs(values, o.LABEL),
         "docker_host": values.value(o.DOCKER_HOST),

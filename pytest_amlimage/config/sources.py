@@ -36,7 +36,11 @@ class Sources:
 
     def get(self, option: o.Option[T]) -> Found | None:
         """Where ``option`` was given, and as what; None when nowhere."""
-        name = option.name
+        return self.source_of(option.name)
+
+    def source_of(self, name: str) -> Found | None:
+        """Where the option called ``name`` was given, and as what; None when nowhere."""
+        option = o.BY_NAME[name]
         value = self.config.getoption(option.ini)
         if value not in (None, [], False):
             return Found(value, option.flag, Path.cwd())

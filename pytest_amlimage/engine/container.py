@@ -141,6 +141,27 @@ class AmlContainer:
     def url(self, path: str = "/", port: int | None = None) -> str:
         return f"http://{self.host}:{self.host_port(port)}{path}"
 
+    def copy_out(self, path: str, destination: Path) -> None:
+        """Copy ``path`` (a folder or a file) out of the container into ``destination`` (made when missing):
+        regular files and folders only, never outside ``destination``."""
+        import io
+        import tarfile
+
+        stream, _ = self._docker.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            members = [
+                member
+                for member in archive.getmembers()
+                if (member.isfile() or member.isdir())
+                and not member.name.startswith("/")
+                and ".." not in member.name.split("/")
+            ]
+            destination.mkdir(parents=True, exist_ok=True)
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(destination, members=members, filter="data")
+            else:  # a Python without extraction filters: the members were checked above
+                archive.extractall(destination, members=members)
+
     def kill(self) -> None:
         """Stop the container's processes now (it stays, to be read and removed); gone already is fine."""
         from docker.errors import APIError

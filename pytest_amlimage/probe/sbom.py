@@ -4,10 +4,10 @@ cyclonedx-python-lib (imported only when a bill is asked for)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_amlimage.config.names import file_safe
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe import Facts
 from pytest_amlimage.probe.snapshot import PURL_TYPES
@@ -22,8 +22,7 @@ def path_for(given: Path, reference: str, several: bool) -> Path:
     """Where the bill of ``reference`` goes: ``given``, or beside it with the image's name when several are tested."""
     if not several:
         return given
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", reference).strip("-")
-    return given.with_name(f"{given.stem}-{safe}{given.suffix}")
+    return given.with_name(f"{given.stem}-{file_safe(reference)}{given.suffix}")
 
 
 def _python(facts: Facts) -> list[Component]:

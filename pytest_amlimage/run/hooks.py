@@ -64,6 +64,12 @@ class SessionPlugin:
                 terminalreporter.section(f"amlimage: {title}")
                 for line in lines:
                     terminalreporter.write_line(line)
+        for image in self.aml.images.values():
+            outputs = image.batch_outputs
+            if outputs is not None:
+                terminalreporter.write_line(
+                    f"amlimage: the batch job's outputs of {image.reference}: {outputs}"
+                )
         if self.aml.settings.lock and self.report.has_changes():
             terminalreporter.write_line(
                 "accept these changes: re-run with --aml-lock-update, then commit the lock file"

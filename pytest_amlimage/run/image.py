@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import posixpath
+import shutil
 import threading
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from pytest_amlimage.checks.assemble import wanted_imports
 from pytest_amlimage.checks.check import FACT_PREFIX, IMAGE
 from pytest_amlimage.config import catalog
+from pytest_amlimage.config.names import file_safe
 from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint import batch as batch_job
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
@@ -95,6 +100,7 @@ class ImageRun:
         # the kernel's peak once every worker's init() is done, and again once the scoring phases ended
         self._startup_peak: Future[Peak | None] | None = None
         self._scoring_peak: Future[Peak | None] | None = None
+        self._batch_peak: Peak | None = None
         self._phase = "checks"
         # the last check of the scoring phases among those collected: the kernel's peak is read as it ends
         self.last_scoring: str | None = None
@@ -301,6 +307,50 @@ class ImageRun:
         except Exception:  # the container went, the engine with it: the stats stand
             return None
         return (Reading(self._watch.since(), found.used, phase), found.oom_kills) if found else None
+
+    @functools.cached_property
+    def batch(self) -> batch_job.BatchReport:
+        """The batch job, run once: our driver in the container, its outputs copied to this machine, and the
+        kernel's peak read as it ends."""
+        settings, spec, container = self.settings, self.settings.batch, self.container()
+        assert spec is not None and settings.batch_input is not None
+        env = self.plan.environment
+        script = (
+            posixpath.join(env["AML_APP_ROOT"], env["AZUREML_ENTRY_SCRIPT"])
+            if settings.entry_script
+            else None
+        )
+        model = (
+            posixpath.join(env["AZUREML_MODEL_DIR"], env["MLFLOW_MODEL_FOLDER"])
+            if settings.mlflow_model
+            else None
+        )
+        config = batch_job.configuration(spec, settings.batch_input, script, model)
+        outputs = None
+        if settings.batch_outputs is not None:
+            outputs = settings.batch_outputs / file_safe(self.reference)
+            shutil.rmtree(
+                outputs, ignore_errors=True
+            )  # this run's outputs, none of an earlier one's
+        self._mark("batch")
+        report = batch_job.run_batch(container, spec, config, outputs)
+        self._batch_peak = self._kernel_peak("batch")
+        return report
+
+    @property
+    def batch_outputs(self) -> Path | None:
+        """Where the batch job's outputs came back to, once it ran (in this process)."""
+        report = self.__dict__.get("batch")
+        return report.outputs if isinstance(report, batch_job.BatchReport) else None
+
+    def batch_memory(self) -> Memory:
+        """The batch job's memory: the kernel's peak as it ended, else the engine's stats."""
+        self.batch  # noqa: B018 - run once, here if no check ran it before
+        if self._batch_peak is not None:
+            reading, kills = self._batch_peak
+            return Memory((reading,), kills > 0, exact=True)
+        assert self._watch is not None
+        return self._watch.memory()
 
     @functools.cached_property
     def offline(self) -> Inside:

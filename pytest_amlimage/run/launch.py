@@ -8,6 +8,7 @@ import posixpath
 from pytest_amlimage.config import layout
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint import batch
 from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
@@ -35,6 +36,9 @@ def plan_launch(
     said = start_command.words(settings.command or info.command_line)
     own = start_command.server_environment(said, info.working_dir, {**info.env, **environment})
     idle = _needs_a_model(settings, info)
+    if settings.batch is not None:  # a batch job: kept alive, our driver runs the script
+        idle, mounted = BATCH_JOB, with_batch(mounted, settings)
+        environment = {**endpoint.environment, **mounted.environment}
     serves = not idle and bool(
         settings.command
         or settings.entry_script
@@ -64,6 +68,22 @@ def plan_launch(
         runit=start_command.runs(said, "runsvdir"),
         unreachable=_unreachable(start_command.server_port(said), endpoint.scoring_route.port),
         idle=idle,
+    )
+
+
+BATCH_JOB = "a batch deployment serves nothing: the batch driver runs its scoring script"
+
+
+def with_batch(mounted: layout.Mounted, settings: Settings) -> layout.Mounted:
+    """A batch job's mounts beside the deployment's: the driver, and the input; the output folder's variable."""
+    assert settings.batch_input is not None
+    return layout.Mounted(
+        {
+            **mounted.mounts,
+            str(batch.driver_file()): batch.DRIVER_AT,
+            str(settings.batch_input): batch.input_inside(settings.batch_input),
+        },
+        {**mounted.environment, batch.OUTPUT_VARIABLE: batch.OUTPUT_AT},
     )
 
 

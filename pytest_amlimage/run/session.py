@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
@@ -86,7 +87,7 @@ class AmlSession:
         self.start_early = start_early
         # what the user gave is read before anything starts; an MLflow model's example is one more
         self.samples = samples.load(self.settings.samples)
-        if self.mlflow is not None and self.mlflow.example:
+        if self.mlflow is not None and self.mlflow.example and self.settings.batch is None:
             self.samples.append(_input_example(self.mlflow))
         if self.settings.lock and not self.settings.lock_update:
             self.lock = snapshots.read_lock(self.settings.lock)
@@ -115,25 +116,37 @@ class AmlSession:
     def _under_test(
         self, reference: str, progress: Callable[[str], None], *, baseline: bool = False
     ) -> ImageRun:
-        """``reference`` as the endpoint runs it: for an MLflow model, with the environment made from its conda
-        file (the baseline too, so that an upgrade of the curated image is compared model for model)."""
+        """``reference`` as the endpoint runs it: for an MLflow model, or a batch deployment's image with a conda
+        file, with the environment made on it first (the baseline too, so that an upgrade of the curated image
+        is compared model for model)."""
         info, model = self._image(reference), self.mlflow
-        if model is None or model.conda is None:
+        conda, adds = self._environment()
+        if conda is None:
             return self._image_run(reference, info, baseline=baseline)
         assert self.client is not None
         script = None  # the image's own scoring script, for mlflow-model (a baseline has no checks)
-        if not baseline:
+        if model is not None and self.settings.batch is None and not baseline:
             path = posixpath.join(
                 info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
             )
             script = engine.read_file(self.client, reference, path, self.container_labels())
         tag, error = model_env.with_model_environment(
-            self.client, reference, info, model.conda, progress
+            self.client, reference, info, conda, progress, adds
         )
         built = ImageInfo() if error else self._image(tag)
         run = self._image_run(tag, built, baseline=baseline, build_error=error)
         run.serving_script = script
         return run
+
+    def _environment(self) -> tuple[Path | None, str]:
+        """The conda file the platform makes the environment from, and the distribution it adds: an MLflow
+        model's (the server online, azureml-core in a batch job), or a batch deployment's own (nothing)."""
+        model, batch = self.mlflow, self.settings.batch
+        if model is not None and model.conda is not None:
+            return model.conda, model_env.SERVER if batch is None else model_env.BATCH_MLFLOW
+        if batch is not None and batch.conda_file is not None:
+            return batch.conda_file, ""
+        return None, ""
 
     @functools.cached_property
     def mlflow(self) -> MlflowModel | None:
@@ -163,10 +176,10 @@ class AmlSession:
         )
         assert self.dockerfile is not None
         built_on = settings.rebase or self.dockerfile.base
-        if error or self.mlflow is None:
+        if error or self._environment()[0] is None:
             info = ImageInfo() if error else self._image(tag)
             self.built = self._image_run(tag, info, build_error=error, built_on=built_on)
-        else:  # the built image serves an MLflow model: its environment is made on it
+        else:  # the built image runs an MLflow model or a conda file: its environment is made on it
             self.built = self._under_test(tag, progress)
         self.images[tag] = self.built
 

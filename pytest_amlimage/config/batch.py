@@ -1,0 +1,155 @@
+"""A batch deployment YAML (batch endpoints): how the platform's batch driver runs the image's scoring script.
+
+Sources are MicrosoftDocs/azure-ai-docs ``articles/machine-learning/``: ``reference-yaml-deployment-batch.md``,
+``how-to-batch-scoring-script.md``, ``how-to-use-batch-model-deployments.md`` and ``how-to-mlflow-batch.md``.
+A batch deployment is told apart by its ``$schema`` (``batchDeployment.schema.json``,
+``modelBatchDeployment.schema.json``) or its batch settings. They sit under ``settings:`` for ``type: model``,
+and at the top level in the classic form; both are read, each default the platform's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_amlimage.config import deployment
+from pytest_amlimage.config.yamlfile import Keys, Table
+
+SCHEMAS = ("batchdeployment.schema.json", "modelbatchdeployment.schema.json")
+PIPELINE_SCHEMA = "pipelinecomponentbatchdeployment.schema.json"
+SETTING_KEYS = (
+    "mini_batch_size",
+    "max_concurrency_per_instance",
+    "output_action",
+    "output_file_name",
+    "retry_settings",
+    "error_threshold",
+    "logging_level",
+)
+OUTPUT_ACTIONS = ("append_row", "summary_only")
+LOGGING_LEVELS = ("debug", "info", "warning", "error", "critical")
+KIND = "batch deployment"
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How the driver runs the script; each default is the platform's."""
+
+    max_concurrency_per_instance: int = 1
+    mini_batch_size: int = 10
+    output_action: str = "append_row"
+    output_file_name: str = "predictions.csv"
+    error_threshold: int = -1  # failed files over the whole input; -1 ignores all
+    max_retries: int = 3
+    timeout: float = 30.0  # seconds a mini-batch may take, each try
+    logging_level: str = "info"
+    # the deployment's environment: an image with a conda file is built into an environment first
+    conda_file: Path | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # setting -> its line (from 1)
+
+    def where(self, setting: str) -> str:
+        """Where the YAML sets ``setting`` (``line 12``), or that it is the platform's default."""
+        line = self.lines.get(setting)
+        return f"line {line}" if line else "the platform's default"
+
+
+def is_batch(data: Table) -> bool:
+    """A batch deployment: its schema says so, or it has batch settings (under ``settings:`` or at the top)."""
+    schema = str(data.get("$schema", "")).lower()
+    if any(name in schema for name in (*SCHEMAS, PIPELINE_SCHEMA)):
+        return True
+    settings = data.get("settings")
+    return any(key in data for key in SETTING_KEYS) or (
+        isinstance(settings, dict) and any(key in settings for key in SETTING_KEYS)
+    )
+
+
+def read(reader: deployment.Reader, data: Table, port: int) -> deployment.Deployment:
+    """The batch deployment: its settings, and what the options take from it (image, script, model)."""
+    schema = str(data.get("$schema", "")).lower()
+    if PIPELINE_SCHEMA in schema or str(data.get("type", "")) == "pipeline":
+        raise reader.fail(
+            ("type",) if "type" in data else ("$schema",),
+            "makes a pipeline component deployment, which runs a pipeline, not a scoring script: "
+            "give a model batch deployment (type: model)",
+        )
+    parts = deployment.parts(reader, data)
+    classic = "settings" not in data
+    keys: Keys = () if classic else ("settings",)
+    table = data if classic else reader.table(data.get("settings"), ("settings",))
+    conda = reader.text(parts.environment, ("environment", "conda_file"))
+    settings = _settings(
+        reader, table, keys, (reader.path.parent / conda).resolve() if conda else None
+    )
+    variables = reader.variables(table) or reader.variables(data)
+    endpoint = deployment.Endpoint(
+        source=f"{KIND} {reader.path}",
+        environment=variables,
+        code=parts.code_folder(reader.path),
+        model_name=parts.model_name,
+        model_version=parts.model_version,
+    )
+    options = deployment.options_of(reader, data, parts)
+    if "entry_script" not in options and "mlflow_model" not in options:
+        raise reader.fail(
+            ("code_configuration",),
+            "is missing: a batch deployment runs a scoring script (code and scoring_script), unless its "
+            "model is a local MLflow model (model.type: mlflow_model), which the platform scores itself",
+        )
+    options.pop(
+        "instance_type", None
+    )  # a batch deployment runs on a compute cluster, not an instance type
+    return deployment.Deployment(
+        reader.path, endpoint, options, data, reader.lines, kind=KIND, batch=settings
+    )
+
+
+def _settings(
+    reader: deployment.Reader, table: Table, keys: Keys, conda_file: Path | None
+) -> BatchSettings:
+    default = BatchSettings()
+    retry = reader.table(table.get("retry_settings"), (*keys, "retry_settings"))
+
+    def whole(data: Table, key: Keys, low: int, fallback: int) -> int:
+        value = data.get(key[-1], fallback)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise reader.fail(key, f"is {value!r}, not a whole number of at least {low}")
+        return value
+
+    action = str(table.get("output_action", default.output_action)).lower()
+    if action not in OUTPUT_ACTIONS:
+        raise reader.fail(
+            (*keys, "output_action"),
+            f"is {table['output_action']!r}: the platform takes {' or '.join(OUTPUT_ACTIONS)}",
+        )
+    level = str(table.get("logging_level", default.logging_level)).lower()
+    if level not in LOGGING_LEVELS:
+        raise reader.fail((*keys, "logging_level"), f"is {level!r}, not one of {LOGGING_LEVELS}")
+    name = reader.text(table, (*keys, "output_file_name")) or default.output_file_name
+    found = {key: line + 1 for (*_, key), line in _lines_under(reader, keys).items()}
+    return BatchSettings(
+        max_concurrency_per_instance=whole(
+            table, (*keys, "max_concurrency_per_instance"), 1, default.max_concurrency_per_instance
+        ),
+        mini_batch_size=whole(table, (*keys, "mini_batch_size"), 1, default.mini_batch_size),
+        output_action=action,
+        output_file_name=name,
+        error_threshold=whole(table, (*keys, "error_threshold"), -1, default.error_threshold),
+        max_retries=whole(retry, (*keys, "retry_settings", "max_retries"), 0, default.max_retries),
+        timeout=reader.number(retry, (*keys, "retry_settings", "timeout"), default.timeout),
+        logging_level=level,
+        conda_file=conda_file,
+        lines=found,
+    )
+
+
+def _lines_under(reader: deployment.Reader, keys: Keys) -> dict[Keys, int]:
+    """Each batch setting's line: directly under ``keys``, and ``retry_settings``' own keys by their names."""
+    found: dict[Keys, int] = {}
+    for path, line in reader.lines.items():
+        if path[: len(keys)] != keys or len(path) == len(keys):
+            continue
+        rest = path[len(keys) :]
+        if rest[0] in SETTING_KEYS or rest[:1] == ("retry_settings",):
+            found[rest[-1:]] = line
+    return found

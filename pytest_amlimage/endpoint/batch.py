@@ -1,0 +1,217 @@
+"""A batch job as the platform runs one: our driver (``probe/inimage/batch_driver.py``) in the candidate's
+container, with the Python first on its ``PATH``; its report read back, and its outputs copied to this machine.
+
+Where things are inside: the driver at ``DRIVER_AT``, the input at ``INPUT_AT/<its name>``, the outputs under
+``OUTPUT_AT`` (``AZUREML_BI_OUTPUT_PATH``) and each worker's log under ``LOGS_AT``.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.engine.container import ExecResult
+from pytest_amlimage.probe.inimage.batch_driver import REPORT_BEGIN, REPORT_END
+
+DRIVER_AT = "/opt/amlimage-batch/driver.py"
+INPUT_AT = "/mnt/batch/input"
+RUN_AT = "/tmp/azureml-bi"  # the container's own /tmp, writable by any user
+OUTPUT_AT = f"{RUN_AT}/output"
+LOGS_AT = f"{RUN_AT}/logs"
+OUTPUT_VARIABLE = "AZUREML_BI_OUTPUT_PATH"
+# the Python first on PATH, as the platform's driver runs with the environment's
+LAUNCH = (
+    'for p in python python3; do command -v "$p" >/dev/null 2>&1 && exec "$p" "$@"; done; '
+    'echo "no python or python3 on PATH" >&2; exit 127'
+)
+
+
+def driver_file() -> Path:
+    """The driver as this machine holds it (mounted into the container read-only)."""
+    return Path(str(resources.files("pytest_amlimage.probe.inimage").joinpath("batch_driver.py")))
+
+
+def input_inside(batch_input: Path) -> str:
+    return posixpath.join(INPUT_AT, batch_input.name)
+
+
+class Runs(Protocol):
+    def exec(self, command: list[str]) -> ExecResult: ...
+    def copy_out(self, path: str, destination: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed init() or try of a mini-batch: the traceback, a SystemExit's code, and whether argparse raised it."""
+
+    error: str | None = None
+    exit: str | None = None
+    argparse: bool = False
+    log: str = ""
+
+    @property
+    def last_line(self) -> str:
+        lines = [line for line in (self.error or "").strip().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+
+@dataclass(frozen=True)
+class Try(Failure):
+    """One try of a mini-batch: what run() returned (its element count and rows), or why it did not."""
+
+    count: int | None = None
+    rows: tuple[str, ...] = ()
+    timeout: float | None = None
+    started: float = 0.0
+    ended: float = 0.0
+    # files under the output folder: changed while it ran, opened for writing, opened to truncate twice
+    changed: tuple[str, ...] = ()
+    audited: tuple[str, ...] = ()
+    overwritten: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.timeout is not None
+
+
+@dataclass(frozen=True)
+class MiniBatch:
+    index: int
+    files: tuple[str, ...]
+    worker: int
+    tries: tuple[Try, ...]
+
+    @property
+    def last(self) -> Try:
+        return self.tries[-1]
+
+
+@dataclass(frozen=True)
+class Init(Failure):
+    worker: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What the driver reported; ``error`` when it could not run at all."""
+
+    settings: BatchSettings
+    error: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    nested: tuple[str, ...] = ()
+    inits: tuple[Init, ...] = ()
+    batches: tuple[MiniBatch, ...] = ()
+    not_run: tuple[int, ...] = ()
+    seconds: float = 0.0
+    outputs: Path | None = None  # where the outputs came back to, on this machine
+
+    def output_rows(self) -> list[str] | None:
+        """The output file's rows, as they came back; None when it did not."""
+        if self.outputs is None:
+            return None
+        path = self.outputs / "output" / self.settings.output_file_name
+        return (
+            path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if path.is_file()
+            else None
+        )
+
+
+def configuration(
+    settings: BatchSettings, batch_input: Path, script: str | None, mlflow_model: str | None
+) -> dict[str, Any]:
+    """What the driver is told: the settings, the input and the script (or the MLflow model) inside."""
+    return {
+        "script": script,
+        "mlflow_model": mlflow_model,
+        "inputs": [input_inside(batch_input)],
+        "mini_batch_size": settings.mini_batch_size,
+        "workers": settings.max_concurrency_per_instance,
+        "timeout": settings.timeout,
+        "max_retries": settings.max_retries,
+        "error_threshold": settings.error_threshold,
+        "output_action": settings.output_action,
+        "output_file_name": settings.output_file_name,
+        "logging_level": settings.logging_level,
+        "output": OUTPUT_AT,
+        "logs": LOGS_AT,
+    }
+
+
+def run_batch(
+    container: Runs, settings: BatchSettings, config: dict[str, Any], outputs: Path | None
+) -> BatchReport:
+    """Run the driver once in ``container``; copy its outputs and logs to ``outputs`` (when given)."""
+    result = container.exec(["sh", "-c", LAUNCH, "amlimage-batch", DRIVER_AT, json.dumps(config)])
+    report = parse(result, settings)
+    if outputs is None:
+        return report
+    try:
+        container.copy_out(RUN_AT, outputs)
+    except Exception:  # nothing written (the driver never ran): nothing to copy
+        return report
+    from dataclasses import replace
+
+    return replace(report, outputs=outputs / posixpath.basename(RUN_AT))
+
+
+def parse(result: ExecResult, settings: BatchSettings) -> BatchReport:
+    """The driver's report, or why there is none (its last words)."""
+    text = result.output
+    if REPORT_BEGIN not in text or REPORT_END not in text:
+        said = (result.stderr or text).strip().splitlines()
+        last = said[-1] if said else f"exit code {result.exit_code}"
+        return BatchReport(settings, error=f"the batch driver could not run: {last}")
+    body = text.split(REPORT_BEGIN, 1)[1].split(REPORT_END, 1)[0]
+    found = json.loads(body)
+    return BatchReport(
+        settings,
+        environment=found.get("environment", {}),
+        files=tuple(found.get("files", [])),
+        nested=tuple(found.get("nested", [])),
+        inits=tuple(sorted((_init(doc) for doc in found.get("inits", [])), key=lambda i: i.worker)),
+        batches=tuple(
+            sorted((_batch(doc) for doc in found.get("batches", [])), key=lambda b: b.index)
+        ),
+        not_run=tuple(found.get("not_run", [])),
+        seconds=float(found.get("seconds", 0.0)),
+    )
+
+
+def _failure(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "error": doc.get("error"),
+        "exit": doc.get("exit"),
+        "argparse": bool(doc.get("argparse")),
+        "log": str(doc.get("log") or ""),
+    }
+
+
+def _init(doc: dict[str, Any]) -> Init:
+    return Init(**_failure(doc), worker=int(doc.get("worker", 0)), seconds=float(doc["seconds"]))
+
+
+def _batch(doc: dict[str, Any]) -> MiniBatch:
+    tries = tuple(
+        Try(
+            **_failure(one),
+            count=one.get("count"),
+            rows=tuple(one.get("rows", [])),
+            timeout=one.get("timeout"),
+            started=float(one.get("started", 0.0)),
+            ended=float(one.get("ended", 0.0)),
+            changed=tuple(one.get("changed", [])),
+            audited=tuple(one.get("audited", [])),
+            overwritten=tuple(one.get("overwritten", [])),
+        )
+        for one in doc.get("tries", [])
+        if one.get("event") == "run"
+    )
+    return MiniBatch(int(doc["index"]), tuple(doc["files"]), int(doc.get("worker", 0)), tries)
