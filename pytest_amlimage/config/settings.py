@@ -288,7 +288,7 @@ def batch_input(values: Sources) -> Path | None:
 
 def batch_outputs(config: pytest.Config) -> Path:
     """Where a batch run's outputs come back to: beside the JUnit report, else in pytest's cache folder."""
-    xml = config.getoption("xmlpath", None)
+    xml = getattr(getattr(config, "option", None), "xmlpath", None)  # pytest's --junitxml
     if xml:
         return Path(str(xml)).resolve().parent / "amlimage-batch"
     return config.rootpath / ".pytest_cache" / "amlimage-batch"

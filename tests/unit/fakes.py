@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_amlimage.config.batch import BatchSettings
 from pytest_amlimage.config.settings import Settings
+from pytest_amlimage.endpoint.batch import BatchReport
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.scoring import Readiness
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
@@ -38,6 +40,7 @@ class FakeImage:
         build_error: str | None = None,
         reference: str = "img:1",
         facts: Facts = GOOD,
+        batch: BatchReport | None = None,
     ) -> None:
         self.reference, self.info, self.build_error = reference, info, build_error
         self.plan: LaunchPlan = plan_launch(settings, reference, info)
@@ -45,6 +48,7 @@ class FakeImage:
         self.offline = Inside(ready=False, log=NO_SERVER)
         self.history: tuple[str, ...] = ("/bin/sh -c #(nop) ADD file:0a1b in / ",)
         self._facts = facts
+        self.batch = batch or BatchReport(BatchSettings(), error=NO_SERVER)
 
     @property
     def gpu(self) -> dict[str, cuda.Resolution]:
@@ -70,4 +74,7 @@ class FakeImage:
         return Readiness(0.0, NO_SERVER)
 
     def memory(self) -> Memory:
+        return Memory((), oom_killed=False)
+
+    def batch_memory(self) -> Memory:
         return Memory((), oom_killed=False)

@@ -11,7 +11,8 @@ import pytest
 from pytest_amlimage.checks.assemble import Context, checks_for
 from pytest_amlimage.checks.check import Check
 from pytest_amlimage.config import catalog, instance_types
-from pytest_amlimage.config.deployment import Endpoint, Route
+from pytest_amlimage.config.batch import KIND, BatchSettings
+from pytest_amlimage.config.deployment import Deployment, Endpoint, Route
 from pytest_amlimage.config.expectations import parse_expectation
 from pytest_amlimage.config.expectations import parse_library_expectation as cuda_expectation
 from pytest_amlimage.config.mlflow import read as read_mlflow_model
@@ -207,6 +208,29 @@ def test_a_deployment_yaml_is_checked_first() -> None:
     found = deployment.load(example)
     assert ids(Settings(deployment_yaml=found, endpoint=found.endpoint))[0] == "deployment"
     assert "deployment" not in ids(Settings())
+
+
+def batch_settings(tmp_path: Path) -> Settings:
+    """A batch deployment's run: its script, its settings, its input."""
+    script = tmp_path / "score.py"
+    script.write_text("def init(): pass\ndef run(mini_batch): return mini_batch\n")
+    yaml = Deployment(tmp_path / "d.yml", Endpoint(), {}, kind=KIND, batch=BatchSettings())
+    return Settings(entry_script=script, deployment_yaml=yaml, batch_input=tmp_path)
+
+
+def test_a_batch_deployment_gets_the_batch_checks_instead_of_the_online_ones(
+    tmp_path: Path,
+) -> None:
+    found = ids(batch_settings(tmp_path))
+    assert found == [
+        "deployment",
+        *BASE[:6],
+        "batch-env",
+        "batch-init",
+        "batch-run",
+        "batch-output",
+        "memory",
+    ]
 
 
 def everything(tmp_path: Path) -> list[Check]:

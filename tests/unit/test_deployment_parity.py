@@ -26,7 +26,9 @@ def azure_ml() -> Any:
 
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:.*:DeprecationWarning", "ignore::marshmallow.warnings.Marshmallow4Warning"
+    "ignore:.*:DeprecationWarning",
+    "ignore::marshmallow.warnings.Marshmallow4Warning",
+    "ignore:This class is intended as a base class:UserWarning",
 )
 ROOT = Path(__file__).resolve().parents[2]
 # an MLflow model without code is left out: the SDK's local endpoint cannot run a no-code deployment
@@ -35,7 +37,13 @@ YAMLS = [
     path
     for path in sorted((ROOT / "examples").rglob("deployment.yml"))
     + sorted((Path(__file__).parent / "deployments").glob("*.yml"))
-    if "mlflow_model" not in path.read_text()
+    if "mlflow_model" not in path.read_text() and deployment.load(path).batch is None
+]
+BATCH_YAMLS = [
+    path
+    for path in sorted((ROOT / "examples").rglob("deployment.yml"))
+    + sorted((Path(__file__).parent / "deployments" / "batch").glob("*.yml"))
+    if deployment.load(path).batch is not None
 ]
 
 
@@ -118,3 +126,42 @@ def test_the_container_layout_is_the_local_endpoints(path: Path) -> None:
     # the model itself
     assert mounted.mounts.pop(str(model.resolve())) == posixpath.join(model_dir, model.name)
     assert {host: posixpath.normpath(inside) for host, inside in binds.items()} == mounted.mounts
+
+
+def theirs_batch(path: Path) -> Any:
+    """The SDK's reading: ModelBatchDeployment for the settings form, BatchDeployment for the classic one."""
+    ml = azure_ml()
+    if "settings" not in deployment.load(path).data:
+        return ml.load_batch_deployment(str(path))
+    from azure.ai.ml.entities import ModelBatchDeployment
+    from azure.ai.ml.entities._load_functions import load_common
+
+    return load_common(ModelBatchDeployment, str(path), None, None)
+
+
+@pytest.mark.parametrize("path", BATCH_YAMLS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_a_batch_yaml_reads_as_the_sdk_reads_it(path: Path) -> None:
+    ours, theirs = deployment.load(path), theirs_batch(path)
+    assert ours.batch is not None
+    settings = getattr(theirs, "settings", None) or theirs
+    for name in (
+        "max_concurrency_per_instance",
+        "mini_batch_size",
+        "output_action",
+        "error_threshold",
+        "logging_level",
+    ):
+        said = getattr(settings, name)
+        assert getattr(ours.batch, name) == (said.lower() if isinstance(said, str) else said), name
+    if getattr(settings, "output_file_name", None):
+        assert ours.batch.output_file_name == settings.output_file_name
+    retry = settings.retry_settings
+    assert (ours.batch.max_retries, ours.batch.timeout) == (retry.max_retries, retry.timeout)
+    assert ours.options.get("image") == theirs.environment.image
+    code, base = theirs.code_configuration, path.parent
+    assert (base / ours.options["entry_script"]).resolve() == (
+        base / code.code / code.scoring_script
+    ).resolve()
+    assert ours.endpoint.environment == {
+        k: str(v) for k, v in (settings.environment_variables or {}).items()
+    }

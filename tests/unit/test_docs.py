@@ -51,9 +51,13 @@ def test_every_option_has_a_row_in_the_option_table_and_every_row_is_an_option()
 
 def assembled_ids(tmp_path: Path) -> set[str]:
     """Every check id the assembler can produce, each parametrized family as ``name[``."""
-    from tests.unit.test_assemble import everything
+    from pytest_amlimage.checks.assemble import Context, checks_for
+    from tests.unit.fakes import FakeImage, ImageInfo
+    from tests.unit.test_assemble import batch_settings, everything
 
+    batch = batch_settings(tmp_path)
     ids = {check.id for check in everything(tmp_path)}
+    ids |= {check.id for check in checks_for(FakeImage(batch, ImageInfo()), batch, Context())}
     return {
         i.split("[", 1)[0] + "[" if "[" in i and not i.startswith("dockerfile") else i for i in ids
     }

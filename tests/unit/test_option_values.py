@@ -66,7 +66,11 @@ OPTION_VALUES: dict[str, Values] = {
     "lock": (["<lock>"], ["missing.json", "missing-dir/l.json"]),
 }
 # what an option needs beside it to mean anything
-COMPANIONS = {"rebase": {"build": "<dockerfile>"}, "lock_update": {"lock": "<lock>"}}
+COMPANIONS = {
+    "rebase": {"build": "<dockerfile>"},
+    "lock_update": {"lock": "<lock>"},
+    "batch_input": {"deployment": "<batchdeployment>"},
+}
 # the options a deployment YAML feeds, and where it writes them (an instance_type the table lacks is not
 # an option error: the deployment check reports it)
 YAML = {
@@ -88,6 +92,11 @@ FILES = {
     "<badspec>": ("bad.toml", "image = [\n"),
     "<deployment>": ("d.yml", "environment:\n  image: x:1\n"),
     "<baddeployment>": ("bad.yml", "liveness_probe: [\n"),
+    "<batchdeployment>": (
+        "batch.yml",
+        "environment:\n  image: x:1\ncode_configuration:\n  code: .\n  scoring_script: score.py\n"
+        "settings:\n  mini_batch_size: 1\n",
+    ),
     "<dockerfile>": ("Dockerfile", "FROM x:1\n"),
     "<requirements>": ("requirements.txt", "numpy==1.26.4\n"),
     "<badrequirements>": ("bad-requirements.txt", "numpy===\n"),
@@ -107,6 +116,8 @@ def given(tmp_path: Path, value: str, option: Option) -> str:
         (tmp_path / "model").mkdir(exist_ok=True)
         (tmp_path / "model" / "MLmodel").write_text("flavors:\n  python_function: {}\n")
         return str(tmp_path / "model")
+    if value == "<batchdeployment>":  # its scoring script beside it
+        (tmp_path / "score.py").write_text("def init(): pass\n")
     if value in FILES:
         name, text = FILES[value]
         (tmp_path / name).write_text(text)
