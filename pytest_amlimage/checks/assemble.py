@@ -277,7 +277,8 @@ def _batch_checks(image: ImageUnderTest, settings: Settings) -> Iterator[Check]:
     def report() -> BatchReport:  # run on first use, by whichever check comes first
         return image.batch
 
-    yield Check("batch-env", lambda: batch.batch_env(report()))
+    own = settings.mlflow_model is None  # an MLflow model's environment is the platform's
+    yield Check("batch-env", lambda: batch.batch_env(report(), own_environment=own))
     yield Check("batch-init", lambda: batch.batch_init(report()))
     yield Check("batch-run", lambda: batch.batch_run(report()))
     yield Check("batch-output", lambda: batch.batch_output(report()))

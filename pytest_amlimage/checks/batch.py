@@ -20,9 +20,13 @@ KNOWN_ARGUMENTS = "parse_known_args()"
 LOG_LINES = 12  # of a worker's log, shown under a failure
 
 
-def batch_env(report: BatchReport) -> None:
+def batch_env(report: BatchReport, *, own_environment: bool = True) -> None:
     """``import azureml.core``, ``python -m pip`` and azureml-dataset-runtime, as the platform's driver needs them
-    while it starts (a failure there ends the job as exit code 42, with an almost empty log)."""
+    while it starts (a failure there ends the job as exit code 42, with an almost empty log).
+
+    ``own_environment``: the deployment's environment, not one the platform makes (an MLflow model's, with
+    azureml-core added, whose inputs the platform reads itself): only there is the dataset runtime the user's.
+    """
     _ran(report)
     env, problems = report.environment, []
     core = env.get("azureml_core")
@@ -33,7 +37,7 @@ def batch_env(report: BatchReport) -> None:
             f"`python -m pip` fails: {env['pip']}: the platform's driver runs it as it starts, so the job ends "
             "with an almost empty log: keep pip in the image"
         )
-    if not env.get("dataset_runtime"):
+    if own_environment and not env.get("dataset_runtime"):
         problems.append(
             "azureml-dataset-runtime is not installed: the platform's driver needs it to read the inputs; add "
             "azureml-dataset-runtime[fuse] to the environment"

@@ -48,6 +48,18 @@ def test_deployment_example_serves_as_the_endpoint_would(
     )
 
 
+def test_batch_example_runs_the_job_and_its_outputs_come_back_beside_the_junit_report(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    spec = EXAMPLES / "batch" / "aml-image.toml"
+    result = run_plugin(f"--aml-spec={spec}", "-rA", "--junitxml=reports/junit.xml")
+    green(result, "batch-env", "batch-init", "batch-run", "batch-output", "memory")
+    output = pytester.path / "reports" / "amlimage-batch" / "amlimage-batch-latest" / "azureml-bi"
+    rows = (output / "output" / "predictions.csv").read_text().splitlines()
+    data = sorted(path.name for path in (EXAMPLES / "batch" / "data").iterdir())
+    assert [row.split(" ")[0] for row in rows] == data
+
+
 def test_junit_xml_has_the_image_facts(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:

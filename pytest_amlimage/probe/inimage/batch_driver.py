@@ -22,6 +22,7 @@ The report is one JSON document on stdout between ``REPORT_BEGIN`` and ``REPORT_
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import queue
@@ -239,7 +240,7 @@ def _run_one(run: Any, files: list[str], writes: Writes, output: str) -> Doc:
     try:
         if not callable(run):
             raise AttributeError("the scoring script defines no run(mini_batch)")
-        takes_context = run.__code__.co_argcount > 1 if hasattr(run, "__code__") else False
+        takes_context = len(inspect.signature(run).parameters) > 1
         result = run(files, _Context(files)) if takes_context else run(files)
         found["count"], found["rows"] = _elements(result)
     except BaseException as error:
