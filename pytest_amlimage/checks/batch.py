@@ -13,8 +13,8 @@ import warnings
 import pytest
 
 from pytest_amlimage.config.batch import BatchSettings
-from pytest_amlimage.endpoint.batch import OUTPUT_AT, BatchReport, Failure, MiniBatch, Try
-from pytest_amlimage.errors import CheckFailed, Unavailable
+from pytest_amlimage.endpoint.batch import OUTPUT_AT, BatchReport, Failure, Init, MiniBatch, Try
+from pytest_amlimage.errors import CheckFailed, NotApplicable, Unavailable
 
 KNOWN_ARGUMENTS = "parse_known_args()"
 LOG_LINES = 12  # of a worker's log, shown under a failure
@@ -65,8 +65,9 @@ def _core_fix(error: str, env: dict[str, object]) -> str:
 def batch_init(report: BatchReport) -> None:
     """``init()`` ran in every worker; else the first failure's traceback (and its log)."""
     _ran(report)
-    failed = [init for init in report.inits if init.error]
+    failed = [init for init in report.inits if init.error and not _killed(report, init)]
     if not failed:
+        _skip_killed(report, [init for init in report.inits if init.error])
         return
     first, workers = failed[0], len(report.inits)
     said = f"init() failed in {len(failed)} of {workers} worker(s): {_cause('init()', first)}"
@@ -81,9 +82,10 @@ def batch_run(report: BatchReport) -> None:
     _scored(report)
     settings, failed = report.settings, 0
     problems: list[tuple[str, MiniBatch | None]] = []
+    killed = [batch.last for batch in report.batches if _killed(report, batch.last)]
     for batch in report.batches:
         problem, files = _problem(batch, settings)
-        if problem:
+        if problem and not _killed(report, batch.last):
             problems.append((problem, batch))
             failed += files
     if report.not_run:
@@ -96,6 +98,7 @@ def batch_run(report: BatchReport) -> None:
         )
         failed += len(report.files) - count
     if not problems:
+        _skip_killed(report, killed)
         return
     outcome = _outcome(failed, len(report.files), settings)
     lines = [problems[0][0], outcome, *(problem for problem, _ in problems[1:])]
@@ -222,6 +225,19 @@ def _written(batch: MiniBatch, report: BatchReport) -> set[str]:
         for other in report.batches
     )
     return set(last.audited) | (set(last.changed) if alone else set())
+
+
+def _killed(report: BatchReport, failure: Failure) -> bool:
+    """A worker the kernel killed for want of memory (SIGKILL, with the container's kills counted): memory's
+    cause to report, not this check's."""
+    return report.oom_kills > 0 and "exit code -9" in (failure.error or "")
+
+
+def _skip_killed(report: BatchReport, killed: list[Init] | list[Try]) -> None:
+    if killed:
+        raise NotApplicable(
+            f"the kernel killed {len(killed)} worker(s) for want of memory: see memory"
+        )
 
 
 def _ran(report: BatchReport) -> None:

@@ -111,6 +111,7 @@ class BatchReport:
     not_run: tuple[int, ...] = ()
     seconds: float = 0.0
     outputs: Path | None = None  # where the outputs came back to, on this machine
+    oom_kills: int = 0  # the kernel's kills for want of memory in the container, as the job ended
 
     def output_rows(self) -> list[str] | None:
         """The output file's rows, as they came back; None when it did not."""
@@ -170,7 +171,19 @@ def parse(result: ExecResult, settings: BatchSettings) -> BatchReport:
         last = said[-1] if said else f"exit code {result.exit_code}"
         return BatchReport(settings, error=f"the batch driver could not run: {last}")
     body = text.split(REPORT_BEGIN, 1)[1].split(REPORT_END, 1)[0]
-    found = json.loads(body)
+    try:
+        return _report(json.loads(body), settings)
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as error:  # a driver of another version: said, not raised
+        return BatchReport(
+            settings, error=f"the batch driver's report could not be read: {error!r}"
+        )
+
+
+def _report(found: dict[str, Any], settings: BatchSettings) -> BatchReport:
     return BatchReport(
         settings,
         environment=found.get("environment", {}),
@@ -195,7 +208,9 @@ def _failure(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _init(doc: dict[str, Any]) -> Init:
-    return Init(**_failure(doc), worker=int(doc.get("worker", 0)), seconds=float(doc["seconds"]))
+    return Init(
+        **_failure(doc), worker=int(doc.get("worker", 0)), seconds=float(doc.get("seconds", 0.0))
+    )
 
 
 def _batch(doc: dict[str, Any]) -> MiniBatch:

@@ -335,7 +335,8 @@ class ImageRun:
         self._mark("batch")
         report = batch_job.run_batch(container, spec, config, outputs)
         self._batch_peak = self._kernel_peak("batch")
-        return report
+        kills = self._batch_peak[1] if self._batch_peak is not None else 0
+        return dataclasses.replace(report, oom_kills=kills)
 
     @property
     def batch_outputs(self) -> Path | None:

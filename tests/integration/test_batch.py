@@ -204,3 +204,32 @@ def test_an_mlflow_model_fails_batch_run_on_what_it_cannot_read(
     result = run_plugin(*mlflow_batch(pytester, folder), f"--aml-image={images['mlflow']}")
     expect(result, passed=["batch-init"], failed=["batch-run"])
     result.stdout.fnmatch_lines([f"*batch-run: mini-batch * 1 try: {said}"])
+
+
+def test_workers_whose_models_do_not_fit_fail_memory_alone(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """Two workers of 600 MiB each in a 1 GiB container: the kernel kills one; memory says so, and batch-init
+    skips, pointing at it (one cause, one failure); the worker left scores the job."""
+    settings = "  max_concurrency_per_instance: 2\n"
+    args = batch_deployment(pytester, images["batch"], "big_init.py", settings)
+    result = run_plugin(*args, "--aml-memory=1g", "-rs")
+    expect(result, failed=["memory"], skipped=["batch-init"])
+    result.stdout.fnmatch_lines(
+        ["SKIPPED*: the kernel killed 1 worker(s) for want of memory: see memory*"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*memory: out of memory: the kernel killed a process at the container's limit of 1024 MiB*"
+            "fewer workers (max_concurrency_per_instance)*"
+        ]
+    )
+
+
+def test_a_model_that_fits_the_instance_type_passes_memory(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    args = batch_deployment(pytester, images["batch"], "big_init.py")
+    result = run_plugin(*args, "--aml-instance-type=Standard_DS1_v2")
+    expect(result, passed=["batch-init", "batch-run", "memory"])
+    result.stdout.fnmatch_lines(["*memory peak * MiB (batch) of 3584 MiB, Standard_DS1_v2 *"])
