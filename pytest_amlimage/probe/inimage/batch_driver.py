@@ -42,6 +42,7 @@ REPORT_BEGIN = "@@AMLIMAGE-BATCH-BEGIN@@"
 REPORT_END = "@@AMLIMAGE-BATCH-END@@"
 WORKER = "--amlimage-batch-worker"
 INIT_LIMIT = 900.0  # seconds a worker's import and init() may take
+ENDING = 5.0  # seconds a worker that closed its pipe gets to end
 TABLES = (".csv", ".parquet", ".pqt")
 IMAGES = (".png", ".jpg", ".jpeg", ".tiff", ".bmp", ".gif")
 LOG_TAIL = 3000  # characters of a worker's log kept with a failure
@@ -343,18 +344,31 @@ class Slot:
         os.close(results_write)
         self.commands = os.fdopen(commands_write, "w")
         self.results = os.fdopen(results_read)
-        return self.receive(INIT_LIMIT) or {"event": "init", **self.ended("init()")}
+        found = self.receive(INIT_LIMIT, "init()")
+        if found is not None:
+            return found
+        self.stop()
+        return {
+            "error": f"the import and init() did not end within {INIT_LIMIT:g} s",
+            "log": self.tail(),
+        }
 
-    def receive(self, limit: float) -> Doc | None:
-        """The worker's next message within ``limit`` seconds; None when it timed out or ended."""
+    def receive(self, limit: float, during: str) -> Doc | None:
+        """The worker's next message within ``limit`` seconds, or why it ended; None when it timed out."""
         ready, _, _ = select.select([self.results], [], [], limit)
-        line = self.results.readline() if ready else ""
-        found: Doc | None = json.loads(line) if line else None
+        if not ready:
+            return None
+        line = self.results.readline()
+        found: Doc = json.loads(line) if line else self.ended(during)  # no line: the worker is gone
         return found
 
     def ended(self, during: str) -> Doc:
         """The worker process ended on its own (a crash, os._exit, the kernel's kill): its exit code and log."""
-        self.stop()
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=ENDING)
+            except subprocess.TimeoutExpired:  # it closed its pipe but lives on
+                self.stop()
         code = self.process.returncode if self.process is not None else None
         return {
             "error": f"the worker process ended during {during} with exit code {code}",
@@ -380,11 +394,9 @@ class Slot:
             _send(self.commands, {"files": files})
         except OSError:
             return {"event": "run", **self.ended("run()")}
-        found = self.receive(self.config["timeout"])
+        found = self.receive(self.config["timeout"], "run()")
         if found is not None:
-            return found
-        if self.process is not None and self.process.poll() is not None:
-            return {"event": "run", **self.ended("run()")}
+            return {"event": "run", **found}
         self.stop()
         return {"event": "run", "timeout": self.config["timeout"], "went": True, "log": self.tail()}
 
