@@ -41,7 +41,14 @@ OLD_BASE, NEW_BASE = (
     "amlimage/minimal-py39:latest",
     "amlimage/minimal:latest",
 )
-USED = ("extended", "minimal", "minimal-py39", "mlflow")  # the image, the rebase's bases, MLflow's
+USED = (
+    "extended",
+    "minimal",
+    "minimal-py39",
+    "mlflow",
+    "batch",
+)  # the image, the rebase's bases, ...
+BATCH = ROOT / "examples" / "batch"
 SAMPLE = ROOT / "examples/extend-prebuilt/samples/two-rows.json"
 PLUGIN_ARGS = ["--aml-expect", "numpy>=1.16", "--aml-expect", "pandas>=2", f"--aml-sample={SAMPLE}"]
 APPS = ROOT / "tests" / "integration" / "apps"
@@ -311,6 +318,46 @@ def mlflow_no_code(work: Path, rounds: int) -> tuple[float, float]:
     return first, timed(lambda: pytest_run(spec, work), rounds)
 
 
+# by hand: the example's script, imported and run once over every file, as a team would try it in the image
+BY_HAND = """
+import glob, importlib.util, sys
+spec = importlib.util.spec_from_file_location("batch_driver", "/code/batch_driver.py")
+module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+module.init(); print(module.run(sorted(glob.glob("/data/*.csv"))))
+"""
+
+
+def batch_by_hand(client: docker.DockerClient) -> None:
+    """The batch row's floor: start the image, run the script once over the files by hand, remove it."""
+    container = client.containers.run(
+        "amlimage/batch:latest",
+        ["sleep", "infinity"],
+        detach=True,
+        environment={"AZUREML_MODEL_DIR": "/model-root"},
+        volumes={
+            str(BATCH / "code"): {"bind": "/code", "mode": "ro"},
+            str(BATCH / "data"): {"bind": "/data", "mode": "ro"},
+            str(BATCH / "model"): {"bind": "/model-root/model", "mode": "ro"},
+        },
+    )
+    try:
+        exit_code, output = container.exec_run(["python", "-c", BY_HAND])
+        if exit_code != 0:
+            raise SystemExit(f"the batch row's floor failed: {output.decode()[-2000:]}")
+    finally:
+        container.remove(force=True)
+
+
+def batch_job(client: docker.DockerClient, work: Path, rounds: int) -> tuple[float, float]:
+    """The batch example (our driver: two workers, five files) and its floor, paired, as medians."""
+    spec = [f"--aml-spec={BATCH / 'aml-image.toml'}"]
+    pairs = [
+        (timed(lambda: batch_by_hand(client), 1), timed(lambda: pytest_run(spec, work), 1))
+        for _ in range(rounds)
+    ]
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--image", default="amlimage/extended:latest")
@@ -339,6 +386,7 @@ def main() -> None:
         scaling = xdist_scaling(client, image, work)
         rebase = rebase_against_single(work, rounds)
         mlflow_first, mlflow_cached = mlflow_no_code(work, rounds)
+        batch_floor, batch_run = batch_job(client, work, rounds)
     others(mine, found_peers, scaling)
     single, rebased, ratio = rebase
     print(f"{'--aml-build, one image (cached build)':<52} {single:>8.2f}")
@@ -350,6 +398,11 @@ def main() -> None:
     print(
         f"{'MLflow no-code: environment reused':<52} {mlflow_cached:>8.2f}  (no extra build; the image's "
         "script imports mlflow and loads the model before GET /)"
+    )
+    print(f"{'batch floor (start, run the script once by hand, remove)':<52} {batch_floor:>8.2f}")
+    print(
+        f"{'batch example (driver, 2 workers, 5 files, all checks)':<52} {batch_run:>8.2f}"
+        f" {batch_run / batch_floor:>7.2f}x  of the floor"
     )
 
 

@@ -101,6 +101,7 @@ class ImageRun:
         self._startup_peak: Future[Peak | None] | None = None
         self._scoring_peak: Future[Peak | None] | None = None
         self._batch_peak: Peak | None = None
+        self._batch: Future[batch_job.BatchReport] | None = None
         self._phase = "checks"
         # the last check of the scoring phases among those collected: the kernel's peak is read as it ends
         self.last_scoring: str | None = None
@@ -140,6 +141,8 @@ class ImageRun:
                 self._facts = pool.submit(
                     run_probe, self._container, self.wanted_imports, variables
                 )
+                if self.settings.batch is not None:  # the job runs beside the probe
+                    self._batch = pool.submit(self._batch_job)
 
                 if self.plan.serves and not self.plan.unreachable:
                     settings = self.settings
@@ -308,10 +311,15 @@ class ImageRun:
             return None
         return (Reading(self._watch.since(), found.used, phase), found.oom_kills) if found else None
 
-    @functools.cached_property
+    @property
     def batch(self) -> batch_job.BatchReport:
-        """The batch job, run once: our driver in the container, its outputs copied to this machine, and the
-        kernel's peak read as it ends."""
+        """The batch job, started with the container (beside the probe) and run once."""
+        self.container()
+        assert self._batch is not None
+        return self._batch.result()
+
+    def _batch_job(self) -> batch_job.BatchReport:
+        """Our driver in the container, its outputs copied to this machine, the kernel's peak read as it ends."""
         settings, spec, container = self.settings, self.settings.batch, self.container()
         assert spec is not None and settings.batch_input is not None
         env = self.plan.environment
@@ -341,12 +349,12 @@ class ImageRun:
     @property
     def batch_outputs(self) -> Path | None:
         """Where the batch job's outputs came back to, once it ran (in this process)."""
-        report = self.__dict__.get("batch")
-        return report.outputs if isinstance(report, batch_job.BatchReport) else None
+        done = self._batch is not None and self._batch.done() and not self._batch.exception()
+        return self._batch.result().outputs if self._batch is not None and done else None
 
     def batch_memory(self) -> Memory:
         """The batch job's memory: the kernel's peak as it ended, else the engine's stats."""
-        self.batch  # noqa: B018 - run once, here if no check ran it before
+        self.batch  # noqa: B018 - the job ended
         if self._batch_peak is not None:
             reading, kills = self._batch_peak
             return Memory((reading,), kills > 0, exact=True)
