@@ -233,3 +233,25 @@ def test_a_model_that_fits_the_instance_type_passes_memory(
     result = run_plugin(*args, "--aml-instance-type=Standard_DS1_v2")
     expect(result, passed=["batch-init", "batch-run", "memory"])
     result.stdout.fnmatch_lines(["*memory peak * MiB (batch) of 3584 MiB, Standard_DS1_v2 *"])
+
+
+def test_an_image_with_a_conda_file_runs_in_the_environment_made_on_it(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
+) -> None:
+    """environment: image + conda_file, as Microsoft's batch samples write it: the environment is built on the
+    image first and the driver runs its Python; one without azureml-core fails batch-env, naming it."""
+    conda = f"  conda_file: {HERE / 'environment' / 'conda.yaml'}\n"
+    args = batch_deployment(pytester, images["mlflow"], "score.py")
+    text = (pytester.path / "deployment.yml").read_text()
+    (pytester.path / "deployment.yml").write_text(
+        text.replace(f"  image: {images['mlflow']}\n", f"  image: {images['mlflow']}\n{conda}")
+    )
+    result = run_plugin(*args)
+    expect(result, failed=["batch-env"], passed=["batch-init", "batch-run", "batch-output"])
+    result.stdout.fnmatch_lines(
+        [
+            "*batch-env: `import azureml.core` fails: ModuleNotFoundError: No module named 'azureml': add "
+            "azureml-core to the environment*",
+            "(the Python the driver ran with: /azureml-envs/model/bin/python 3.11*",
+        ]
+    )
