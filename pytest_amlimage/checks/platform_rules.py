@@ -110,9 +110,10 @@ def _pip(facts: Facts, set_by: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _pkg_resources(facts: Facts) -> tuple[list[str], list[str]]:
+def _pkg_resources(facts: Facts, batch: bool) -> tuple[list[str], list[str]]:
     """(failures, warnings) of distributions that import pkg_resources as they load, where it is gone: a
-    failure on the serving path (the server, azureml-core, what the entry script imports), else a warning."""
+    failure on the serving path (the server, azureml-core, what the entry script imports), else a warning.
+    In a batch job azureml-core's import is batch-env's to judge (the driver imports it as it starts)."""
     found = facts.pkg_resources
     if found.get("available", True):
         return [], []
@@ -124,6 +125,8 @@ def _pkg_resources(facts: Facts) -> tuple[list[str], list[str]]:
     failures: list[str] = []
     warnings_: list[str] = []
     for name, where in sorted(found.get("importers", {}).items()):
+        if batch and name == "azureml-core":
+            continue
         dist = facts.distributions.get(name)
         version = f"{dist.name} {dist.version}" if dist else name
         said = (
@@ -187,11 +190,11 @@ def platform(
         _python(facts),
         _ubuntu(facts.os_release),
         _sdks(facts, batch),
-        _pkg_resources(facts),
+        _pkg_resources(facts, batch),
     ):
         failures += found
         said += other
-    failures += _azureml_core(facts)
+    failures += [] if batch else _azureml_core(facts)
     said += _extra_installs(facts, set_by)
     for line in said:
         warnings.warn(pytest.PytestWarning(f"platform: {line}"), stacklevel=1)

@@ -132,7 +132,7 @@ def test_an_image_without_pip_fails_batch_env(
     result = run_built(
         run_plugin, pytester, dockerfile, *batch_deployment(pytester, "unused:1", "score.py")
     )
-    expect(result, failed=["batch-env"], passed=["batch-init", "batch-run"])
+    expect(result, failed=["batch-env"], passed=["platform", "batch-init", "batch-run"])
     result.stdout.fnmatch_lines(
         ["*batch-env: `python -m pip` fails: *No module named pip*keep pip in the image*"]
     )
@@ -147,7 +147,9 @@ def test_azureml_core_1_61_0_beside_setuptools_82_fails_batch_env(
     result = run_built(
         run_plugin, pytester, dockerfile, *batch_deployment(pytester, "unused:1", "score.py")
     )
-    expect(result, failed=["batch-env"], passed=["batch-init", "batch-run", "batch-output"])
+    expect(
+        result, failed=["batch-env"], passed=["platform", "batch-init", "batch-run", "batch-output"]
+    )
     result.stdout.fnmatch_lines(
         [
             "*batch-env: `import azureml.core` fails: ModuleNotFoundError: No module named 'pkg_resources': "
@@ -247,7 +249,9 @@ def test_an_image_with_a_conda_file_runs_in_the_environment_made_on_it(
         text.replace(f"  image: {images['mlflow']}\n", f"  image: {images['mlflow']}\n{conda}")
     )
     result = run_plugin(*args)
-    expect(result, failed=["batch-env"], passed=["batch-init", "batch-run", "batch-output"])
+    expect(
+        result, failed=["batch-env"], passed=["platform", "batch-init", "batch-run", "batch-output"]
+    )
     result.stdout.fnmatch_lines(
         [
             "*batch-env: `import azureml.core` fails: ModuleNotFoundError: No module named 'azureml': add "

@@ -14,6 +14,7 @@ from pytest_amlimage.endpoint.batch import BatchReport, Init, MiniBatch, Try
 from pytest_amlimage.errors import CheckFailed, NotApplicable, Unavailable
 
 FILES = tuple(f"/mnt/batch/input/data/f{i}.csv" for i in range(4))
+DEFAULTS = BatchSettings()
 ENV = {"azureml_core": None, "pip": None, "dataset_runtime": "1.61.0", "python": "/env/bin/python"}
 
 
@@ -23,9 +24,7 @@ def scored(
     return replace(Try(count=len(rows), rows=rows, started=started, ended=ended), **more)  # type: ignore[arg-type]
 
 
-def report(
-    *batches: MiniBatch, settings: BatchSettings = BatchSettings(), **more: object
-) -> BatchReport:
+def report(*batches: MiniBatch, settings: BatchSettings = DEFAULTS, **more: object) -> BatchReport:
     found = BatchReport(
         settings, environment=ENV, files=FILES, inits=(Init(worker=0),), batches=batches
     )

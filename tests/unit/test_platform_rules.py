@@ -176,3 +176,22 @@ def test_azureml_core_not_importable_is_named_with_its_error() -> None:
         "azureml-core 1.60.0 is installed but `import azureml.core` fails: ImportError: cannot import name x"
         in found
     )
+
+
+def test_a_batch_job_needs_azureml_core_and_leaves_its_import_to_batch_env() -> None:
+    """No v1-SDK warning (the batch driver needs it), and its import failures are batch-env's, not a second
+    failure of the same cause here."""
+    base = facts(packages={"setuptools": "82.0.1", "azureml-core": "1.61.0"})
+    importers = {"azureml-core": "/env/lib/python3.12/site-packages/azureml/core/__init__.py:11"}
+    gone = Facts(
+        **{
+            **base.__dict__,
+            "pkg_resources": {"available": False, "importers": importers},
+            "imports": {
+                "azureml-core": {"error": "ModuleNotFoundError: No module named 'pkg_resources'"}
+            },
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        platform(gone, image_env={}, deployment_env={}, batch=True)

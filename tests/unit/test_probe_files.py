@@ -112,3 +112,22 @@ def test_the_model_folder_is_read_too(tmp_path: Path) -> None:
     assert (str(model), True) in roots and ("/etc", False) in roots
     found = credentials.scan([(str(model), True)])["findings"]
     assert [(f["what"], f["line"]) for f in found] == [("an Azure storage account key", 2)]
+
+
+def test_a_namespace_folder_is_read_only_for_the_distribution_named_as_its_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``azureml/`` holds many distributions' packages: azureml-core's own import of pkg_resources is not
+    the dataset runtime's."""
+    from pytest_amlimage.probe.inimage import imports
+
+    (tmp_path / "azureml" / "core").mkdir(parents=True)
+    (tmp_path / "azureml" / "core" / "__init__.py").write_text("import os\nimport pkg_resources\n")
+    monkeypatch.setattr(imports.sys, "path", [str(tmp_path)])
+    monkeypatch.setattr(imports, "resolves", lambda name: False)
+    dists = {
+        name: {"name": name, "version": "1", "top_level": ["azureml"]}
+        for name in ("azureml-core", "azureml-dataprep-native")
+    }
+    found = imports.pkg_resources_users(dists)  # type: ignore[arg-type]
+    assert found["importers"] == {"azureml-core": f"{tmp_path}/azureml/core/__init__.py:2"}

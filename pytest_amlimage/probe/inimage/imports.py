@@ -174,20 +174,28 @@ def pkg_resources_users(dists: dict[str, DistributionDoc]) -> PkgResourcesDoc:
 
 def _package_inits(dist: DistributionDoc) -> list[str]:
     """A distribution's top-level modules and the __init__.py of its packages two levels down, found on
-    sys.path by its top_level names."""
+    sys.path by its top_level names. In a namespace folder that many distributions share (``azureml/``, no
+    ``__init__.py``), only the package named as the distribution is (``azureml/core`` for azureml-core)."""
     found = []
+    own = _normal(dist.get("name") or "")
     for top in dist.get("top_level") or []:
         for folder in sys.path:
             base = os.path.join(folder, top)
             if os.path.isfile(base + ".py"):
                 found.append(base + ".py")
             if os.path.isdir(base):
+                shared = not os.path.isfile(os.path.join(base, "__init__.py"))
                 found += [os.path.join(base, "__init__.py")] + [
                     os.path.join(base, sub, "__init__.py")
                     for sub in sorted(os.listdir(base))
                     if os.path.isfile(os.path.join(base, sub, "__init__.py"))
+                    and (not shared or _normal(f"{top}-{sub}") == own)
                 ]
     return [path for path in found if os.path.isfile(path)]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def import_groups(modules: Iterable[str | None]) -> list[list[str]]:
