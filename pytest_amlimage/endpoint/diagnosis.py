@@ -60,6 +60,7 @@ CAUSES: tuple[tuple[str, str], ...] = (
         "a worker timed out (WORKER_TIMEOUT): init() or run() took longer than the server allows",
     ),
 )
+UNREAD = "see the traceback below"  # the exception's own line is not (yet) in the log
 IMPORT_ERROR = re.compile(r"(ModuleNotFoundError|ImportError)\b")
 RUNIT_FATAL = re.compile(r"^.*runsv(dir)?[^\n]*(fatal|unable to)[^\n]*$", re.MULTILINE)
 # dash's, also for a script whose #! python is gone
@@ -80,7 +81,7 @@ def fatal(log: str, runtime: Runtime = UNKNOWN) -> str | None:
         return found
     for marker, text in CAUSES:
         if marker in log:
-            exception = _user_exception(log) or "see the traceback below"
+            exception = _user_exception(log) or UNREAD
             ignored = (
                 start_script.ignored_line(runtime.env) if IMPORT_ERROR.match(exception) else None
             )

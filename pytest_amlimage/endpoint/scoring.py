@@ -170,12 +170,21 @@ def _root_answers(http: requests.Session, container: AmlContainer, route: Route)
     return _status(http, "GET", container.url("/", route.port), 2.0) == 200
 
 
+TRACEBACK_SETTLES = 0.5  # seconds a traceback the log shows only in part gets to be written whole
+
+
 def cannot_come_up(container: AmlContainer, workers: int) -> str | None:
     """What the log already shows the server cannot recover from, while the container still runs: a kill for
     memory, a fatal cause, a restart (a supervisor restarting it). None while it may still come up."""
     log = container.logs(tail=LOG_TAIL * 4)
-    killed = out_of_memory(container) if diagnosis.killed_for_memory(log) else None
-    return killed or diagnosis.fatal(log, Runtime.of(container)) or diagnosis.restarts(log, workers)
+    if diagnosis.killed_for_memory(log):
+        return out_of_memory(container)
+    found = diagnosis.fatal(log, Runtime.of(container))
+    if found is not None and diagnosis.UNREAD in found:  # the traceback may still be being written
+        time.sleep(TRACEBACK_SETTLES)
+        log = container.logs(tail=LOG_TAIL * 4)
+        found = diagnosis.fatal(log, Runtime.of(container))
+    return found or diagnosis.restarts(log, workers)
 
 
 def _hopeless(container: AmlContainer, workers: int) -> str | None:
