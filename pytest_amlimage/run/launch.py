@@ -35,10 +35,8 @@ def plan_launch(
     # what the endpoint runs (kept alive or not)
     said = start_command.words(settings.command or info.command_line)
     own = start_command.server_environment(said, info.working_dir, {**info.env, **environment})
-    idle = _needs_a_model(settings, info)
-    if settings.batch is not None:  # a batch job: kept alive, our driver runs the script
-        idle, mounted = BATCH_JOB, with_batch(mounted, settings)
-        environment = {**endpoint.environment, **mounted.environment}
+    # a batch job is kept alive: our driver runs the script
+    idle = BATCH_JOB if settings.batch is not None else _needs_a_model(settings, info)
     serves = not idle and bool(
         settings.command
         or settings.entry_script
@@ -128,7 +126,8 @@ def _unreachable(listens: int | None, probed: int) -> str | None:
 
 
 def platform_layout(settings: Settings) -> layout.Mounted:
-    """The code and model mounts of an online deployment, and the variables that point at them."""
+    """The code and model mounts of a deployment, and the variables that point at them; a batch job's input,
+    driver and output folder beside them."""
     endpoint, script = settings.endpoint, settings.entry_script
     model = settings.mlflow_model or settings.model_dir
     mounts: dict[str, str] = {}
@@ -152,4 +151,5 @@ def platform_layout(settings: Settings) -> layout.Mounted:
         # the image's script finds the model below the directory
         if settings.mlflow_model is not None:
             environment["MLFLOW_MODEL_FOLDER"] = model.name
-    return layout.Mounted(mounts, environment)
+    mounted = layout.Mounted(mounts, environment)
+    return with_batch(mounted, settings) if settings.batch is not None else mounted
