@@ -288,7 +288,7 @@ def _batch_checks(image: ImageUnderTest, settings: Settings) -> Iterator[Check]:
         settings.instance,
         image.plan.memory,
     )
-    sized_by = instance.shown if instance else f"the container's memory limit, {shown_size(limit)}"
+    sized_by = _sized_by(settings, limit)
 
     def judged() -> MemoryFigures:
         if report().error:
@@ -323,7 +323,7 @@ def usable(samples: tuple[Sample, ...]) -> list[Sample]:
 def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Check:
     """The peak against the instance type's memory (else the container's limit), after every phase ran."""
     instance, limit, allowed = settings.instance, image.plan.memory, settings.allowed_types
-    sized_by = instance.shown if instance else f"the container's memory limit, {shown_size(limit)}"
+    sized_by = _sized_by(settings, limit)
     capped = ""
     if instance is not None and settings.cpus is None and image.plan.cpus < instance.vcpus:
         capped = (
@@ -345,6 +345,12 @@ def _memory_check(image: ImageUnderTest, settings: Settings, workers: int) -> Ch
         )
 
     return Check("memory", judged)
+
+
+def _sized_by(settings: Settings, limit: int) -> str:
+    """What the memory is judged against: the instance type, else the container's limit."""
+    instance = settings.instance
+    return instance.shown if instance else f"the container's memory limit, {shown_size(limit)}"
 
 
 def _side(image: ImageUnderTest) -> baseline.Side:
