@@ -64,7 +64,7 @@ def is_batch(data: Table) -> bool:
     )
 
 
-def read(reader: deployment.Reader, data: Table, port: int) -> deployment.Deployment:
+def read(reader: deployment.Reader, data: Table) -> deployment.Deployment:
     """The batch deployment: its settings, and what the options take from it (image, script, model)."""
     schema = str(data.get("$schema", "")).lower()
     if PIPELINE_SCHEMA in schema or str(data.get("type", "")) == "pipeline":
@@ -96,9 +96,8 @@ def read(reader: deployment.Reader, data: Table, port: int) -> deployment.Deploy
             "is missing: a batch deployment runs a scoring script (code and scoring_script), unless its "
             "model is a local MLflow model (model.type: mlflow_model), which the platform scores itself",
         )
-    options.pop(
-        "instance_type", None
-    )  # a batch deployment runs on a compute cluster, not an instance type
+    # a batch deployment runs on a compute cluster, not an instance type
+    options.pop("instance_type", None)
     return deployment.Deployment(
         reader.path, endpoint, options, data, reader.lines, kind=KIND, batch=settings
     )
@@ -126,7 +125,7 @@ def _settings(
     if level not in LOGGING_LEVELS:
         raise reader.fail((*keys, "logging_level"), f"is {level!r}, not one of {LOGGING_LEVELS}")
     name = reader.text(table, (*keys, "output_file_name")) or default.output_file_name
-    found = {key: line + 1 for (*_, key), line in _lines_under(reader, keys).items()}
+    found = _lines_under(reader, keys)
     return BatchSettings(
         max_concurrency_per_instance=whole(
             table, (*keys, "max_concurrency_per_instance"), 1, default.max_concurrency_per_instance
@@ -143,13 +142,10 @@ def _settings(
     )
 
 
-def _lines_under(reader: deployment.Reader, keys: Keys) -> dict[Keys, int]:
-    """Each batch setting's line: directly under ``keys``, and ``retry_settings``' own keys by their names."""
-    found: dict[Keys, int] = {}
-    for path, line in reader.lines.items():
-        if path[: len(keys)] != keys or len(path) == len(keys):
-            continue
-        rest = path[len(keys) :]
-        if rest[0] in SETTING_KEYS or rest[:1] == ("retry_settings",):
-            found[rest[-1:]] = line
-    return found
+def _lines_under(reader: deployment.Reader, keys: Keys) -> dict[str, int]:
+    """Each batch setting's line (from 1) by its own name: those under ``keys``, and ``retry_settings``' keys."""
+    return {
+        path[-1]: line + 1
+        for path, line in reader.lines.items()
+        if path[: len(keys)] == keys and len(path) > len(keys) and path[len(keys)] in SETTING_KEYS
+    }

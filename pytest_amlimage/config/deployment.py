@@ -262,7 +262,7 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
     if template.is_template(data):
         return template.read(reader, data, port)
     if batch.is_batch(data):
-        return batch.read(reader, data, port)
+        return batch.read(reader, data)
     found = parts(reader, data)
     inference = reader.table(
         found.environment.get("inference_config"), ("environment", "inference_config")
