@@ -272,7 +272,7 @@ def batch_input(values: Sources) -> Path | None:
             "(a file or a folder of files)"
         )
     for option in ONLINE_ONLY:
-        found = values.source_of(option.name)
+        found = values.get(option)
         if found is not None:
             raise AmlUsageError(
                 f"{option.flag} (from {found.source}) is for online deployments, and {yaml.path} is a batch "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -34,13 +34,9 @@ class Sources:
             port = int(self.value(o.PORT))
             self.deployment = deployment.load(yaml, port, self.source(o.DEPLOYMENT))
 
-    def get(self, option: o.Option[T]) -> Found | None:
+    def get(self, option: o.Option[Any]) -> Found | None:
         """Where ``option`` was given, and as what; None when nowhere."""
-        return self.source_of(option.name)
-
-    def source_of(self, name: str) -> Found | None:
-        """Where the option called ``name`` was given, and as what; None when nowhere."""
-        option = o.BY_NAME[name]
+        name = option.name
         value = self.config.getoption(option.ini)
         if value not in (None, [], False):
             return Found(value, option.flag, Path.cwd())
