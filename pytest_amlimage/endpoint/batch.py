@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -158,8 +158,6 @@ def run_batch(
         container.copy_out(RUN_AT, outputs)
     except Exception:  # nothing written (the driver never ran): nothing to copy
         return report
-    from dataclasses import replace
-
     return replace(report, outputs=outputs / posixpath.basename(RUN_AT))
 
 

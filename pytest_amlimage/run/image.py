@@ -337,9 +337,8 @@ class ImageRun:
         outputs = None
         if settings.batch_outputs is not None:
             outputs = settings.batch_outputs / file_safe(self.reference)
-            shutil.rmtree(
-                outputs, ignore_errors=True
-            )  # this run's outputs, none of an earlier one's
+            # this run's outputs, none of an earlier one's
+            shutil.rmtree(outputs, ignore_errors=True)
         self._mark("batch")
         report = batch_job.run_batch(container, spec, config, outputs)
         self._batch_peak = self._kernel_peak("batch")
@@ -349,8 +348,10 @@ class ImageRun:
     @property
     def batch_outputs(self) -> Path | None:
         """Where the batch job's outputs came back to, once it ran (in this process)."""
-        done = self._batch is not None and self._batch.done() and not self._batch.exception()
-        return self._batch.result().outputs if self._batch is not None and done else None
+        job = self._batch
+        if job is None or not job.done() or job.exception() is not None:
+            return None
+        return job.result().outputs
 
     def batch_memory(self) -> Memory:
         """The batch job's memory: the kernel's peak as it ended, else the engine's stats."""
