@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from importlib import import_module
 from typing import IO, Any
 
@@ -108,6 +109,20 @@ class Writes:
             self._note(path, writing, (mode and "w" in str(mode)) or flags & os.O_TRUNC)
         elif event in ("os.rename", "os.replace") and len(args) > 1:
             self._note(args[1], True, True)
+
+    def begin(self) -> dict[str, list[int]]:
+        """A mini-batch starts: nothing seen yet; the output folder's listing as it is."""
+        self.seen, self.truncated = [], []
+        return _listing(self.folder)
+
+    def end(self, before: dict[str, list[int]]) -> Doc:
+        """What the mini-batch wrote: files changed since ``before``, opened for writing, truncated twice."""
+        after, truncations = _listing(self.folder), Counter(self.truncated)
+        return {
+            "changed": sorted(path for path, seen in after.items() if before.get(path) != seen),
+            "audited": sorted(set(self.seen)),
+            "overwritten": sorted(path for path, count in truncations.items() if count > 1),
+        }
 
     def _note(self, path: Any, writing: object, truncating: object) -> None:
         if not writing:
@@ -213,8 +228,10 @@ def worker(config: Config, commands: int, results: int) -> None:
     """One worker: import the script, init() once, then run() each mini-batch it is sent."""
     out, incoming = os.fdopen(results, "w"), os.fdopen(commands)
     sys.argv = [config.get("script") or "mlflow_score.py", *driver_arguments(config)]
-    writes = Writes(config["output"])
-    sys.addaudithook(writes.hook)
+    # summary_only: what each mini-batch writes is recorded (append_row's output file is the driver's)
+    writes = Writes(config["output"]) if config["output_action"] == "summary_only" else None
+    if writes is not None:
+        sys.addaudithook(writes.hook)
     started = time.monotonic()
     try:
         script = _load_script(config)
@@ -231,11 +248,11 @@ def worker(config: Config, commands: int, results: int) -> None:
             if callable(getattr(script, "shutdown", None)):
                 script.shutdown()
             return
-        _send(out, _run_one(run, message["files"], writes, config["output"]))
+        _send(out, _run_one(run, message["files"], writes))
 
 
-def _run_one(run: Any, files: list[str], writes: Writes, output: str) -> Doc:
-    before, writes.seen, writes.truncated = _listing(output), [], []
+def _run_one(run: Any, files: list[str], writes: Writes | None) -> Doc:
+    before = writes.begin() if writes is not None else {}
     started = time.time()
     found: Doc = {"event": "run", "started": started}
     try:
@@ -246,11 +263,9 @@ def _run_one(run: Any, files: list[str], writes: Writes, output: str) -> Doc:
         found["count"], found["rows"] = _elements(result)
     except BaseException as error:
         found.update(_failure(error))
-    after = _listing(output)
     found["ended"] = time.time()
-    found["changed"] = sorted(p for p, v in after.items() if before.get(p) != v)
-    found["audited"] = sorted(set(writes.seen))
-    found["overwritten"] = sorted({p for p in writes.truncated if writes.truncated.count(p) > 1})
+    if writes is not None:
+        found.update(writes.end(before))
     return found
 
 
