@@ -17,6 +17,8 @@ from pytest_amlimage.engine.client import PID_LABEL, PLUGIN_LABEL
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 EXAMPLE = ROOT / "examples" / "extend-prebuilt"
+# a hardened image's last step: pip removed from the environment (as root, then the user again)
+NO_PIP = "USER root:root\nRUN python -m pip uninstall -y -q pip\nUSER dockeruser\n"
 
 
 def _standins_module() -> Any:

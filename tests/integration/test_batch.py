@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import expect, green, run_built
+from .conftest import NO_PIP, expect, green, run_built
 
 pytestmark = pytest.mark.engine
 HERE = Path(__file__).resolve().parent / "batch"
@@ -128,7 +128,7 @@ def test_summary_only_own_files_pass_and_one_shared_name_fails(
 def test_an_image_without_pip_fails_batch_env(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    dockerfile = f"FROM {images['batch']}\nRUN python -m pip uninstall -y -q pip\n"
+    dockerfile = f"FROM {images['batch']}\n{NO_PIP}"
     result = run_built(
         run_plugin, pytester, dockerfile, *batch_deployment(pytester, "unused:1", "score.py")
     )

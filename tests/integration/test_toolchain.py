@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import APPS, expect, run_built
+from .conftest import APPS, NO_PIP, expect, run_built
 
 pytestmark = pytest.mark.engine
 WORKING = (
     f"--aml-entry-script={APPS / 'working' / 'score.py'}",
     f"--aml-model-dir={APPS / 'model'}",
 )
-NO_PIP = "USER root:root\nRUN python -m pip uninstall -y -q pip\nUSER dockeruser\n"
 
 
 def test_pip_removed_under_microsofts_start_script_fails_platform_and_liveness_names_it(
