@@ -211,10 +211,14 @@ def test_an_mlflow_model_fails_batch_run_on_what_it_cannot_read(
 def test_workers_whose_models_do_not_fit_fail_memory_alone(
     run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str]
 ) -> None:
-    """Two workers of 600 MiB each in a 1 GiB container: the kernel kills one; memory says so, and batch-init
-    skips, pointing at it (one cause, one failure); the worker left scores the job."""
+    """Two workers of 600 MiB each in a 1 GiB container, both in init() at once: the kernel kills one; memory
+    says so, and batch-init skips, pointing at it (one cause, one failure); the worker left scores the job.
+
+    The first worker holds its model for 3 s in init(): without that, one could score the whole job and end
+    before the other began (seen once under load), and nothing would be killed."""
     settings = "  max_concurrency_per_instance: 2\n"
-    args = batch_deployment(pytester, images["batch"], "big_init.py", settings)
+    variables = "environment_variables:\n  INIT_SECONDS: '3'\n"
+    args = batch_deployment(pytester, images["batch"], "big_init.py", settings, variables)
     result = run_plugin(*args, "--aml-memory=1g", "-rs")
     expect(result, failed=["memory"], skipped=["batch-init"])
     result.stdout.fnmatch_lines(
