@@ -120,7 +120,7 @@ def _instance_type(found: Deployment, today: date) -> list[tuple[int, str]]:
         if known is None:
             problem = (
                 f"{key} {name!r} is not in the managed SKU list (reference-managed-online-endpoints-vm-sku-"
-                "list): use one it names, such as Standard_DS3_v2"
+                f"list): {instance_types.closest(name)}"
             )
         elif known.retires is not None and known.retired(today):
             retires = known.retires

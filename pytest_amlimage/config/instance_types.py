@@ -8,6 +8,7 @@ citing where its figures come from. Sizes are read here too, each by its own rul
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -95,10 +96,19 @@ def require(name: str, source: str) -> InstanceType:
     found = find(name)
     if found is None:
         raise AmlUsageError(
-            f"unknown instance type {name!r} (from {source}): use a managed SKU such as "
-            "Standard_DS3_v2, or give --aml-memory and --aml-cpus"
+            f"unknown instance type {name!r} (from {source}): {closest(name)} "
+            "(or give --aml-memory and --aml-cpus)"
         )
     return found
+
+
+def closest(name: str) -> str:
+    """What to use instead of a name the table lacks: the known names nearest to it, else a common one."""
+    known = {t.name.lower(): t.name for t in all_types()}
+    near = difflib.get_close_matches(name.strip().lower(), known, n=3, cutoff=0.75)
+    if not near:
+        return "use a managed SKU such as Standard_DS3_v2"
+    return "did you mean " + " or ".join(known[found] for found in near) + "?"
 
 
 def fitting(needed_bytes: float, limit: int = 3) -> list[InstanceType]:
