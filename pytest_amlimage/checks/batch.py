@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.endpoint.batch import OUTPUT_AT, BatchReport, Failure, Init, MiniBatch, Try
 from pytest_amlimage.errors import CheckFailed, NotApplicable, Unavailable
 

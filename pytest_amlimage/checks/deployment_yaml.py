@@ -3,12 +3,13 @@ or resolve only in the cloud. One line per problem, with the file and line."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 
-from pytest_amlimage.config import instance_types
+from pytest_amlimage.config import instance_types, schema_keys
 from pytest_amlimage.config.deployment import Deployment, is_kubernetes
-from pytest_amlimage.config.yamlfile import Table
+from pytest_amlimage.config.yamlfile import Keys, Table
 from pytest_amlimage.errors import CheckFailed
 
 # managed endpoints (reference-yaml-deployment-managed-online, RequestSettings)
@@ -26,6 +27,7 @@ def deployment(found: Deployment, workers: int, today: date | None = None) -> No
     problems = [
         f"{found.path.name}:{line}: {problem}"
         for line, problem in (
+            *_keys(found),
             *_names(found),
             *_requests(found, workers),
             *_probes(found),
@@ -36,6 +38,42 @@ def deployment(found: Deployment, workers: int, today: date | None = None) -> No
     problems += [f"{found.path.name}:{line}: {problem}" for line, problem in retired]
     if problems:
         raise CheckFailed("\n".join(problems))
+
+
+def _keys(found: Deployment) -> list[tuple[int, str]]:
+    """Keys azure-ai-ml's schema for this kind does not take (a misspelling is read as nothing here, and refused
+    by az ml), then required ones that are missing."""
+    schema, problems = schema_keys.of(found), []
+    for where, known in schema.keys.items():
+        table = _at(found.data, where)
+        for key in table:
+            if key not in known:
+                near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                fix = f"did you mean {near[0]}?" if near else "remove it"
+                dotted = ".".join((*where, key))
+                problems.append(
+                    (
+                        found.line(*where, key),
+                        f"{dotted} is not a key of a {found.kind} (azure-ai-ml, which az ml loads it with, "
+                        f"refuses it: 'Unknown field.'): {fix}",
+                    )
+                )
+    problems += [
+        (
+            1,
+            f"{key} is missing (azure-ai-ml, which az ml loads it with, refuses the file: 'Missing data for "
+            "required field.'): add it",
+        )
+        for key in schema.required
+        if key not in found.data
+    ]
+    return problems
+
+
+def _at(data: Table, keys: Keys) -> Table:
+    for key in keys:
+        data = _table(data.get(key))
+    return data
 
 
 def _names(found: Deployment) -> list[tuple[int, str]]:

@@ -18,6 +18,7 @@ from pytest_amlimage.endpoint.scoring import (
     NOT_SERVED,
     RUN_FAILED_HEADER,
     Answer,
+    deaf_port,
     failure_cause,
     log_tail,
     not_served,
@@ -46,6 +47,9 @@ def _probe(container: AmlContainer, endpoint: Endpoint, readiness: bool = False)
         if readiness
         else (endpoint.liveness_probe, endpoint.liveness_route, "liveness")
     )
+    deaf = deaf_port(container, name, route, endpoint.scoring_route)
+    if deaf:
+        raise CheckFailed(deaf)
     return request(
         container,
         route.method,

@@ -9,10 +9,10 @@ and at the top level in the classic form; both are read, each default the platfo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_amlimage.config import deployment
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.config.yamlfile import Keys, Table
 
 SCHEMAS = ("batchdeployment.schema.json", "modelbatchdeployment.schema.json")
@@ -28,29 +28,7 @@ SETTING_KEYS = (
 )
 OUTPUT_ACTIONS = ("append_row", "summary_only")
 LOGGING_LEVELS = ("debug", "info", "warning", "error", "critical")
-KIND = "batch deployment"
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    """How the driver runs the script; each default is the platform's."""
-
-    max_concurrency_per_instance: int = 1
-    mini_batch_size: int = 10
-    output_action: str = "append_row"
-    output_file_name: str = "predictions.csv"
-    error_threshold: int = -1  # failed files over the whole input; -1 ignores all
-    max_retries: int = 3
-    timeout: float = 30.0  # seconds a mini-batch may take, each try
-    logging_level: str = "info"
-    # the deployment's environment: an image with a conda file is built into an environment first
-    conda_file: Path | None = None
-    lines: dict[str, int] = field(default_factory=dict)  # setting -> its line (from 1)
-
-    def where(self, setting: str) -> str:
-        """Where the YAML sets ``setting`` (``line 12``), or that it is the platform's default."""
-        line = self.lines.get(setting)
-        return f"line {line}" if line else "the platform's default"
+KIND: deployment.Kind = "batch deployment"
 
 
 def is_batch(data: Table) -> bool:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
-from pytest_amlimage.config import yamlfile
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.yamlfile import Keys, Table, YamlFile
 from pytest_amlimage.errors import AmlUsageError
 
-if TYPE_CHECKING:
-    from pytest_amlimage.config.batch import BatchSettings
+Kind = Literal["deployment", "deployment template", "batch deployment"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,8 @@ class Route:
     path: str
     port: int
     method: str = "GET"
+    # where a YAML set the port (``template.yml:14 readiness_probe.port``); empty for the platform's default
+    origin: str = field(default="", compare=False)
 
     @property
     def shown(self) -> str:
@@ -111,6 +111,28 @@ OPTION_KEYS = {
 
 
 @dataclass(frozen=True)
+class BatchSettings:
+    """How the driver runs the script; each default is the platform's."""
+
+    max_concurrency_per_instance: int = 1
+    mini_batch_size: int = 10
+    output_action: str = "append_row"
+    output_file_name: str = "predictions.csv"
+    error_threshold: int = -1  # failed files over the whole input; -1 ignores all
+    max_retries: int = 3
+    timeout: float = 30.0  # seconds a mini-batch may take, each try
+    logging_level: str = "info"
+    # the deployment's environment: an image with a conda file is built into an environment first
+    conda_file: Path | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # setting -> its line (from 1)
+
+    def where(self, setting: str) -> str:
+        """Where the YAML sets ``setting`` (``line 12``), or that it is the platform's default."""
+        line = self.lines.get(setting)
+        return f"line {line}" if line else "the platform's default"
+
+
+@dataclass(frozen=True)
 class Deployment:
     """The YAML: the endpoint's settings, and what the options ``image``, ``build``, ... take from it."""
 
@@ -122,7 +144,7 @@ class Deployment:
     lines: dict[Keys, int] = field(default_factory=dict)  # key path -> its line (from 0)
     # a deployment template's: the instance types a deployment made from it may use
     allowed_instance_types: tuple[str, ...] = ()
-    kind: str = "deployment"  # or "deployment template", "batch deployment"
+    kind: Kind = "deployment"
     batch: BatchSettings | None = None  # a batch deployment's settings
 
     def instance_types(self) -> list[tuple[Keys, str]]:
@@ -156,10 +178,17 @@ class Reader:
         self.path, self.lines, self.source = path, lines, source
 
     def fail(self, keys: Keys, problem: str) -> AmlUsageError:
-        line = self.lines.get(keys, self.lines.get(keys[:-1], 0)) + 1
         return AmlUsageError(
-            f"{self.path}:{line} (from {self.source}): {'.'.join(keys)} {problem}: fix the deployment YAML"
+            f"{self.path}:{self._line(keys)} (from {self.source}): {'.'.join(keys)} {problem}: fix the "
+            "deployment YAML"
         )
+
+    def _line(self, keys: Keys) -> int:
+        return self.lines.get(keys, self.lines.get(keys[:-1], 0)) + 1
+
+    def origin(self, keys: Keys) -> str:
+        """Where the YAML sets ``keys`` (``template.yml:14 readiness_probe.port``); empty when it does not."""
+        return f"{self.path.name}:{self._line(keys)} {'.'.join(keys)}" if keys in self.lines else ""
 
     def table(self, data: object, keys: Keys) -> Table:
         if data is None:
@@ -212,7 +241,8 @@ class Reader:
         found = self.table(config.get(name), ("environment", "inference_config", name))
         keys = ("environment", "inference_config", name, "port")
         port = self.number(found, keys, default.port) if found else default.port
-        return Route(str(found.get("path", default.path)) if found else default.path, int(port))
+        path = str(found.get("path", default.path)) if found else default.path
+        return Route(path, int(port), origin=self.origin(keys))
 
 
 def _text(value: object) -> str | None:
@@ -251,19 +281,9 @@ def parts(reader: Reader, data: Table) -> Parts:
     return Parts(env, model, model_table, code)
 
 
-def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") -> Deployment:
-    """The deployment YAML (a deployment template, a batch deployment) at ``path``, given by ``source``; routes
-    without a port of their own use ``port``."""
-    document = yamlfile.read(path, source, "the deployment YAML")
-    reader = Reader(path, document.lines, source)
-    data = reader.table(document.data, ("(top)",))
-    from pytest_amlimage.config import batch, template
-
-    if template.is_template(data):
-        return template.read(reader, data, port)
-    if batch.is_batch(data):
-        return batch.read(reader, data)
-    found = parts(reader, data)
+def read(reader: Reader, data: Table, port: int) -> Deployment:
+    """An online deployment (managed or Kubernetes); routes without a port of their own use ``port``."""
+    path, found = reader.path, parts(reader, data)
     inference = reader.table(
         found.environment.get("inference_config"), ("environment", "inference_config")
     )
@@ -285,7 +305,7 @@ def load(path: Path, port: int = SERVER_PORT, source: str = "--aml-deployment") 
         instance_type=_text(data.get("instance_type")),
         custom_container=bool(inference),
     )
-    return Deployment(path, endpoint, options_of(reader, data, found), data, document.lines)
+    return Deployment(path, endpoint, options_of(reader, data, found), data, reader.lines)
 
 
 def options_of(reader: Reader, data: Table, found: Parts) -> dict[str, str | int]:

@@ -15,7 +15,7 @@ import pytest
 
 from pytest_amlimage.config import catalog, deployment, instance_types
 from pytest_amlimage.config import options as o
-from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.config.expectations import (
     Expectation,
     distribution_name,

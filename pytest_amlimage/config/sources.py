@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pytest_amlimage.config import deployment, specfile
+from pytest_amlimage.config import deployment, deployment_kinds, specfile
 from pytest_amlimage.config import options as o
 from pytest_amlimage.config.kinds import Found
 
@@ -32,7 +32,7 @@ class Sources:
         yaml = self.value(o.DEPLOYMENT)
         if yaml is not None:
             port = int(self.value(o.PORT))
-            self.deployment = deployment.load(yaml, port, self.source(o.DEPLOYMENT))
+            self.deployment = deployment_kinds.load(yaml, port, self.source(o.DEPLOYMENT))
 
     def get(self, option: o.Option[Any]) -> Found | None:
         """Where ``option`` was given, and as what; None when nowhere."""

@@ -71,7 +71,7 @@ def _probe_route(reader: Reader, data: Table, name: str, scoring: Route) -> Rout
     path = reader.text(probe, (name, "path")) or "/"
     port = int(reader.number(probe, (name, "port"), scoring.port))
     method = (reader.text(probe, (name, "method")) or "GET").upper()
-    return Route(path, port, method)
+    return Route(path, port, method, reader.origin((name, "port")))
 
 
 def _largest(names: tuple[str, ...]) -> str | None:

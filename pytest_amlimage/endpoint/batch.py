@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.probe.inimage.batch_driver import REPORT_BEGIN, REPORT_END
 

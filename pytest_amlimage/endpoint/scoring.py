@@ -24,6 +24,7 @@ POLL_INTERVAL = 0.02
 STATE_EVERY = 0.2
 LOG_TAIL = 100
 CAUSE_WITHIN = 1.0  # seconds the log gets to say why a request failed
+DEAF_AFTER = 1.0  # seconds a probe's port stays silent, while the server answers on its own, before it is named
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,37 @@ def _status(http: requests.Session, method: str, url: str, timeout: float) -> in
         return None
 
 
+def nothing_listens(name: str, route: Route, server: Route) -> str:
+    """The first line when nothing listens on a probe's port while the server answers on its own."""
+    where = f" ({route.origin})" if route.origin else ""
+    return (
+        f"the {name} probe's port {route.port}{where} has nothing listening, while the server listens on "
+        f"port {server.port} (GET / answers there): {route.method} {route.path} never reaches it; set the "
+        f"probe's port to {server.port}, or leave it out (it defaults to the scoring port)"
+    )
+
+
+def _deaf(http: requests.Session, container: AmlContainer, route: Route, server: Route) -> bool:
+    """Nothing answers on the probe's port while the server answers ``GET /`` on its own, another one."""
+    if route.port == server.port:
+        return False
+    probe, up = container.url(route.path, route.port), container.url("/", server.port)
+    return (
+        _status(http, route.method, probe, 1.0) is None
+        and _status(http, "GET", up, 2.0) is not None
+    )
+
+
+def deaf_port(container: AmlContainer, name: str, route: Route, server: Route) -> str | None:
+    """``nothing_listens`` when it is so, for a probe sent once the server is up."""
+    import requests
+
+    with requests.Session() as http:
+        return (
+            nothing_listens(name, route, server) if _deaf(http, container, route, server) else None
+        )
+
+
 def not_served(route: Route, status: int, served: str | None) -> str:
     """The first line when a probe's route is not one the running server serves."""
     routes = served or "the server answers GET / with 200"
@@ -95,17 +127,21 @@ def wait_ready(
     workers: int = 1,
     limit: str = "--aml-ready-timeout",
     served: str | None = SERVER_ROUTES,
+    server: Route | None = None,
 ) -> Readiness:
     """Poll the liveness probe's route (its method, path and port) every 20 ms until 200, for ``timeout`` s
     (``limit`` says whose). Never raises.
 
     Stops at once when the container exits, when its log shows a failure the server cannot recover from or a
     restart (a crash loop under a supervisor), or when the server is up (``GET /`` answers 200) and says the
-    route is not one of its own (404, 405): ``served`` names the routes it has, where they are known.
+    route is not one of its own (404, 405): ``served`` names the routes it has, where they are known. Stops
+    too when nothing has listened on the route's port for a second while ``server`` (the scoring route, on
+    another port) answers.
     """
     started = time.monotonic()
     try:
-        return _poll(container, (timeout, limit), stop, started, route, workers, served)
+        where = (route, server or route)
+        return _poll(container, (timeout, limit), stop, started, where, workers, served)
     except Exception as error:  # the engine failed under us: report it, the checks show it
         if engine.lost(error):
             return Readiness(
@@ -119,14 +155,15 @@ def _poll(
     deadline: tuple[float, str],
     stop: threading.Event,
     started: float,
-    route: Route,
+    where: tuple[Route, Route],
     workers: int,
     served: str | None = SERVER_ROUTES,
 ) -> Readiness:
     import requests
 
-    next_state, url = started, None
+    (route, server), next_state, url = where, started, None
     status: int | None = None  # the route's last answer
+    answered = started  # when the route last answered (or the wait began)
     with requests.Session() as http:
         while not stop.is_set():
             now = time.monotonic()
@@ -146,11 +183,14 @@ def _poll(
                 gone = status if status in NOT_SERVED and route.path != "/" else None
                 if gone is not None and _root_answers(http, container, route):
                     return Readiness(now - started, not_served(route, gone, served))
+                if now - answered >= DEAF_AFTER and _deaf(http, container, route, server):
+                    return Readiness(now - started, nothing_listens("liveness", route, server))
                 next_state, url = now + STATE_EVERY, url or container.url(route.path, route.port)
             remaining = deadline[0] - (now - started)
             if remaining <= 0:
                 return Readiness(now - started, _timed_out(container, deadline, url or route.path))
             status = _status(http, route.method, url, min(2.0, remaining)) if url else None
+            answered = answered if status is None else time.monotonic()
             if status == 200:
                 return Readiness(time.monotonic() - started)
             stop.wait(POLL_INTERVAL)

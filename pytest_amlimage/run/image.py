@@ -149,7 +149,8 @@ class ImageRun:
                     endpoint = settings.endpoint
                     route, workers = endpoint.liveness_route, endpoint.workers(self.info.env)
                     limit, served = _ready_limit(settings), served_routes(endpoint)
-                    wait = (settings.ready_timeout, stop, route, workers, limit, served)
+                    server = endpoint.scoring_route
+                    wait = (settings.ready_timeout, stop, route, workers, limit, served, server)
                     self._ready = pool.submit(wait_ready, self._container, *wait)
                     self._ready.add_done_callback(lambda _: self._mark("checks"))
                     self._startup_peak = pool.submit(self._peak_after_init)

@@ -114,3 +114,31 @@ def test_a_readiness_probe_of_its_own_is_sent_where_the_template_says(
                 "azureml-inference-server-http serves only GET /, GET /swagger.json and POST /score*"
             ]
         )
+
+
+@pytest.mark.parametrize("probe", ["readiness", "liveness"])
+def test_a_probe_on_a_port_where_nothing_listens_names_both_ports(
+    run_plugin: Any, pytester: pytest.Pytester, images: dict[str, str], probe: str
+) -> None:
+    """The probe's port 8080 is published, but the server listens on 5001: named with the template line, not
+    as a reset, and as soon as the server is up (not after the liveness budget)."""
+    live, ready = (EXAMPLE / "template.yml").read_text().split("readiness_probe:")
+    if probe == "readiness":
+        ready = ready.replace("  port: 5001\n", "  port: 8080\n")
+    else:
+        live = live.replace("  path: /\n  port: 5001\n", "  path: /\n  port: 8080\n")
+    text = live + "readiness_probe:" + ready
+    line = text.splitlines().index("  port: 8080") + 1
+    args = template(pytester, text)
+    result = run_plugin(args, f"--aml-image={images['extended']}", "-k", "liveness or readiness")
+    expect(result, failed=[probe])
+    if probe == "readiness":
+        expect(result, passed=["liveness"])
+    result.stdout.fnmatch_lines(
+        [
+            f"{probe}: the {probe} probe's port 8080 (template.yml:{line} {probe}_probe.port) has nothing "
+            "listening, while the server listens on port 5001 (GET / answers there)*"
+        ]
+    )
+    assert "ConnectionResetError" not in result.stdout.str()
+    assert result.duration < 60

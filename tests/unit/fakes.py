@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.batch import BatchReport
 from pytest_amlimage.endpoint.inside import Inside

@@ -202,10 +202,10 @@ def test_a_failed_model_environment_is_the_build_check() -> None:
 
 
 def test_a_deployment_yaml_is_checked_first() -> None:
-    from pytest_amlimage.config import deployment
+    from pytest_amlimage.config import deployment_kinds
 
     example = Path(__file__).resolve().parents[2] / "examples/deployment/deployment.yml"
-    found = deployment.load(example)
+    found = deployment_kinds.load(example)
     assert ids(Settings(deployment_yaml=found, endpoint=found.endpoint))[0] == "deployment"
     assert "deployment" not in ids(Settings())
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks import batch
-from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.endpoint.batch import BatchReport, Init, MiniBatch, Try
 from pytest_amlimage.errors import CheckFailed, NotApplicable, Unavailable
 

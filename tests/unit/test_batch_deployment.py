@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.config import batch, deployment
+from pytest_amlimage.config import batch, deployment, deployment_kinds
 from pytest_amlimage.errors import AmlUsageError
 from tests.unit.test_settings import settings
 
@@ -31,11 +31,11 @@ environment:
 def load(tmp_path: Path, text: str) -> deployment.Deployment:
     path = tmp_path / "deployment.yml"
     path.write_text(text)
-    return deployment.load(path)
+    return deployment_kinds.load(path)
 
 
 def test_the_classic_form_reads_its_top_level_settings() -> None:
-    found = deployment.load(HERE / "classic.yml")
+    found = deployment_kinds.load(HERE / "classic.yml")
     assert found.kind == "batch deployment" and found.batch is not None
     settings = found.batch
     assert (settings.max_concurrency_per_instance, settings.mini_batch_size) == (2, 5)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytest_amlimage.config.batch import BatchSettings
+from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.endpoint.batch import BatchReport, configuration, driver_file, parse
 from pytest_amlimage.engine.container import ExecResult
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_amlimage.config import deployment
+from pytest_amlimage.config import deployment, deployment_kinds
 from pytest_amlimage.config.deployment import Probe, Route
 from pytest_amlimage.errors import AmlUsageError
 
@@ -16,11 +16,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deployment" / "dep
 def load(tmp_path: Path, text: str) -> deployment.Deployment:
     path = tmp_path / "deployment.yml"
     path.write_text(text)
-    return deployment.load(path)
+    return deployment_kinds.load(path)
 
 
 def test_the_bundled_example() -> None:
-    found = deployment.load(EXAMPLE)
+    found = deployment_kinds.load(EXAMPLE)
     endpoint = found.endpoint
     assert found.options == {
         "image": "mcr.microsoft.com/azureml/minimal-py312-inference:latest",
@@ -118,32 +118,35 @@ def test_the_instance_type_and_kubernetes_resources_size_the_container(tmp_path:
     kubernetes = "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineDeployment.schema.json\n"
     path = tmp_path / "k8s.yml"
     path.write_text(kubernetes + "resources:\n  limits:\n    cpu: 500m\n    memory: 1500Mi\n")
-    assert deployment.load(path).options == {"memory": 1500 * 1024**2, "cpus": "0.5"}
+    assert deployment_kinds.load(path).options == {"memory": 1500 * 1024**2, "cpus": "0.5"}
     path.write_text(kubernetes)  # no limits, no instance type: the cluster's default instance type
-    assert deployment.load(path).options == {"instance_type": "defaultinstancetype"}
+    assert deployment_kinds.load(path).options == {"instance_type": "defaultinstancetype"}
     path.write_text(kubernetes + "resources:\n  limits:\n    memory: lots\n")
     with pytest.raises(
         AmlUsageError,
         match=r"k8s.yml:4 \(from --aml-deployment\): resources.limits.memory is 'lots', not a size",
     ):
-        deployment.load(path)
+        deployment_kinds.load(path)
 
 
 def test_a_deployment_without_egress_asks_for_the_offline_run(tmp_path: Path) -> None:
     path = tmp_path / "d.yml"
     path.write_text("egress_public_network_access: disabled\ninstance_type: Standard_F2s_v2\n")
-    assert deployment.load(path).options == {"offline": "true", "instance_type": "Standard_F2s_v2"}
+    assert deployment_kinds.load(path).options == {
+        "offline": "true",
+        "instance_type": "Standard_F2s_v2",
+    }
 
 
 def test_an_mlflow_model_without_code_is_a_no_code_deployment(tmp_path: Path) -> None:
     path = tmp_path / "d.yml"
     model = "model:\n  name: sk\n  version: 2\n  type: mlflow_model\n  path: model\n"
     path.write_text(model + "instance_type: Standard_F2s_v2\n")
-    assert deployment.load(path).options["mlflow_model"] == "model"
+    assert deployment_kinds.load(path).options["mlflow_model"] == "model"
     coded = "code_configuration:\n  code: src\n  scoring_script: score.py\n"
     path.write_text(model + coded)  # a scoring script of one's own: the model is only mounted
-    assert deployment.load(path).options["model_dir"] == "model"
-    assert "mlflow_model" not in deployment.load(path).options
+    assert deployment_kinds.load(path).options["model_dir"] == "model"
+    assert "mlflow_model" not in deployment_kinds.load(path).options
 
 
 @pytest.mark.parametrize(

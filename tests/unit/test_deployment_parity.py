@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage.config import deployment
+from pytest_amlimage.config import deployment, deployment_kinds
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.run.launch import platform_layout
 
@@ -37,18 +37,18 @@ YAMLS = [
     path
     for path in sorted((ROOT / "examples").rglob("deployment.yml"))
     + sorted((Path(__file__).parent / "deployments").glob("*.yml"))
-    if "mlflow_model" not in path.read_text() and deployment.load(path).batch is None
+    if "mlflow_model" not in path.read_text() and deployment_kinds.load(path).batch is None
 ]
 BATCH_YAMLS = [
     path
     for path in sorted((ROOT / "examples").rglob("deployment.yml"))
     + sorted((Path(__file__).parent / "deployments" / "batch").glob("*.yml"))
-    if deployment.load(path).batch is not None
+    if deployment_kinds.load(path).batch is not None
 ]
 
 
 def ours_and_theirs(path: Path) -> tuple[deployment.Deployment, Any]:
-    return deployment.load(path), azure_ml().load_online_deployment(str(path))
+    return deployment_kinds.load(path), azure_ml().load_online_deployment(str(path))
 
 
 @pytest.mark.parametrize("path", YAMLS, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -131,7 +131,7 @@ def test_the_container_layout_is_the_local_endpoints(path: Path) -> None:
 def theirs_batch(path: Path) -> Any:
     """The SDK's reading: ModelBatchDeployment for the settings form, BatchDeployment for the classic one."""
     ml = azure_ml()
-    if "settings" not in deployment.load(path).data:
+    if "settings" not in deployment_kinds.load(path).data:
         return ml.load_batch_deployment(str(path))
     from azure.ai.ml.entities import ModelBatchDeployment
     from azure.ai.ml.entities._load_functions import load_common
@@ -141,7 +141,7 @@ def theirs_batch(path: Path) -> Any:
 
 @pytest.mark.parametrize("path", BATCH_YAMLS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_a_batch_yaml_reads_as_the_sdk_reads_it(path: Path) -> None:
-    ours, theirs = deployment.load(path), theirs_batch(path)
+    ours, theirs = deployment_kinds.load(path), theirs_batch(path)
     assert ours.batch is not None
     settings = getattr(theirs, "settings", None) or theirs
     for name in (
@@ -165,3 +165,90 @@ def test_a_batch_yaml_reads_as_the_sdk_reads_it(path: Path) -> None:
     assert ours.endpoint.environment == {
         k: str(v) for k, v in (settings.environment_variables or {}).items()
     }
+
+
+def test_the_known_keys_are_the_sdks() -> None:
+    """``config/deployment_keys.json`` is what scripts/deployment_keys.py reads from the installed azure-ai-ml's
+    schemas: run it after an upgrade."""
+    import json
+    import runpy
+
+    azure_ml()
+    script = runpy.run_path(str(ROOT / "scripts" / "deployment_keys.py"))
+    shipped = json.loads((ROOT / "pytest_amlimage/config/deployment_keys.json").read_text())
+    assert script["read"]()["kinds"] == shipped["kinds"]
+
+
+ONLINE = "name: blue\nendpoint_name: my-endpoint\ninstance_type: Standard_DS3_v2\nenvironment:\n  image: x:1\n"
+TEMPLATE = (ROOT / "examples/template/template.yml").read_text()
+BATCH = (
+    "name: scorer\nendpoint_name: my-endpoint\ncompute: azureml:cpu\nenvironment:\n  image: x:1\n"
+    "code_configuration:\n  code: .\n  scoring_script: score.py\nmini_batch_size: 3\n"
+)
+MISSPELT = [
+    (
+        "online",
+        ONLINE.replace("instance_type:", "instance_typ:"),
+        ["instance_typ", "instance_type"],
+    ),
+    (
+        "online",
+        ONLINE + "request_settings:\n  request_timeout: 9000\n",
+        ["request_settings.request_timeout"],
+    ),
+    ("online", ONLINE.replace("name: blue\n", ""), ["name is missing"]),
+    ("template", TEMPLATE.replace("scoring_port:", "scoring_prot:"), ["scoring_prot"]),
+    (
+        "template",
+        TEMPLATE.replace("allowed_instance_types:", "allowed_instance_typs:"),
+        ["allowed"],
+    ),
+    ("template", TEMPLATE.replace("liveness_probe:", "liveness_prob:"), ["liveness_prob"]),
+    ("batch", BATCH.replace("mini_batch_size:", "mini_batch_sise:"), ["mini_batch_sise"]),
+]
+
+
+def theirs_refusal(kind: str, path: Path) -> str:
+    """What azure-ai-ml says of the file (empty when it takes it)."""
+    ml = azure_ml()
+    load = {
+        "online": ml.load_online_deployment,
+        "template": ml.load_deployment_template,
+        "batch": ml.load_batch_deployment,
+    }[kind]
+    try:
+        load(str(path))
+    except Exception as error:  # its ValidationException: the marshmallow messages in its text
+        return str(error)
+    return ""
+
+
+@pytest.mark.parametrize(("kind", "text", "named"), MISSPELT)
+def test_a_misspelt_or_missing_key_is_refused_by_both(
+    tmp_path: Path, kind: str, text: str, named: list[str]
+) -> None:
+    from pytest_amlimage.checks.deployment_yaml import deployment as check
+    from pytest_amlimage.errors import CheckFailed
+
+    (tmp_path / "score.py").write_text("def init(): pass\ndef run(mini_batch): return mini_batch\n")
+    path = tmp_path / "deployment.yml"
+    path.write_text(text)
+    said = theirs_refusal(kind, path)
+    assert "Unknown field" in said or "Missing data for required field" in said
+    with pytest.raises(CheckFailed) as failed:
+        check(deployment_kinds.load(path), 2)
+    for name in named:
+        assert name in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"), [("online", ONLINE), ("template", TEMPLATE), ("batch", BATCH)]
+)
+def test_the_same_files_spelt_right_are_taken_by_both(tmp_path: Path, kind: str, text: str) -> None:
+    from pytest_amlimage.checks.deployment_yaml import deployment as check
+
+    (tmp_path / "score.py").write_text("def init(): pass\ndef run(mini_batch): return mini_batch\n")
+    path = tmp_path / "deployment.yml"
+    path.write_text(text)
+    assert theirs_refusal(kind, path) == ""
+    check(deployment_kinds.load(path), 2)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks.deployment_yaml import deployment as check
-from pytest_amlimage.config import deployment
+from pytest_amlimage.config import deployment_kinds
 from pytest_amlimage.errors import CheckFailed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ GOOD = "name: blue\nendpoint_name: my-endpoint\ninstance_type: Standard_DS3_v2\n
     ],
 )
 def test_the_examples_pass(path: Path) -> None:
-    found = deployment.load(path)
+    found = deployment_kinds.load(path)
     check(found, found.endpoint.workers({}))
 
 
@@ -65,7 +65,7 @@ def test_the_examples_pass(path: Path) -> None:
 def test_each_rule_fails_with_its_line(tmp_path: Path, extra: str, line: int, problem: str) -> None:
     path = tmp_path / "deployment.yml"
     path.write_text(GOOD + extra)
-    found = deployment.load(path)
+    found = deployment_kinds.load(path)
     with pytest.raises(CheckFailed) as failed:
         check(found, found.endpoint.workers({}))
     assert str(failed.value).startswith(f"deployment.yml:{line}: {problem}")
@@ -91,6 +91,6 @@ def test_each_rule_fails_with_its_line(tmp_path: Path, extra: str, line: int, pr
 def test_names_and_the_instance_type(tmp_path: Path, yaml: str, problem: str) -> None:
     path = tmp_path / "deployment.yml"
     path.write_text(yaml)
-    found = deployment.load(path)
+    found = deployment_kinds.load(path)
     with pytest.raises(CheckFailed, match=problem.replace("(", r"\(").replace(")", r"\)")):
         check(found, 1)

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks.deployment_yaml import deployment as check
-from pytest_amlimage.config import deployment, instance_types
+from pytest_amlimage.config import deployment_kinds, instance_types
 from pytest_amlimage.errors import AmlUsageError, CheckFailed
 
 LISTED = Path(__file__).parent / "data" / "managed_sku_list.txt"
 MANAGED = [
-    line.strip() for line in LISTED.read_text().splitlines() if line.strip() and not line.startswith("#")
+    line.strip()
+    for line in LISTED.read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 ]
 TODAY = date(2026, 12, 7)
 YAML = "name: blue\nendpoint_name: my-endpoint\ninstance_type: {}\nenvironment:\n  image: x:1\n"
@@ -27,12 +29,16 @@ def test_the_fixture_names_its_source_and_date() -> None:
 
 
 @pytest.mark.parametrize("name", MANAGED)
-def test_each_managed_sku_is_in_the_table_and_runs_to_its_verdict(tmp_path: Path, name: str) -> None:
+def test_each_managed_sku_is_in_the_table_and_runs_to_its_verdict(
+    tmp_path: Path, name: str
+) -> None:
     known = instance_types.find(name)
-    assert known is not None and not known.kubernetes, f"{name} is on the managed list, not in the table"
+    assert known is not None and not known.kubernetes, (
+        f"{name} is on the managed list, not in the table"
+    )
     path = tmp_path / "deployment.yml"
     path.write_text(YAML.format(name))
-    found = deployment.load(path)
+    found = deployment_kinds.load(path)
     if known.retired(TODAY):
         assert known.retires is not None
         with pytest.raises(CheckFailed, match=f"was retired on {known.retires.on:%Y-%m-%d}"):
@@ -45,7 +51,7 @@ def test_ncv2_fails_as_retired_not_as_unknown(tmp_path: Path) -> None:
     path = tmp_path / "deployment.yml"
     path.write_text(YAML.format("Standard_NC6s_v2"))
     with pytest.raises(CheckFailed) as failed:
-        check(deployment.load(path), 1, today=TODAY)
+        check(deployment_kinds.load(path), 1, today=TODAY)
     assert str(failed.value).startswith(
         "deployment.yml:3: instance_type 'Standard_NC6s_v2' was retired on 2023-09-06"
     )
@@ -64,7 +70,7 @@ def test_a_name_on_no_list_gets_the_closest_known_ones(tmp_path: Path) -> None:
     path = tmp_path / "deployment.yml"
     path.write_text(YAML.format("Standard_FX4md"))
     with pytest.raises(CheckFailed) as failed:
-        check(deployment.load(path), 1, today=TODAY)
+        check(deployment_kinds.load(path), 1, today=TODAY)
     assert "'Standard_FX4md' is not in the managed SKU list" in str(failed.value)
     assert "did you mean Standard_FX4mds" in str(failed.value)
     with pytest.raises(AmlUsageError, match=r"did you mean Standard_DS3_v2\b"):

@@ -137,3 +137,70 @@ def test_the_test_sees_an_import_from_above() -> None:
         "pytest_amlimage.checks (checks is above config)",
         "pytest_amlimage.endpoint (endpoint is above config)",
     ]
+
+
+def module_graph(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """Module -> the package modules it imports (also inside functions and TYPE_CHECKING blocks): ``from
+    pytest_amlimage.config import deployment`` is the module ``config.deployment``, not the folder."""
+    graph: dict[str, set[str]] = {}
+    for module, (source, is_package) in sources.items():
+        package = module if is_package else module.rpartition(".")[0]
+        named: set[str] = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                named |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+            elif isinstance(node, ast.Import):
+                named |= {alias.name for alias in node.names}
+        graph[module] = {found for found in named if found in sources and found != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import cycle between modules once, as the path that closes it (``a -> b -> a``)."""
+    found: list[list[str]] = []
+    seen: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        for child in sorted(graph.get(module, ())):
+            if child in path:
+                cycle = [*path[path.index(child) :], child]
+                if frozenset(cycle) not in {frozenset(c) for c in found}:
+                    found.append(cycle)
+            elif child not in seen:
+                walk(child, [*path, child])
+        seen.add(module)
+
+    for module in sorted(graph):
+        if module not in seen:
+            walk(module, [module])
+    return found
+
+
+def package_sources() -> dict[str, tuple[str, bool]]:
+    """Every host-side module but the package's own ``__init__`` (it re-exports from every layer)."""
+    return {
+        module_name(path).removesuffix(".__init__"): (path.read_text(), path.name == "__init__.py")
+        for path in modules()
+        if path != PACKAGE / "__init__.py"
+    }
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert cycles(module_graph(package_sources())) == []
+
+
+def test_the_cycle_test_finds_a_planted_cycle() -> None:
+    """A circle like the one the folder rule missed: a base module's function imports a module that imports
+    the base."""
+    sources = package_sources()
+    base = "pytest_amlimage.config.deployment"
+    planted = (
+        sources[base][0] + "\n\ndef late() -> None:\n    from pytest_amlimage.config import batch\n"
+    )
+    sources[base] = (planted, False)
+    found = cycles(module_graph(sources))
+    assert any(set(cycle) == {base, "pytest_amlimage.config.batch"} for cycle in found), found

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_amlimage.checks import deployment_yaml
-from pytest_amlimage.config import deployment, instance_types
+from pytest_amlimage.config import deployment, deployment_kinds, instance_types
 from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.errors import AmlUsageError, CheckFailed
 
@@ -48,7 +48,7 @@ readiness_probe:
 def load(tmp_path: Path, text: str) -> deployment.Deployment:
     path = tmp_path / "template.yml"
     path.write_text(text)
-    return deployment.load(path)
+    return deployment_kinds.load(path)
 
 
 def test_a_template_is_run_as_the_deployment_it_describes(tmp_path: Path) -> None:
