@@ -192,6 +192,11 @@ def number(option: Described, found: Found | None) -> float:
     return _number(option, found or Found(option.default, "the default", Path.cwd()))
 
 
+def whole_number(option: Described, found: Found | None) -> int:
+    """An ``int`` or ``port`` option: ``_number`` refuses a fraction for these kinds."""
+    return int(number(option, found))
+
+
 def optional_number(option: Described, found: Found | None) -> float | None:
     return None if found is None and option.default is None else number(option, found)
 

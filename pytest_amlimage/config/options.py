@@ -80,11 +80,17 @@ def number(
     name: str,
     help: str,
     *,
-    kind: Literal["float", "int", "positive", "port"],
+    kind: Literal["float", "positive"],
     metavar: str,
     default: float,
 ) -> Option[float]:
     return Option(name, help, kind, kinds.number, metavar, default)
+
+
+def whole_number(
+    name: str, help: str, *, kind: Literal["int", "port"], metavar: str, default: int
+) -> Option[int]:
+    return Option(name, help, kind, kinds.whole_number, metavar, default)
 
 
 def optional_number(
@@ -196,7 +202,7 @@ SAMPLE = paths(
 COMMAND = text(
     "command", "command that starts the server instead of the image's own CMD", metavar="CMD"
 )
-PORT = number(
+PORT = whole_number(
     "port",
     "port the scoring server listens on inside the container",
     kind="port",
@@ -290,7 +296,7 @@ REBASE = text(
     "build --aml-build on this base too and compare it with the Dockerfile as it is",
     metavar="IMAGE",
 )
-MAX_BASE_AGE = number(
+MAX_BASE_AGE = whole_number(
     "max_base_age",
     "fail base-age past this many days (6 months are supported); 0: off",
     kind="int",

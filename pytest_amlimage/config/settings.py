@@ -65,7 +65,7 @@ class Settings:
     docker_host: str | None = None  # None: the local socket
     baseline: str | None = None
     rebase: str | None = None
-    max_base_age: int = int(o.default_of(o.MAX_BASE_AGE))
+    max_base_age: int = o.default_of(o.MAX_BASE_AGE)
     lock: Path | None = None
     lock_update: bool = False
     allow: tuple[Expectation, ...] = ()
@@ -195,7 +195,7 @@ def _check_contradictions(settings: Settings) -> Settings:
 
 def _endpoint(values: Sources, images: tuple[str, ...], build: Path | None) -> deployment.Endpoint:
     if values.deployment is None:
-        return deployment.Endpoint.on_port(int(values.value(o.PORT)))
+        return deployment.Endpoint.on_port(values.value(o.PORT))
     if not images and build is None and values.value(o.MLFLOW_MODEL) is None:
         where = (
             "a deployment template names a registry environment, which cannot be pulled here"
@@ -436,7 +436,7 @@ def _what_to_compare(values: Sources) -> WhatToCompare:
     allowed = (parse_expectation(text, values.source(o.ALLOW)) for text in values.value(o.ALLOW))
     return {
         "baseline": _reference(values, o.BASELINE),
-        "max_base_age": int(values.value(o.MAX_BASE_AGE)),
+        "max_base_age": values.value(o.MAX_BASE_AGE),
         "lock": _lock(values, lock_update),
         "lock_update": lock_update,
         "allow": tuple(expectation for expectation in allowed if expectation),

@@ -31,7 +31,7 @@ class Sources:
             self.spec_dir, self.spec_name = spec.parent, str(spec)
         yaml = self.value(o.DEPLOYMENT)
         if yaml is not None:
-            port = int(self.value(o.PORT))
+            port = self.value(o.PORT)
             self.deployment = deployment_kinds.load(yaml, port, self.source(o.DEPLOYMENT))
 
     def get(self, option: o.Option[Any]) -> Found | None:

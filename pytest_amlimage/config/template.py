@@ -20,12 +20,13 @@ from pytest_amlimage.config.deployment import (
     Reader,
     Route,
 )
+from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.yamlfile import Table
 
 SCHEMA = "deploymenttemplate.schema.json"
 REGISTRY = "azureml://registries/"
 # azureml-inference-server-http's scoring route: a template naming another runs its own server
-SERVER_ROUTE = ("/score", 5001)
+SERVER_ROUTE = ("/score", SERVER_PORT)
 
 
 def is_template(data: Table) -> bool:

@@ -11,7 +11,7 @@ from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.start_script import Runtime
 from pytest_amlimage.endpoint.waiting import poll
-from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, Unavailable
 
 if TYPE_CHECKING:
@@ -143,9 +143,9 @@ def wait_ready(
         where = (route, server or route)
         return _poll(container, (timeout, limit), stop, started, where, workers, served)
     except Exception as error:  # the engine failed under us: report it, the checks show it
-        if engine.lost(error):
+        if docker_engine.lost(error):
             return Readiness(
-                time.monotonic() - started, engine.lost_message(error), engine_lost=True
+                time.monotonic() - started, docker_engine.lost_message(error), engine_lost=True
             )
         return Readiness(time.monotonic() - started, f"waiting for the server failed: {error}")
 

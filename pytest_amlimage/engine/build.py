@@ -8,7 +8,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from pytest_amlimage.engine.client import reason
+from pytest_amlimage.engine.docker_engine import reason
 from pytest_amlimage.masking import masked
 
 if TYPE_CHECKING:
@@ -38,30 +38,19 @@ def build(
     ``rewritten``: the Dockerfile's text to build instead, written beside it for the build only.
     """
     dockerfile, context = locate(path)
-    if rewritten is None:
-        return _build(
-            client,
-            context,
-            dockerfile.relative_to(context).as_posix(),
-            tag,
-            build_args,
-            target,
-            progress,
-        )
-    temporary = dockerfile.with_name(f".{dockerfile.name}.amlimage-rebase")
-    temporary.write_text(rewritten)
+    used = (
+        dockerfile
+        if rewritten is None
+        else dockerfile.with_name(f".{dockerfile.name}.amlimage-rebase")
+    )
+    if rewritten is not None:
+        used.write_text(rewritten)
     try:
-        return _build(
-            client,
-            context,
-            temporary.relative_to(context).as_posix(),
-            tag,
-            build_args,
-            target,
-            progress,
-        )
+        relative = used.relative_to(context).as_posix()
+        return _build(client, context, relative, tag, build_args, target, progress)
     finally:
-        temporary.unlink(missing_ok=True)
+        if rewritten is not None:
+            used.unlink(missing_ok=True)
 
 
 def _build(

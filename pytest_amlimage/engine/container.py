@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
-from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.engine.image_info import env_of
 from pytest_amlimage.engine.memory import MemoryWatch
 from pytest_amlimage.errors import AmlUsageError
@@ -246,7 +246,7 @@ def start(
     from testcontainers.core.container import DockerContainer
 
     testcontainers_config.ryuk_disabled = True
-    name = engine.container_name()
+    name = docker_engine.container_name()
     wrapped = DockerContainer(plan.image, env=dict(plan.environment)).with_name(name)
     if plan.command is not None:
         wrapped.with_command(plan.command)
@@ -286,5 +286,5 @@ def start(
 
 def _remove_named(wrapped: DockerContainer, name: str) -> None:
     client = wrapped.get_docker_client().client
-    engine.remove_named(client, name)
+    docker_engine.remove_named(client, name)
     client.close()

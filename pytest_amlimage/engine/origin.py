@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
 
 from pytest_amlimage.config import catalog
-from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.engine.image_info import ImageInfo
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def base_of(
         return from_image_information(image_information())
     dated, how = tag_date(reference), "its tag"
     if dated is None and client is not None:
-        local = engine.local_image(client, reference)
+        local = docker_engine.local_image(client, reference)
         dated, how = (
             (created_date(local.created) if local else None),
             "its creation date on the engine",
@@ -106,12 +106,13 @@ def curated_row(
     """
     return (
         catalog.by_names(labelled_bases(info.labels))
-        or catalog.named_in(engine.read_file(client, reference, IMAGE_INFORMATION, labels))
+        or catalog.named_in(docker_engine.read_file(client, reference, IMAGE_INFORMATION, labels))
         or catalog.by_layers(list(info.layers), _local_catalog_images(client))
     )
 
 
 def _local_catalog_images(client: docker.DockerClient) -> list[tuple[list[str], list[str]]]:
     return [
-        (list(found.tags), list(found.layers)) for found in engine.local_images(client, "azureml/")
+        (list(found.tags), list(found.layers))
+        for found in docker_engine.local_images(client, "azureml/")
     ]

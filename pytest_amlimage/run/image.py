@@ -24,9 +24,8 @@ from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness, served_routes, wait_ready
 from pytest_amlimage.endpoint.waiting import poll
-from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
-from pytest_amlimage.engine import origin
+from pytest_amlimage.engine import docker_engine, origin
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.engine.memory import (
     PEAK_SCRIPT,
@@ -125,12 +124,12 @@ class ImageRun:
                 try:
                     self._container = self.runner.start(self.plan)
                 except Exception as error:
-                    refused = (
-                        f"the engine refused to start {self.reference}: {engine.reason(error)}"
-                    )
-                    lost = engine.lost(error)
+                    refused = f"the engine refused to start {self.reference}: {docker_engine.reason(error)}"
+                    lost = docker_engine.lost(error)
                     self._refused = (
-                        EngineLost(engine.lost_message(error)) if lost else Unavailable(refused)
+                        EngineLost(docker_engine.lost_message(error))
+                        if lost
+                        else Unavailable(refused)
                     )
                     raise type(self._refused)(*self._refused.args) from None
                 pool, stop = self.runner.pool, self.runner.stop
@@ -188,8 +187,8 @@ class ImageRun:
             aside = self.runner.start(plan)
             return run_probe(aside, self.wanted_imports, plan.probe_environment)
         except Exception as error:
-            if engine.lost(error):
-                raise EngineLost(engine.lost_message(error)) from None
+            if docker_engine.lost(error):
+                raise EngineLost(docker_engine.lost_message(error)) from None
             return Facts(uid=None, python_error=f"the probe could not run: {error}")
 
     @functools.cached_property
@@ -202,7 +201,7 @@ class ImageRun:
     def history(self) -> tuple[str, ...]:
         """What made each step of the image, oldest first (one call to the engine's API, no container)."""
         client = self.runner.client
-        return tuple(engine.history(client, self.reference)) if client is not None else ()
+        return tuple(docker_engine.history(client, self.reference)) if client is not None else ()
 
     @functools.cached_property
     def curated(self) -> catalog.CatalogEntry | None:

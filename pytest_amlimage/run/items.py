@@ -8,7 +8,7 @@ import pytest
 
 from pytest_amlimage.checks.assemble import Context, checks_for
 from pytest_amlimage.checks.check import Check, Figures, figures_of
-from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.run.image import PHASES, ImageRun, phase_of
 
@@ -61,9 +61,9 @@ class CheckItem(pytest.Item):
         try:
             return self.check.run()
         except Exception as error:
-            if isinstance(error, CheckFailed) or not engine.lost(error):
+            if isinstance(error, CheckFailed) or not docker_engine.lost(error):
                 raise
-            raise EngineLost(engine.lost_message(error)) from None
+            raise EngineLost(docker_engine.lost_message(error)) from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The check and its cause: the image is in the node id (``IMAGE::CHECK``), so the FAILED line's width

@@ -9,8 +9,8 @@ from pytest_amlimage.config import layout
 from pytest_amlimage.config.platform import SERVER_PORT
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import batch
-from pytest_amlimage.engine import client as engine
 from pytest_amlimage.engine import container as containers
+from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.run import start_command
 
@@ -61,7 +61,7 @@ def plan_launch(
         environment=environment,
         mounts=mounted.mounts,
         gpus=settings.gpu,
-        bind_loopback=engine.engine_is_local(docker_host),
+        bind_loopback=docker_engine.engine_is_local(docker_host),
         probe_environment=own,
         runit=start_command.runs(said, "runsvdir"),
         unreachable=_unreachable(start_command.server_port(said), endpoint.scoring_route.port),

@@ -127,9 +127,7 @@ class RunReport:
         return any(found.changes for found in self.changes.values())
 
     def change_lines(self, image: str) -> list[str]:
-        found = sorted(
-            self.changes[image].changes, key=lambda c: (KINDS.index(c["kind"]), c["name"])
-        )
+        found = sorted(self.changes[image].changes, key=_change_order)
         return [
             f"{c['kind']:<10} {c.get('shown', c['name']):<32} {c['old'] or '-':<16} -> {c['new'] or '-'}"
             for c in found
@@ -234,10 +232,7 @@ class RunReport:
                 ]
                 out += [
                     f"| {c['kind']} | {c.get('shown', c['name'])} | {c['old'] or '-'} | {c['new'] or '-'} |"
-                    for c in sorted(
-                        data["changes"]["changes"],
-                        key=lambda c: (KINDS.index(c["kind"]), c["name"]),
-                    )
+                    for c in sorted(data["changes"]["changes"], key=_change_order)
                 ]
                 server = data["changes"].get("server_changes") or []
                 out += (
@@ -261,3 +256,8 @@ class RunReport:
 
 def _json(found: ChangeFigures | LatencyFigures | None) -> dict[str, Any] | None:
     return None if found is None else dataclasses.asdict(found)
+
+
+def _change_order(change: dict[str, Any]) -> tuple[int, str]:
+    """Changes as the report lists them: by kind (``KINDS``' order), then by name."""
+    return KINDS.index(change["kind"]), str(change["name"])

@@ -24,8 +24,7 @@ from pytest_amlimage.config.names import suffixed
 from pytest_amlimage.config.platform import APP_ROOT
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import samples
-from pytest_amlimage.engine import build, dockerfile, model_env
-from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import build, docker_engine, dockerfile, model_env
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.errors import AmlUsageError
@@ -73,9 +72,9 @@ class AmlSession:
         try:
             self._begin(progress, start_early)
         except Exception as error:
-            if isinstance(error, pytest.UsageError) or not engine.lost(error):
+            if isinstance(error, pytest.UsageError) or not docker_engine.lost(error):
                 raise
-            raise AmlUsageError(engine.lost_message(error)) from None
+            raise AmlUsageError(docker_engine.lost_message(error)) from None
 
     def _begin(self, progress: Callable[[str], None], start_early: bool) -> None:
         """Connect, build if asked, check every image exists, and clear what crashed runs left behind.
@@ -92,13 +91,13 @@ class AmlSession:
         if self.settings.lock and not self.settings.lock_update:
             self.lock = snapshots.read_lock(self.settings.lock)
         self._use_engine()
-        self.client = engine.connect(self.docker_host)
+        self.client = docker_engine.connect(self.docker_host)
         self.engine_cpus = float(self.client.info().get("NCPU") or DEFAULT_CPUS)
         if self.settings.build:
             self._build(progress)
         if self.settings.gpu:
-            engine.require_gpu(self.client, self.docker_host)
-        engine.remove_leftovers(self.client, self.id, self.started)
+            docker_engine.require_gpu(self.client, self.docker_host)
+        docker_engine.remove_leftovers(self.client, self.id, self.started)
         for reference in self.settings.images:
             # keyed by the image given (run as the endpoint runs it)
             if reference not in self.images:
@@ -129,7 +128,7 @@ class AmlSession:
             path = posixpath.join(
                 info.env.get("AML_APP_ROOT", APP_ROOT), info.env.get("AZUREML_ENTRY_SCRIPT", "")
             )
-            script = engine.read_file(self.client, reference, path, self.container_labels())
+            script = docker_engine.read_file(self.client, reference, path, self.container_labels())
         tag, error = model_env.with_model_environment(
             self.client, reference, info, conda, progress, adds
         )
@@ -235,7 +234,7 @@ class AmlSession:
 
     def _image(self, reference: str) -> ImageInfo:
         assert self.client is not None
-        return engine.require_image(self.client, reference)
+        return docker_engine.require_image(self.client, reference)
 
     def context(self, image: ImageRun) -> Context:
         """What the checks of ``image`` are assembled from, beside the image itself."""
@@ -260,7 +259,7 @@ class AmlSession:
 
     def container_labels(self) -> dict[str, str]:
         """The user's labels and this run's, which cleanup finds leftovers by: on every container it makes."""
-        return {**dict(self.settings.labels), **engine.run_labels(self.id, self.started)}
+        return {**dict(self.settings.labels), **docker_engine.run_labels(self.id, self.started)}
 
     def _use_engine(self) -> None:
         """An engine named by an option is DOCKER_HOST for the run: testcontainers, and the lost-engine message,
@@ -276,7 +275,9 @@ class AmlSession:
         return containers.start(
             plan,
             self.container_labels(),
-            lambda wrapped: engine.endpoint_host(self.docker_host, wrapped.get_container_host_ip),
+            lambda wrapped: docker_engine.endpoint_host(
+                self.docker_host, wrapped.get_container_host_ip
+            ),
             # the list of that moment: finish() swaps it
             keep=lambda started: self._started.append(started),
         )

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from pytest_amlimage.engine.client import PID_LABEL, PLUGIN_LABEL
+from pytest_amlimage.engine.docker_engine import PID_LABEL, PLUGIN_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"

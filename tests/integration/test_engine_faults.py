@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage.engine.client import PLUGIN_LABEL
+from pytest_amlimage.engine.docker_engine import PLUGIN_LABEL
 
 from .conftest import deployment_yaml, expect
 from .full_engine import TOOLS_IMAGE, full_engine

@@ -15,7 +15,7 @@ import pytest
 
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.engine import container as containers
-from pytest_amlimage.engine.client import PID_LABEL, PLUGIN_LABEL, run_labels
+from pytest_amlimage.engine.docker_engine import PID_LABEL, PLUGIN_LABEL, run_labels
 from pytest_amlimage.engine.image_info import ImageInfo
 from pytest_amlimage.run.launch import plan_launch
 

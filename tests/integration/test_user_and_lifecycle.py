@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_amlimage.engine.client import PID_LABEL, PLUGIN_LABEL
+from pytest_amlimage.engine.docker_engine import PID_LABEL, PLUGIN_LABEL
 
 from .conftest import expect, green, own_tests
 

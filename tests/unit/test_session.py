@@ -56,9 +56,11 @@ def test_each_image_is_judged_on_its_own_mlflow_scoring_script(
     """Two images and one MLflow model: each image's mlflow-model check reads that image's script."""
     model = Path(__file__).resolve().parents[1] / "integration" / "mlflow_models" / "sklearn"
     scripts = {"old:1": "import mlflow", "new:2": "from azureml.ai.monitoring import Collector"}
-    monkeypatch.setattr(sessions.engine, "require_image", lambda client, ref: ImageInfo())
+    monkeypatch.setattr(sessions.docker_engine, "require_image", lambda client, ref: ImageInfo())
     monkeypatch.setattr(
-        sessions.engine, "read_file", lambda client, reference, path, labels: scripts[reference]
+        sessions.docker_engine,
+        "read_file",
+        lambda client, reference, path, labels: scripts[reference],
     )
     monkeypatch.setattr(
         sessions.model_env,

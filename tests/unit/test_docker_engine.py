@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pytest_amlimage.engine import client as engine
+from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.errors import AmlUsageError
 
 
@@ -15,13 +15,13 @@ def test_local_engines_publish_on_loopback(docker_host: str | None) -> None:
     def remote() -> str:
         raise AssertionError("a local engine must not ask for a remote address")
 
-    assert engine.endpoint_host(docker_host, remote) == "127.0.0.1"
+    assert docker_engine.endpoint_host(docker_host, remote) == "127.0.0.1"
 
 
 @pytest.mark.parametrize("docker_host", ["tcp://build-host:2375", "ssh://ci@build-host"])
 def test_remote_engines_use_the_engines_host(docker_host: str) -> None:
-    assert engine.endpoint_host(docker_host, lambda: "build-host") == "build-host"
-    assert not engine.engine_is_local(docker_host)
+    assert docker_engine.endpoint_host(docker_host, lambda: "build-host") == "build-host"
+    assert not docker_engine.engine_is_local(docker_host)
 
 
 def test_an_ssh_engine_without_paramiko_says_which_extra_to_install(
@@ -33,7 +33,7 @@ def test_an_ssh_engine_without_paramiko_says_which_extra_to_install(
         AmlUsageError,
         match=r"^DOCKER_HOST=ssh://ci@gpu-host .* pip install 'pytest-amlimage\[ssh\]'$",
     ):
-        engine.connect("ssh://ci@gpu-host")
+        docker_engine.connect("ssh://ci@gpu-host")
 
 
 def test_an_engine_that_does_not_answer_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,16 +41,16 @@ def test_an_engine_that_does_not_answer_is_one_line(monkeypatch: pytest.MonkeyPa
     with pytest.raises(
         AmlUsageError, match=r"^cannot reach the Docker engine at tcp://127.0.0.1:9 \(.*\): start"
     ):
-        engine.connect("tcp://127.0.0.1:9")
+        docker_engine.connect("tcp://127.0.0.1:9")
 
 
 def labels(session: str, started: float, pid: int, host: str | None = None) -> dict[str, str]:
     return {
-        engine.PLUGIN_LABEL: "true",
-        engine.SESSION_LABEL: session,
-        engine.STARTED_LABEL: f"{started:.3f}",
-        engine.HOST_LABEL: host or socket.gethostname(),
-        engine.PID_LABEL: str(pid),
+        docker_engine.PLUGIN_LABEL: "true",
+        docker_engine.SESSION_LABEL: session,
+        docker_engine.STARTED_LABEL: f"{started:.3f}",
+        docker_engine.HOST_LABEL: host or socket.gethostname(),
+        docker_engine.PID_LABEL: str(pid),
     }
 
 
@@ -63,24 +63,26 @@ def dead_pid() -> int:
 
 def test_leftovers_are_older_runs_whose_process_is_gone() -> None:
     now = 1000.0
-    assert engine.is_leftover(labels("old", 10.0, dead_pid()), "me", now, now)
-    assert not engine.is_leftover(labels("old", 10.0, os.getpid()), "me", now, now)  # still running
-    assert not engine.is_leftover(labels("me", 10.0, dead_pid()), "me", now, now)  # ours
+    assert docker_engine.is_leftover(labels("old", 10.0, dead_pid()), "me", now, now)
+    assert not docker_engine.is_leftover(
+        labels("old", 10.0, os.getpid()), "me", now, now
+    )  # still running
+    assert not docker_engine.is_leftover(labels("me", 10.0, dead_pid()), "me", now, now)  # ours
     # younger than us
-    assert not engine.is_leftover(labels("new", 2000.0, dead_pid()), "me", now, now)
+    assert not docker_engine.is_leftover(labels("new", 2000.0, dead_pid()), "me", now, now)
 
 
 def test_other_machines_leftovers_only_by_age() -> None:
     now = 100_000.0
-    assert not engine.is_leftover(labels("x", now - 60, 1, "elsewhere"), "me", now, now)
-    assert engine.is_leftover(labels("x", now - 2 * 86400, 1, "elsewhere"), "me", now, now)
+    assert not docker_engine.is_leftover(labels("x", now - 60, 1, "elsewhere"), "me", now, now)
+    assert docker_engine.is_leftover(labels("x", now - 2 * 86400, 1, "elsewhere"), "me", now, now)
 
 
 def test_an_engine_that_went_away_is_told_from_one_that_refused() -> None:
     import requests
     from docker.errors import APIError, DockerException
 
-    from pytest_amlimage.engine.client import lost, lost_message
+    from pytest_amlimage.engine.docker_engine import lost, lost_message
 
     try:
         try:
@@ -99,7 +101,7 @@ def test_an_engine_that_went_away_is_told_from_one_that_refused() -> None:
 def test_a_fault_of_ours_while_the_engine_was_unreachable_is_not_the_engine_lost() -> None:
     import requests
 
-    from pytest_amlimage.engine.client import lost
+    from pytest_amlimage.engine.docker_engine import lost
 
     try:
         try:
