@@ -15,6 +15,7 @@ import pytest
 from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.endpoint.batch import OUTPUT_AT, BatchReport, Failure, Init, MiniBatch, Try
 from pytest_amlimage.errors import CheckFailed, NotApplicable, Unavailable
+from pytest_amlimage.probe.shapes import BatchEnvironmentDoc
 
 KNOWN_ARGUMENTS = "parse_known_args()"
 LOG_LINES = 12  # of a worker's log, shown under a failure
@@ -47,9 +48,8 @@ def batch_env(report: BatchReport, *, own_environment: bool = True) -> None:
         raise CheckFailed("\n".join(problems) + f"\n(the Python the driver ran with: {python})")
 
 
-def _core_fix(error: str, env: dict[str, object]) -> str:
-    versions = env.get("versions")
-    found = versions if isinstance(versions, dict) else {}
+def _core_fix(error: str, env: BatchEnvironmentDoc) -> str:
+    found = env.get("versions", {})
     if "pkg_resources" in error:
         core = " ".join(filter(None, ("azureml-core", found.get("azureml-core"))))
         setuptools = " ".join(filter(None, ("setuptools", found.get("setuptools"))))

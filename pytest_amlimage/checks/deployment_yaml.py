@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from datetime import date
+
+import pytest
 
 from pytest_amlimage.config import instance_types, schema_keys
 from pytest_amlimage.config.deployment import Deployment, is_kubernetes
@@ -20,6 +23,8 @@ NAME = re.compile(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 NAME_LENGTH = (3, 32)
 PROBE_MINIMUMS = {"initial_delay": 1, "timeout": 1, "failure_threshold": 1, "success_threshold": 1}
 PLATFORM_REFERENCE = re.compile(r"\$\{\{\s*azureml://[^}]*\}\}")
+# required keys az ml also takes from its own flags (``--name``, ``--endpoint-name``): missing, a warning
+FROM_FLAGS = {"name": "--name", "endpoint_name": "--endpoint-name"}
 
 
 def deployment(found: Deployment, workers: int, today: date | None = None) -> None:
@@ -58,15 +63,13 @@ def _keys(found: Deployment) -> list[tuple[int, str]]:
                         f"refuses it: 'Unknown field.'): {fix}",
                     )
                 )
-    problems += [
-        (
-            1,
-            f"{key} is missing (azure-ai-ml, which az ml loads it with, refuses the file: 'Missing data for "
-            "required field.'): add it",
-        )
-        for key in schema.required
-        if key not in found.data
-    ]
+    for key in (key for key in schema.required if key not in found.data):
+        refused = "azure-ai-ml refuses the file: 'Missing data for required field.'"
+        if key in FROM_FLAGS and found.kind != "deployment template":
+            said = f"{found.path.name}: {key} is missing ({refused}; az ml takes it from {FROM_FLAGS[key]})"
+            warnings.warn(pytest.PytestWarning(f"deployment: {said}"), stacklevel=1)
+        else:
+            problems.append((1, f"{key} is missing ({refused}, and so does az ml): add it"))
     return problems
 
 

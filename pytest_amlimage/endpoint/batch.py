@@ -12,11 +12,18 @@ import posixpath
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.engine.container import ExecResult
 from pytest_amlimage.probe.inimage.batch_driver import REPORT_BEGIN, REPORT_END
+from pytest_amlimage.probe.shapes import (
+    BatchConfigDoc,
+    BatchEnvironmentDoc,
+    BatchReportDoc,
+    MiniBatchDoc,
+    WorkerDoc,
+)
 
 DRIVER_AT = "/opt/amlimage-batch/driver.py"
 INPUT_AT = "/mnt/batch/input"
@@ -103,7 +110,7 @@ class BatchReport:
 
     settings: BatchSettings
     error: str | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
+    environment: BatchEnvironmentDoc = field(default_factory=lambda: BatchEnvironmentDoc())
     files: tuple[str, ...] = ()
     nested: tuple[str, ...] = ()
     inits: tuple[Init, ...] = ()
@@ -127,7 +134,7 @@ class BatchReport:
 
 def configuration(
     settings: BatchSettings, batch_input: Path, script: str | None, mlflow_model: str | None
-) -> dict[str, Any]:
+) -> BatchConfigDoc:
     """What the driver is told: the settings, the input and the script (or the MLflow model) inside."""
     return {
         "script": script,
@@ -147,7 +154,7 @@ def configuration(
 
 
 def run_batch(
-    container: Runs, settings: BatchSettings, config: dict[str, Any], outputs: Path | None
+    container: Runs, settings: BatchSettings, config: BatchConfigDoc, outputs: Path | None
 ) -> BatchReport:
     """Run the driver once in ``container``; copy its outputs and logs to ``outputs`` (when given)."""
     result = container.exec(["sh", "-c", LAUNCH, "amlimage-batch", DRIVER_AT, json.dumps(config)])
@@ -170,7 +177,7 @@ def parse(result: ExecResult, settings: BatchSettings) -> BatchReport:
         return BatchReport(settings, error=f"the batch driver could not run: {last}")
     body = text.split(REPORT_BEGIN, 1)[1].split(REPORT_END, 1)[0]
     try:
-        return _report(json.loads(body), settings)
+        return _report(cast(BatchReportDoc, json.loads(body)), settings)
     except (
         ValueError,
         KeyError,
@@ -181,10 +188,10 @@ def parse(result: ExecResult, settings: BatchSettings) -> BatchReport:
         )
 
 
-def _report(found: dict[str, Any], settings: BatchSettings) -> BatchReport:
+def _report(found: BatchReportDoc, settings: BatchSettings) -> BatchReport:
     return BatchReport(
         settings,
-        environment=found.get("environment", {}),
+        environment=found.get("environment", BatchEnvironmentDoc()),
         files=tuple(found.get("files", [])),
         nested=tuple(found.get("nested", [])),
         inits=tuple(sorted((_init(doc) for doc in found.get("inits", [])), key=lambda i: i.worker)),
@@ -196,35 +203,30 @@ def _report(found: dict[str, Any], settings: BatchSettings) -> BatchReport:
     )
 
 
-def _failure(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "error": doc.get("error"),
-        "exit": doc.get("exit"),
-        "argparse": bool(doc.get("argparse")),
-        "log": str(doc.get("log") or ""),
-    }
+def _failure(doc: WorkerDoc) -> tuple[str | None, str | None, bool, str]:
+    """``Failure``'s fields, in their order: the traceback, a SystemExit's code, argparse's, the log."""
+    return doc.get("error"), doc.get("exit"), bool(doc.get("argparse")), str(doc.get("log") or "")
 
 
-def _init(doc: dict[str, Any]) -> Init:
-    return Init(
-        **_failure(doc), worker=int(doc.get("worker", 0)), seconds=float(doc.get("seconds", 0.0))
+def _init(doc: WorkerDoc) -> Init:
+    worker, seconds = int(doc.get("worker", 0)), float(doc.get("seconds", 0.0))
+    return Init(*_failure(doc), worker=worker, seconds=seconds)
+
+
+def _try(doc: WorkerDoc) -> Try:
+    return Try(
+        *_failure(doc),
+        count=doc.get("count"),
+        rows=tuple(doc.get("rows", [])),
+        timeout=doc.get("timeout"),
+        started=float(doc.get("started", 0.0)),
+        ended=float(doc.get("ended", 0.0)),
+        changed=tuple(doc.get("changed", [])),
+        audited=tuple(doc.get("audited", [])),
+        overwritten=tuple(doc.get("overwritten", [])),
     )
 
 
-def _batch(doc: dict[str, Any]) -> MiniBatch:
-    tries = tuple(
-        Try(
-            **_failure(one),
-            count=one.get("count"),
-            rows=tuple(one.get("rows", [])),
-            timeout=one.get("timeout"),
-            started=float(one.get("started", 0.0)),
-            ended=float(one.get("ended", 0.0)),
-            changed=tuple(one.get("changed", [])),
-            audited=tuple(one.get("audited", [])),
-            overwritten=tuple(one.get("overwritten", [])),
-        )
-        for one in doc.get("tries", [])
-        if one.get("event") == "run"
-    )
+def _batch(doc: MiniBatchDoc) -> MiniBatch:
+    tries = tuple(_try(one) for one in doc.get("tries", []) if one.get("event") == "run")
     return MiniBatch(int(doc["index"]), tuple(doc["files"]), int(doc.get("worker", 0)), tries)

@@ -156,3 +156,74 @@ class ProbeDoc(TypedDict, total=False):
     frameworks: dict[str, ImportDoc]
     imports: dict[str, ImportDoc]  # distribution -> its module's import
     gpu_evidence: list[EvidenceDoc]
+
+
+# ---- the batch driver (probe/inimage/batch_driver.py): what the host tells it, and what it reports ----------
+
+
+class BatchConfigDoc(TypedDict):
+    """What the host tells the driver (``endpoint/batch.py: configuration``)."""
+
+    script: str | None  # the scoring script inside, or None for an MLflow model with no script
+    mlflow_model: str | None
+    inputs: list[str]
+    mini_batch_size: int
+    workers: int  # max_concurrency_per_instance
+    timeout: float  # retry_settings.timeout, seconds a try
+    max_retries: int
+    error_threshold: int
+    output_action: str
+    output_file_name: str
+    logging_level: str
+    output: str  # AZUREML_BI_OUTPUT_PATH
+    logs: str
+
+
+class WorkerDoc(TypedDict, total=False):
+    """A worker's message, as the report keeps it: an init() (``event`` init) or a try of a mini-batch (run), and
+    why it failed."""
+
+    event: str
+    worker: int
+    seconds: float  # an init()'s
+    started: float  # a try's, wall clock
+    ended: float
+    count: int | None  # the elements run() returned
+    rows: list[str]
+    timeout: float  # the try ran out of this many seconds
+    error: str  # the traceback, or what ended the worker
+    exit: str  # a SystemExit's code
+    argparse: bool  # argparse raised the SystemExit
+    went: bool  # the worker process is gone: a fresh one takes over
+    log: str
+    changed: list[str]  # summary_only: files under the output folder the try changed,
+    audited: list[str]  # opened for writing,
+    overwritten: list[str]  # and truncated twice
+
+
+class MiniBatchDoc(TypedDict):
+    index: int
+    files: list[str]
+    worker: int
+    tries: list[WorkerDoc]
+
+
+class BatchEnvironmentDoc(TypedDict, total=False):
+    """What the platform's driver needs as it starts: each problem's last line, None when it worked."""
+
+    python: str
+    version: str
+    azureml_core: str | None
+    pip: str | None
+    versions: dict[str, str | None]
+    dataset_runtime: str | None
+
+
+class BatchReportDoc(TypedDict, total=False):
+    inits: list[WorkerDoc]
+    batches: list[MiniBatchDoc]
+    files: list[str]
+    nested: list[str]  # folders in the input, not read
+    seconds: float
+    not_run: list[int]
+    environment: BatchEnvironmentDoc

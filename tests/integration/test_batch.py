@@ -28,7 +28,8 @@ def batch_deployment(
     pytester.makefile(
         ".yml",
         deployment="$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\n"
-        f"name: scorer\ntype: model\nenvironment:\n  image: {image}\ncode_configuration:\n"
+        f"name: scorer\nendpoint_name: batch-endpoint\ncompute: azureml:cpu-cluster\ntype: model\n"
+        f"environment:\n  image: {image}\ncode_configuration:\n"
         f"  code: {HERE / 'scripts'}\n  scoring_script: {script}\n"
         f"settings:\n  mini_batch_size: {size}\n{settings}{extra}",
     )
@@ -100,7 +101,7 @@ def test_a_mini_batch_slower_than_the_timeout_fails_batch_run_naming_it(
     result.stdout.fnmatch_lines(
         [
             "*batch-run: mini-batch 0 (part-0.csv, part-1.csv, part-2.csv and 2 more) made no progress within "
-            "retry_settings.timeout of 3 s (line 13), 2 tries: the platform logs 'No progress update in 3 "
+            "retry_settings.timeout of 3 s (line 15), 2 tries: the platform logs 'No progress update in 3 "
             "seconds'*",
         ]
     )
@@ -164,7 +165,8 @@ def mlflow_batch(pytester: pytest.Pytester, folder: str) -> list[str]:
     pytester.makefile(
         ".yml",
         deployment="$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\n"
-        f"name: mlflow-scorer\ntype: model\nmodel:\n  path: {model}\n  type: mlflow_model\n"
+        "name: mlflow-scorer\nendpoint_name: batch-endpoint\ncompute: azureml:cpu-cluster\ntype: model\n"
+        f"model:\n  path: {model}\n  type: mlflow_model\n"
         "settings:\n  mini_batch_size: 1\n  retry_settings:\n    max_retries: 0\n",
     )
     return [

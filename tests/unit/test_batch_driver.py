@@ -62,10 +62,10 @@ def test_a_timeout_restarts_the_worker_and_retries(tmp_path: Path) -> None:
         "import time\ninits = 0\ndef init():\n    print('init', flush=True)\n"
         "def run(batch):\n    time.sleep(5)\n    return batch\n"
     )
-    settings = BatchSettings(mini_batch_size=4, timeout=0.5, max_retries=1)
+    settings = BatchSettings(mini_batch_size=4, timeout=0.3, max_retries=1)
     found = drive(tmp_path, script, settings)
     (only,) = found.batches
-    assert [one.timeout for one in only.tries] == [0.5, 0.5]
+    assert [one.timeout for one in only.tries] == [0.3, 0.3]
     assert (tmp_path / "logs" / "worker-0.txt").read_text().count(
         "init"
     ) == 3  # first, after each timeout

@@ -196,7 +196,11 @@ MISSPELT = [
         ONLINE + "request_settings:\n  request_timeout: 9000\n",
         ["request_settings.request_timeout"],
     ),
-    ("online", ONLINE.replace("name: blue\n", ""), ["name is missing"]),
+    (
+        "online",
+        ONLINE.replace("instance_type: Standard_DS3_v2\n", ""),
+        ["instance_type is missing"],
+    ),
     ("template", TEMPLATE.replace("scoring_port:", "scoring_prot:"), ["scoring_prot"]),
     (
         "template",
@@ -252,3 +256,14 @@ def test_the_same_files_spelt_right_are_taken_by_both(tmp_path: Path, kind: str,
     path.write_text(text)
     assert theirs_refusal(kind, path) == ""
     check(deployment_kinds.load(path), 2)
+
+
+def test_a_missing_name_is_a_warning_as_az_ml_takes_it_from_a_flag(tmp_path: Path) -> None:
+    """azure-ai-ml refuses the file alone, but ``az ml online-deployment create --name`` supplies it."""
+    from pytest_amlimage.checks.deployment_yaml import deployment as check
+
+    path = tmp_path / "deployment.yml"
+    path.write_text(ONLINE.replace("name: blue\n", ""))
+    assert "Missing data for required field" in theirs_refusal("online", path)
+    with pytest.warns(pytest.PytestWarning, match="name is missing .* az ml takes it from --name"):
+        check(deployment_kinds.load(path), 2)

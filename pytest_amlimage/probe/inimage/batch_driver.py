@@ -34,10 +34,13 @@ import time
 import traceback
 from collections import Counter
 from importlib import import_module
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-Config = dict[str, Any]  # what the host tells the driver (endpoint/batch.py: configuration)
-Doc = dict[str, Any]  # a message of a worker, a part of the report
+if (
+    TYPE_CHECKING
+):  # the records the host reads (probe/shapes.py); this file runs with the standard library only
+    from ..shapes import BatchConfigDoc as Config
+    from ..shapes import BatchEnvironmentDoc, BatchReportDoc, MiniBatchDoc, WorkerDoc
 
 REPORT_BEGIN = "@@AMLIMAGE-BATCH-BEGIN@@"
 REPORT_END = "@@AMLIMAGE-BATCH-END@@"
@@ -74,13 +77,13 @@ def driver_arguments(config: Config) -> list[str]:
 # ---- the worker process ----------------------------------------------------------------------------------
 
 
-def _send(channel: IO[str], message: Doc) -> None:
+def _send(channel: IO[str], message: WorkerDoc | dict[str, Any]) -> None:
     channel.write(json.dumps(message) + "\n")
     channel.flush()
 
 
-def _failure(error: BaseException) -> Doc:
-    found: Doc = {
+def _failure(error: BaseException) -> WorkerDoc:
+    found: WorkerDoc = {
         "error": "".join(traceback.format_exception(type(error), error, error.__traceback__))
     }
     if isinstance(error, SystemExit):
@@ -115,7 +118,7 @@ class Writes:
         self.seen, self.truncated = [], []
         return _listing(self.folder)
 
-    def end(self, before: dict[str, list[int]]) -> Doc:
+    def end(self, before: dict[str, list[int]]) -> WorkerDoc:
         """What the mini-batch wrote: files changed since ``before``, opened for writing, truncated twice."""
         after, truncations = _listing(self.folder), Counter(self.truncated)
         return {
@@ -208,9 +211,11 @@ class MlflowScript:
 
 
 def _load_script(config: Config) -> Any:
-    if config.get("mlflow_model"):
-        return MlflowScript(config["mlflow_model"])
-    script = config["script"]
+    model, script = config["mlflow_model"], config["script"]
+    if model:
+        return MlflowScript(model)
+    if not script:
+        raise ImportError("the deployment names neither a scoring script nor an MLflow model")
     folder = os.path.dirname(script)
     os.chdir(folder)
     sys.path.insert(0, folder)
@@ -251,10 +256,10 @@ def worker(config: Config, commands: int, results: int) -> None:
         _send(out, _run_one(run, message["files"], writes))
 
 
-def _run_one(run: Any, files: list[str], writes: Writes | None) -> Doc:
+def _run_one(run: Any, files: list[str], writes: Writes | None) -> WorkerDoc:
     before = writes.begin() if writes is not None else {}
     started = time.time()
-    found: Doc = {"event": "run", "started": started}
+    found: WorkerDoc = {"event": "run", "started": started}
     try:
         if not callable(run):
             raise AttributeError("the scoring script defines no run(mini_batch)")
@@ -286,7 +291,7 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def environment_report() -> Doc:
+def environment_report() -> BatchEnvironmentDoc:
     """What the platform's driver needs as it starts: azureml-core importable, pip working, the dataset runtime."""
     checks = {
         "azureml_core": [sys.executable, "-c", "import azureml.core"],
@@ -296,24 +301,30 @@ def environment_report() -> Doc:
         name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name, command in checks.items()
     }
-    found: Doc = {"python": sys.executable, "version": sys.version.split()[0]}
+    said: dict[str, str | None] = {}
     for name, process in running.items():
         stdout, stderr = process.communicate()
-        found[name] = (
+        said[name] = (
             None
             if process.returncode == 0
             else (_last_line(stderr or stdout) or f"exit code {process.returncode}")
         )
     from importlib import metadata
 
-    found["versions"] = {}
+    versions: dict[str, str | None] = {}
     for name in ("azureml-core", "azureml-dataset-runtime", "setuptools"):
         try:
-            found["versions"][name] = metadata.version(name)
+            versions[name] = metadata.version(name)
         except Exception:  # not installed (or its metadata is unreadable)
-            found["versions"][name] = None
-    found["dataset_runtime"] = found["versions"]["azureml-dataset-runtime"]
-    return found
+            versions[name] = None
+    return {
+        "python": sys.executable,
+        "version": sys.version.split()[0],
+        "azureml_core": said["azureml_core"],
+        "pip": said["pip"],
+        "versions": versions,
+        "dataset_runtime": versions["azureml-dataset-runtime"],
+    }
 
 
 def input_files(paths: list[str]) -> tuple[list[str], list[str]]:
@@ -338,7 +349,7 @@ class Slot:
         self.log = os.path.join(config["logs"], f"worker-{index}.txt")
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Doc:
+    def start(self) -> WorkerDoc:
         commands_read, commands_write = os.pipe()
         results_read, results_write = os.pipe()
         with open(self.log, "a") as log:
@@ -368,16 +379,18 @@ class Slot:
             "log": self.tail(),
         }
 
-    def receive(self, limit: float, during: str) -> Doc | None:
+    def receive(self, limit: float, during: str) -> WorkerDoc | None:
         """The worker's next message within ``limit`` seconds, or why it ended; None when it timed out."""
         ready, _, _ = select.select([self.results], [], [], limit)
         if not ready:
             return None
         line = self.results.readline()
-        found: Doc = json.loads(line) if line else self.ended(during)  # no line: the worker is gone
+        found: WorkerDoc = (
+            json.loads(line) if line else self.ended(during)
+        )  # no line: the worker is gone
         return found
 
-    def ended(self, during: str) -> Doc:
+    def ended(self, during: str) -> WorkerDoc:
         """The worker process ended on its own (a crash, os._exit, the kernel's kill): its exit code and log."""
         if self.process is not None:
             try:
@@ -404,7 +417,7 @@ class Slot:
         except OSError:
             return ""
 
-    def run(self, files: list[str]) -> Doc:
+    def run(self, files: list[str]) -> WorkerDoc:
         try:
             _send(self.commands, {"files": files})
         except OSError:
@@ -425,12 +438,15 @@ class Slot:
 
 
 def serve_slot(
-    slot: Slot, batches: queue.Queue[tuple[int, list[str]]], report: Doc, lock: threading.Lock
+    slot: Slot,
+    batches: queue.Queue[tuple[int, list[str]]],
+    report: BatchReportDoc,
+    lock: threading.Lock,
 ) -> None:
     """One worker's loop: init(), then mini-batches until none is left, each tried 1 + max_retries times."""
     init = slot.start()
     with lock:
-        report["inits"].append(
+        report.setdefault("inits", []).append(
             {"worker": slot.index, **init, "log": slot.tail() if "error" in init else ""}
         )
     if "error" in init:
@@ -441,7 +457,7 @@ def serve_slot(
             index, files = batches.get_nowait()
         except queue.Empty:
             break
-        tries = []
+        tries: list[WorkerDoc] = []
         for _ in range(1 + slot.config["max_retries"]):
             found = slot.run(files)
             tries.append(found)
@@ -452,14 +468,13 @@ def serve_slot(
                 if "error" in again:
                     tries.append({"event": "init", **again})
                     break
+        batch: MiniBatchDoc = {"index": index, "files": files, "worker": slot.index, "tries": tries}
         with lock:
-            report["batches"].append(
-                {"index": index, "files": files, "worker": slot.index, "tries": tries}
-            )
+            report.setdefault("batches", []).append(batch)
     slot.shutdown()
 
 
-def write_rows(config: Config, batches: list[Doc]) -> None:
+def write_rows(config: Config, batches: list[MiniBatchDoc]) -> None:
     """append_row: every mini-batch's returned rows, in input order, in the output file."""
     path = os.path.join(config["output"], config["output_file_name"])
     with open(path, "w") as output:
@@ -471,11 +486,11 @@ def write_rows(config: Config, batches: list[Doc]) -> None:
                 output.write(row + "\n")
 
 
-def drive(config: Config, config_text: str) -> Doc:
+def drive(config: Config, config_text: str) -> BatchReportDoc:
     os.makedirs(config["output"], exist_ok=True)
     os.makedirs(config["logs"], exist_ok=True)
-    report: Doc = {"inits": [], "batches": []}
-    environment: Doc = {}
+    report: BatchReportDoc = {"inits": [], "batches": []}
+    environment: BatchEnvironmentDoc = {}
     checking = threading.Thread(target=lambda: environment.update(environment_report()))
     checking.start()
     files, nested = input_files(config["inputs"])
@@ -497,7 +512,7 @@ def drive(config: Config, config_text: str) -> Doc:
     report["seconds"] = time.monotonic() - started
     report["not_run"] = sorted(index for index, _ in list(batches.queue))
     if config["output_action"] == "append_row":
-        write_rows(config, report["batches"])
+        write_rows(config, report.get("batches", []))
     checking.join()
     report["environment"] = environment
     return report
