@@ -23,10 +23,13 @@ from pytest_amlimage.config.platform import APP_ROOT, MODEL_ROOT
 
 @dataclass(frozen=True)
 class Mounted:
-    """Read-only mounts (host path -> container path) and the environment that goes with them."""
+    """Read-only mounts (host path -> container path) and the environment that goes with them; where the entry
+    script and the model are inside, as paths (a batch job's driver is told them)."""
 
     mounts: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
+    script: str | None = None
+    model: str | None = None
 
 
 def model_dir(
@@ -62,13 +65,13 @@ def code_mount(code: Path, entry_script: Path) -> Mounted:
     inside = posixpath.join(APP_ROOT, code.name)
     relative = entry_script.parent.relative_to(code).as_posix()
     app_root = posixpath.normpath(posixpath.join(inside, relative))
+    variables = {"AML_APP_ROOT": app_root, "AZUREML_ENTRY_SCRIPT": entry_script.name}
     return Mounted(
-        {str(code): inside}, {"AML_APP_ROOT": app_root, "AZUREML_ENTRY_SCRIPT": entry_script.name}
+        {str(code): inside}, variables, script=posixpath.join(app_root, entry_script.name)
     )
 
 
 def model_mount(model: Path, directory: str) -> Mounted:
     """The model (a folder or a file) at ``directory/<its name>``; ``AZUREML_MODEL_DIR`` is ``directory``."""
-    return Mounted(
-        {str(model): posixpath.join(directory, model.name)}, {"AZUREML_MODEL_DIR": directory}
-    )
+    inside = posixpath.join(directory, model.name)
+    return Mounted({str(model): inside}, {"AZUREML_MODEL_DIR": directory}, model=inside)

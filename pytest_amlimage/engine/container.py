@@ -47,6 +47,9 @@ class LaunchPlan:
     entrypoint: list[str] | None = None
     environment: dict[str, str] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
+    # where the entry script and the model are inside (a batch job's driver is told them)
+    script_at: str | None = None
+    model_at: str | None = None
     gpus: bool = False
     # a local engine: published ports on 127.0.0.1, mounts from this machine
     bind_loopback: bool = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import posixpath
 import shutil
 import threading
 from concurrent.futures import Executor, Future
@@ -27,28 +26,17 @@ from pytest_amlimage.endpoint.waiting import poll
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine import docker_engine, origin
 from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.engine.memory import (
-    PEAK_SCRIPT,
-    Memory,
-    MemoryWatch,
-    Reading,
-    host_peak,
-    kernel_peak,
-)
+from pytest_amlimage.engine.memory import Memory
 from pytest_amlimage.errors import EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
+from pytest_amlimage.run.memory import ContainerMemory
 
 if TYPE_CHECKING:
     import docker
 
 LOG_WINDOW = 2000  # lines of the log read for a worker's out-of-memory kill
 WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
-# check -> memory phase
-PHASES = {"score": "samples", "liveness-under-load": "burst", "concurrency": "burst"}
-SCORING = "scoring"  # the phase of a kernel peak that grew after start-up
-# the kernel's peak as a reading, and its kills for want of memory so far
-Peak = tuple[Reading, int]
 
 
 @dataclass(frozen=True)
@@ -95,13 +83,8 @@ class ImageRun:
         self._ready: Future[Readiness] | None = None
         # why the engine did not start it (raised anew each time)
         self._refused: Unavailable | None = None
-        self._watch: MemoryWatch | None = None
-        # the kernel's peak once every worker's init() is done, and again once the scoring phases ended
-        self._startup_peak: Future[Peak | None] | None = None
-        self._scoring_peak: Future[Peak | None] | None = None
-        self._batch_peak: Peak | None = None
+        self._memory: ContainerMemory | None = None
         self._batch: Future[batch_job.BatchReport] | None = None
-        self._phase = "checks"
         # the last check of the scoring phases among those collected: the kernel's peak is read as it ends
         self.last_scoring: str | None = None
         # an MLflow image's own scoring script, as it holds it
@@ -133,9 +116,12 @@ class ImageRun:
                     )
                     raise type(self._refused)(*self._refused.args) from None
                 pool, stop = self.runner.pool, self.runner.stop
-                self._watch = self._container.watch_memory()
+                watch = self._container.watch_memory()
                 if any(report.suffix == ".md" for report in self.settings.reports):
-                    self._watch.follow()  # the Markdown report's chart: the stats, sampled every second
+                    watch.follow()  # the Markdown report's chart: the stats, sampled every second
+                self._memory = ContainerMemory(
+                    self._container, watch, pool, self.plan.bind_loopback
+                )
                 variables = self.plan.probe_environment
                 self._facts = pool.submit(
                     run_probe, self._container, self.wanted_imports, variables
@@ -152,7 +138,7 @@ class ImageRun:
                     wait = (settings.ready_timeout, stop, route, workers, limit, served, server)
                     self._ready = pool.submit(wait_ready, self._container, *wait)
                     self._ready.add_done_callback(lambda _: self._mark("checks"))
-                    self._startup_peak = pool.submit(self._peak_after_init)
+                    self._memory.after_init(self._workers_started)
             return self._container
 
     def facts(self) -> Facts:
@@ -265,51 +251,26 @@ class ImageRun:
         """The container's memory: the kernel's peak after start-up and after scoring, and its kills for want
         of memory, where it can be read; else the engine's stats (a fresh reading waited for), the container's
         state and the log's worker kills."""
-        container = self.container()
-        assert self._watch is not None
-        startup = self._startup_peak.result() if self._startup_peak is not None else None
-        if startup is not None:
-            # read again now when no scoring phase ran: what it grew by is the other checks'
-            scored = self._scoring_peak
-            later = (scored.result() if scored is not None else None) or self._kernel_peak("checks")
-            if later is not None:
-                grew = (later[0],) if later[0].used > startup[0].used else ()
-                readings = sorted(
-                    (*self._watch.so_far(), startup[0], *grew), key=lambda r: r.seconds
-                )
-                return Memory(tuple(readings), later[1] > 0, exact=True)
+        container, memory = self.container(), self._memory
+        assert memory is not None
+        exact = memory.exact()
+        if exact is not None:
+            return exact
         # no counter to read (or nothing served): the stats, sampled
-        self._workers_started(container)
-        found = self._watch.memory()
-        # a worker's kill, which the container's state misses
-        killed = diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW))
-        return dataclasses.replace(found, oom_killed=True) if killed else found
+        self._workers_started()
+        return memory.sampled(diagnosis.killed_for_memory(container.logs(tail=LOG_WINDOW)))
 
-    def _workers_started(self, container: containers.AmlContainer) -> None:
-        """Wait (a minute at most) until every worker's init() is done, once the server answers."""
-        if self.plan.serves and not self.plan.unreachable and not self.readiness().error:
-            workers = self.settings.endpoint.workers(self.info.env)
-            logs = partial(container.logs, tail=LOG_WINDOW)
-            poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
-
-    def _peak_after_init(self) -> Peak | None:
-        """The start-up peak: the kernel's counter once every worker's init() is done (off the checks' path)."""
-        if self._ready is None or self._ready.result().error or self._container is None:
-            return None
-        self._workers_started(self._container)
-        return self._kernel_peak("init()")
-
-    def _kernel_peak(self, phase: str) -> Peak | None:
-        """The kernel's peak now, as a reading of ``phase``, and its kills for want of memory so far; None
-        where no counter can be read."""
-        assert self._container is not None and self._watch is not None
-        # a local engine's cgroups are in sight: read there, else inside the container by one exec
-        found = host_peak(self._container.id) if self.plan.bind_loopback else None
-        try:
-            found = found or kernel_peak(self._container.exec(["sh", "-c", PEAK_SCRIPT]).output)
-        except Exception:  # the container went, the engine with it: the stats stand
-            return None
-        return (Reading(self._watch.since(), found.used, phase), found.oom_kills) if found else None
+    def _workers_started(self) -> bool:
+        """Wait (a minute at most) until every worker's init() is done, once the server answers; False when
+        it never answered."""
+        if not self.plan.serves or self.plan.unreachable or self._container is None:
+            return False
+        if self.readiness().error:
+            return False
+        workers = self.settings.endpoint.workers(self.info.env)
+        logs = partial(self._container.logs, tail=LOG_WINDOW)
+        poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
+        return True
 
     @property
     def batch(self) -> batch_job.BatchReport:
@@ -322,17 +283,8 @@ class ImageRun:
         """Our driver in the container, its outputs copied to this machine, the kernel's peak read as it ends."""
         settings, spec, container = self.settings, self.settings.batch, self.container()
         assert spec is not None and settings.batch_input is not None
-        env = self.plan.environment
-        script = (
-            posixpath.join(env["AML_APP_ROOT"], env["AZUREML_ENTRY_SCRIPT"])
-            if settings.entry_script
-            else None
-        )
-        model = (
-            posixpath.join(env["AZUREML_MODEL_DIR"], env["MLFLOW_MODEL_FOLDER"])
-            if settings.mlflow_model
-            else None
-        )
+        script = self.plan.script_at if settings.entry_script else None
+        model = self.plan.model_at if settings.mlflow_model else None
         config = batch_job.configuration(spec, settings.batch_input, script, model)
         outputs = None
         if settings.batch_outputs is not None:
@@ -341,9 +293,8 @@ class ImageRun:
             shutil.rmtree(outputs, ignore_errors=True)
         self._mark("batch")
         report = batch_job.run_batch(container, spec, config, outputs)
-        self._batch_peak = self._kernel_peak("batch")
-        kills = self._batch_peak[1] if self._batch_peak is not None else 0
-        return dataclasses.replace(report, oom_kills=kills)
+        assert self._memory is not None
+        return dataclasses.replace(report, oom_kills=self._memory.batch_ended())
 
     @property
     def batch_outputs(self) -> Path | None:
@@ -356,11 +307,8 @@ class ImageRun:
     def batch_memory(self) -> Memory:
         """The batch job's memory: the kernel's peak as it ended, else the engine's stats."""
         self.batch  # noqa: B018 - the job ended
-        if self._batch_peak is not None:
-            reading, kills = self._batch_peak
-            return Memory((reading,), kills > 0, exact=True)
-        assert self._watch is not None
-        return self._watch.memory()
+        assert self._memory is not None
+        return self._memory.batch()
 
     @functools.cached_property
     def offline(self) -> Inside:
@@ -377,28 +325,19 @@ class ImageRun:
         return serve_inside(container, python, (route.port, route.path), timeouts, bodies, workers)
 
     def enter(self, check: str) -> None:
-        """``check`` starts: the memory readings from now on belong to its phase (once the server is up). The
-        first check after the scoring phases reads the kernel's peak again, in the background."""
-        if self._ready is None or self._ready.done():
-            phase = phase_of(check)
-            self._mark(phase)
-            if self._phase in PHASES.values() and phase not in PHASES.values():
-                self._read_after_scoring()
-            self._phase = phase
+        """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""
+        if self._memory is not None and (self._ready is None or self._ready.done()):
+            self._memory.enter(check)
 
     def leave(self, check: str) -> None:
         """``check`` ended: after the last scoring check, the kernel's peak is read at once, in the
         background, so that ``memory`` finds it done."""
-        if check == self.last_scoring:
-            self._read_after_scoring()
-
-    def _read_after_scoring(self) -> None:
-        if self._scoring_peak is None and self._startup_peak is not None:
-            self._scoring_peak = self.runner.pool.submit(self._kernel_peak, SCORING)
+        if check == self.last_scoring and self._memory is not None:
+            self._memory.after_scoring()
 
     def _mark(self, phase: str) -> None:
-        if self._watch is not None:
-            self._watch.mark(phase)
+        if self._memory is not None:
+            self._memory.mark(phase)
 
     def serving_readiness(self) -> Readiness:
         """How the server came up; a skip when the image has nothing to serve."""
@@ -423,11 +362,6 @@ NO_SERVER = (
     "bake one in (ENV AZUREML_ENTRY_SCRIPT=score.py), pass --aml-entry-script path/score.py, or describe a "
     "server of its own with --aml-deployment (inference_config)"
 )
-
-
-def phase_of(check: str) -> str:
-    """The memory phase a check's readings belong to (its family's, else the other checks')."""
-    return PHASES.get(check.partition("[")[0], "checks")
 
 
 def _ready_limit(settings: Settings) -> str:

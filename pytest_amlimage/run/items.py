@@ -10,7 +10,8 @@ from pytest_amlimage.checks.assemble import Context, checks_for
 from pytest_amlimage.checks.check import Check, Figures, figures_of
 from pytest_amlimage.engine import docker_engine
 from pytest_amlimage.errors import CheckFailed, EngineLost, NotApplicable, Unavailable
-from pytest_amlimage.run.image import PHASES, ImageRun, phase_of
+from pytest_amlimage.run.image import ImageRun
+from pytest_amlimage.run.memory import PHASES, phase_of
 
 
 class CheckItem(pytest.Item):

@@ -60,6 +60,8 @@ def plan_launch(
         entrypoint=entrypoint,
         environment=environment,
         mounts=mounted.mounts,
+        script_at=mounted.script,
+        model_at=mounted.model,
         gpus=settings.gpu,
         bind_loopback=docker_engine.engine_is_local(docker_host),
         probe_environment=own,
@@ -75,13 +77,14 @@ BATCH_JOB = "a batch deployment serves nothing: the batch driver runs its scorin
 def with_batch(mounted: layout.Mounted, settings: Settings) -> layout.Mounted:
     """A batch job's mounts beside the deployment's: the driver, and the input; the output folder's variable."""
     assert settings.batch_input is not None
-    return layout.Mounted(
-        {
+    return dataclasses.replace(
+        mounted,
+        mounts={
             **mounted.mounts,
             str(batch.driver_file()): batch.DRIVER_AT,
             str(settings.batch_input): batch.input_inside(settings.batch_input),
         },
-        {**mounted.environment, batch.OUTPUT_VARIABLE: batch.OUTPUT_AT},
+        environment={**mounted.environment, batch.OUTPUT_VARIABLE: batch.OUTPUT_AT},
     )
 
 
@@ -130,8 +133,7 @@ def platform_layout(settings: Settings) -> layout.Mounted:
     driver and output folder beside them."""
     endpoint, script = settings.endpoint, settings.entry_script
     model = settings.mlflow_model or settings.model_dir
-    mounts: dict[str, str] = {}
-    environment: dict[str, str] = {}
+    code_part = model_part = layout.Mounted()
     if script is not None:
         code = (
             endpoint.code
@@ -139,17 +141,15 @@ def platform_layout(settings: Settings) -> layout.Mounted:
             else script.parent
         )
         code_part = layout.code_mount(code, script)
-        mounts.update(code_part.mounts)
-        environment.update(code_part.environment)
     if model is not None:
         directory = layout.model_dir(
             model, endpoint.model_name, endpoint.model_version, endpoint.model_mount_path
         )
         model_part = layout.model_mount(model, directory)
-        mounts.update(model_part.mounts)
-        environment.update(model_part.environment)
-        # the image's script finds the model below the directory
-        if settings.mlflow_model is not None:
-            environment["MLFLOW_MODEL_FOLDER"] = model.name
-    mounted = layout.Mounted(mounts, environment)
+    environment = {**code_part.environment, **model_part.environment}
+    # the image's script finds the model below the directory
+    if model is not None and settings.mlflow_model is not None:
+        environment["MLFLOW_MODEL_FOLDER"] = model.name
+    mounts = {**code_part.mounts, **model_part.mounts}
+    mounted = layout.Mounted(mounts, environment, code_part.script, model_part.model)
     return with_batch(mounted, settings) if settings.batch is not None else mounted
