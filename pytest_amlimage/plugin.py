@@ -72,6 +72,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "amlimage: a built-in pytest-amlimage check")
+    _not_rewritten(config)  # also unasked: a run in-process under this one (pytester) imports ours later
     params = config.invocation_params
     if config.getoption("rootdir", None) is None:
         moved = rootdir_from_value(params.args, params.dir, config.rootpath, config.inipath)
@@ -79,7 +80,6 @@ def pytest_configure(config: pytest.Config) -> None:
             config.issue_config_time_warning(pytest.PytestConfigWarning(moved), stacklevel=2)
     if not _asked(config):
         return
-    _not_rewritten(config)
     from pytest_amlimage.config.settings import load
     from pytest_amlimage.run.hooks import NAME, SessionPlugin
     from pytest_amlimage.run.session import AmlSession

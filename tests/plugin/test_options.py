@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,6 +132,25 @@ def test_unreachable_engine_is_a_usage_error(
     assert "set DOCKER_HOST to a running engine" in line
 
 
+def run_at_once(commands: list[list[str]], cwd: Path) -> list[pytest.RunResult]:
+    """Each command in its own process, all at once, in ``cwd``; their results in order."""
+    started = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for command in commands
+    ]
+    results = []
+    for process in running:
+        out, err = process.communicate(timeout=120)
+        took = time.perf_counter() - started
+        results.append(
+            pytest.RunResult(process.returncode, out.splitlines(), err.splitlines(), took)
+        )
+    return results
+
+
 def test_a_path_option_written_with_a_space_that_moves_the_rootdir_warns(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,15 +163,17 @@ def test_a_path_option_written_with_a_space_that_moves_the_rootdir_warns(
     sample = str(elsewhere / "request.json")
     monkeypatch.chdir(project)
     pytest_command = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
-    # as users write it: no test path
-    spaced = pytester.run(*pytest_command, "--aml-sample", sample)
+    # as users write it (no test path), and joined: both at once, as each only waits on its start
+    spaced, joined = run_at_once(
+        [[*pytest_command, "--aml-sample", sample], [*pytest_command, f"--aml-sample={sample}"]],
+        project,
+    )
     spaced.stdout.fnmatch_lines(
         [
             f"*PytestConfigWarning: pytest took the rootdir {pytester.path} from the value of --aml-sample {sample} *"
             f"write --aml-sample={sample}"
         ]
     )
-    joined = pytester.run(*pytest_command, f"--aml-sample={sample}")
     joined.stdout.fnmatch_lines([f"rootdir: {project}", "configfile: pytest.ini"])
     joined.stdout.no_fnmatch_line("*took the rootdir*")
     joined.assert_outcomes(passed=1)

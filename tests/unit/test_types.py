@@ -76,8 +76,10 @@ def mypy(tmp_path: Path, body: str, cache: Path) -> list[str]:
 
 
 def test_the_right_calls_pass_and_each_wrong_one_is_a_type_error(
-    tmp_path: Path, mypy_cache: Path
+    tmp_path: Path, mypy_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # mypy finds the package as installed (not a source tree in the working folder), the same on every run
+    monkeypatch.chdir(tmp_path)
     assert mypy(tmp_path, RIGHT, mypy_cache) == []
     errors = mypy(tmp_path, "".join(line + "\n" for line in WRONG), mypy_cache)
     first_body_line = HEADER.count("\n") + 1
