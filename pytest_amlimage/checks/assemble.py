@@ -40,8 +40,8 @@ from pytest_amlimage.config.mlflow import MlflowModel
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.batch import BatchReport
 from pytest_amlimage.endpoint.inside import Inside
-from pytest_amlimage.endpoint.samples import Sample
-from pytest_amlimage.endpoint.scoring import Readiness
+from pytest_amlimage.endpoint.samples import Sample, Tolerance
+from pytest_amlimage.endpoint.scoring import Readiness, Sending
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
 from pytest_amlimage.engine.dockerfile import Dockerfile
 from pytest_amlimage.engine.image_info import ImageInfo
@@ -249,7 +249,7 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
         yield Check("server", lambda: server.server(image.facts()))
         if settings.entry_script or image.info.env.get("AZUREML_ENTRY_SCRIPT") or own_script:
             yield Check("entry-script", lambda: server.entry_script(image.facts()))
-    serving, workers = image.serving, endpoint.workers(image.info.env)
+    serving, workers, sending = image.serving, endpoint.workers(image.info.env), _sending(settings)
     yield Check("liveness", lambda: scoring.liveness(image.serving(detailed=True), endpoint))
     if endpoint.readiness_route != endpoint.liveness_route:
         yield Check("readiness", lambda: scoring.readiness(serving(), endpoint))
@@ -260,11 +260,11 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
         first, count = samples[0], scoring.concurrency_level(endpoint, workers)
         yield Check(
             "liveness-under-load",
-            lambda: scoring.liveness_under_load(serving(), first, settings),
+            lambda: scoring.liveness_under_load(serving(), first, sending),
         )
-        yield Check("concurrency", lambda: scoring.concurrency(serving(), first, settings, count))
-    yield Check("bad-request", lambda: scoring.bad_request(serving(), settings))
-    yield Check("swagger", lambda: scoring.swagger(serving(), samples, settings))
+        yield Check("concurrency", lambda: scoring.concurrency(serving(), first, sending, count))
+    yield Check("bad-request", lambda: scoring.bad_request(serving(), sending))
+    yield Check("swagger", lambda: scoring.swagger(serving(), samples, sending))
     yield Check("stable", lambda: scoring.stable(serving(), workers))
     yield _memory_check(image, settings, workers)
     if settings.offline:
@@ -312,7 +312,20 @@ def _score(
     if sample.unusable:
         why = sample.unusable
         return lambda: scoring.not_sent(why)
-    return lambda: scoring.score(serving(), sample, settings)
+    sending, tolerance, mlflow = (
+        _sending(settings),
+        _tolerance(settings),
+        bool(settings.mlflow_model),
+    )
+    return lambda: scoring.score(serving(), sample, sending, tolerance, mlflow=mlflow)
+
+
+def _sending(settings: Settings) -> Sending:
+    return Sending(settings.endpoint, settings.score_timeout)
+
+
+def _tolerance(settings: Settings) -> Tolerance:
+    return Tolerance(settings.rtol, settings.atol)
 
 
 def usable(samples: tuple[Sample, ...]) -> list[Sample]:
@@ -398,13 +411,17 @@ def _regression_checks(
         yield Check(f"baseline[parity-{sample.name}]", _parity(comparison, sample, settings))
     if sendable:
         first = sendable[0]
-        yield Check("baseline[latency]", lambda: baseline.latency(comparison, first, settings))
+        sending, limit = _sending(settings), settings.max_slowdown
+        yield Check(
+            "baseline[latency]", lambda: baseline.latency(comparison, first, sending, limit=limit)
+        )
 
 
 def _parity(
     comparison: baseline.Comparison, sample: Sample, settings: Settings
 ) -> Callable[[], None]:
-    return lambda: baseline.parity(comparison, sample, settings)
+    sending, tolerance = _sending(settings), _tolerance(settings)
+    return lambda: baseline.parity(comparison, sample, sending, tolerance)
 
 
 def wanted_imports(settings: Settings, entry: CatalogEntry | None) -> list[str]:

@@ -13,13 +13,12 @@ from packaging.version import InvalidVersion, Version
 from pytest_amlimage.checks.check import ChangeFigures, LatencyFigures, attached
 from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.endpoint import server_changes
-from pytest_amlimage.endpoint.samples import Sample, require_same
-from pytest_amlimage.endpoint.scoring import post_sample
+from pytest_amlimage.endpoint.samples import Sample, Tolerance, require_same
+from pytest_amlimage.endpoint.scoring import Sending, post_sample
 from pytest_amlimage.errors import CheckFailed
 from pytest_amlimage.probe.snapshot import Change, as_json, diff
 
 if TYPE_CHECKING:
-    from pytest_amlimage.config.settings import Settings
     from pytest_amlimage.engine.container import AmlContainer
 
 T = TypeVar("T")  # what a policy allows: versions, or names
@@ -66,13 +65,11 @@ class Comparison:
         return ChangeFigures(self.image.reference, self.against, changes, server)
 
 
-def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:
+def parity(comparison: Comparison, sample: Sample, sending: Sending, tolerance: Tolerance) -> None:
     assert comparison.baseline is not None
     answers = []
     for image in (comparison.baseline, comparison.image):
-        answer = post_sample(
-            image.serving(), sample.body, settings.score_timeout, settings.endpoint.scoring_route
-        )
+        answer = post_sample(image.serving(), sample.body, sending.timeout, sending.route)
         if answer.status != 200:
             raise CheckFailed(
                 f"{image.reference} answered {answer.status} to {sample.name}: {answer.body[:300]!r}"
@@ -81,24 +78,27 @@ def parity(comparison: Comparison, sample: Sample, settings: Settings) -> None:
     require_same(
         answers[1],
         answers[0],
-        settings,
+        tolerance,
         f"{sample.name}: the response differs from {comparison.against}",
     )
 
 
-def _median_seconds(image: Side, sample: Sample, settings: Settings) -> float:
-    container, route = image.serving(), settings.endpoint.scoring_route
+def _median_seconds(image: Side, sample: Sample, sending: Sending) -> float:
+    container = image.serving()
     return statistics.median(
-        post_sample(container, sample.body, settings.score_timeout, route).seconds
+        post_sample(container, sample.body, sending.timeout, sending.route).seconds
         for _ in range(LATENCY_REQUESTS)
     )
 
 
-def latency(comparison: Comparison, sample: Sample, settings: Settings) -> LatencyFigures:
+def latency(
+    comparison: Comparison, sample: Sample, sending: Sending, *, limit: float | None
+) -> LatencyFigures:
+    """The candidate's median scoring latency at most ``limit`` (``--aml-max-slowdown``) times the baseline's."""
     assert comparison.baseline is not None
-    baseline_ms = 1000 * _median_seconds(comparison.baseline, sample, settings)
-    candidate_ms = 1000 * _median_seconds(comparison.image, sample, settings)
-    limit, ratio = settings.max_slowdown, candidate_ms / max(baseline_ms, 1e-6)
+    baseline_ms = 1000 * _median_seconds(comparison.baseline, sample, sending)
+    candidate_ms = 1000 * _median_seconds(comparison.image, sample, sending)
+    ratio = candidate_ms / max(baseline_ms, 1e-6)
     found = LatencyFigures(comparison.image.reference, baseline_ms, candidate_ms)
     with attached(found):
         if limit is not None and ratio > limit:

@@ -13,11 +13,18 @@ from pytest_amlimage.config.deployment import Route
 from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint import swagger as swagger_document
 from pytest_amlimage.endpoint.inside import Inside
-from pytest_amlimage.endpoint.samples import ENDPOINT_FORMAT, Sample, mlflow_format, require_same
+from pytest_amlimage.endpoint.samples import (
+    ENDPOINT_FORMAT,
+    Sample,
+    Tolerance,
+    mlflow_format,
+    require_same,
+)
 from pytest_amlimage.endpoint.scoring import (
     NOT_SERVED,
     RUN_FAILED_HEADER,
     Answer,
+    Sending,
     deaf_port,
     failure_cause,
     log_tail,
@@ -30,7 +37,6 @@ from pytest_amlimage.errors import CheckFailed, NotApplicable
 
 if TYPE_CHECKING:
     from pytest_amlimage.config.deployment import Endpoint
-    from pytest_amlimage.config.settings import Settings
     from pytest_amlimage.endpoint.scoring import Readiness
     from pytest_amlimage.engine.container import AmlContainer
 
@@ -103,14 +109,14 @@ def _describe_failure(answer: Answer, container: AmlContainer) -> str:
     return f"{why}\n{answered}" if why else answered
 
 
-def _within_request_timeout(answer: Answer, settings: Settings) -> None:
-    limit = settings.endpoint.request_timeout_ms
+def _within_request_timeout(answer: Answer, endpoint: Endpoint) -> None:
+    limit = endpoint.request_timeout_ms
     if answer.seconds * 1000 > limit:
         run_ms = answer.headers.get(EXEC_HEADER)
         inside = f" (run() itself: {run_ms} ms, by {EXEC_HEADER})" if run_ms else ""
         raise CheckFailed(
             f"POST /score took {answer.seconds * 1000:.0f} ms{inside}: the endpoint would answer 408 after "
-            f"{limit} ms (request_settings.request_timeout_ms, from {settings.endpoint.source}). "
+            f"{limit} ms (request_settings.request_timeout_ms, from {endpoint.source}). "
             "Make run() faster, or raise request_timeout_ms (at most 180000)"
         )
 
@@ -120,20 +126,22 @@ def not_sent(why: str) -> None:
     raise NotApplicable(why)
 
 
-def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
-    answer = post_sample(
-        container, sample.body, settings.score_timeout, settings.endpoint.scoring_route
-    )
+def score(
+    container: AmlContainer, sample: Sample, sending: Sending, tolerance: Tolerance, *, mlflow: bool
+) -> None:
+    """The sample answers 200 within the request timeout, and equals its expected answer within tolerance;
+    ``mlflow``: an MLflow model is served (a sample in MLflow's own format is named)."""
+    answer = post_sample(container, sample.body, sending.timeout, sending.route)
     if answer.status != 200:
-        mlflow = mlflow_format(sample.body) if settings.mlflow_model else None
+        own = mlflow_format(sample.body) if mlflow else None
         raise CheckFailed(
-            f"{sample.path.name} is in MLflow's own {mlflow!r} format, but the endpoint takes "
+            f"{sample.path.name} is in MLflow's own {own!r} format, but the endpoint takes "
             f"{ENDPOINT_FORMAT}: the Azure ML scoring script reads input_data (answered "
             f"{answer.status})\n{_describe_failure(answer, container)}"
-            if mlflow
+            if own
             else _describe_failure(answer, container)
         )
-    _within_request_timeout(answer, settings)
+    _within_request_timeout(answer, sending.endpoint)
     if not sample.has_expected:
         return
     try:
@@ -142,21 +150,19 @@ def score(container: AmlContainer, sample: Sample, settings: Settings) -> None:
         raise CheckFailed(
             f"the response is not JSON, so it cannot equal {sample.name}.expected.json: {answer.body[:300]!r}"
         ) from None
-    tolerance = f"rtol {settings.rtol:g}, atol {settings.atol:g}"
-    heading = f"the response differs from {sample.path.name[:-5]}.expected.json ({tolerance})"
-    require_same(actual, sample.expected, settings, heading)
+    within = f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
+    heading = f"the response differs from {sample.path.name[:-5]}.expected.json ({within})"
+    require_same(actual, sample.expected, tolerance, heading)
 
 
-def liveness_under_load(container: AmlContainer, sample: Sample, settings: Settings) -> None:
+def liveness_under_load(container: AmlContainer, sample: Sample, sending: Sending) -> None:
     """While a sample is being scored, the liveness probe still answers within its timeout: probed while the
     score is under way, as the platform probes it (up to three times, so that a loaded machine's late start of
     the score cannot hide a busy server)."""
-    endpoint = settings.endpoint
+    endpoint = sending.endpoint
     probe = endpoint.liveness_probe
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(
-            post_sample, container, sample.body, settings.score_timeout, endpoint.scoring_route
-        )
+        busy = pool.submit(post_sample, container, sample.body, sending.timeout, sending.route)
         answer: Answer | None = None
         for _ in range(PROBES_UNDER_LOAD):
             # a score done by then never kept the server busy: no need to wait on
@@ -186,7 +192,7 @@ def concurrency_level(endpoint: Endpoint, workers: int) -> int:
 def concurrency(
     container: AmlContainer,
     sample: Sample,
-    settings: Settings,
+    sending: Sending,
     count: int,
 ) -> ConcurrencyFigures | None:
     """``count`` requests sent at once all get 200: none fails, resets or times out."""
@@ -194,9 +200,7 @@ def concurrency(
 
     def one() -> Answer:
         start.wait()
-        return post_sample(
-            container, sample.body, settings.score_timeout, settings.endpoint.scoring_route
-        )
+        return post_sample(container, sample.body, sending.timeout, sending.route)
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(one) for _ in range(count)]
@@ -227,12 +231,12 @@ def stable(container: AmlContainer, workers: int) -> None:
         raise CheckFailed(f"{found} during the session: {why}\n{log_tail(container)}")
 
 
-def bad_request(container: AmlContainer, settings: Settings) -> None:
+def bad_request(container: AmlContainer, sending: Sending) -> None:
     answer = request(
         container,
         "POST",
-        settings.endpoint.scoring_route,
-        settings.score_timeout,
+        sending.route,
+        sending.timeout,
         data=b'{"data": [1, 2',
         headers={"Content-Type": "application/json"},
     )
@@ -240,16 +244,16 @@ def bad_request(container: AmlContainer, settings: Settings) -> None:
         raise CheckFailed(
             f"a malformed JSON body got {answer.status}; expected an error status (4xx or 5xx)"
         )
-    after = _probe(container, settings.endpoint)
+    after = _probe(container, sending.endpoint)
     if after.status != 200:
         raise CheckFailed(
             f"after a malformed request, GET / answered {after.status}\n{log_tail(container)}"
         )
 
 
-def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) -> None:
-    scoring = settings.endpoint.scoring_route
-    answer = request(container, "GET", Route("/swagger.json", scoring.port), settings.score_timeout)
+def swagger(container: AmlContainer, samples: list[Sample], sending: Sending) -> None:
+    scoring = sending.route
+    answer = request(container, "GET", Route("/swagger.json", scoring.port), sending.timeout)
     if answer.status == 404:
         raise NotApplicable("the entry script declares no schema, so there is no swagger")
     if answer.status != 200:
@@ -267,7 +271,7 @@ def swagger(container: AmlContainer, samples: list[Sample], settings: Settings) 
     problems = swagger_document.sample_problems(schema, samples)
     if schema.get("properties") and "example" in schema:  # declared by inference-schema decorators
         example = json.dumps(schema["example"]).encode()
-        scored = post_sample(container, example, settings.score_timeout, scoring)
+        scored = post_sample(container, example, sending.timeout, scoring)
         problems += (
             [f"the schema's own example is rejected: {scored.status}"]
             if scored.status != 200

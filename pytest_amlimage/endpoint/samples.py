@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pytest_amlimage.errors import AmlUsageError, CheckFailed
 
@@ -115,11 +115,12 @@ def differences(
     return [] if same else [f"{where}: {actual!r} != expected {expected!r}"]
 
 
-class Tolerance(Protocol):
-    @property
-    def rtol(self) -> float: ...
-    @property
-    def atol(self) -> float: ...
+@dataclass(frozen=True)
+class Tolerance:
+    """How far an answer's numbers may be from the expected ones (``--aml-rtol``, ``--aml-atol``)."""
+
+    rtol: float
+    atol: float
 
 
 def require_same(actual: Any, expected: Any, tolerance: Tolerance, heading: str) -> None:

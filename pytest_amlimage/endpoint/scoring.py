@@ -28,6 +28,19 @@ DEAF_AFTER = 1.0  # seconds a probe's port stays silent, while the server answer
 
 
 @dataclass(frozen=True)
+class Sending:
+    """How the checks send to the endpoint: its routes, probes and limits, and how long an answer may take
+    here (``--aml-score-timeout``)."""
+
+    endpoint: Endpoint
+    timeout: float
+
+    @property
+    def route(self) -> Route:
+        return self.endpoint.scoring_route
+
+
+@dataclass(frozen=True)
 class Readiness:
     """How waiting for ``GET /`` ended: ``error`` is None when the server answered 200."""
 

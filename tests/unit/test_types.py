@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import pytest_amlimage
+
 try:
     from mypy import api
 except (
@@ -78,8 +80,10 @@ def mypy(tmp_path: Path, body: str, cache: Path) -> list[str]:
 def test_the_right_calls_pass_and_each_wrong_one_is_a_type_error(
     tmp_path: Path, mypy_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # mypy finds the package as installed (not a source tree in the working folder), the same on every run
-    monkeypatch.chdir(tmp_path)
+    # mypy reads the package this process imported, the same on every run: a source tree from its folder, an
+    # installed one from site-packages (a working folder without the package)
+    tree = Path(pytest_amlimage.__file__).resolve().parents[1]
+    monkeypatch.chdir(tree if (tree / "pyproject.toml").is_file() else tmp_path)
     assert mypy(tmp_path, RIGHT, mypy_cache) == []
     errors = mypy(tmp_path, "".join(line + "\n" for line in WRONG), mypy_cache)
     first_body_line = HEADER.count("\n") + 1
