@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from pytest_amlimage.checks import (
     base_age,
@@ -33,23 +33,20 @@ from pytest_amlimage.checks import (
     versions,
 )
 from pytest_amlimage.checks.check import Check, MemoryFigures
+from pytest_amlimage.checks.image_under_test import ImageUnderTest
 from pytest_amlimage.config.catalog import CatalogEntry
 from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.config.instance_types import shown_size
 from pytest_amlimage.config.mlflow import MlflowModel
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.batch import BatchReport
-from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.samples import Sample, Tolerance
-from pytest_amlimage.endpoint.scoring import Readiness, Sending
-from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
+from pytest_amlimage.endpoint.scoring import Sending
+from pytest_amlimage.engine.container import AmlContainer
 from pytest_amlimage.engine.dockerfile import Dockerfile
-from pytest_amlimage.engine.image_info import ImageInfo
-from pytest_amlimage.engine.memory import Memory
-from pytest_amlimage.engine.origin import BASE_LABELS, Base
+from pytest_amlimage.engine.origin import BASE_LABELS
 from pytest_amlimage.errors import NotApplicable
 from pytest_amlimage.probe import Facts, sbom
-from pytest_amlimage.probe.cuda import Resolution
 from pytest_amlimage.probe.inimage.frame import FRAMEWORK_MODULES
 from pytest_amlimage.probe.snapshot import write_lock
 
@@ -58,38 +55,6 @@ AZUREML_ENV = {
     "AZUREML_CONDA_DEFAULT_ENVIRONMENT",
 }  # set by the prebuilt images
 CUDA_IMAGE_ENV = ("CUDA_VERSION", "NV_CUDNN_VERSION", "CUDNN_VERSION", "NVIDIA_REQUIRE_CUDA")
-
-
-class ImageUnderTest(Protocol):
-    """What the run holds of one image: read at collection (reference, info, plan), or fetched by checks."""
-
-    @property
-    def reference(self) -> str: ...
-    @property
-    def info(self) -> ImageInfo: ...
-    @property
-    def build_error(self) -> str | None: ...
-    @property
-    def plan(self) -> LaunchPlan: ...
-    @property
-    def gpu(self) -> dict[str, Resolution]: ...
-    @property
-    def base(self) -> Base | None: ...
-    @property
-    def snapshot(self) -> dict[str, Any]: ...
-    @property
-    def history(self) -> tuple[str, ...]: ...
-    def facts(self) -> Facts: ...
-    def container(self) -> AmlContainer: ...
-    def serving(self, *, detailed: bool = False) -> AmlContainer: ...
-    def serving_readiness(self) -> Readiness: ...
-    def memory(self) -> Memory: ...
-    @property
-    def offline(self) -> Inside: ...
-    def readiness(self) -> Readiness: ...
-    @property
-    def batch(self) -> BatchReport: ...
-    def batch_memory(self) -> Memory: ...
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ GOOD = Facts(
 
 
 class FakeImage:
-    """``checks.assemble.ImageUnderTest`` with canned facts; its container and server are unavailable."""
+    """``checks.image_under_test.ImageUnderTest`` with canned facts; its container and server are unavailable."""
 
     def __init__(
         self,

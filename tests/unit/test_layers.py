@@ -20,7 +20,7 @@ LAYERS = (
 )
 TOP_LEVEL = {"__init__"}  # the public names: re-exported from any layer
 # what a check is and gives back: every family and the run use it
-SEAM = ("pytest_amlimage.checks.check",)
+SEAM = ("pytest_amlimage.checks.check", "pytest_amlimage.checks.image_under_test")
 ASSEMBLER = "pytest_amlimage.checks.assemble"
 
 
