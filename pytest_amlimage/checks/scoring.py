@@ -33,7 +33,7 @@ from pytest_amlimage.endpoint.scoring import (
     request,
     served_routes,
 )
-from pytest_amlimage.errors import CheckFailed, NotApplicable
+from pytest_amlimage.errors import CheckFailed, NotApplicable, Unavailable
 
 if TYPE_CHECKING:
     from pytest_amlimage.config.deployment import Endpoint
@@ -100,10 +100,22 @@ def probe_budget(readiness: Readiness, endpoint: Endpoint) -> ProbeFigures:
         )
 
 
+def _run_raised(answer: Answer) -> bool:
+    """The server says run() raised (its header on the 500)."""
+    return answer.headers.get(RUN_FAILED_HEADER, "").lower() == "true"
+
+
 def _describe_failure(answer: Answer, container: AmlContainer) -> str:
     text = answer.body[:2000].decode("utf-8", "replace")
-    if answer.headers.get(RUN_FAILED_HEADER, "").lower() == "true":
-        return f"run() raised (500): {text}\n{log_tail(container, expect='Traceback')}"
+    if _run_raised(answer):
+        log = log_tail(container, expect="Traceback")
+        raised = diagnosis.user_exception(log) or "an exception (see the traceback below)"
+        said, _, more = text.strip().partition("\n")
+        return (
+            f"run() raised {raised} (the server answered 500: {said})\n"
+            + (f"{more}\n" if more else "")
+            + log
+        )
     answered = f"POST /score answered {answer.status}, expected 200: {text}\n{log_tail(container)}"
     why = failure_cause(container, answer.status, answer.body)
     return f"{why}\n{answered}" if why else answered
@@ -206,6 +218,12 @@ def concurrency(
         futures = [pool.submit(one) for _ in range(count)]
     problems = [str(f.exception()).splitlines()[0] for f in futures if f.exception() is not None]
     answers = [f.result() for f in futures if f.exception() is None]
+    raised = [a for a in answers if a.status != 200 and _run_raised(a)]
+    if (
+        raised and len(raised) == count
+    ):  # run() raises for this sample whatever the load: score's cause
+        described = _describe_failure(raised[0], container)
+        raise Unavailable(f"{described.partition(chr(10))[0]}\nall {count} concurrent requests too")
     problems += [f"{a.status}: {a.body[:200]!r}" for a in answers if a.status != 200]
     times = sorted(1000 * a.seconds for a in answers)
     figures = (

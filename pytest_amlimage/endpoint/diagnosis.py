@@ -35,7 +35,7 @@ SERVER_WRAPPERS = (
 )
 
 
-def _user_exception(log: str) -> str | None:
+def user_exception(log: str) -> str | None:
     """The user's own exception: the last exception line that is not one of the server's wrappers."""
     found = [m.group(0).strip() for m in EXCEPTION_LINE.finditer(log)]
     mine = [line for line in found if not any(w in line.split(":")[0] for w in SERVER_WRAPPERS)]
@@ -81,7 +81,7 @@ def fatal(log: str, runtime: Runtime = UNKNOWN) -> str | None:
         return found
     for marker, text in CAUSES:
         if marker in log:
-            exception = _user_exception(log) or UNREAD
+            exception = user_exception(log) or UNREAD
             ignored = (
                 start_script.ignored_line(runtime.env) if IMPORT_ERROR.match(exception) else None
             )
@@ -108,7 +108,7 @@ def fatal(log: str, runtime: Runtime = UNKNOWN) -> str | None:
 def cause(log: str, exit_code: int | None = None, runtime: Runtime = UNKNOWN) -> str | None:
     """The first-line reason the server did not come up, or None when neither log nor exit code says."""
     denied = PERMISSION.search(log)
-    crashed = _user_exception(log) if "Traceback (most recent call last)" in log else None
+    crashed = user_exception(log) if "Traceback (most recent call last)" in log else None
     return (
         fatal(log, runtime)
         or (
