@@ -120,6 +120,22 @@ class BatchReport:
     outputs: Path | None = None  # where the outputs came back to, on this machine
     oom_kills: int = 0  # the kernel's kills for want of memory in the container, as the job ended
 
+    def scored(self) -> int:
+        """Files scored: each mini-batch's files up to the elements its last try returned."""
+        return sum(
+            min(batch.last.count or 0, len(batch.files))
+            for batch in self.batches
+            if batch.tries and not batch.last.failed
+        )
+
+    def summary(self) -> str:
+        """What the job did, in a line: files scored of the input's, and rows written (append_row)."""
+        said = f"{self.scored()} of {len(self.files)} files scored"
+        rows = self.output_rows() if self.settings.output_action == "append_row" else None
+        if rows is not None:
+            said += f", {len(rows)} rows in {self.settings.output_file_name}"
+        return said
+
     def output_rows(self) -> list[str] | None:
         """The output file's rows, as they came back; None when it did not."""
         if self.outputs is None:

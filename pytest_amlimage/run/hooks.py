@@ -65,10 +65,11 @@ class SessionPlugin:
                 for line in lines:
                     terminalreporter.write_line(line)
         for image in self.aml.images.values():
-            outputs = image.batch_outputs
-            if outputs is not None:
+            job = image.batch_ended
+            if job is not None and job.outputs is not None:
                 terminalreporter.write_line(
-                    f"amlimage: the batch job's outputs of {image.reference}: {outputs}"
+                    f"amlimage: the batch job of {image.reference}: {job.summary()}; its outputs and "
+                    f"each worker's log: {job.outputs}"
                 )
         if self.aml.settings.lock and self.report.has_changes():
             terminalreporter.write_line(

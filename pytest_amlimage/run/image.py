@@ -297,12 +297,12 @@ class ImageRun:
         return dataclasses.replace(report, oom_kills=self._memory.batch_ended())
 
     @property
-    def batch_outputs(self) -> Path | None:
-        """Where the batch job's outputs came back to, once it ran (in this process)."""
+    def batch_ended(self) -> batch_job.BatchReport | None:
+        """The batch job's report, once it ran (in this process)."""
         job = self._batch
         if job is None or not job.done() or job.exception() is not None:
             return None
-        return job.result().outputs
+        return job.result()
 
     def batch_memory(self) -> Memory:
         """The batch job's memory: the kernel's peak as it ended, else the engine's stats."""

@@ -51,9 +51,18 @@ def test_a_good_batch_deployment_writes_a_row_per_element(
     green(result, "batch-env", "batch-init", "batch-run", "batch-output", "memory", "platform")
     rows = (outputs(pytester, image) / "output" / "predictions.csv").read_text().splitlines()
     assert rows == [f"scored part-{i}.csv 2" for i in range(5)]
-    logs = sorted(p.name for p in (outputs(pytester, image) / "logs").iterdir())
-    assert logs == ["worker-0.txt", "worker-1.txt"]
-    result.stdout.fnmatch_lines(["*the batch job's outputs of amlimage/batch:latest: *"])
+    logs = sorted((outputs(pytester, image) / "logs").iterdir())
+    assert [log.name for log in logs] == ["worker-0.txt", "worker-1.txt"]
+    for log in logs:  # the driver's own lines: init(), and each mini-batch the worker ran
+        assert "init() ended in" in log.read_text()
+    said = "\n".join(log.read_text() for log in logs)
+    assert said.count("run() returned 2 elements") + said.count("run() returned 1 elements") == 3
+    result.stdout.fnmatch_lines(
+        [
+            "amlimage: the batch job of amlimage/batch:latest: 5 of 5 files scored, 5 rows in "
+            "predictions.csv; its outputs and each worker's log: *"
+        ]
+    )
     assert not [line for line in result.stdout.lines if "liveness" in line or "swagger" in line]
 
 

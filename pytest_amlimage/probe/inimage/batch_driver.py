@@ -410,6 +410,12 @@ class Slot:
         if self.process is not None:
             self.process.wait()
 
+    def note(self, text: str) -> None:
+        """A line of the driver's own in the worker's log, as the platform's driver logs each worker's steps."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.log, "a") as log:
+            log.write(f"{stamp} amlimage-batch worker {self.index}: {text}\n")
+
     def tail(self) -> str:
         try:
             with open(self.log, errors="replace") as log:
@@ -445,6 +451,11 @@ def serve_slot(
 ) -> None:
     """One worker's loop: init(), then mini-batches until none is left, each tried 1 + max_retries times."""
     init = slot.start()
+    slot.note(
+        f"init() failed: {_last_line(init['error'])}"
+        if "error" in init
+        else f"init() ended in {init.get('seconds', 0.0):.2f} s"
+    )
     with lock:
         report.setdefault("inits", []).append(
             {"worker": slot.index, **init, "log": slot.tail() if "error" in init else ""}
@@ -460,6 +471,7 @@ def serve_slot(
         tries: list[WorkerDoc] = []
         for _ in range(1 + slot.config["max_retries"]):
             found = slot.run(files)
+            slot.note(f"mini-batch {index} ({len(files)} files): {_outcome(found)}")
             tries.append(found)
             if "error" not in found and "timeout" not in found:
                 break
@@ -472,6 +484,16 @@ def serve_slot(
         with lock:
             report.setdefault("batches", []).append(batch)
     slot.shutdown()
+
+
+def _outcome(found: WorkerDoc) -> str:
+    """A try of a mini-batch in a line of the worker's log."""
+    if "timeout" in found:
+        return f"no progress within {found['timeout']:g} s: the worker is restarted"
+    if "error" in found:
+        return f"run() failed: {_last_line(found['error'])}"
+    seconds = found.get("ended", 0.0) - found.get("started", 0.0)
+    return f"run() returned {found.get('count')} elements in {seconds:.2f} s"
 
 
 def write_rows(config: Config, batches: list[MiniBatchDoc]) -> None:
