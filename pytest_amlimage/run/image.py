@@ -9,7 +9,6 @@ import threading
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from pytest_amlimage.checks.assemble import wanted_imports
