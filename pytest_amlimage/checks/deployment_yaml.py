@@ -48,29 +48,32 @@ def deployment(found: Deployment, workers: int, today: date | None = None) -> No
 def _keys(found: Deployment) -> list[tuple[int, str]]:
     """Keys azure-ai-ml's schema for this kind does not take (a misspelling is read as nothing here, and refused
     by az ml), then required ones that are missing."""
-    schema, problems = schema_keys.of(found), []
-    for where, known in schema.keys.items():
-        table = _at(found.data, where)
-        for key in table:
-            if key not in known:
-                near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-                fix = f"did you mean {near[0]}?" if near else "remove it"
-                dotted = ".".join((*where, key))
-                problems.append(
-                    (
-                        found.line(*where, key),
-                        f"{dotted} is not a key of a {found.kind} (azure-ai-ml, which az ml loads it with, "
-                        f"refuses it: 'Unknown field.'): {fix}",
-                    )
-                )
+    schema = schema_keys.of(found)
+    unknown = [
+        (where, key, known)
+        for where, known in schema.keys.items()
+        for key in _at(found.data, where)
+        if key not in known
+    ]
+    problems = [
+        (found.line(*where, key), _unknown(".".join((*where, key)), found.kind, known))
+        for where, key, known in unknown
+    ]
+    refused = "azure-ai-ml refuses the file: 'Missing data for required field.'"
     for key in (key for key in schema.required if key not in found.data):
-        refused = "azure-ai-ml refuses the file: 'Missing data for required field.'"
         if key in FROM_FLAGS and found.kind != "deployment template":
             said = f"{found.path.name}: {key} is missing ({refused}; az ml takes it from {FROM_FLAGS[key]})"
             warnings.warn(pytest.PytestWarning(f"deployment: {said}"), stacklevel=1)
         else:
             problems.append((1, f"{key} is missing ({refused}, and so does az ml): add it"))
     return problems
+
+
+def _unknown(dotted: str, kind: str, known: tuple[str, ...]) -> str:
+    near = difflib.get_close_matches(dotted.rpartition(".")[2], known, n=1, cutoff=0.6)
+    fix = f"did you mean {near[0]}?" if near else "remove it"
+    refused = "azure-ai-ml, which az ml loads it with, refuses it: 'Unknown field.'"
+    return f"{dotted} is not a key of a {kind} ({refused}): {fix}"
 
 
 def _at(data: Table, keys: Keys) -> Table:
