@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from importlib import resources
 
 from pytest_amlimage.errors import AmlUsageError
@@ -59,7 +60,8 @@ class InstanceType:
 
     @property
     def shown(self) -> str:
-        gpus = f", {self.gpus:g} GPU" if self.gpus else ""
+        share = Fraction(self.gpus).limit_denominator(8)  # an NVads A10 v5's sixth of a GPU: 1/6
+        gpus = f", {share} GPU" if self.gpus else ""
         return f"{self.name} ({self.vcpus:g} vCPU, {self.memory_gib:g} GiB{gpus})"
 
 
