@@ -174,7 +174,7 @@ def _poll(
 ) -> Readiness:
     import requests
 
-    (route, server), next_state, url = where, started, None
+    (route, _), next_state, url = where, started, None
     status: int | None = None  # the route's last answer
     answered = started  # when the route last answered (or the wait began)
     with requests.Session() as http:
@@ -182,22 +182,12 @@ def _poll(
             now = time.monotonic()
             # every 200 ms: has the container exited, or its log said why it cannot start?
             if now >= next_state:
-                running, exit_code = container.state()
-                # the container's own process; a worker's kill is in the log
-                if container.oom_killed():
-                    return Readiness(
-                        now - started, f"{out_of_memory(container)}\n{log_tail(container)}"
-                    )
-                if not running:
-                    return Readiness(now - started, _exited(container, exit_code))
-                hopeless = _hopeless(container, workers)
-                if hopeless:
-                    return Readiness(now - started, hopeless)
-                gone = status if status in NOT_SERVED and route.path != "/" else None
-                if gone is not None and _root_answers(http, container, route):
-                    return Readiness(now - started, not_served(route, gone, served))
-                if now - answered >= DEAF_AFTER and _deaf(http, container, route, server):
-                    return Readiness(now - started, nothing_listens("liveness", route, server))
+                stuck = _cannot_answer(http, container, where, workers, now - answered)
+                if stuck is None and status in NOT_SERVED and route.path != "/":
+                    gone = status if _root_answers(http, container, route) else None
+                    stuck = not_served(route, gone, served) if gone is not None else None
+                if stuck is not None:
+                    return Readiness(now - started, stuck)
                 next_state, url = now + STATE_EVERY, url or container.url(route.path, route.port)
             remaining = deadline[0] - (now - started)
             if remaining <= 0:
@@ -208,6 +198,31 @@ def _poll(
                 return Readiness(time.monotonic() - started)
             stop.wait(POLL_INTERVAL)
     return Readiness(time.monotonic() - started, "the session ended before the server answered")
+
+
+def _cannot_answer(
+    http: requests.Session,
+    container: AmlContainer,
+    where: tuple[Route, Route],
+    workers: int,
+    silent: float,
+) -> str | None:
+    """Why the route will never answer, as the container shows it now: it was killed for memory or exited, its
+    log shows a failure it cannot recover from, or nothing has listened on the route's port for ``silent``
+    seconds while the server answers on its own."""
+    route, server = where
+    running, exit_code = container.state()
+    # the container's own process; a worker's kill is in the log
+    if container.oom_killed():
+        return f"{out_of_memory(container)}\n{log_tail(container)}"
+    if not running:
+        return _exited(container, exit_code)
+    hopeless = _hopeless(container, workers)
+    if hopeless:
+        return hopeless
+    if silent >= DEAF_AFTER and _deaf(http, container, route, server):
+        return nothing_listens("liveness", route, server)
+    return None
 
 
 def out_of_memory(container: AmlContainer) -> str:
