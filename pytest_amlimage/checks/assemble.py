@@ -19,6 +19,7 @@ from pytest_amlimage.checks import (
     base_age,
     baseline,
     batch,
+    capacity,
     deployment_yaml,
     dockerfile,
     gpu,
@@ -234,6 +235,13 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     yield _memory_check(image, settings, workers)
     if settings.offline:
         yield Check("offline", lambda: scoring.offline(image.offline))
+    if settings.capacity:
+        bound, deployed = _bound(settings), _deployed(image, settings)
+        target = settings.target_rps
+        yield Check(
+            "capacity",
+            lambda: capacity.capacity(image.reference, image.capacity, bound, target, deployed),
+        )
 
 
 def _batch_checks(image: ImageUnderTest, settings: Settings) -> Iterator[Check]:
@@ -380,6 +388,44 @@ def _regression_checks(
         yield Check(
             "baseline[latency]", lambda: baseline.latency(comparison, first, sending, limit=limit)
         )
+    if settings.capacity:
+        theirs, against = context.baseline, comparison.against
+        yield Check(
+            "baseline[throughput]",
+            lambda: baseline.throughput(
+                image.capacity, theirs.capacity, against=against, limit=settings.max_slowdown
+            ),
+        )
+
+
+def _bound(settings: Settings) -> capacity.Bound:
+    """The capacity run's latency bound: --aml-latency-p95, else the platform's request timeout."""
+    if settings.latency_p95_ms is not None:
+        return capacity.Bound(settings.latency_p95_ms, "--aml-latency-p95")
+    endpoint = settings.endpoint
+    return capacity.Bound(
+        endpoint.request_timeout_ms, f"request_timeout_ms, from {endpoint.source}"
+    )
+
+
+def _deployed(image: ImageUnderTest, settings: Settings) -> capacity.Deployed | None:
+    """What the deployment YAML sets that bears on capacity (its defaults the platform's); None without one."""
+    endpoint, yaml = settings.endpoint, settings.deployment_yaml
+    if yaml is None:
+        return None
+    keys = ("request_settings", "max_concurrent_requests_per_instance")
+    where = "the platform's default"
+    requests = yaml.data.get(keys[0])
+    if isinstance(requests, dict) and keys[1] in requests:
+        where = f"{yaml.path.name}:{yaml.line(*keys)}"
+    count = yaml.data.get("instance_count", 1)
+    return capacity.Deployed(
+        settings.instance.name if settings.instance is not None else None,
+        endpoint.workers(image.info.env),
+        endpoint.max_concurrent_requests,
+        count if isinstance(count, int) and count > 0 else 1,
+        where,
+    )
 
 
 def _parity(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from functools import cached_property
@@ -13,9 +14,10 @@ from packaging.version import InvalidVersion, Version
 from pytest_amlimage.checks.check import ChangeFigures, LatencyFigures, attached
 from pytest_amlimage.config.expectations import Expectation
 from pytest_amlimage.endpoint import server_changes
+from pytest_amlimage.endpoint.capacity import TypeCapacity
 from pytest_amlimage.endpoint.samples import Sample, Tolerance, require_same
 from pytest_amlimage.endpoint.scoring import Sending, post_sample
-from pytest_amlimage.errors import CheckFailed
+from pytest_amlimage.errors import CheckFailed, NotApplicable
 from pytest_amlimage.probe.snapshot import Change, as_json, diff
 
 if TYPE_CHECKING:
@@ -204,3 +206,39 @@ def server_breaking_changes(changes: list[Change]) -> list[str]:
     if moved is None or moved.old is None or moved.new is None:
         return []
     return server_changes.between(moved.old, moved.new)
+
+
+def throughput(
+    candidate: dict[str, TypeCapacity],
+    baseline: dict[str, TypeCapacity],
+    *,
+    against: str,
+    limit: float | None,
+) -> None:
+    """The candidate's highest throughput on each type against the baseline's at the same type and
+    WORKER_COUNT: at most ``limit`` (``--aml-max-slowdown``) times lower. A curated-image upgrade that changes
+    numpy's BLAS or the framework's threading shows here first."""
+    compared = []
+    for name, measured in candidate.items():
+        best, theirs = measured.best, baseline.get(name)
+        if best is None or theirs is None:
+            continue
+        same = next((run for run in theirs.runs if run.workers == best.workers), None)
+        mine, old = measured.claimed(best), theirs.claimed(same) if same else None
+        if mine and old:
+            compared.append((name, best.workers, mine, old))
+    if not compared:
+        raise NotApplicable("no instance type and WORKER_COUNT measured on both images")
+    slower = [
+        (name, workers, mine, old)
+        for name, workers, mine, old in compared
+        if old / mine > (limit or math.inf)
+    ]
+    if slower:
+        raise CheckFailed(
+            "\n".join(
+                f"{name}, WORKER_COUNT={workers}: {mine:.1f} req/s, {old / mine:.2f}x slower than {against}'s "
+                f"{old:.1f} req/s (limit --aml-max-slowdown {limit:g})"
+                for name, workers, mine, old in slower
+            )
+        )

@@ -25,6 +25,7 @@ IMAGE = "aml_image"  # the image's reference, on every check's report
 FACT_PREFIX = "aml_"  # the image's facts: aml_python, aml_numpy, aml_cuda, ...
 CHANGES = "amlimage_changes"  # what changed against a baseline or lock
 LATENCY = "amlimage_latency"  # baseline and candidate scoring latency
+CAPACITY = "amlimage_capacity"  # how much the image serves on each instance type
 # figures held against the endpoint: probe budget, concurrency, base age, memory (one key each)
 ENDPOINT = "amlimage_endpoint"
 
@@ -115,8 +116,30 @@ class ChangeFigures(Record):
     server_changes: list[str]
 
 
+@dataclass(frozen=True)
+class CapacityFigures(Record):
+    """The capacity run: a row each instance type and WORKER_COUNT (the JSON report's interface, documented in
+    docs/reference.md), the steps behind them (for the chart), and the recommendation."""
+
+    PROPERTY = CAPACITY
+    image: str
+    bound_ms: float
+    bound: str  # where the bound comes from
+    target_rps: float | None
+    rows: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    per_type: list[dict[str, Any]]  # a recommendation for each type
+    recommendation: dict[str, Any] | None
+
+
 Figures = Union[
-    BaseFigures, ProbeFigures, ConcurrencyFigures, MemoryFigures, LatencyFigures, ChangeFigures
+    BaseFigures,
+    ProbeFigures,
+    ConcurrencyFigures,
+    MemoryFigures,
+    LatencyFigures,
+    ChangeFigures,
+    CapacityFigures,
 ]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from pytest_amlimage.endpoint.batch import BatchReport
+    from pytest_amlimage.endpoint.capacity import TypeCapacity
     from pytest_amlimage.endpoint.inside import Inside
     from pytest_amlimage.endpoint.scoring import Readiness
     from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
@@ -48,3 +49,5 @@ class ImageUnderTest(Protocol):
     @property
     def batch(self) -> BatchReport: ...
     def batch_memory(self) -> Memory: ...
+    @property
+    def capacity(self) -> dict[str, TypeCapacity]: ...

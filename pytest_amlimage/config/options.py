@@ -236,9 +236,10 @@ ATOL = number(
     metavar="ATOL",
     default=1e-09,
 )
-INSTANCE_TYPE = text(
+INSTANCE_TYPE = texts(
     "instance_type",
-    "size the container as this instance type (its memory and CPUs), e.g. Standard_DS3_v2",
+    "size the container as this instance type (its memory and CPUs), e.g. Standard_DS3_v2; repeat it "
+    "to measure --aml-capacity on each (the first sizes the other checks)",
     metavar="SKU",
 )
 MEMORY = size(
@@ -318,6 +319,30 @@ ALLOW = texts(
 ALLOW_REMOVED = texts(
     "allow_removed", "package that may disappear against the baseline (repeatable)", metavar="NAME"
 )
+CAPACITY = flag(
+    "capacity",
+    "measure how much the image serves on each instance type in scope, sweeping WORKER_COUNT and "
+    "concurrency (off by default: about a minute a type)",
+)
+CAPACITY_BUDGET = number(
+    "capacity_budget",
+    "seconds the capacity run may take on each instance type",
+    kind="positive",
+    metavar="SECONDS",
+    default=60,
+)
+LATENCY_P95 = optional_number(
+    "latency_p95",
+    "the capacity run's latency bound: p95 in ms (default: request_timeout_ms)",
+    kind="positive",
+    metavar="MS",
+)
+TARGET_RPS = optional_number(
+    "target_rps",
+    "requests a second the deployment must serve: the capacity run recommends instance type and count",
+    kind="positive",
+    metavar="N",
+)
 MAX_SLOWDOWN = optional_number(
     "max_slowdown",
     "fail when median scoring latency exceeds the baseline's by this factor",
@@ -380,6 +405,10 @@ OPTIONS: tuple[Option[Any], ...] = (
     ALLOW,
     ALLOW_REMOVED,
     MAX_SLOWDOWN,
+    CAPACITY,
+    CAPACITY_BUDGET,
+    LATENCY_P95,
+    TARGET_RPS,
     REPORT,
     SBOM,
     LIST_CURATED,

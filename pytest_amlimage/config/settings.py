@@ -71,6 +71,11 @@ class Settings:
     allow: tuple[Expectation, ...] = ()
     allow_removed: tuple[str, ...] = ()
     max_slowdown: float | None = None
+    capacity: bool = False  # measure how much the image serves (--aml-capacity)
+    capacity_types: tuple[InstanceType, ...] = ()  # the instance types it measures on
+    capacity_budget: float = o.default_of(o.CAPACITY_BUDGET)  # seconds a type
+    latency_p95_ms: float | None = None  # the bound, else request_timeout_ms
+    target_rps: float | None = None
     reports: tuple[Path, ...] = ()
     sbom: Path | None = None  # the bill of materials to write (CycloneDX JSON)
     build: Path | None = None
@@ -297,7 +302,8 @@ def batch_outputs(config: pytest.Config) -> Path:
 def _instance(values: Sources) -> InstanceType | None:
     """The instance type to size the container as; one the YAML names but the table lacks is the deployment
     check's to report, one an option names is a usage error."""
-    name, found = values.value(o.INSTANCE_TYPE), values.get(o.INSTANCE_TYPE)
+    names, found = values.value(o.INSTANCE_TYPE), values.get(o.INSTANCE_TYPE)
+    name = names[0] if names else None
     if not name or found is None:
         return None
     if found.source.startswith("deployment "):
@@ -356,6 +362,14 @@ class WhatToCompare(TypedDict):
     sbom: Path | None
 
 
+class HowMuch(TypedDict):
+    capacity: bool
+    capacity_types: tuple[InstanceType, ...]
+    capacity_budget: float
+    latency_p95_ms: float | None
+    target_rps: float | None
+
+
 class HowToBuild(TypedDict):
     rebase: str | None
     build_args: tuple[tuple[str, str], ...]
@@ -380,6 +394,7 @@ def load(config: pytest.Config) -> Settings:
             **_how_to_run(values, endpoint),
             **_what_to_compare(values),
             **_how_to_build(values),
+            **_how_much(values),
         )
     )
 
@@ -444,6 +459,30 @@ def _what_to_compare(values: Sources) -> WhatToCompare:
         "max_slowdown": values.value(o.MAX_SLOWDOWN),
         "reports": _reports(values),
         "sbom": values.value(o.SBOM),
+    }
+
+
+def _how_much(values: Sources) -> HowMuch:
+    """The capacity run: on a template's allowed types, else each instance type named (the YAML's, the
+    options'), at least the one the container is sized as."""
+    yaml, found, named = (
+        values.deployment,
+        values.get(o.INSTANCE_TYPE),
+        values.value(o.INSTANCE_TYPE),
+    )
+    types: tuple[InstanceType | None, ...] = ()
+    if yaml is not None and yaml.allowed_instance_types:  # unknown ones are the deployment check's
+        types = tuple(map(instance_types.find, yaml.allowed_instance_types))
+    elif found is not None and found.source.startswith("deployment "):
+        types = tuple(map(instance_types.find, named))
+    elif found is not None:
+        types = tuple(instance_types.require(name, found.source) for name in named)
+    return {
+        "capacity": values.value(o.CAPACITY),
+        "capacity_types": tuple(t for t in types if t is not None),
+        "capacity_budget": values.value(o.CAPACITY_BUDGET),
+        "latency_p95_ms": values.value(o.LATENCY_P95),
+        "target_rps": values.value(o.TARGET_RPS),
     }
 
 

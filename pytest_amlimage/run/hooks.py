@@ -58,6 +58,7 @@ class SessionPlugin:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         for title, lines in (
             ("endpoint", self.report.endpoint_lines()),
+            ("capacity", self.report.capacity_lines()),
             ("changes", self.report.terminal_lines()),
         ):
             if lines:

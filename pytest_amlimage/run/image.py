@@ -18,6 +18,7 @@ from pytest_amlimage.config.names import file_safe
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint import batch as batch_job
 from pytest_amlimage.endpoint import diagnosis
+from pytest_amlimage.endpoint.capacity import TypeCapacity
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import Readiness, served_routes, wait_ready
@@ -29,6 +30,7 @@ from pytest_amlimage.engine.memory import Memory
 from pytest_amlimage.errors import EngineLost, NotApplicable, Unavailable
 from pytest_amlimage.probe import Facts, cuda, run_probe
 from pytest_amlimage.probe import snapshot as snapshots
+from pytest_amlimage.run.capacity import measure_capacity
 from pytest_amlimage.run.memory import ContainerMemory
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class Runner:
     labels: Callable[[], dict[str, str]] = dict
     samples: tuple[Sample, ...] = ()
     lost_reported: dict[str, str] = dataclasses.field(default_factory=dict)
+    engine_cpus: float = 2.0  # the CPUs the engine has: a container gets no more
+    progress: Callable[[str], None] = print  # a line while a long measurement is under way
 
 
 class ImageRun:
@@ -322,6 +326,11 @@ class ImageRun:
         )
         container = self.runner.start(plan)
         return serve_inside(container, python, (route.port, route.path), timeouts, bodies, workers)
+
+    @functools.cached_property
+    def capacity(self) -> dict[str, TypeCapacity]:
+        """How much the image serves on each instance type in scope (more containers, one a worker count)."""
+        return measure_capacity(self.settings, self.plan, self.runner)
 
     def enter(self, check: str) -> None:
         """``check`` starts: the memory readings from now on belong to its phase (once the server is up)."""

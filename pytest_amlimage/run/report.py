@@ -10,18 +10,21 @@ from typing import Any
 import pytest
 
 from pytest_amlimage.checks.check import (
+    CAPACITY,
     CHANGES,
     ENDPOINT,
     FACT_PREFIX,
     IMAGE,
     LATENCY,
     BaseFigures,
+    CapacityFigures,
     ChangeFigures,
     ConcurrencyFigures,
     LatencyFigures,
     MemoryFigures,
     ProbeFigures,
 )
+from pytest_amlimage.config.instance_types import MIB
 
 KINDS = ("removed", "downgraded", "upgraded", "added", "changed")
 
@@ -97,12 +100,84 @@ def memory_chart(memory: MemoryFigures) -> list[str]:
     ]
 
 
+def capacity_lines(found: CapacityFigures) -> list[str]:
+    """A table per instance type: each WORKER_COUNT's highest throughput within the bound, its latency, errors,
+    CPU and memory; then the recommendation."""
+    lines = [f"{found.image}: capacity within p95 {found.bound_ms:g} ms ({found.bound})"]
+    for name in dict.fromkeys(row["instance_type"] for row in found.rows):
+        lines += [
+            f"  {name}",
+            "    workers  max req/s  p50 ms  p95 ms  p99 ms  errors  CPU %  peak MiB",
+        ]
+        for row in (r for r in found.rows if r["instance_type"] == name):
+            lines.append("    " + _capacity_row(row))
+        rule = next((r["estimate_rule"] for r in found.rows if r["instance_type"] == name), None)
+        lines += [f"    * estimated: {rule}"] if rule else []
+        cut = any(r.get("cut") for r in found.rows if r["instance_type"] == name)
+        lines += (
+            ["    (cut): the budget ended the steps; raise --aml-capacity-budget"] if cut else []
+        )
+    pick = found.recommendation
+    if pick is not None:
+        target = f"{found.target_rps:g} req/s" if found.target_rps else "the most req/s a vCPU"
+        lines.append(
+            f"  recommended for {target}: {pick['instance_type']} x {pick['instance_count']}, "
+            f"WORKER_COUNT={pick['worker_count']}, max_concurrent_requests_per_instance="
+            f"{pick['max_concurrent_requests_per_instance']} ({pick['core_hours_per_million']:g} core-hours "
+            f"a million requests{', estimated' if pick['estimated'] else ''})"
+        )
+    return lines
+
+
+def _capacity_row(row: dict[str, Any]) -> str:
+    def shown(value: Any, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    rps = shown(row["max_rps"], ".1f") + ("*" if row["estimated"] else "")
+    if row["generator_bound"]:
+        rps = "generator"  # the load generator was the limit: not claimed
+    elif row.get("cut"):
+        rps += " (cut)"  # the budget ended its steps: a lower bound
+    errors = sum(row["errors"].values()) if row["errors"] else 0
+    peak = None if row["peak_memory_bytes"] is None else row["peak_memory_bytes"] / MIB
+    return (
+        f"{row['worker_count']:>7}  {rps:>9}  {shown(row['p50_ms'], '.0f'):>6}  "
+        f"{shown(row['p95_ms'], '.0f'):>6}  {shown(row['p99_ms'], '.0f'):>6}  {errors:>6}  "
+        f"{shown(row['cpu_percent'], '.0f'):>5}  {shown(peak, '.0f'):>8}"
+    )
+
+
+def capacity_chart(found: CapacityFigures) -> list[str]:
+    """p95 against throughput, a point each worker count and concurrency step (W2 c4: WORKER_COUNT 2, 4 at
+    once), on a Mermaid quadrant chart: it renders in a pull request comment."""
+    steps = [step for step in found.steps if step["rps"] > 0]
+    if not steps:
+        return []
+    top_rps = max(step["rps"] for step in steps) * 1.1
+    top_ms = max(max(step["p95_ms"] for step in steps), found.bound_ms) * 1.1
+    points = [
+        f"    {step['instance_type']} W{step['worker_count']} c{step['concurrency']}: "
+        f"[{step['rps'] / top_rps:.3f}, {step['p95_ms'] / top_ms:.3f}]"
+        for step in steps
+    ]
+    return [
+        "```mermaid",
+        "quadrantChart",
+        f"    title p95 against throughput (bound {found.bound_ms:g} ms)",
+        f'    x-axis "0 req/s" --> "{top_rps:.0f} req/s"',
+        f'    y-axis "0 ms" --> "{top_ms:.0f} ms p95"',
+        *points,
+        "```",
+    ]
+
+
 class RunReport:
     def __init__(self) -> None:
         self.checks: dict[str, dict[str, str]] = {}  # image -> check id -> outcome
         self.facts: dict[str, dict[str, Any]] = {}
         self.changes: dict[str, ChangeFigures] = {}
         self.latency: dict[str, LatencyFigures] = {}
+        self.capacity: dict[str, CapacityFigures] = {}
         # image -> figure key -> the figures as JSON (read back as records where shown)
         self.endpoint: dict[str, dict[str, Any]] = {}
 
@@ -120,6 +195,9 @@ class RunReport:
         latency = LatencyFigures.read(properties.get(LATENCY))
         if latency is not None:
             self.latency[image] = latency
+        capacity = CapacityFigures.read(properties.get(CAPACITY))
+        if capacity is not None:
+            self.capacity[image] = capacity
         if ENDPOINT in properties:
             self.endpoint.setdefault(image, {}).update(properties[ENDPOINT])
 
@@ -158,6 +236,12 @@ class RunReport:
                 f"(baseline {measured.baseline_ms:.1f} ms)"
             )
         return lines
+
+    def capacity_lines(self) -> list[str]:
+        """The capacity run's tables, an image after another."""
+        return [
+            line for image in sorted(self.capacity) for line in capacity_lines(self.capacity[image])
+        ]
 
     def endpoint_lines(self) -> list[str]:
         """How each image fared against the endpoint: which Python serves, base age, probe margin, latency."""
@@ -202,6 +286,7 @@ class RunReport:
                     "facts": self.facts.get(image, {}),
                     "changes": _json(self.changes.get(image)),
                     "latency": _json(self.latency.get(image)),
+                    "capacity": _capacity_json(self.capacity.get(image)),
                     "endpoint": self.endpoint.get(image),
                 }
                 for image in sorted(self.checks)
@@ -214,6 +299,8 @@ class RunReport:
             failed = [check for check, outcome in data["checks"].items() if outcome == "failed"]
             out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
             out += [f"- failed: `{check}`" for check in failed]
+            found = self.capacity.get(image)
+            out += ["", *capacity_lines(found), "", *capacity_chart(found)] if found else []
             memory = MemoryFigures.read((data["endpoint"] or {}).get("memory"))
             out += ["", *memory_lines(image, memory), "", *memory_chart(memory)] if memory else []
             base = BaseFigures.read((data["endpoint"] or {}).get("base"))
@@ -252,6 +339,14 @@ class RunReport:
                 else json.dumps(self.as_json(), indent=2, sort_keys=True)
             )
             path.write_text(text + "\n", encoding="utf-8")
+
+
+def _capacity_json(found: CapacityFigures | None) -> dict[str, Any] | None:
+    """The JSON report's ``capacity`` section (its names are the interface: docs/reference.md)."""
+    if found is None:
+        return None
+    keep = {"bound_ms", "bound", "target_rps", "rows", "steps", "per_type", "recommendation"}
+    return {key: value for key, value in dataclasses.asdict(found).items() if key in keep}
 
 
 def _json(found: ChangeFigures | LatencyFigures | None) -> dict[str, Any] | None:

@@ -66,9 +66,11 @@ class AmlSession:
         self.start_early = False
         self._started: list[containers.AmlContainer] = []
         self._previous_sigterm: Any = None
+        self._progress: Callable[[str], None] = print  # the terminal's, once begin() is given it
 
     def begin(self, progress: Callable[[str], None] = print, start_early: bool = False) -> None:
         """Connect, build if asked, check every image exists, clear leftovers; an engine lost meanwhile is one line."""
+        self._progress = progress
         try:
             self._begin(progress, start_early)
         except Exception as error:
@@ -194,6 +196,8 @@ class AmlSession:
             self.client,
             self.container_labels,
             samples,
+            engine_cpus=self.engine_cpus,
+            progress=self._progress,
         )
 
     def _image_run(

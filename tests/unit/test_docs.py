@@ -18,7 +18,7 @@ DOCS = [
     *sorted((ROOT / "examples").rglob("*.yml")),
     *sorted((ROOT / "examples").rglob("*.md")),
 ]
-FLAG = re.compile(r"--aml-[a-z-]+[a-z]")
+FLAG = re.compile(r"--aml-[a-z0-9-]+[a-z0-9]")
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -31,7 +31,7 @@ def test_every_option_named_exists(path: Path) -> None:
 def test_path_options_take_their_value_after_an_equals_sign(path: Path) -> None:
     spaced = [
         match.group(0)
-        for match in re.finditer(r"(--aml-[a-z-]+[a-z]) (?=[^\s|`-])", path.read_text())
+        for match in re.finditer(r"(--aml-[a-z0-9-]+[a-z0-9]) (?=[^\s|`-])", path.read_text())
         if BY_FLAG.get(match.group(1)) and BY_FLAG[match.group(1)].kind in PATH_KINDS
     ]
     assert spaced == []
