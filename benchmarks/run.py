@@ -388,6 +388,7 @@ def main() -> None:
         costs, broken = check_costs(plugin_args, work), verdicts(client, work, rounds)
         mine = Figures(the_floor, bare, plugin, ratio, creates, execs, with_plugin - without_plugin)
         report(mine, costs, broken)
+        capacity_rows(work)
         if options.quick:
             return
         found_peers = peers(image, work, rounds)
@@ -427,6 +428,61 @@ class Figures:
     @property
     def base(self) -> float:
         return self.floor + self.bare
+
+
+TRIVIAL_SERVER = """
+import http.server, sys
+class Answer(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args): pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+CAPACITY_BUDGET = 30  # seconds: the bench's capacity run, one instance type
+
+
+def generator_ceiling() -> tuple[float, int]:
+    """The load generator's own ceiling: its highest throughput against a server that does nothing (in a
+    process of its own), over concurrency 1 to 8; and the concurrency it was reached at."""
+    from pytest_amlimage.endpoint.load import closed_loop
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", TRIVIAL_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{server.stdout.readline().strip()}/score"
+        steps = [closed_loop(url, [b"{}"], concurrency, 5, 6) for concurrency in (1, 2, 4, 8)]
+    finally:
+        server.kill()
+        server.wait()
+    best = max(steps, key=lambda step: step.rps)
+    return best.rps, best.concurrency
+
+
+def capacity_rows(work: Path) -> None:
+    """The generator's ceiling, and a capacity run over one type (a CPU-bound script, 20 ms a request)
+    against its budget."""
+    ceiling, at = generator_ceiling()
+    print(
+        f"{'load generator ceiling (trivial server, this machine)':<52} {ceiling:>8.0f}  req/s at {at} at once"
+    )
+    script = APPS / "cpu_bound" / "score.py"
+    args = [
+        "--aml-image", "amlimage/minimal:latest", f"--aml-entry-script={script}",
+        f"--aml-sample={ROOT / 'tests/integration/samples/numbers.json'}", "--aml-capacity",
+        "--aml-instance-type=Standard_DS1_v2", f"--aml-capacity-budget={CAPACITY_BUDGET}", "-k", "capacity",
+    ]  # fmt: skip
+    took = timed(lambda: pytest_run(args, work, reached="amlimage: capacity"), 1)
+    print(
+        f"{'capacity run, one type (Standard_DS1_v2, CPU-bound)':<52} {took:>8.2f}  "
+        f"the whole pytest run, against a budget of {CAPACITY_BUDGET} s a type"
+    )
 
 
 def report(mine: Figures, costs: list[tuple[str, float]], broken: list[tuple[str, float]]) -> None:

@@ -135,10 +135,23 @@ def capacity(
 ) -> CapacityFigures:
     """The figures, a recommendation, and a failure where no type in scope serves within the bound (for the
     target, or one request at a time), or where the deployment's own settings would throttle what it serves."""
+    if not found:
+        raise NotApplicable("no instance type was measured")
     table, steps = rows(found)
     per_type = [r for r in (for_type(measured, target) for measured in found.values()) if r]
+    runs = [
+        {
+            "instance_type": name,
+            "seconds": round(measured.seconds, 1),
+            "stopped": measured.stopped,
+            "cores": measured.cores,
+            "estimate": measured.estimate,
+        }
+        for name, measured in found.items()
+    ]
+    pick = recommend(per_type, target)
     figures = CapacityFigures(
-        image, bound.ms, bound.source, target, table, steps, per_type, recommend(per_type, target)
+        image, bound.ms, bound.source, target, table, steps, per_type, pick, runs
     )
     with attached(figures):
         problems = _unserved(found, bound, target, per_type)

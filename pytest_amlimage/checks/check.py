@@ -130,6 +130,8 @@ class CapacityFigures(Record):
     steps: list[dict[str, Any]]
     per_type: list[dict[str, Any]]  # a recommendation for each type
     recommendation: dict[str, Any] | None
+    # each type's run: seconds it took, why its sweep stopped, the cores it ran on, its estimate rule
+    types: list[dict[str, Any]] = field(default_factory=list)
 
 
 Figures = Union[

@@ -105,9 +105,15 @@ def _send(http: requests.Session, url: str, body: bytes, timeout: float) -> str 
 
 
 def closed_loop(
-    url: str, bodies: list[bytes], concurrency: int, timeout: float, limit: float
+    url: str,
+    bodies: list[bytes],
+    concurrency: int,
+    timeout: float,
+    limit: float,
+    window: float = WINDOW,
 ) -> Step:
-    """``concurrency`` clients against ``url`` until two windows agree, or ``limit`` seconds are up."""
+    """``concurrency`` clients against ``url`` until two windows of ``window`` seconds agree, or ``limit``
+    seconds are up."""
     done: list[_Done] = []
     stop = threading.Event()
     clients = [
@@ -122,7 +128,7 @@ def closed_loop(
     )  # warm-up: connections open, workers take their first requests
     ticks, counts, marks = host_idle_ticks(), [], [time.perf_counter()]
     while time.perf_counter() - started < limit:
-        time.sleep(WINDOW)
+        time.sleep(window)
         marks.append(time.perf_counter())
         counts.append(sum(1 for one in list(done) if marks[-2] <= one.ended < marks[-1]))
         if len(counts) >= 2 and _agree(counts[-2], counts[-1]):

@@ -104,9 +104,11 @@ def capacity_lines(found: CapacityFigures) -> list[str]:
     """A table per instance type: each WORKER_COUNT's highest throughput within the bound, its latency, errors,
     CPU and memory; then the recommendation."""
     lines = [f"{found.image}: capacity within p95 {found.bound_ms:g} ms ({found.bound})"]
+    took = {run["instance_type"]: run for run in found.types}
     for name in dict.fromkeys(row["instance_type"] for row in found.rows):
+        run = took.get(name, {})
         lines += [
-            f"  {name}",
+            f"  {name}: {run.get('seconds', 0):g} s, stopped: {run.get('stopped', '?')}",
             "    workers  max req/s  p50 ms  p95 ms  p99 ms  errors  CPU %  peak MiB",
         ]
         for row in (r for r in found.rows if r["instance_type"] == name):
@@ -345,7 +347,16 @@ def _capacity_json(found: CapacityFigures | None) -> dict[str, Any] | None:
     """The JSON report's ``capacity`` section (its names are the interface: docs/reference.md)."""
     if found is None:
         return None
-    keep = {"bound_ms", "bound", "target_rps", "rows", "steps", "per_type", "recommendation"}
+    keep = {
+        "bound_ms",
+        "bound",
+        "target_rps",
+        "rows",
+        "steps",
+        "per_type",
+        "recommendation",
+        "types",
+    }
     return {key: value for key, value in dataclasses.asdict(found).items() if key in keep}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pytest_amlimage.config.deployment import BatchSettings
 from pytest_amlimage.config.settings import Settings
 from pytest_amlimage.endpoint.batch import BatchReport
+from pytest_amlimage.endpoint.capacity import TypeCapacity
 from pytest_amlimage.endpoint.inside import Inside
 from pytest_amlimage.endpoint.scoring import Readiness
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
@@ -49,6 +50,7 @@ class FakeImage:
         self.history: tuple[str, ...] = ("/bin/sh -c #(nop) ADD file:0a1b in / ",)
         self._facts = facts
         self.batch = batch or BatchReport(BatchSettings(), error=NO_SERVER)
+        self.capacity: dict[str, TypeCapacity] = {}  # nothing measured: the fake serves nothing
 
     @property
     def gpu(self) -> dict[str, cuda.Resolution]:

@@ -163,6 +163,16 @@ def test_a_row_whose_image_serves_itself_asks_for_no_entry_script_or_azmlinfsrv(
     assert {"liveness", "python", "framework[torch]"} <= set(found)
 
 
+def test_capacity_is_collected_only_when_asked_and_throughput_beside_a_baseline() -> None:
+    assert "capacity" not in ids(Settings())
+    assert ids(Settings(capacity=True))[-1] == "capacity"
+    baseline = FakeImage(Settings(), ImageInfo(), reference="old:1")
+    sample = Sample("a", Path("a.json"), b"{}")
+    with_baseline = Context(samples=(sample,), baseline=baseline)
+    assert "baseline[throughput]" not in ids(Settings(), context=with_baseline)
+    assert ids(Settings(capacity=True), context=with_baseline)[-1] == "baseline[throughput]"
+
+
 def test_lock_update_replaces_the_comparison(tmp_path: Path) -> None:
     assert ids(Settings(lock=tmp_path / "l.json", lock_update=True))[-1] == "lock-update"
 
@@ -251,6 +261,7 @@ def everything(tmp_path: Path) -> list[Check]:
         requirements=tmp_path / "requirements.txt",
         entry_script=script,
         offline=True,
+        capacity=True,
         lock=tmp_path / "lock.json",
         sbom=tmp_path / "sbom.json",
         endpoint=Endpoint(readiness_route=Route("/ready", 5001)),  # a readiness probe of its own
