@@ -258,6 +258,9 @@ ONLINE_ONLY = (
     o.SCORE_TIMEOUT,
     o.OFFLINE,
     o.MAX_SLOWDOWN,
+    o.CAPACITY,
+    o.LATENCY_P95,
+    o.TARGET_RPS,
 )
 
 
