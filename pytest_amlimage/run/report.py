@@ -156,18 +156,18 @@ def capacity_chart(found: CapacityFigures) -> list[str]:
     if not steps:
         return []
     top_rps = max(step["rps"] for step in steps) * 1.1
-    top_ms = max(max(step["p95_ms"] for step in steps), found.bound_ms) * 1.1
+    top_ms = max(step["p95_ms"] for step in steps) * 1.2
     points = [
-        f"    {step['instance_type']} W{step['worker_count']} c{step['concurrency']}: "
-        f"[{step['rps'] / top_rps:.3f}, {step['p95_ms'] / top_ms:.3f}]"
+        f"    {step['instance_type'].removeprefix('Standard_')} W{step['worker_count']} "
+        f"c{step['concurrency']}: [{step['rps'] / top_rps:.3f}, {step['p95_ms'] / top_ms:.3f}]"
         for step in steps
     ]
     return [
         "```mermaid",
         "quadrantChart",
-        f"    title p95 against throughput (bound {found.bound_ms:g} ms)",
-        f'    x-axis "0 req/s" --> "{top_rps:.0f} req/s"',
-        f'    y-axis "0 ms" --> "{top_ms:.0f} ms p95"',
+        f"    title p95 against throughput: W workers, c at once; bound {found.bound_ms:g} ms",
+        f"    x-axis 0 req/s --> {top_rps:.0f} req/s",
+        f"    y-axis 0 ms --> {top_ms:.0f} ms",
         *points,
         "```",
     ]
@@ -302,7 +302,11 @@ class RunReport:
             out += [f"## `{image}`", "", f"{len(data['checks'])} checks, {len(failed)} failed"]
             out += [f"- failed: `{check}`" for check in failed]
             found = self.capacity.get(image)
-            out += ["", *capacity_lines(found), "", *capacity_chart(found)] if found else []
+            out += (
+                ["", "```", *capacity_lines(found), "```", "", *capacity_chart(found)]
+                if found
+                else []
+            )
             memory = MemoryFigures.read((data["endpoint"] or {}).get("memory"))
             out += ["", *memory_lines(image, memory), "", *memory_chart(memory)] if memory else []
             base = BaseFigures.read((data["endpoint"] or {}).get("base"))
