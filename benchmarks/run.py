@@ -434,6 +434,8 @@ TRIVIAL_SERVER = """
 import http.server, sys
 class Answer(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 65536  # the answer in one write: no Nagle and delayed-ACK stall a request
+    disable_nagle_algorithm = True
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
