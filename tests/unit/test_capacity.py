@@ -145,6 +145,9 @@ def test_the_report_carries_the_documented_names_and_a_chart() -> None:
 
 
 class _Answer(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    wbufsize = 65536  # the answer in one write
+
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         status = 500 if self.path == "/fail" else 200
@@ -160,13 +163,13 @@ class _Answer(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     found = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    threading.Thread(target=found.serve_forever, daemon=True).start()
+    threading.Thread(target=found.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{found.server_address[1]}"
     found.shutdown()
 
 
 def test_the_load_generator_counts_answers_and_errors_by_kind(server: str) -> None:
-    ok = closed_loop(f"{server}/score", [b"{}"], 2, timeout=2, limit=3, window=0.2)
+    ok = closed_loop(f"{server}/score", [b"{}"], 2, timeout=2, limit=2, window=0.2)
     assert ok.rps > 0 and ok.latencies_ms and not ok.errors and ok.concurrency == 2
     failing = closed_loop(f"{server}/fail", [b"{}"], 1, timeout=2, limit=1, window=0.2)
     assert failing.errors.get("status", 0) > 0 and failing.rps == 0
