@@ -169,7 +169,7 @@ def server() -> Iterator[str]:
 
 
 def test_the_load_generator_counts_answers_and_errors_by_kind(server: str) -> None:
-    ok = closed_loop(f"{server}/score", [b"{}"], 2, timeout=2, limit=2, window=0.2)
+    ok = closed_loop(f"{server}/score", [b"{}"], 2, timeout=2, limit=1, window=0.1)
     assert ok.rps > 0 and ok.latencies_ms and not ok.errors and ok.concurrency == 2
-    failing = closed_loop(f"{server}/fail", [b"{}"], 1, timeout=2, limit=1, window=0.2)
+    failing = closed_loop(f"{server}/fail", [b"{}"], 1, timeout=2, limit=0.6, window=0.1)
     assert failing.errors.get("status", 0) > 0 and failing.rps == 0
