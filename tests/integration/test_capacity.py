@@ -14,7 +14,8 @@ import requests
 
 from .conftest import APPS, deployment_yaml, expect, run_built
 
-pytestmark = pytest.mark.engine
+# measured throughput: tox runs these alone, after the rest, so that no other test shares the CPUs
+pytestmark = [pytest.mark.engine, pytest.mark.capacity]
 SAMPLE = Path(__file__).resolve().parent / "samples" / "numbers.json"
 
 
