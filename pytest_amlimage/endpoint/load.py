@@ -32,8 +32,6 @@ class Step:
     rps: float
     latencies_ms: tuple[float, ...]  # the answered (200) requests', sorted
     errors: dict[str, int] = field(default_factory=dict)  # status, reset, timeout
-    seconds: float = 0.0
-    stable: bool = False  # two windows agreed
     host_idle: float | None = None  # the host's idle CPU share while it ran (None: unreadable)
 
     def percentile(self, share: float) -> float:
@@ -123,9 +121,8 @@ def closed_loop(
     for client in clients:
         client.start()
     started = time.perf_counter()
-    time.sleep(
-        min(WINDOW, limit / 4)
-    )  # warm-up: connections open, workers take their first requests
+    # warm-up: connections open, workers take their first requests
+    time.sleep(min(window, limit / 4))
     ticks, counts, marks = host_idle_ticks(), [], [time.perf_counter()]
     while time.perf_counter() - started < limit:
         time.sleep(window)
@@ -137,9 +134,7 @@ def closed_loop(
     idle = idle_between(ticks, host_idle_ticks())
     for client in clients:
         client.join(timeout + 1)
-    return _step(
-        concurrency, done, (marks[0], marks[-1]), len(counts) >= 2 and _agree(*counts[-2:]), idle
-    )
+    return _step(concurrency, done, (marks[0], marks[-1]), idle)
 
 
 def _agree(first: int, second: int) -> bool:
@@ -150,7 +145,6 @@ def _step(
     concurrency: int,
     done: list[_Done],
     measured: tuple[float, float],
-    stable: bool,
     idle: float | None,
 ) -> Step:
     start, end = measured
@@ -162,7 +156,5 @@ def _step(
         len(answered) / max(end - start, 1e-9),
         tuple(sorted(one.ms for one in answered)),
         {kind: count for kind, count in errors.items() if count},
-        end - start,
-        stable,
         idle,
     )

@@ -24,7 +24,7 @@ BOUND = check.Bound(5000, "request_timeout_ms")
 
 
 def step(concurrency: int, rps: float, ms: float, **more: object) -> Step:
-    return Step(concurrency, rps, tuple([ms] * 20), seconds=2.0, stable=True, **more)  # type: ignore[arg-type]
+    return Step(concurrency, rps, tuple([ms] * 20), **more)  # type: ignore[arg-type]
 
 
 def run(workers: int, rps: float, ms: float, cpu: float = 50.0, **more: object) -> WorkerRun:
