@@ -236,7 +236,7 @@ def _scoring_checks(image: ImageUnderTest, settings: Settings, context: Context)
     if settings.offline:
         yield Check("offline", lambda: scoring.offline(image.offline))
     if settings.capacity:
-        bound, deployed = _bound(settings), _deployed(image, settings)
+        bound, deployed = capacity.Bound(*settings.latency_bound), _deployed(image, settings)
         target = settings.target_rps
         yield Check(
             "capacity",
@@ -396,16 +396,6 @@ def _regression_checks(
                 image.capacity, theirs.capacity, against=against, limit=settings.max_slowdown
             ),
         )
-
-
-def _bound(settings: Settings) -> capacity.Bound:
-    """The capacity run's latency bound: --aml-latency-p95, else the platform's request timeout."""
-    if settings.latency_p95_ms is not None:
-        return capacity.Bound(settings.latency_p95_ms, "--aml-latency-p95")
-    endpoint = settings.endpoint
-    return capacity.Bound(
-        endpoint.request_timeout_ms, f"request_timeout_ms, from {endpoint.source}"
-    )
 
 
 def _deployed(image: ImageUnderTest, settings: Settings) -> capacity.Deployed | None:

@@ -97,6 +97,13 @@ class Settings:
         return self.deployment_yaml.batch if self.deployment_yaml else None
 
     @property
+    def latency_bound(self) -> tuple[float, str]:
+        """The capacity run's latency bound (p95, ms), and where it comes from."""
+        if self.latency_p95_ms is not None:
+            return self.latency_p95_ms, "--aml-latency-p95"
+        return self.endpoint.request_timeout_ms, f"request_timeout_ms, from {self.endpoint.source}"
+
+    @property
     def gpu_instance(self) -> bool:
         """The run is sized as an instance type with GPUs, whatever named it (an option or the YAML)."""
         return self.instance is not None and self.instance.gpus > 0
@@ -466,8 +473,8 @@ def _what_to_compare(values: Sources) -> WhatToCompare:
 
 
 def _how_much(values: Sources) -> HowMuch:
-    """The capacity run: on a template's allowed types, else each instance type named (the YAML's, the
-    options'), at least the one the container is sized as."""
+    """The capacity run: on a template's allowed types, else each instance type named (the YAML's, or each the
+    options give)."""
     yaml, found, named = (
         values.deployment,
         values.get(o.INSTANCE_TYPE),

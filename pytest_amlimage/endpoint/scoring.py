@@ -24,6 +24,8 @@ POLL_INTERVAL = 0.02
 STATE_EVERY = 0.2
 LOG_TAIL = 100
 CAUSE_WITHIN = 1.0  # seconds the log gets to say why a request failed
+WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
+WORKER_LOG = 2000  # lines of the log read for the workers' init() lines
 DEAF_AFTER = 1.0  # seconds a probe's port stays silent, while the server answers on its own, before it is named
 
 
@@ -223,6 +225,15 @@ def _cannot_answer(
     if silent >= DEAF_AFTER and _deaf(http, container, route, server):
         return nothing_listens("liveness", route, server)
     return None
+
+
+def workers_started(container: AmlContainer, workers: int) -> None:
+    """Wait, a minute at most, until the log shows every worker's init() done (the first one answered)."""
+
+    def done() -> bool:
+        return diagnosis.inits_done(container.logs(tail=WORKER_LOG)) >= workers
+
+    poll(done, every=0.1, within=WORKERS_WITHIN)
 
 
 def out_of_memory(container: AmlContainer) -> str:

@@ -13,11 +13,9 @@ from typing import Callable, Protocol
 
 from pytest_amlimage.config.instance_types import InstanceType
 from pytest_amlimage.config.settings import Settings
-from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.capacity import Sweep, TypeCapacity, measure
 from pytest_amlimage.endpoint.samples import Sample
-from pytest_amlimage.endpoint.scoring import served_routes, wait_ready
-from pytest_amlimage.endpoint.waiting import poll
+from pytest_amlimage.endpoint.scoring import served_routes, wait_ready, workers_started
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
 from pytest_amlimage.engine.cpu import cpu_seconds
 from pytest_amlimage.engine.memory import PEAK_SCRIPT, host_peak, kernel_peak
@@ -37,10 +35,6 @@ class Running(Protocol):
     def engine_cpus(self) -> float: ...
     @property
     def progress(self) -> Callable[[str], None]: ...
-
-
-WORKERS_WITHIN = 60.0  # seconds every worker gets to finish init() once the first answers
-LOG_WINDOW = 2000
 
 
 @dataclass
@@ -78,7 +72,7 @@ def measure_capacity(
             "YAML's instance_type"
         )
     endpoint = settings.endpoint
-    bound = settings.latency_p95_ms or endpoint.request_timeout_ms
+    bound, _ = settings.latency_bound
     found = {}
     for instance in settings.capacity_types:
         cores = min(instance.vcpus, runner.engine_cpus)
@@ -110,8 +104,7 @@ def _serving(
         wait = (settings.ready_timeout, runner.stop, route, workers, "--aml-ready-timeout")
         ready = wait_ready(container, *wait, served_routes(endpoint), scoring)
         if ready.error is None:
-            logs = partial(container.logs, tail=LOG_WINDOW)
-            poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
+            workers_started(container, workers)
         url = container.url(scoring.path, scoring.port)
         yield _Served(container, url, ready.error, cores, plan.bind_loopback)
     finally:

@@ -8,7 +8,6 @@ import shutil
 import threading
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 from pytest_amlimage.checks.assemble import wanted_imports
@@ -21,8 +20,7 @@ from pytest_amlimage.endpoint import diagnosis
 from pytest_amlimage.endpoint.capacity import TypeCapacity
 from pytest_amlimage.endpoint.inside import Inside, serve_inside
 from pytest_amlimage.endpoint.samples import Sample
-from pytest_amlimage.endpoint.scoring import Readiness, served_routes, wait_ready
-from pytest_amlimage.endpoint.waiting import poll
+from pytest_amlimage.endpoint.scoring import Readiness, served_routes, wait_ready, workers_started
 from pytest_amlimage.engine import container as containers
 from pytest_amlimage.engine import docker_engine, origin
 from pytest_amlimage.engine.image_info import ImageInfo
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
     import docker
 
 LOG_WINDOW = 2000  # lines of the log read for a worker's out-of-memory kill
-WORKERS_WITHIN = 60.0  # seconds the other workers get to finish init() after the first answered
 
 
 @dataclass(frozen=True)
@@ -270,9 +267,7 @@ class ImageRun:
             return False
         if self.readiness().error:
             return False
-        workers = self.settings.endpoint.workers(self.info.env)
-        logs = partial(self._container.logs, tail=LOG_WINDOW)
-        poll(lambda: diagnosis.inits_done(logs()) >= workers, every=0.1, within=WORKERS_WITHIN)
+        workers_started(self._container, self.settings.endpoint.workers(self.info.env))
         return True
 
     @property
