@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_amlimage.checks.check import CapacityFigures, attached
-from pytest_amlimage.endpoint.capacity import TypeCapacity, WorkerRun, instances_for
+from pytest_amlimage.endpoint.capacity import TypeCapacity, WorkerRun
+from pytest_amlimage.endpoint.load import Step
 from pytest_amlimage.errors import CheckFailed, NotApplicable
 
 MILLION = 1_000_000
@@ -78,6 +79,17 @@ def rows(
     return table, steps
 
 
+def in_flight(load: float, at: Step) -> float:
+    """Requests in flight per instance at ``load`` req/s, each taking the step's mean latency (Little's law)."""
+    return load * at.mean_ms / 1000
+
+
+def letting_in(requests: float) -> int:
+    """The max_concurrent_requests_per_instance that lets ``requests`` in flight in: the platform lets twice the
+    setting in."""
+    return max(1, math.ceil(requests / 2))
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -99,19 +111,19 @@ def for_type(found: TypeCapacity, target: float | None) -> dict[str, Any] | None
     rps = found.claimed(best) if best is not None else None
     if best is None or best.best is None or not rps:
         return None
-    count = instances_for(target, rps) if target else 1
+    count = max(1, math.ceil(target / rps)) if target else 1  # instances: a ceiling, at least 1
     load = target / count if target else rps
-    in_flight = load * best.best.mean_ms / 1000
+    requests = in_flight(load, best.best)
     vcpus = found.instance.vcpus
     return {
         "instance_type": found.instance.name,
         "worker_count": best.workers,
         "instance_count": count,
-        "max_concurrent_requests_per_instance": max(1, math.ceil(in_flight / 2)),
+        "max_concurrent_requests_per_instance": letting_in(requests),
         "max_rps": round(rps, 2),
         "vcpus_total": vcpus * count,
         "core_hours_per_million": round(vcpus * MILLION / (rps * 3600), 3),
-        "in_flight": round(in_flight, 2),
+        "in_flight": round(requests, 2),
         "estimated": bool(found.estimate),
     }
 
@@ -205,16 +217,14 @@ def _throttled(
         return []
     rps = measured.claimed(best) or 0.0
     load = min(target / max(deployed.instance_count, 1), rps) if target else rps
-    in_flight = load * best.best.mean_ms / 1000
-    allowed = 2 * deployed.max_concurrent
-    if in_flight <= allowed:
+    requests, allowed = in_flight(load, best.best), 2 * deployed.max_concurrent
+    if requests <= allowed:
         return []
-    needed = math.ceil(in_flight / 2)
     return [
         f"max_concurrent_requests_per_instance {deployed.max_concurrent} ({deployed.where}) lets {allowed} "
         f"requests in flight per instance, but at {load:.1f} req/s and {best.best.mean_ms:.0f} ms each "
-        f"{in_flight:.1f} are (Little's law): the platform would answer 429 'Too many pending requests'; set "
-        f"max_concurrent_requests_per_instance to {needed}"
+        f"{requests:.1f} are (Little's law): the platform would answer 429 'Too many pending requests'; set "
+        f"max_concurrent_requests_per_instance to {letting_in(requests)}"
     ]
 
 

@@ -15,7 +15,6 @@ beyond them is an estimate, marked with its rule.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -30,9 +29,8 @@ MAX_WORKERS = 16  # the sweep's cap: gunicorn's sync workers are processes, each
 MAX_CONCURRENCY = 64
 STEP_LIMIT = 8.0  # seconds a concurrency step may run before its windows agree
 GENERATOR_IDLE = 0.10  # the host's idle share under which the load generator had no CPU to spare
-CPU_BUSY = (
-    0.90  # the container's share of its CPU limit at which it, not the generator, is the limit
-)
+# the container's share of its CPU limit at which it, not the generator, is the limit
+CPU_BUSY = 0.90
 
 
 class Served(Protocol):
@@ -125,7 +123,7 @@ def measure(
 ) -> TypeCapacity:
     """The worker sweep on ``instance`` (its container limited to ``cores``)."""
     runs: list[WorkerRun] = []
-    stopped = "the budget was spent"
+    stopped = ""
     for workers in _doublings(MAX_WORKERS):
         if sweep.left <= 0:
             break
@@ -162,10 +160,11 @@ def _stop_sweep(instance: InstanceType, runs: list[WorkerRun]) -> str:
         return f"WORKER_COUNT={last.workers} did not serve: {last.error.splitlines()[0]}"
     if last.workers >= MAX_WORKERS:
         return f"the cap of {MAX_WORKERS} workers"
-    if last.peak_memory_bytes:
-        per_worker = last.peak_memory_bytes / last.workers
-        if per_worker * last.workers * 2 > instance.memory_bytes * (1 - HEADROOM):
-            return f"{2 * last.workers} workers would not fit {instance.name}'s memory"
+    # the memory measured per worker, twice the workers: the next count's
+    if last.peak_memory_bytes and 2 * last.peak_memory_bytes > instance.memory_bytes * (
+        1 - HEADROOM
+    ):
+        return f"{2 * last.workers} workers would not fit {instance.name}'s memory"
     if len(runs) >= 2:
         before, now = runs[-2].max_rps or 0.0, last.max_rps or 0.0
         if now < before * (1 + RISE):
@@ -240,8 +239,3 @@ def _judged(
         peak,
         generator_bound=starved,
     )
-
-
-def instances_for(target_rps: float, rps: float) -> int:
-    """Instances a target needs at a per-instance throughput: a ceiling, at least 1."""
-    return max(1, math.ceil(target_rps / rps)) if rps > 0 else 0
