@@ -111,14 +111,12 @@ def capacity_lines(found: CapacityFigures) -> list[str]:
             f"  {name}: {run.get('seconds', 0):g} s, stopped: {run.get('stopped', '?')}",
             "    workers  max req/s  p50 ms  p95 ms  p99 ms  errors  CPU %  peak MiB",
         ]
-        for row in (r for r in found.rows if r["instance_type"] == name):
-            lines.append("    " + _capacity_row(row))
-        rule = next((r["estimate_rule"] for r in found.rows if r["instance_type"] == name), None)
+        mine = [row for row in found.rows if row["instance_type"] == name]
+        lines += ["    " + _capacity_row(row) for row in mine]
+        rule = mine[0]["estimate_rule"]
         lines += [f"    * estimated: {rule}"] if rule else []
-        cut = any(r.get("cut") for r in found.rows if r["instance_type"] == name)
-        lines += (
-            ["    (cut): the budget ended the steps; raise --aml-capacity-budget"] if cut else []
-        )
+        if any(row.get("cut") for row in mine):
+            lines.append("    (cut): the budget ended the steps; raise --aml-capacity-budget")
     pick = found.recommendation
     if pick is not None:
         target = f"{found.target_rps:g} req/s" if found.target_rps else "the most req/s a vCPU"
@@ -351,17 +349,7 @@ def _capacity_json(found: CapacityFigures | None) -> dict[str, Any] | None:
     """The JSON report's ``capacity`` section (its names are the interface: docs/reference.md)."""
     if found is None:
         return None
-    keep = {
-        "bound_ms",
-        "bound",
-        "target_rps",
-        "rows",
-        "steps",
-        "per_type",
-        "recommendation",
-        "types",
-    }
-    return {key: value for key, value in dataclasses.asdict(found).items() if key in keep}
+    return {key: value for key, value in dataclasses.asdict(found).items() if key != "image"}
 
 
 def _json(found: ChangeFigures | LatencyFigures | None) -> dict[str, Any] | None:
