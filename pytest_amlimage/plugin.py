@@ -72,9 +72,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "amlimage: a built-in pytest-amlimage check")
-    _not_rewritten(
-        config
-    )  # also unasked: a run in-process under this one (pytester) imports ours later
+    # also unasked: a run in-process under this one (pytester) imports ours later
+    _not_rewritten(config)
     params = config.invocation_params
     if config.getoption("rootdir", None) is None:
         moved = rootdir_from_value(params.args, params.dir, config.rootpath, config.inipath)

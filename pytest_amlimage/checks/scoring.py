@@ -219,9 +219,8 @@ def concurrency(
     problems = [str(f.exception()).splitlines()[0] for f in futures if f.exception() is not None]
     answers = [f.result() for f in futures if f.exception() is None]
     raised = [a for a in answers if a.status != 200 and _run_raised(a)]
-    if (
-        raised and len(raised) == count
-    ):  # run() raises for this sample whatever the load: score's cause
+    # run() raises for this sample whatever the load: score's cause, not the load's
+    if len(raised) == count:
         described = _describe_failure(raised[0], container)
         raise Unavailable(f"{described.partition(chr(10))[0]}\nall {count} concurrent requests too")
     problems += [f"{a.status}: {a.body[:200]!r}" for a in answers if a.status != 200]

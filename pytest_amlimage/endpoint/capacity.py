@@ -160,10 +160,9 @@ def _stop_sweep(instance: InstanceType, runs: list[WorkerRun]) -> str:
         return f"WORKER_COUNT={last.workers} did not serve: {last.error.splitlines()[0]}"
     if last.workers >= MAX_WORKERS:
         return f"the cap of {MAX_WORKERS} workers"
-    # the memory measured per worker, twice the workers: the next count's
-    if last.peak_memory_bytes and 2 * last.peak_memory_bytes > instance.memory_bytes * (
-        1 - HEADROOM
-    ):
+    # the memory measured per worker, times the next count's workers (twice these)
+    next_count = 2 * (last.peak_memory_bytes or 0)
+    if next_count > instance.memory_bytes * (1 - HEADROOM):
         return f"{2 * last.workers} workers would not fit {instance.name}'s memory"
     if len(runs) >= 2:
         before, now = runs[-2].max_rps or 0.0, last.max_rps or 0.0

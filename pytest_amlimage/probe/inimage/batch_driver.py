@@ -36,9 +36,8 @@ from collections import Counter
 from importlib import import_module
 from typing import IO, TYPE_CHECKING, Any
 
-if (
-    TYPE_CHECKING
-):  # the records the host reads (probe/shapes.py); this file runs with the standard library only
+# the records the host reads (probe/shapes.py), for the type checker: this file runs on the standard library
+if TYPE_CHECKING:
     from ..shapes import BatchConfigDoc as Config
     from ..shapes import BatchEnvironmentDoc, BatchReportDoc, MiniBatchDoc, WorkerDoc
 
@@ -385,9 +384,8 @@ class Slot:
         if not ready:
             return None
         line = self.results.readline()
-        found: WorkerDoc = (
-            json.loads(line) if line else self.ended(during)
-        )  # no line: the worker is gone
+        # no line: the worker is gone
+        found: WorkerDoc = json.loads(line) if line else self.ended(during)
         return found
 
     def ended(self, during: str) -> WorkerDoc:
