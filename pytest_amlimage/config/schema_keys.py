@@ -16,7 +16,6 @@ from pytest_amlimage.config.yamlfile import Keys
 
 @dataclass(frozen=True)
 class SchemaKeys:
-    kind: str  # the schema's: managed, kubernetes, batch, model_batch, template
     keys: dict[Keys, tuple[str, ...]]  # the mapping's path (() is the top) -> the keys it takes
     required: tuple[str, ...]  # at the top
 
@@ -27,7 +26,6 @@ def _all() -> dict[str, SchemaKeys]:
     kinds = json.loads(text)["kinds"]
     return {
         kind: SchemaKeys(
-            kind,
             {
                 tuple(path.split(".")) if path else (): tuple(keys)
                 for path, keys in found["keys"].items()
