@@ -309,16 +309,21 @@ def batch_outputs(config: pytest.Config) -> Path:
     return config.rootpath / ".pytest_cache" / "amlimage-batch"
 
 
-def _instance(values: Sources) -> InstanceType | None:
-    """The instance type to size the container as; one the YAML names but the table lacks is the deployment
-    check's to report, one an option names is a usage error."""
+def _named_types(values: Sources) -> tuple[InstanceType | None, ...]:
+    """Each instance type named: one the YAML names but the table lacks is None (the deployment check's to
+    report), one an option names is a usage error."""
     names, found = values.value(o.INSTANCE_TYPE), values.get(o.INSTANCE_TYPE)
-    name = names[0] if names else None
-    if not name or found is None:
-        return None
+    if found is None:
+        return ()
     if found.source.startswith("deployment "):
-        return instance_types.find(name)
-    return instance_types.require(name, found.source)
+        return tuple(map(instance_types.find, names))
+    return tuple(instance_types.require(name, found.source) for name in names)
+
+
+def _instance(values: Sources) -> InstanceType | None:
+    """The instance type to size the container as: the first named."""
+    named = _named_types(values)
+    return named[0] if named else None
 
 
 def _memory(values: Sources, instance: InstanceType | None) -> int:
@@ -475,18 +480,10 @@ def _what_to_compare(values: Sources) -> WhatToCompare:
 def _how_much(values: Sources) -> HowMuch:
     """The capacity run: on a template's allowed types, else each instance type named (the YAML's, or each the
     options give)."""
-    yaml, found, named = (
-        values.deployment,
-        values.get(o.INSTANCE_TYPE),
-        values.value(o.INSTANCE_TYPE),
-    )
-    types: tuple[InstanceType | None, ...] = ()
-    if yaml is not None and yaml.allowed_instance_types:  # unknown ones are the deployment check's
-        types = tuple(map(instance_types.find, yaml.allowed_instance_types))
-    elif found is not None and found.source.startswith("deployment "):
-        types = tuple(map(instance_types.find, named))
-    elif found is not None:
-        types = tuple(instance_types.require(name, found.source) for name in named)
+    yaml = values.deployment
+    # a template's allowed types: unknown ones are the deployment check's
+    allowed = yaml.allowed_instance_types if yaml is not None else ()
+    types = tuple(map(instance_types.find, allowed)) if allowed else _named_types(values)
     return {
         "capacity": values.value(o.CAPACITY),
         "capacity_types": tuple(t for t in types if t is not None),

@@ -210,3 +210,26 @@ def test_an_instance_type_sizes_the_container_unless_an_option_does(tmp_path: Pa
         AmlUsageError, match=r"unknown instance type 'Standard_X9' \(from --aml-instance-type\)"
     ):
         settings(tmp_path, {"image": ["x:1"], "instance_type": "Standard_X9"})
+
+
+def test_instance_types_repeat_for_the_capacity_run_and_the_first_sizes_the_container(
+    tmp_path: Path,
+) -> None:
+    found = settings(
+        tmp_path,
+        {
+            "image": ["x:1"],
+            "instance_type": ["Standard_DS1_v2", "Standard_F4s_v2"],
+            "capacity": True,
+        },
+    )
+    assert found.instance is not None and found.instance.name == "Standard_DS1_v2"
+    assert found.memory == 3584 * MIB
+    assert [t.name for t in found.capacity_types] == ["Standard_DS1_v2", "Standard_F4s_v2"]
+    assert found.latency_bound == (5000, "request_timeout_ms, from the platform's defaults")
+    with pytest.raises(
+        AmlUsageError, match=r"unknown instance type 'Standard_F4x_v2'.*Standard_F4s_v2"
+    ):
+        settings(
+            tmp_path, {"image": ["x:1"], "instance_type": ["Standard_DS1_v2", "Standard_F4x_v2"]}
+        )
