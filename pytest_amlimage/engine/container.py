@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from pytest_amlimage.engine import docker_engine
+from pytest_amlimage.engine.cpu import cpu_seconds
 from pytest_amlimage.engine.image_info import env_of
-from pytest_amlimage.engine.memory import MemoryWatch
+from pytest_amlimage.engine.memory import (
+    PEAK_SCRIPT,
+    KernelPeak,
+    MemoryWatch,
+    host_peak,
+    kernel_peak,
+)
 from pytest_amlimage.errors import AmlUsageError
 
 if TYPE_CHECKING:
@@ -129,6 +136,19 @@ class AmlContainer:
         client = self._docker.client
         assert client is not None
         return MemoryWatch(client.api, self.id)
+
+    def kernel_peak(self) -> KernelPeak | None:
+        """The kernel's peak counter for the container now; None where none can be read (or it is gone). A local
+        engine's cgroups are in sight and read from this machine's side, else inside by one exec."""
+        found = host_peak(self.id) if self.plan.bind_loopback else None
+        try:
+            return found or kernel_peak(self.exec(["sh", "-c", PEAK_SCRIPT]).output)
+        except Exception:  # the container went, the engine with it
+            return None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds its processes used so far, where a local engine's counter is in sight; else None."""
+        return cpu_seconds(self.id) if self.plan.bind_loopback else None
 
     def host_port(self, port: int | None = None) -> int:
         """The host port that ``port`` (default: the server's) is published on."""

@@ -17,8 +17,6 @@ from pytest_amlimage.endpoint.capacity import Sweep, TypeCapacity, measure
 from pytest_amlimage.endpoint.samples import Sample
 from pytest_amlimage.endpoint.scoring import served_routes, wait_ready, workers_started
 from pytest_amlimage.engine.container import AmlContainer, LaunchPlan
-from pytest_amlimage.engine.cpu import cpu_seconds
-from pytest_amlimage.engine.memory import PEAK_SCRIPT, host_peak, kernel_peak
 from pytest_amlimage.errors import NotApplicable
 
 
@@ -45,15 +43,12 @@ class _Served:
     url: str
     error: str | None
     cpus: float
-    local: bool  # a local engine: its cgroups are read from this machine's side
 
     def cpu_seconds(self) -> float | None:
-        return cpu_seconds(self.container.id) if self.local else None
+        return self.container.cpu_seconds()
 
     def peak_bytes(self) -> int | None:
-        found = host_peak(self.container.id) if self.local else None
-        with contextlib.suppress(Exception):  # gone with the engine: no figure
-            found = found or kernel_peak(self.container.exec(["sh", "-c", PEAK_SCRIPT]).output)
+        found = self.container.kernel_peak()
         return found.used if found is not None else None
 
 
@@ -106,7 +101,7 @@ def _serving(
         if ready.error is None:
             workers_started(container, workers)
         url = container.url(scoring.path, scoring.port)
-        yield _Served(container, url, ready.error, cores, plan.bind_loopback)
+        yield _Served(container, url, ready.error, cores)
     finally:
         with contextlib.suppress(Exception):  # gone already: the session's cleanup is quiet too
             container.remove()

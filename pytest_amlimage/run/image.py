@@ -119,9 +119,7 @@ class ImageRun:
                 watch = self._container.watch_memory()
                 if any(report.suffix == ".md" for report in self.settings.reports):
                     watch.follow()  # the Markdown report's chart: the stats, sampled every second
-                self._memory = ContainerMemory(
-                    self._container, watch, pool, self.plan.bind_loopback
-                )
+                self._memory = ContainerMemory(self._container, watch, pool)
                 variables = self.plan.probe_environment
                 self._facts = pool.submit(
                     run_probe, self._container, self.wanted_imports, variables

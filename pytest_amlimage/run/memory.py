@@ -11,13 +11,10 @@ from typing import Callable
 
 from pytest_amlimage.engine.container import AmlContainer
 from pytest_amlimage.engine.memory import (
-    PEAK_SCRIPT,
     KernelPeak,
     Memory,
     MemoryWatch,
     Reading,
-    host_peak,
-    kernel_peak,
 )
 
 # check -> memory phase
@@ -39,12 +36,10 @@ class PhasePeak:
 
 
 class ContainerMemory:
-    """The container's memory: ``local`` reads the kernel's counter from this machine's side (no exec)."""
+    """The container's memory: the engine's stats, and the kernel's peak read at three moments."""
 
-    def __init__(
-        self, container: AmlContainer, watch: MemoryWatch, pool: Executor, local: bool
-    ) -> None:
-        self.container, self.watch, self.pool, self.local = container, watch, pool, local
+    def __init__(self, container: AmlContainer, watch: MemoryWatch, pool: Executor) -> None:
+        self.container, self.watch, self.pool = container, watch, pool
         self._phase = "checks"
         # the kernel's peak once every worker's init() is done, and again once the scoring phases ended
         self._startup: Future[PhasePeak | None] | None = None
@@ -62,12 +57,7 @@ class ContainerMemory:
 
     def kernel_peak(self, phase: str) -> PhasePeak | None:
         """The kernel's peak now, as a reading of ``phase``; None where no counter can be read."""
-        # a local engine's cgroups are in sight: read there, else inside the container by one exec
-        found = host_peak(self.container.id) if self.local else None
-        try:
-            found = found or kernel_peak(self.container.exec(["sh", "-c", PEAK_SCRIPT]).output)
-        except Exception:  # the container went, the engine with it: the stats stand
-            return None
+        found = self.container.kernel_peak()
         return PhasePeak(Reading(self.watch.since(), found.used, phase), found) if found else None
 
     def enter(self, check: str) -> None:
